@@ -1,0 +1,74 @@
+# tern - a small forking SMTP mail transfer agent.
+# Plain make: builds ternd and its commands with -Wall -Wextra -Werror -O2.
+
+CC      ?= cc
+CFLAGS  ?= -O2
+CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude
+LDLIBS  += -lresolv -lcrypt
+PREFIX  ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+SPOOLDIR ?= /var/spool/tern
+
+PROGS   = ternd mailq sendmail ternq newaliases
+MAINS   = $(PROGS:%=src/main_%.c)
+LIBSRC  = $(filter-out $(MAINS),$(wildcard src/*.c))
+LIBOBJ  = $(LIBSRC:src/%.c=build/%.o)
+HDRS    = $(wildcard include/*.h)
+
+# The test build: same sources, AddressSanitizer + UndefinedBehaviorSanitizer.
+SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+TLIBOBJ = $(LIBSRC:src/%.c=build/test/%.o)
+UNITSRC = $(wildcard tests/unit/test_*.c)
+UNITBIN = $(UNITSRC:tests/unit/%.c=build/test/%)
+
+all: $(PROGS:%=bin/%)
+
+build/%.o: src/%.c $(HDRS)
+	@mkdir -p build
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/libtern.a: $(LIBOBJ)
+	rm -f $@ && ar rcs $@ $(LIBOBJ)
+
+bin/%: build/main_%.o build/libtern.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libtern.a $(LDLIBS)
+
+build/test/%.o: src/%.c $(HDRS)
+	@mkdir -p build/test
+	$(CC) $(CFLAGS) $(SANFLAGS) -c -o $@ $<
+
+build/test/libtern.a: $(TLIBOBJ)
+	rm -f $@ && ar rcs $@ $(TLIBOBJ)
+
+build/test/bin/%: src/main_%.c build/test/libtern.a
+	@mkdir -p build/test/bin
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< build/test/libtern.a $(LDLIBS)
+
+build/test/test_%: tests/unit/test_%.c tests/unit/unit.h build/test/libtern.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -Itests/unit -o $@ $< build/test/libtern.a $(LDLIBS)
+
+testbuild: $(PROGS:%=build/test/bin/%) $(UNITBIN)
+
+# make test: build the sanitizer variant, run unit and integration tests.
+test: testbuild
+	python3 tests/run.py
+
+# make run: the server in the foreground on 127.0.0.1:2525, spool under run/.
+run: all
+	@sh tests/make-run.sh
+
+bench: all
+	@sh tests/bench/bench.sh
+
+install: all
+	sh tests/install.sh
+
+clean:
+	rm -rf build bin run
+
+.PHONY: all test testbuild run bench install clean
+.PRECIOUS: build/%.o build/test/%.o

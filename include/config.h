@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * config.h - tern.conf: "key = value" lines, one table of keys.
+ *
+ * config_load() fills a struct config from the compiled-in defaults and
+ * then the file; on error it returns -1 with "file:line: message" in err.
+ * An empty file is a valid configuration.  config_free() releases one.
+ * Durations are stored in seconds, sizes in bytes.
+ */
+#ifndef TERN_CONFIG_H
+#define TERN_CONFIG_H
+
+#include <stddef.h>
+
+#define TERN_CONF_PATH	"/etc/tern/tern.conf"
+
+struct strlist {
+	char	**v;
+	size_t	  n;
+};
+
+enum config_log	{ CONFIG_LOG_SYSLOG, CONFIG_LOG_STDERR };
+enum config_mailbox { CONFIG_MAILBOX_MAILDIR, CONFIG_MAILBOX_MBOX };
+enum config_family { CONFIG_FAMILY_ANY, CONFIG_FAMILY_IPV4, CONFIG_FAMILY_IPV6 };
+
+struct config {
+	/* receiving: ternd and smtpd */
+	char		*hostname;
+	struct strlist	 listen;		/* "addr:port", "[v6]:port" */
+	char		*user;
+	char		*spool_dir;
+	char		*pid_file;
+	char		*submit_socket;
+	struct strlist	 local_domains;
+	struct strlist	 relay_networks;	/* CIDR, checked at load */
+	char		*aliases;
+	long long	 max_message_size;
+	long long	 max_recipients;
+	long long	 max_connections;
+	long long	 max_connections_per_ip;
+	long long	 smtpd_timeout;
+	long long	 max_errors;
+	long long	 client_name_lookup;	/* bool */
+	int		 log;			/* enum config_log */
+	/* the queue runner */
+	long long	 retry_interval;
+	long long	 delay_warning;
+	long long	 max_queue_lifetime;
+	long long	 bounce_queue_lifetime;
+	long long	 max_deliveries;
+	long long	 max_per_destination;
+	char		*double_bounce;
+	/* local delivery */
+	int		 mailbox;		/* enum config_mailbox */
+	char		*mailbox_path;		/* %h %u %d; "" = by mailbox */
+	char		*recipient_delimiter;
+	/* remote delivery */
+	char		*relayhost;
+	char		*transport;		/* map file, "" = none */
+	long long	 remote_port;
+	char		*dns_server;		/* "addr:port", "" = resolv.conf */
+	int		 address_family;	/* enum config_family */
+	long long	 connect_timeout;
+	long long	 smtp_timeout;
+	/* where the file came from, for messages and reloads */
+	char		*path;
+};
+
+int	config_load(struct config *, const char *path, char *err, size_t errlen);
+int	config_parse_string(struct config *, const char *name, const char *text,
+	    char *err, size_t errlen);
+void	config_free(struct config *);
+int	config_is_local_domain(const struct config *, const char *domain);
+/* Every key name, in table order, NULL-terminated (for docs and tests). */
+const char *config_key_name(size_t i);
+const char *config_key_default(size_t i);
+
+int	config_parse_duration(const char *, long long *);
+int	config_parse_size(const char *, long long *);
+
+#endif

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * delivery.h - what the queue runner hands a delivery agent, and what
+ * the agent reports back.
+ *
+ * A job is one message and some of its recipients (all for one
+ * destination).  An agent is a child process: remote_agent_run() for a
+ * remote domain (forked by the queue runner), local_agent_run() for local
+ * recipients (forked by the master on the queue runner's request, see
+ * delivery_request_send()).  The agent writes one result line per
+ * recipient to result_fd, in this exact form (fields separated by one
+ * space, text fields xtext-encoded, "-" for empty):
+ *
+ *	result ID INDEX ok|defer|fail DSN RELAY REPLY\n
+ *
+ * e.g. "result 0RB8KX2JZ5Q0A1 0 ok 2.0.0 mx.example.org[192.0.2.1]:25
+ *	 250+2.0.0+Ok\n".  A recipient with no line is taken as deferred
+ * ("agent died"), so a crash never loses mail.
+ */
+#ifndef TERN_DELIVERY_H
+#define TERN_DELIVERY_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "envelope.h"
+
+enum deliver_status { DELIVER_OK, DELIVER_TEMPFAIL, DELIVER_PERMFAIL };
+
+struct delivery_rcpt {
+	size_t	 index;			/* position in the queue file */
+	char	 addr[ADDR_MAX];
+	int	 notify;		/* NOTIFY_* */
+	char	 orcpt[ADDR_MAX];
+};
+
+struct delivery_job {
+	char	 id[QUEUEID_LEN + 1];
+	struct delivery_rcpt *rcpt;	/* owned; delivery_job_free() */
+	size_t	 nrcpt;
+};
+
+struct delivery_result {
+	char	 id[QUEUEID_LEN + 1];
+	size_t	 index;
+	int	 status;		/* enum deliver_status */
+	char	 dsn[16];		/* "2.0.0", "4.4.1", "5.1.1" */
+	char	 relay[256];		/* "host[addr]:port", "local", "" */
+	char	 reply[512];		/* remote reply or reason */
+};
+
+void	delivery_job_free(struct delivery_job *);
+int	delivery_result_format(const struct delivery_result *, char *, size_t);
+int	delivery_result_parse(const char *line, struct delivery_result *);
+/* Write one result line to fd (a single write(2)); -1 on error. */
+int	delivery_result_send(int fd, const struct delivery_result *);
+
+/*
+ * Local delivery requests, queue runner -> master, over a SOCK_SEQPACKET
+ * (or SOCK_STREAM) socketpair: the serialized job plus result_fd passed
+ * with SCM_RIGHTS.  The master validates the job and forks
+ * local_agent_run(); the agent writes its results to result_fd.
+ */
+int	delivery_request_send(int sock, const struct delivery_job *,
+	    int result_fd);
+int	delivery_request_recv(int sock, struct delivery_job *, int *result_fd);
+
+/* The agents: child processes; they return an exit status for _exit(). */
+int	remote_agent_run(const struct config *, const char *domain,
+	    struct delivery_job *jobs, size_t njobs, int result_fd);
+int	local_agent_run(const struct config *, struct delivery_job *job,
+	    int result_fd);
+
+#endif

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * envelope.h - the text formats of the spool: queue-file envelope and
+ * per-message state file; xtext (RFC 3461 section 4) for addresses.
+ *
+ * Queue file (written once, never changed):
+ *
+ *	version: 1
+ *	id: 0RB8KX2JZ5Q0A1
+ *	arrival: 1764135101
+ *	client: mail.example.org [192.0.2.1]
+ *	helo: mail.example.org
+ *	protocol: ESMTP
+ *	uid: 1000			(local submission only)
+ *	sender: alice@example.org	(xtext; empty for the null sender)
+ *	body: 7bit			(7bit | 8bitmime)
+ *	smtputf8: no
+ *	ret: full			(optional: full | hdrs)
+ *	envid: abc			(optional, xtext as received)
+ *	rcpt: bob@example.com notify=success,failure orcpt=rfc822;bob@x
+ *	<blank line>
+ *	message, CRLF lines, not dot-stuffed, Received: header first
+ *
+ * State file (written by the queue runner only, replaced by rename):
+ *
+ *	version: 1
+ *	id: 0RB8KX2JZ5Q0A1
+ *	held: no
+ *	warned: no
+ *	rcpt: 0 deferred 3 1764136901 1764135201 4.4.1 <xtext reply>
+ *	      index state attempts next-attempt last-attempt dsn reply
+ *
+ * Both are parsed strictly: any unknown key, missing key, bad number or
+ * stray byte makes the parse fail; spool files are untrusted input.
+ */
+#ifndef TERN_ENVELOPE_H
+#define TERN_ENVELOPE_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+#define ENVELOPE_VERSION	1
+#define QUEUEID_LEN		15	/* characters, without the NUL */
+#define ADDR_MAX		512	/* a Path is at most 256 + brackets */
+
+/* RFC 3461 NOTIFY bits; 0 means "not given" (notify on failure). */
+#define NOTIFY_NEVER		0x01
+#define NOTIFY_SUCCESS		0x02
+#define NOTIFY_FAILURE		0x04
+#define NOTIFY_DELAY		0x08
+
+enum body_type	{ BODY_7BIT, BODY_8BITMIME };
+enum dsn_ret	{ RET_UNSET, RET_FULL, RET_HDRS };
+
+struct envelope_rcpt {
+	char	 addr[ADDR_MAX];
+	int	 notify;		/* NOTIFY_* bits, 0 = unset */
+	char	 orcpt[ADDR_MAX];	/* "rfc822;xtext" as received, or "" */
+};
+
+struct envelope {
+	int	 version;
+	char	 id[QUEUEID_LEN + 1];
+	time_t	 arrival;
+	char	 client[512];		/* "name [addr]" */
+	char	 helo[256];
+	char	 protocol[16];		/* SMTP, ESMTP, LOCAL ... */
+	long	 uid;			/* submitting uid, -1 if not local */
+	char	 sender[ADDR_MAX];	/* "" for the null sender <> */
+	int	 body;			/* enum body_type */
+	int	 smtputf8;
+	int	 ret;			/* enum dsn_ret */
+	char	 envid[128];		/* xtext as received, "" if none */
+	struct envelope_rcpt *rcpt;	/* owned; envelope_free() */
+	size_t	 nrcpt;
+};
+
+enum rcpt_state	{ RCPT_PENDING, RCPT_DEFERRED, RCPT_DELIVERED, RCPT_FAILED };
+
+struct state_rcpt {
+	int	 state;			/* enum rcpt_state */
+	int	 attempts;
+	time_t	 next_attempt;
+	time_t	 last_attempt;
+	char	 dsn[16];		/* "4.4.1", "" if none yet */
+	char	 reply[512];		/* last reply or reason, "" if none */
+};
+
+struct state {
+	int	 version;
+	char	 id[QUEUEID_LEN + 1];
+	int	 held;
+	int	 warned;
+	struct state_rcpt *rcpt;	/* one per envelope recipient, owned */
+	size_t	 nrcpt;
+};
+
+void	envelope_init(struct envelope *);
+void	envelope_free(struct envelope *);
+int	envelope_add_rcpt(struct envelope *, const char *addr, int notify,
+	    const char *orcpt);
+/* Write the header block and the blank line; -1 on a write error. */
+int	envelope_write(FILE *, const struct envelope *);
+/*
+ * Read the header block up to and including the blank line; the stream
+ * is left at the first byte of the message.  -1 with a reason in err.
+ */
+int	envelope_read(FILE *, struct envelope *, char *err, size_t errlen);
+
+void	state_init(struct state *);
+void	state_free(struct state *);
+int	state_alloc(struct state *, const char *id, size_t nrcpt);
+int	state_write(FILE *, const struct state *);
+int	state_read(FILE *, struct state *, char *err, size_t errlen);
+const char *rcpt_state_name(int);
+
+/* xtext (RFC 3461 4): '+' and bytes outside 33..126 and '=' as +XX. */
+int	xtext_encode(const char *in, char *out, size_t outlen);
+int	xtext_decode(const char *in, char *out, size_t outlen);
+int	xtext_is_valid(const char *);
+
+/* "success,failure" -> bits; "never" -> NOTIFY_NEVER; -1 on bad input */
+int	notify_parse(const char *);
+void	notify_format(int, char *, size_t);
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * netaddr.h - IPv4/IPv6 CIDR networks and "host:port" listen addresses.
+ *
+ * cidr_parse("192.0.2.0/24") and cidr_match() against a sockaddr decide
+ * relay_networks; an IPv4-mapped IPv6 client matches IPv4 networks.
+ * hostport_split() splits "addr:port" and "[v6]:port".
+ */
+#ifndef TERN_NETADDR_H
+#define TERN_NETADDR_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct cidr {
+	int		family;		/* AF_INET or AF_INET6 */
+	unsigned char	addr[16];
+	int		bits;
+};
+
+int	cidr_parse(const char *, struct cidr *);
+int	cidr_match(const struct cidr *, const struct sockaddr *);
+int	hostport_split(const char *, char *host, size_t hostlen,
+	    char *port, size_t portlen);
+/* "192.0.2.1" or "2001:db8::1" (mapped IPv4 shown as IPv4); "" on failure */
+void	netaddr_string(const struct sockaddr *, char *, size_t);
+
+#endif

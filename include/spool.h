@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * spool.h - the spool directory: queue ids, atomic commit of new messages.
+ *
+ *	spool/tmp/ID		being written (removed at start-up if stale)
+ *	spool/queue/XX/ID	committed queue file, immutable
+ *	spool/state/XX/ID	per-recipient state, queue runner only
+ *	spool/trigger		FIFO that wakes the queue runner
+ *
+ * XX is spool_hash(id): two lowercase hex digits.  spool_open() makes a
+ * tmp file; spool_commit() fsyncs it, renames it into queue/XX/ and
+ * fsyncs that directory: one file fsync and one directory fsync, after
+ * which the message survives a crash.  spool_abort() unlinks the tmp file.
+ */
+#ifndef TERN_SPOOL_H
+#define TERN_SPOOL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "envelope.h"
+
+struct spool_file {
+	char	 id[QUEUEID_LEN + 1];
+	char	 tmppath[1024];
+	FILE	*fp;			/* buffered writer on the tmp file */
+};
+
+int	spool_setup(const char *spool_dir, long uid, long gid);
+int	spool_clean_tmp(const char *spool_dir);
+void	spool_new_id(char id[QUEUEID_LEN + 1]);
+void	spool_hash(const char *id, char out[3]);
+int	spool_path(const char *spool_dir, const char *kind, const char *id,
+	    char *out, size_t outlen);
+int	spool_open(const char *spool_dir, struct spool_file *);
+int	spool_commit(const char *spool_dir, struct spool_file *);
+void	spool_abort(struct spool_file *);
+void	spool_trigger(const char *spool_dir, const char *msg);
+int	spool_is_valid_id(const char *);
+/* Write a whole state file atomically (tmp, fsync, rename). */
+int	spool_write_state(const char *spool_dir, const struct state *);
+
+#endif

@@ -1,0 +1,585 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * config.c - the tern.conf parser: one table of keys, one generic reader.
+ *
+ * Format: "key = value" lines; '#' starts a comment line; blank lines are
+ * ignored.  Durations take s, m, h, d suffixes (bare numbers are seconds),
+ * sizes take K, M, G; lists are comma-separated.  Every key has a default
+ * in the table, so an empty file is a complete configuration.  An unknown
+ * key or a bad value is an error "file:line: message", and an unknown key
+ * names the closest known one.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "netaddr.h"
+
+enum conf_type {
+	CONF_STRING, CONF_INT, CONF_SIZE, CONF_DURATION, CONF_BOOL,
+	CONF_LIST, CONF_CIDRS, CONF_LISTEN, CONF_ENUM
+};
+
+struct conf_key {
+	const char	*name;
+	enum conf_type	 type;
+	const char	*dflt;
+	size_t		 offset;
+	long long	 min, max;
+	const char	*choices;	/* CONF_ENUM: "a|b|c", value = index */
+};
+
+#define F(field)	offsetof(struct config, field)
+#define BIG		LLONG_MAX
+
+static const struct conf_key keys[] = {
+	{ "hostname", CONF_STRING, "", F(hostname), 0, 0, NULL },
+	{ "listen", CONF_LISTEN, "0.0.0.0:25, [::]:25", F(listen), 0, 0, NULL },
+	{ "user", CONF_STRING, "tern", F(user), 0, 0, NULL },
+	{ "spool_dir", CONF_STRING, "/var/spool/tern", F(spool_dir), 0, 0, NULL },
+	{ "pid_file", CONF_STRING, "/run/ternd.pid", F(pid_file), 0, 0, NULL },
+	{ "submit_socket", CONF_STRING, "/run/tern/submit.sock",
+	    F(submit_socket), 0, 0, NULL },
+	{ "local_domains", CONF_LIST, "", F(local_domains), 0, 0, NULL },
+	{ "relay_networks", CONF_CIDRS, "127.0.0.0/8, ::1/128",
+	    F(relay_networks), 0, 0, NULL },
+	{ "aliases", CONF_STRING, "/etc/aliases", F(aliases), 0, 0, NULL },
+	{ "max_message_size", CONF_SIZE, "25M", F(max_message_size),
+	    1024, BIG, NULL },
+	{ "max_recipients", CONF_INT, "100", F(max_recipients), 1, 100000,
+	    NULL },
+	{ "max_connections", CONF_INT, "100", F(max_connections), 1, 100000,
+	    NULL },
+	{ "max_connections_per_ip", CONF_INT, "10", F(max_connections_per_ip),
+	    1, 100000, NULL },
+	{ "smtpd_timeout", CONF_DURATION, "5m", F(smtpd_timeout), 1, 86400,
+	    NULL },
+	{ "max_errors", CONF_INT, "10", F(max_errors), 1, 1000, NULL },
+	{ "client_name_lookup", CONF_BOOL, "no", F(client_name_lookup), 0, 1,
+	    NULL },
+	{ "log", CONF_ENUM, "syslog", F(log), 0, 0, "syslog|stderr" },
+	{ "retry_interval", CONF_DURATION, "30m", F(retry_interval), 1, BIG,
+	    NULL },
+	{ "delay_warning", CONF_DURATION, "4h", F(delay_warning), 0, BIG,
+	    NULL },
+	{ "max_queue_lifetime", CONF_DURATION, "5d", F(max_queue_lifetime),
+	    0, BIG, NULL },
+	{ "bounce_queue_lifetime", CONF_DURATION, "5d",
+	    F(bounce_queue_lifetime), 0, BIG, NULL },
+	{ "max_deliveries", CONF_INT, "20", F(max_deliveries), 1, 1000, NULL },
+	{ "max_per_destination", CONF_INT, "10", F(max_per_destination), 1,
+	    1000, NULL },
+	{ "double_bounce", CONF_STRING, "postmaster", F(double_bounce), 0, 0,
+	    NULL },
+	{ "mailbox", CONF_ENUM, "maildir", F(mailbox), 0, 0, "maildir|mbox" },
+	{ "mailbox_path", CONF_STRING, "", F(mailbox_path), 0, 0, NULL },
+	{ "recipient_delimiter", CONF_STRING, "+", F(recipient_delimiter), 0,
+	    0, NULL },
+	{ "relayhost", CONF_STRING, "", F(relayhost), 0, 0, NULL },
+	{ "transport", CONF_STRING, "", F(transport), 0, 0, NULL },
+	{ "remote_port", CONF_INT, "25", F(remote_port), 1, 65535, NULL },
+	{ "dns_server", CONF_STRING, "", F(dns_server), 0, 0, NULL },
+	{ "address_family", CONF_ENUM, "any", F(address_family), 0, 0,
+	    "any|ipv4|ipv6" },
+	{ "connect_timeout", CONF_DURATION, "30s", F(connect_timeout), 1,
+	    3600, NULL },
+	{ "smtp_timeout", CONF_DURATION, "5m", F(smtp_timeout), 1, 86400,
+	    NULL },
+};
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+
+const char *
+config_key_name(size_t i)
+{
+	return i < NKEYS ? keys[i].name : NULL;
+}
+
+const char *
+config_key_default(size_t i)
+{
+	return i < NKEYS ? keys[i].dflt : NULL;
+}
+
+static void
+strlist_free(struct strlist *l)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Split a comma (or blank) separated list; empty items are skipped. */
+static int
+strlist_parse(const char *text, struct strlist *l)
+{
+	char	*copy, *item, *save = NULL;
+	char	**v;
+
+	if ((copy = strdup(text)) == NULL)
+		return -1;
+	for (item = strtok_r(copy, ", \t", &save); item;
+	    item = strtok_r(NULL, ", \t", &save)) {
+		if ((v = realloc(l->v, (l->n + 1) * sizeof(*v))) == NULL)
+			goto fail;
+		l->v = v;
+		if ((l->v[l->n] = strdup(item)) == NULL)
+			goto fail;
+		l->n++;
+	}
+	free(copy);
+	return 0;
+fail:
+	free(copy);
+	return -1;
+}
+
+int
+config_parse_duration(const char *s, long long *out)
+{
+	char	*end;
+	long long v, mult = 1;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case '\0': case 's': break;
+	case 'm': mult = 60; break;
+	case 'h': mult = 3600; break;
+	case 'd': mult = 86400; break;
+	case 'w': mult = 7 * 86400; break;
+	default: return -1;
+	}
+	if (*end && end[1] != '\0')
+		return -1;
+	if (v > LLONG_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+int
+config_parse_size(const char *s, long long *out)
+{
+	char	*end;
+	long long v, mult = 1;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (toupper((unsigned char)*end)) {
+	case '\0': break;
+	case 'K': mult = 1024; break;
+	case 'M': mult = 1024 * 1024; break;
+	case 'G': mult = 1024LL * 1024 * 1024; break;
+	default: return -1;
+	}
+	if (*end && end[1] != '\0' && strcasecmp(end + 1, "B") != 0)
+		return -1;
+	if (v > LLONG_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+static int
+parse_bool(const char *s, long long *out)
+{
+	if (!strcasecmp(s, "yes") || !strcasecmp(s, "true") ||
+	    !strcmp(s, "1") || !strcasecmp(s, "on"))
+		*out = 1;
+	else if (!strcasecmp(s, "no") || !strcasecmp(s, "false") ||
+	    !strcmp(s, "0") || !strcasecmp(s, "off"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+parse_enum(const char *s, const char *choices, int *out)
+{
+	const char *p = choices;
+	size_t	 n = strlen(s);
+	int	 i = 0;
+
+	while (*p) {
+		size_t len = strcspn(p, "|");
+		if (len == n && strncmp(p, s, n) == 0) {
+			*out = i;
+			return 0;
+		}
+		p += len;
+		if (*p == '|')
+			p++;
+		i++;
+	}
+	return -1;
+}
+
+/* Set one key from its text; returns -1 with a message in err. */
+static int
+set_value(struct config *c, const struct conf_key *k, const char *value,
+    char *err, size_t errlen)
+{
+	void	*field = (char *)c + k->offset;
+	struct strlist l = { NULL, 0 };
+	long long v = 0;
+	size_t	 i;
+	char	 h[256], p[16];
+	struct cidr cidr;
+	char	*end;
+
+	switch (k->type) {
+	case CONF_STRING:
+		free(*(char **)field);
+		if ((*(char **)field = strdup(value)) == NULL)
+			goto nomem;
+		return 0;
+	case CONF_LIST:
+	case CONF_CIDRS:
+	case CONF_LISTEN:
+		if (strlist_parse(value, &l) == -1)
+			goto nomem;
+		for (i = 0; i < l.n; i++) {
+			if (k->type == CONF_CIDRS &&
+			    cidr_parse(l.v[i], &cidr) == -1) {
+				snprintf(err, errlen, "%s: bad network "
+				    "\"%s\" (want addr/bits)", k->name, l.v[i]);
+				goto bad_list;
+			}
+			if (k->type == CONF_LISTEN && hostport_split(l.v[i],
+			    h, sizeof(h), p, sizeof(p)) == -1) {
+				snprintf(err, errlen, "%s: bad address "
+				    "\"%s\" (want addr:port or [v6]:port)",
+				    k->name, l.v[i]);
+				goto bad_list;
+			}
+		}
+		strlist_free(field);
+		*(struct strlist *)field = l;
+		return 0;
+	case CONF_ENUM:
+		if (parse_enum(value, k->choices, field) == -1) {
+			snprintf(err, errlen, "%s: \"%s\" is not one of %s",
+			    k->name, value, k->choices);
+			return -1;
+		}
+		return 0;
+	case CONF_INT:
+		errno = 0;
+		v = strtoll(value, &end, 10);
+		if (errno || end == value || *end != '\0') {
+			snprintf(err, errlen, "%s: \"%s\" is not a number",
+			    k->name, value);
+			return -1;
+		}
+		break;
+	case CONF_SIZE:
+		if (config_parse_size(value, &v) == -1) {
+			snprintf(err, errlen, "%s: \"%s\" is not a size "
+			    "(like 512K, 25M)", k->name, value);
+			return -1;
+		}
+		break;
+	case CONF_DURATION:
+		if (config_parse_duration(value, &v) == -1) {
+			snprintf(err, errlen, "%s: \"%s\" is not a duration "
+			    "(like 30s, 30m, 4h, 5d)", k->name, value);
+			return -1;
+		}
+		break;
+	case CONF_BOOL:
+		if (parse_bool(value, &v) == -1) {
+			snprintf(err, errlen, "%s: \"%s\" is not yes or no",
+			    k->name, value);
+			return -1;
+		}
+		break;
+	}
+	if (v < k->min || v > k->max) {
+		snprintf(err, errlen, "%s: %s is out of range (%lld to %lld)",
+		    k->name, value, k->min, k->max);
+		return -1;
+	}
+	*(long long *)field = v;
+	return 0;
+bad_list:
+	strlist_free(&l);
+	return -1;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b), i, j, d[64];
+	size_t	 prev, tmp;
+
+	if (lb >= sizeof(d) / sizeof(d[0]))
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		d[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = d[0];
+		d[0] = i;
+		for (j = 1; j <= lb; j++) {
+			tmp = d[j];
+			d[j] = prev + (a[i - 1] != b[j - 1]);
+			if (d[j - 1] + 1 < d[j])
+				d[j] = d[j - 1] + 1;
+			if (tmp + 1 < d[j])
+				d[j] = tmp + 1;
+			prev = tmp;
+		}
+	}
+	return d[lb];
+}
+
+static const struct conf_key *
+key_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static const char *
+key_nearest(const char *name)
+{
+	size_t	 i, best = SIZE_MAX, d;
+	const char *found = keys[0].name;
+
+	for (i = 0; i < NKEYS; i++) {
+		d = edit_distance(name, keys[i].name);
+		if (strstr(keys[i].name, name) || strstr(name, keys[i].name))
+			d = d < 2 ? d : 2;
+		if (d < best) {
+			best = d;
+			found = keys[i].name;
+		}
+	}
+	return found;
+}
+
+static int
+config_defaults(struct config *c, char *err, size_t errlen)
+{
+	size_t	 i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < NKEYS; i++)
+		if (set_value(c, &keys[i], keys[i].dflt, err, errlen) == -1)
+			return -1;
+	return 0;
+}
+
+/* Fill what defaults refer to: the host name, the local domains. */
+static int
+config_finish(struct config *c, char *err, size_t errlen)
+{
+	char	 host[256];
+
+	if (c->hostname[0] == '\0') {
+		if (gethostname(host, sizeof(host)) == -1)
+			strcpy(host, "localhost");
+		host[sizeof(host) - 1] = '\0';
+		free(c->hostname);
+		if ((c->hostname = strdup(host)) == NULL)
+			goto nomem;
+	}
+	if (c->local_domains.n == 0) {
+		if (strlist_parse(c->hostname, &c->local_domains) == -1 ||
+		    strlist_parse("localhost", &c->local_domains) == -1)
+			goto nomem;
+	}
+	if (c->listen.n == 0) {
+		snprintf(err, errlen, "listen: at least one address is needed");
+		return -1;
+	}
+	if (c->recipient_delimiter[0] && c->recipient_delimiter[1]) {
+		snprintf(err, errlen, "recipient_delimiter: one character, "
+		    "or empty for none");
+		return -1;
+	}
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+/* Parse configuration text; name is used in messages ("file:line: ..."). */
+int
+config_parse_string(struct config *c, const char *name, const char *text,
+    char *err, size_t errlen)
+{
+	const struct conf_key *k;
+	char	 msg[512], *copy, *line, *next, *eq, *key, *value;
+	int	 lineno = 0, rc = -1;
+
+	if (config_defaults(c, msg, sizeof(msg)) == -1) {
+		snprintf(err, errlen, "%s: defaults: %s", name, msg);
+		return -1;
+	}
+	if ((copy = strdup(text)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	for (line = copy; line; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		key = trim(line);
+		if (*key == '\0' || *key == '#')
+			continue;
+		if ((eq = strchr(key, '=')) == NULL) {
+			snprintf(err, errlen, "%s:%d: expected \"key = value\"",
+			    name, lineno);
+			goto out;
+		}
+		*eq = '\0';
+		key = trim(key);
+		value = trim(eq + 1);
+		if ((k = key_find(key)) == NULL) {
+			snprintf(err, errlen, "%s:%d: unknown key \"%s\" "
+			    "(did you mean \"%s\"?)", name, lineno, key,
+			    key_nearest(key));
+			goto out;
+		}
+		if (set_value(c, k, value, msg, sizeof(msg)) == -1) {
+			snprintf(err, errlen, "%s:%d: %s", name, lineno, msg);
+			goto out;
+		}
+	}
+	if (config_finish(c, msg, sizeof(msg)) == -1) {
+		snprintf(err, errlen, "%s: %s", name, msg);
+		goto out;
+	}
+	free(c->path);
+	if ((c->path = strdup(name)) == NULL)
+		goto out;
+	rc = 0;
+out:
+	free(copy);
+	if (rc == -1)
+		config_free(c);
+	return rc;
+}
+
+int
+config_load(struct config *c, const char *path, char *err, size_t errlen)
+{
+	FILE	*fp;
+	char	*text = NULL;
+	size_t	 len = 0, n;
+	char	 buf[4096];
+	int	 rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
+		char *t = realloc(text, len + n + 1);
+		if (t == NULL || len + n > 1024 * 1024) {
+			free(t ? t : text);
+			fclose(fp);
+			snprintf(err, errlen, "%s: file too large", path);
+			return -1;
+		}
+		text = t;
+		memcpy(text + len, buf, n);
+		len += n;
+	}
+	if (ferror(fp)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		fclose(fp);
+		free(text);
+		return -1;
+	}
+	fclose(fp);
+	if (text == NULL && (text = calloc(1, 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	text[len] = '\0';
+	if (memchr(text, '\0', len) != NULL) {
+		snprintf(err, errlen, "%s: contains a NUL byte", path);
+		free(text);
+		return -1;
+	}
+	rc = config_parse_string(c, path, text, err, errlen);
+	free(text);
+	return rc;
+}
+
+void
+config_free(struct config *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < NKEYS; i++) {
+		void *field = (char *)c + keys[i].offset;
+		switch (keys[i].type) {
+		case CONF_STRING:
+			free(*(char **)field);
+			*(char **)field = NULL;
+			break;
+		case CONF_LIST: case CONF_CIDRS: case CONF_LISTEN:
+			strlist_free(field);
+			break;
+		default:
+			break;
+		}
+	}
+	free(c->path);
+	c->path = NULL;
+}
+
+int
+config_is_local_domain(const struct config *c, const char *domain)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->local_domains.n; i++)
+		if (strcasecmp(c->local_domains.v[i], domain) == 0)
+			return 1;
+	return 0;
+}
