@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * mx.h - DNS for remote delivery: MX records and host addresses.
+ *
+ * Both functions query through libresolv with a private resolver state,
+ * so the dns_server key ("addr:port") replaces resolv.conf for tern only.
+ * mx_lookup() returns the MX hosts of a domain sorted by preference with
+ * equal preferences shuffled (RFC 5321 section 5.1); mx_addresses()
+ * returns the A and AAAA addresses of one host in the order they are to
+ * be tried (see address_family in tern.conf(5)).
+ */
+#ifndef TERN_MX_H
+#define TERN_MX_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "config.h"
+
+#define MX_NAME_MAX	256		/* a domain name, with the NUL */
+#define MX_HOSTS_MAX	32		/* MX hosts kept per domain */
+#define MX_ADDRS_MAX	16		/* addresses kept per host */
+
+enum mx_status {
+	MX_OK,		/* out[] filled */
+	MX_NONE,	/* no MX record: out[0] is the domain itself, pref 0 */
+	MX_NULL,	/* null MX (RFC 7505): the domain accepts no mail */
+	MX_NOTFOUND,	/* NXDOMAIN, or no address: permanent */
+	MX_TEMPFAIL	/* SERVFAIL, timeout, unreachable name server */
+};
+
+struct mx_host {
+	char	 name[MX_NAME_MAX];	/* no trailing dot */
+	int	 pref;
+};
+
+/* Each returns an enum mx_status; err gets a reason for the log. */
+int	mx_lookup(const struct config *, const char *domain,
+	    struct mx_host *out, size_t max, size_t *n, char *err,
+	    size_t errlen);
+int	mx_addresses(const struct config *, const char *host, int port,
+	    struct sockaddr_storage *out, size_t max, size_t *n, char *err,
+	    size_t errlen);
+/*
+ * An address literal: "192.0.2.1", "2001:db8::1", "[192.0.2.1]",
+ * "[IPv6:2001:db8::1]"; 0 and *out filled, or -1 if host is a name.
+ */
+int	mx_parse_literal(const char *host, int port, struct sockaddr_storage *);
+
+#endif

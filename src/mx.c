@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * mx.c - MX and address lookups for remote delivery, through libresolv.
+ *
+ * Every lookup uses a private struct __res_state (res_ninit), so setting
+ * dns_server = "addr:port" points tern, and only tern, at one name server
+ * (tests run their own on loopback).  Answers are parsed with
+ * ns_initparse()/ns_parserr()/dn_expand(); res_nquery() follows no search
+ * list, so names are always taken as fully qualified.
+ *
+ * Results: MX hosts sorted by preference, equal preferences in random
+ * order (RFC 5321 section 5.1); no MX means the domain is its own
+ * implicit MX; a single MX "." is a null MX (RFC 7505 section 3).
+ * Address order (address_family): "any" alternates IPv6 and IPv4,
+ * IPv6 first (RFC 8305 section 4); "ipv4" puts every IPv4 address
+ * first, "ipv6" every IPv6 address first; the other family always
+ * follows as the fallback within the same attempt.  "localhost" and
+ * address literals need no DNS.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netdb.h>
+#include <resolv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "mx.h"
+#include "netaddr.h"
+
+#define MX_ANSWER_MAX	65536
+
+struct mx_sortable {
+	struct mx_host	 host;
+	unsigned int	 key;		/* random tie-breaker */
+};
+
+/* mx_server - point the resolver at dns_server; -1 on a bad value */
+static int
+mx_server(res_state res, const char *server)
+{
+	char	 host[128], port[8];
+	struct sockaddr_in sin;
+	struct sockaddr_in6 *sin6;
+
+	if (hostport_split(server, host, sizeof(host), port, sizeof(port)) == -1)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	if (inet_pton(AF_INET, host, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((unsigned short)atoi(port));
+		res->nsaddr_list[0] = sin;
+		res->nscount = 1;
+		return 0;
+	}
+	/* glibc takes an IPv6 server from _u._ext when nsaddr_list is 0. */
+	if ((sin6 = calloc(1, sizeof(*sin6))) == NULL)
+		return -1;
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
+		free(sin6);
+		return -1;
+	}
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons((unsigned short)atoi(port));
+	free(res->_u._ext.nsaddrs[0]);
+	res->_u._ext.nsaddrs[0] = sin6;
+	res->nsaddr_list[0].sin_family = 0;
+	res->nscount = 1;
+	return 0;
+}
+
+/* mx_query - one query; its length, or -1 with *status set */
+static int
+mx_query(const struct config *conf, const char *name, int type,
+    unsigned char *answer, int *status, char *err, size_t errlen)
+{
+	struct __res_state res;
+	int	 len;
+
+	memset(&res, 0, sizeof(res));
+	if (res_ninit(&res) == -1) {
+		snprintf(err, errlen, "resolver initialization failed");
+		*status = MX_TEMPFAIL;
+		return -1;
+	}
+	res.retrans = 2;
+	res.retry = 2;
+	res.options &= ~(RES_DNSRCH | RES_DEFNAMES);
+	if (conf->dns_server != NULL && *conf->dns_server != '\0' &&
+	    mx_server(&res, conf->dns_server) == -1) {
+		snprintf(err, errlen, "bad dns_server \"%s\"", conf->dns_server);
+		res_nclose(&res);
+		*status = MX_TEMPFAIL;
+		return -1;
+	}
+	len = res_nquery(&res, name, ns_c_in, type, answer, MX_ANSWER_MAX);
+	if (len == -1) {
+		*status = res.res_h_errno == HOST_NOT_FOUND ? MX_NOTFOUND :
+		    res.res_h_errno == NO_DATA ? MX_NONE : MX_TEMPFAIL;
+		snprintf(err, errlen, "%s type=%s: %s", name,
+		    type == ns_t_mx ? "MX" : type == ns_t_a ? "A" : "AAAA",
+		    res.res_h_errno == HOST_NOT_FOUND ? "Host not found" :
+		    res.res_h_errno == NO_DATA ?
+		    "Host found but no data record of requested type" :
+		    "Host not found, try again");
+	}
+	res_nclose(&res);
+	return len;
+}
+
+static int
+mx_compare(const void *a, const void *b)
+{
+	const struct mx_sortable *x = a, *y = b;
+
+	if (x->host.pref != y->host.pref)
+		return x->host.pref < y->host.pref ? -1 : 1;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* mx_parse_mx - the MX records of an answer, unsorted; count or -1 */
+static int
+mx_parse_mx(const unsigned char *answer, int len, struct mx_sortable *out,
+    size_t max, int *null_mx)
+{
+	ns_msg	 msg;
+	ns_rr	 rr;
+	int	 i, count, n = 0;
+
+	*null_mx = 0;
+	if (ns_initparse(answer, len, &msg) == -1)
+		return -1;
+	count = ns_msg_count(msg, ns_s_an);
+	for (i = 0; i < count && (size_t)n < max; i++) {
+		if (ns_parserr(&msg, ns_s_an, i, &rr) == -1)
+			return -1;
+		if (ns_rr_type(rr) != ns_t_mx || ns_rr_rdlen(rr) < 3)
+			continue;
+		if (dn_expand(ns_msg_base(msg), ns_msg_end(msg),
+		    ns_rr_rdata(rr) + 2, out[n].host.name,
+		    sizeof(out[n].host.name)) == -1)
+			return -1;
+		if (out[n].host.name[0] == '\0' ||
+		    strcmp(out[n].host.name, ".") == 0) {
+			*null_mx = 1;
+			continue;
+		}
+		out[n].host.pref = ns_get16(ns_rr_rdata(rr));
+		out[n].key = arc4random();
+		n++;
+	}
+	return n;
+}
+
+int
+mx_lookup(const struct config *conf, const char *domain, struct mx_host *out,
+    size_t max, size_t *n, char *err, size_t errlen)
+{
+	unsigned char *answer;
+	struct mx_sortable hosts[MX_HOSTS_MAX];
+	int	 len, status = MX_OK, count, null_mx;
+	size_t	 i;
+
+	*n = 0;
+	if (max == 0 || (answer = malloc(MX_ANSWER_MAX)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return MX_TEMPFAIL;
+	}
+	if ((len = mx_query(conf, domain, ns_t_mx, answer, &status, err,
+	    errlen)) == -1)
+		goto done;
+	count = mx_parse_mx(answer, len, hosts, MX_HOSTS_MAX, &null_mx);
+	if (count == -1) {
+		snprintf(err, errlen, "%s type=MX: malformed answer", domain);
+		status = MX_TEMPFAIL;
+	} else if (count == 0 && null_mx) {
+		snprintf(err, errlen, "%s has a null MX", domain);
+		status = MX_NULL;
+	} else if (count == 0)
+		status = MX_NONE;
+	else {
+		qsort(hosts, (size_t)count, sizeof(hosts[0]), mx_compare);
+		for (i = 0; i < (size_t)count && i < max; i++)
+			out[i] = hosts[i].host;
+		*n = i;
+	}
+done:
+	free(answer);
+	if (status == MX_NONE) {
+		snprintf(out[0].name, sizeof(out[0].name), "%s", domain);
+		out[0].pref = 0;
+		*n = 1;
+	}
+	return status;
+}
+
+int
+mx_parse_literal(const char *host, int port, struct sockaddr_storage *out)
+{
+	char	 buf[MX_NAME_MAX];
+	size_t	 len = strlen(host);
+	struct sockaddr_in *sin = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
+
+	if (host[0] == '[') {
+		if (len < 3 || host[len - 1] != ']' || len - 2 >= sizeof(buf))
+			return -1;
+		memcpy(buf, host + 1, len - 2);
+		buf[len - 2] = '\0';
+		if (strncasecmp(buf, "IPv6:", 5) == 0)
+			memmove(buf, buf + 5, strlen(buf + 5) + 1);
+	} else if (snprintf(buf, sizeof(buf), "%s", host) >= (int)sizeof(buf))
+		return -1;
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, buf, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((unsigned short)port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((unsigned short)port);
+		return 0;
+	}
+	return -1;
+}
+
+/* mx_parse_addrs - append the A or AAAA records of an answer */
+static void
+mx_parse_addrs(const unsigned char *answer, int len, int type, int port,
+    struct sockaddr_storage *out, size_t max, size_t *n)
+{
+	ns_msg	 msg;
+	ns_rr	 rr;
+	int	 i, count;
+	size_t	 alen = type == ns_t_a ? 4 : 16;
+	struct sockaddr_in *sin;
+	struct sockaddr_in6 *sin6;
+
+	if (ns_initparse(answer, len, &msg) == -1)
+		return;
+	count = ns_msg_count(msg, ns_s_an);
+	for (i = 0; i < count && *n < max; i++) {
+		if (ns_parserr(&msg, ns_s_an, i, &rr) == -1)
+			return;
+		if ((int)ns_rr_type(rr) != type || ns_rr_rdlen(rr) != alen)
+			continue;
+		memset(&out[*n], 0, sizeof(out[*n]));
+		sin = (struct sockaddr_in *)&out[*n];
+		sin6 = (struct sockaddr_in6 *)&out[*n];
+		if (type == ns_t_a) {
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons((unsigned short)port);
+			memcpy(&sin->sin_addr, ns_rr_rdata(rr), 4);
+		} else {
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons((unsigned short)port);
+			memcpy(&sin6->sin6_addr, ns_rr_rdata(rr), 16);
+		}
+		(*n)++;
+	}
+}
+
+/* mx_family - look up one family; returns an mx_status */
+static int
+mx_family(const struct config *conf, const char *host, int type, int port,
+    struct sockaddr_storage *out, size_t max, size_t *n, char *err,
+    size_t errlen)
+{
+	unsigned char *answer;
+	int	 len, status = MX_OK;
+
+	*n = 0;
+	if (strcasecmp(host, "localhost") == 0) {
+		mx_parse_literal(type == ns_t_a ? "127.0.0.1" : "::1", port,
+		    &out[0]);
+		*n = max > 0;
+		return MX_OK;
+	}
+	if ((answer = malloc(MX_ANSWER_MAX)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return MX_TEMPFAIL;
+	}
+	if ((len = mx_query(conf, host, type, answer, &status, err,
+	    errlen)) != -1)
+		mx_parse_addrs(answer, len, type, port, out, max, n);
+	free(answer);
+	return status;
+}
+
+/* mx_merge - order v4 and v6 lists by the address_family preference */
+static size_t
+mx_merge(int family, const struct sockaddr_storage *v4, size_t n4,
+    const struct sockaddr_storage *v6, size_t n6,
+    struct sockaddr_storage *out, size_t max)
+{
+	size_t	 i4 = 0, i6 = 0, n = 0;
+	int	 take6;
+
+	while (n < max && (i4 < n4 || i6 < n6)) {
+		if (i4 == n4 || i6 == n6)
+			take6 = i6 < n6;
+		else if (family == CONFIG_FAMILY_IPV4)
+			take6 = 0;
+		else if (family == CONFIG_FAMILY_IPV6)
+			take6 = 1;
+		else
+			take6 = i6 <= i4;
+		out[n++] = take6 ? v6[i6++] : v4[i4++];
+	}
+	return n;
+}
+
+int
+mx_addresses(const struct config *conf, const char *host, int port,
+    struct sockaddr_storage *out, size_t max, size_t *n, char *err,
+    size_t errlen)
+{
+	struct sockaddr_storage v4[MX_ADDRS_MAX], v6[MX_ADDRS_MAX];
+	size_t	 n4, n6;
+	int	 s4, s6;
+	char	 err6[256];
+
+	*n = 0;
+	if (max > 0 && mx_parse_literal(host, port, &out[0]) == 0) {
+		*n = 1;
+		return MX_OK;
+	}
+	if (host[0] == '[') {
+		snprintf(err, errlen, "bad address literal %s", host);
+		return MX_NOTFOUND;
+	}
+	s4 = mx_family(conf, host, ns_t_a, port, v4, MX_ADDRS_MAX, &n4,
+	    err, errlen);
+	s6 = mx_family(conf, host, ns_t_aaaa, port, v6, MX_ADDRS_MAX, &n6,
+	    err6, sizeof(err6));
+	*n = mx_merge(conf->address_family, v4, n4, v6, n6, out, max);
+	if (*n > 0)
+		return MX_OK;
+	if (s4 == MX_TEMPFAIL || s6 == MX_TEMPFAIL) {
+		if (s4 != MX_TEMPFAIL)
+			snprintf(err, errlen, "%s", err6);
+		return MX_TEMPFAIL;
+	}
+	if (s4 == MX_OK)
+		snprintf(err, errlen, "%s: no address records", host);
+	return MX_NOTFOUND;
+}
