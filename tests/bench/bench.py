@@ -1,0 +1,269 @@
+# SPDX-License-Identifier: ISC
+"""bench.py - the measuring half of `make bench` (bench.sh starts servers).
+
+Measures each server given (tern and/or the Postfix peer), alternating
+between them run by run, and prints a table:
+
+  accept 1/conn    smtp-source -s 20 -m MSGS -l 4096, one message per
+                   connection, to bench@discard.bench.test
+  accept 10/conn   smtp-source -d -s 20 -m 200 -l 4096 repeated MSGS/200
+                   times: -d keeps each session open and the 20 sessions
+                   share the 200 messages, so a connection carries 10 on
+                   average (8-12 seen); smtp-source has no exact
+                   per-connection count
+  idle memory      mem.py: private memory of the processes holding 50 idle
+                   sessions (after EHLO), divided by 50
+  relay            smtp-sink -M N on the sink port; N messages injected to
+                   bench@sink.bench.test; time from the first injection
+                   until smtp-sink exits (it has all N)
+  latency          lat.py: one message at a time, from the server's 250 to
+                   arrival at a sink, median over COUNT
+
+Before every run the server's queue must be empty (bounded wait), so one
+server's background deliveries never overlap the other's measurement.
+"""
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+import lat
+import mem
+
+FROM = "from@bench.test"
+SESSIONS = 20
+MSGLEN = 4096
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+class Server:
+    def __init__(self, name, port, queue_dirs):
+        self.name = name
+        self.port = port
+        self.queue_dirs = queue_dirs
+        self.res = {}
+
+    def queued(self):
+        """Messages still in the queue (files under the queue dirs)."""
+        n = 0
+        for top in self.queue_dirs:
+            for _, _, files in os.walk(top):
+                n += len(files)
+        return n
+
+    def drain(self, limit=120.0):
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if self.queued() == 0:
+                return True
+            time.sleep(0.2)
+        log("  %s: queue not empty after %.0fs (%d files)"
+            % (self.name, limit, self.queued()))
+        return False
+
+
+def run_cmd(argv, timeout):
+    """Run one load-generator command; return True on success."""
+    try:
+        p = subprocess.run(argv, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        log("  timeout: %s" % " ".join(argv))
+        return False
+    if p.returncode != 0:
+        err = p.stderr.decode(errors="replace").strip().splitlines()
+        log("  failed (%d): %s: %s" % (p.returncode, " ".join(argv),
+                                        err[-1] if err else ""))
+        return False
+    return True
+
+
+def source_argv(port, msgs, rcpt, per_conn):
+    argv = ["smtp-source", "-s", str(SESSIONS), "-m", str(msgs),
+            "-l", str(MSGLEN), "-f", FROM, "-t", rcpt]
+    if per_conn > 1:
+        argv.insert(1, "-d")
+    return argv + ["127.0.0.1:%d" % port]
+
+
+def accept_run(srv, msgs, per_conn):
+    """One accept-rate run; messages per second or None."""
+    rcpt = "bench@discard.bench.test"
+    t0 = time.monotonic()
+    if per_conn == 1:
+        if not run_cmd(source_argv(srv.port, msgs, rcpt, 1), 600):
+            return None
+    else:
+        batch = SESSIONS * per_conn
+        for _ in range(max(1, msgs // batch)):
+            if not run_cmd(source_argv(srv.port, batch, rcpt, per_conn), 300):
+                return None
+        msgs = max(1, msgs // batch) * batch
+    return msgs / (time.monotonic() - t0)
+
+
+def wait_listen(port, limit=10.0):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def relay_run(srv, msgs, sink_port, limit=300.0):
+    """One relay run: msgs per second until smtp-sink has all, or None."""
+    argv = ["smtp-sink", "-M", str(msgs), "127.0.0.1:%d" % sink_port, "256"]
+    if os.geteuid() == 0:
+        argv[1:1] = ["-u", "nobody"]    # smtp-sink refuses to run as root
+    sink = subprocess.Popen(argv,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        if not wait_listen(sink_port):
+            log("  smtp-sink did not listen on %d" % sink_port)
+            return None
+        t0 = time.monotonic()
+        if not run_cmd(source_argv(srv.port, msgs, "bench@sink.bench.test",
+                                   1), limit):
+            return None
+        try:
+            sink.wait(timeout=max(1.0, limit - (time.monotonic() - t0)))
+        except subprocess.TimeoutExpired:
+            log("  %s: smtp-sink did not get all %d messages in %.0fs"
+                % (srv.name, msgs, limit))
+            return None
+        return msgs / (time.monotonic() - t0)
+    finally:
+        if sink.poll() is None:
+            sink.kill()
+            sink.wait()
+
+
+def stats(vals):
+    if not vals:
+        return None
+    return statistics.median(vals), min(vals), max(vals)
+
+
+def alternate(servers, runs, label, fn):
+    """Run fn(srv) runs times per server, alternating; store the rates."""
+    for i in range(runs):
+        order = servers if i % 2 == 0 else list(reversed(servers))
+        for srv in order:
+            if not srv.drain():
+                continue
+            r = fn(srv)
+            log("  %-14s run %d/%d %-8s %s" % (label, i + 1, runs, srv.name,
+                "%.0f msg/s" % r if r else "FAILED"))
+            if r:
+                srv.res.setdefault(label, []).append(r)
+
+
+def fmt_rate(srv, label):
+    s = stats(srv.res.get(label, []))
+    if s is None:
+        return "%s n/a" % srv.name
+    return "%s %.0f msg/s (%.0f-%.0f)" % (srv.name, s[0], s[1], s[2])
+
+
+def ratio(servers, label, key=lambda s, l: stats(s.res.get(l, []))):
+    if len(servers) < 2:
+        return ""
+    a, b = key(servers[0], label), key(servers[1], label)
+    if not a or not b or not b[0]:
+        return ""
+    return ", ratio %.2f" % (a[0] / b[0])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tern-port", type=int)
+    ap.add_argument("--tern-queue", action="append", default=[])
+    ap.add_argument("--pf-port", type=int)
+    ap.add_argument("--pf-queue", action="append", default=[])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--msgs", type=int, default=5000)
+    ap.add_argument("--relay-msgs", type=int, default=2000)
+    ap.add_argument("--relay-runs", type=int, default=3)
+    ap.add_argument("--mem-sessions", type=int, default=50)
+    ap.add_argument("--lat-count", type=int, default=20)
+    ap.add_argument("--sink-port", type=int, default=2726)
+    a = ap.parse_args()
+
+    servers = []
+    if a.tern_port:
+        servers.append(Server("tern", a.tern_port, a.tern_queue))
+    if a.pf_port:
+        servers.append(Server("postfix", a.pf_port, a.pf_queue))
+    if not servers:
+        sys.exit("bench.py: no server to measure")
+
+    for per in (1, 10):
+        label = "accept %d/conn" % per
+        log("%s: %d runs x %d messages, %d sessions, %d bytes"
+            % (label, a.runs, a.msgs, SESSIONS, MSGLEN))
+        alternate(servers, a.runs, label,
+                  lambda s, per=per: accept_run(s, a.msgs, per))
+
+    log("relay: %d runs x %d messages to smtp-sink on 127.0.0.1:%d"
+        % (a.relay_runs, a.relay_msgs, a.sink_port))
+    alternate(servers, a.relay_runs, "relay",
+              lambda s: relay_run(s, a.relay_msgs, a.sink_port))
+
+    mems, lats = {}, {}
+    for srv in servers:
+        srv.drain()
+        try:
+            mems[srv.name] = mem.measure(srv.port, a.mem_sessions)
+        except OSError as e:
+            log("  memory %s: %s" % (srv.name, e))
+        srv.drain()
+        try:
+            lats[srv.name] = lat.measure(srv.port, a.sink_port, a.lat_count)
+        except OSError as e:
+            log("  latency %s: %s" % (srv.name, e))
+
+    report(servers, mems, lats)
+
+
+def report(servers, mems, lats):
+    log("")
+    log("== results (median, min-max over runs) ==")
+    for label in ("accept 1/conn", "accept 10/conn", "relay"):
+        log("%-15s %s%s" % (label + ":", ", ".join(fmt_rate(s, label)
+                                                  for s in servers),
+                            ratio(servers, label)))
+    parts = []
+    for s in servers:
+        m = mems.get(s.name)
+        parts.append("%s %s" % (s.name, "%.0f KiB (%d sessions, %d procs)"
+                                % (m[3], m[0], m[1]) if m else "n/a"))
+    line = "%-15s %s" % ("idle session:", ", ".join(parts))
+    if len(servers) == 2 and all(mems.get(s.name) for s in servers) \
+            and mems[servers[1].name][3]:
+        line += ", ratio %.2f" % (mems[servers[0].name][3] /
+                                  mems[servers[1].name][3])
+    log(line)
+    parts = []
+    for s in servers:
+        t = lats.get(s.name)
+        parts.append("%s %s" % (s.name, "%.1f ms (%.1f-%.1f, %d lost)"
+                                % (t[1], t[2], t[3], t[4])
+                                if t and t[0] else "n/a"))
+    log("%-15s %s" % ("250->sink:", ", ".join(parts)))
+    log("goals: accept and relay ratio >= 2.00, idle session ratio <= 0.25,"
+        " tern 250->sink < 50 ms")
+
+
+if __name__ == "__main__":
+    main()
