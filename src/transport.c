@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * transport.c - route a remote domain: transport map, relayhost, or MX.
+ *
+ * Map file (config->transport), one entry per line, '#' comments:
+ *
+ *	example.org	mail.example.org:2525
+ *	.example.org	[192.0.2.7]:25		every subdomain of example.org
+ *	dev.test	discard
+ *	*		[smarthost.example.net]:587
+ *
+ * Lookup order: the exact domain, then ".parent" entries from the most
+ * specific, then "*".  Map targets never cause an MX lookup.  The map is
+ * small and read again at every lookup, so edits need no reload; any bad
+ * line makes the whole map unusable ("file:line: message"), and mail for
+ * every domain then defers rather than going to the wrong place.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "mx.h"
+#include "transport.h"
+
+#define TRANSPORT_LINE_MAX	1024
+
+struct transport_match {
+	size_t	 rank;			/* 0 none; higher is more specific */
+	struct transport_route route;
+};
+
+static int
+transport_is_hostname(const char *s)
+{
+	if (*s == '\0' || *s == '.' || *s == '-')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("-._", *s) == NULL)
+			return 0;
+	return 1;
+}
+
+static int
+transport_parse_port(const char *s, int *port)
+{
+	char	*end;
+	long	 v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || errno != 0 || v < 1 || v > 65535)
+		return -1;
+	*port = (int)v;
+	return 0;
+}
+
+/* transport_split - "[host]:port" / "host:port" / "host" into parts */
+static int
+transport_split(const char *target, char *host, size_t hostlen,
+    const char **port, int *bracketed)
+{
+	const char *end, *colon;
+	size_t	 n;
+
+	*port = NULL;
+	*bracketed = target[0] == '[';
+	if (*bracketed) {
+		if ((end = strchr(target, ']')) == NULL)
+			return -1;
+		n = (size_t)(end - target - 1);
+		target++;
+		if (end[1] == ':')
+			*port = end + 2;
+		else if (end[1] != '\0')
+			return -1;
+	} else {
+		colon = strchr(target, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL)
+			return -1;	/* a bare IPv6 address needs brackets */
+		n = colon != NULL ? (size_t)(colon - target) : strlen(target);
+		if (colon != NULL)
+			*port = colon + 1;
+	}
+	if (n == 0 || n >= hostlen)
+		return -1;
+	memcpy(host, target, n);
+	host[n] = '\0';
+	return 0;
+}
+
+int
+transport_parse_target(const char *target, int default_port,
+    int mx_unless_bracketed, struct transport_route *route)
+{
+	struct sockaddr_storage ss;
+	const char *port;
+	int	 bracketed;
+
+	memset(route, 0, sizeof(*route));
+	if (strcasecmp(target, "discard") == 0) {
+		route->kind = TRANSPORT_DISCARD;
+		return 0;
+	}
+	if (transport_split(target, route->host, sizeof(route->host), &port,
+	    &bracketed) == -1)
+		return -1;
+	if (!transport_is_hostname(route->host) &&
+	    mx_parse_literal(route->host, 0, &ss) == -1)
+		return -1;
+	route->port = default_port;
+	if (port != NULL && transport_parse_port(port, &route->port) == -1)
+		return -1;
+	route->kind = mx_unless_bracketed && !bracketed ? TRANSPORT_MX :
+	    TRANSPORT_HOST;
+	return 0;
+}
+
+/* transport_rank - how well key matches domain: 0 no, larger is better */
+static size_t
+transport_rank(const char *key, const char *domain)
+{
+	size_t	 klen = strlen(key), dlen = strlen(domain);
+
+	if (strcasecmp(key, domain) == 0)
+		return (size_t)-1;
+	if (strcmp(key, "*") == 0)
+		return 1;
+	if (key[0] == '.' && dlen > klen &&
+	    strcasecmp(domain + dlen - klen, key) == 0)
+		return 1 + klen;
+	return 0;
+}
+
+/* transport_line - parse one line; 1 entry, 0 blank, -1 error */
+static int
+transport_line(char *line, char **key, char **target, const char **why)
+{
+	char	*p, *extra;
+
+	if ((p = strchr(line, '#')) != NULL &&
+	    (p == line || isspace((unsigned char)p[-1])))
+		*p = '\0';
+	*key = strtok_r(line, " \t\r\n", &p);
+	if (*key == NULL)
+		return 0;
+	*target = strtok_r(NULL, " \t\r\n", &p);
+	extra = strtok_r(NULL, " \t\r\n", &p);
+	if (*target == NULL)
+		*why = "missing target";
+	else if (extra != NULL)
+		*why = "too many fields";
+	else if (strcmp(*key, "*") != 0 && !transport_is_hostname(*key +
+	    (**key == '.')) && !(**key == '[' && (*key)[strlen(*key) - 1] ==
+	    ']'))
+		*why = "bad domain";
+	else
+		return 1;
+	return -1;
+}
+
+/*
+ * transport_read - read the whole map; on success match holds the best
+ * entry for domain (rank 0 if none).  domain may be NULL (check only).
+ */
+static int
+transport_read(const struct config *conf, const char *domain,
+    struct transport_match *match, char *err, size_t errlen)
+{
+	FILE	*fp;
+	char	 line[TRANSPORT_LINE_MAX], *key, *target;
+	const char *why = NULL;
+	struct transport_route route;
+	size_t	 lineno = 0, rank;
+	int	 rc = -1, r;
+
+	memset(match, 0, sizeof(*match));
+	if ((fp = fopen(conf->transport, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", conf->transport,
+		    strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(fp)) {
+			why = "line too long";
+			goto bad;
+		}
+		if ((r = transport_line(line, &key, &target, &why)) == -1)
+			goto bad;
+		if (r == 0)
+			continue;
+		if (transport_parse_target(target, (int)conf->remote_port, 0,
+		    &route) == -1) {
+			why = "bad target (want host, host:port, "
+			    "[host]:port or discard)";
+			goto bad;
+		}
+		rank = domain != NULL ? transport_rank(key, domain) : 0;
+		if (rank > match->rank) {
+			match->rank = rank;
+			match->route = route;
+		}
+	}
+	if (ferror(fp))
+		snprintf(err, errlen, "%s: read error", conf->transport);
+	else
+		rc = 0;
+	goto done;
+bad:
+	snprintf(err, errlen, "%s:%zu: %s", conf->transport, lineno, why);
+done:
+	fclose(fp);
+	return rc;
+}
+
+int
+transport_check(const struct config *conf, char *err, size_t errlen)
+{
+	struct transport_route route;
+	struct transport_match match;
+
+	if (conf->relayhost != NULL && *conf->relayhost != '\0' &&
+	    transport_parse_target(conf->relayhost, (int)conf->remote_port, 1,
+	    &route) == -1) {
+		snprintf(err, errlen, "%s: relayhost: bad value \"%s\" "
+		    "(want host[:port] or [host][:port])", conf->path ?
+		    conf->path : "config", conf->relayhost);
+		return -1;
+	}
+	if (conf->transport == NULL || *conf->transport == '\0')
+		return 0;
+	return transport_read(conf, NULL, &match, err, errlen);
+}
+
+int
+transport_route(const struct config *conf, const char *domain,
+    struct transport_route *route, char *err, size_t errlen)
+{
+	struct transport_match match;
+
+	if (conf->transport != NULL && *conf->transport != '\0') {
+		if (transport_read(conf, domain, &match, err, errlen) == -1)
+			return -1;
+		if (match.rank > 0) {
+			*route = match.route;
+			route->source = "transport";
+			return 0;
+		}
+	}
+	if (conf->relayhost != NULL && *conf->relayhost != '\0') {
+		if (transport_parse_target(conf->relayhost,
+		    (int)conf->remote_port, 1, route) == -1 ||
+		    route->kind == TRANSPORT_DISCARD) {
+			snprintf(err, errlen, "bad relayhost \"%s\"",
+			    conf->relayhost);
+			return -1;
+		}
+		route->source = "relayhost";
+		return 0;
+	}
+	memset(route, 0, sizeof(*route));
+	route->kind = domain[0] == '[' ? TRANSPORT_HOST : TRANSPORT_MX;
+	route->port = (int)conf->remote_port;
+	route->source = "mx";
+	if (snprintf(route->host, sizeof(route->host), "%s", domain) >=
+	    (int)sizeof(route->host)) {
+		snprintf(err, errlen, "domain name too long");
+		return -1;
+	}
+	return 0;
+}

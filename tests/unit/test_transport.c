@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_transport.c - transport map parsing and the routing decision:
+ * map, then relayhost, then MX.  No network.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "transport.h"
+#include "unit.h"
+
+static char	 map_path[] = "/tmp/tern-transport-XXXXXX";
+
+static void
+write_map(const char *text)
+{
+	FILE	*fp = fopen(map_path, "w");
+
+	CHECK(fp != NULL);
+	if (fp != NULL) {
+		fputs(text, fp);
+		fclose(fp);
+	}
+}
+
+static int
+load(struct config *c, const char *extra)
+{
+	char	 text[1024], err[256];
+
+	snprintf(text, sizeof(text), "transport = %s\n%s", map_path, extra);
+	return config_parse_string(c, "t.conf", text, err, sizeof(err));
+}
+
+static void
+test_targets(void)
+{
+	struct transport_route r;
+
+	CHECK(transport_parse_target("mx.example.org", 25, 0, &r) == 0);
+	CHECK(r.kind == TRANSPORT_HOST && r.port == 25);
+	CHECK_STR(r.host, "mx.example.org");
+	CHECK(transport_parse_target("mx.example.org", 25, 1, &r) == 0);
+	CHECK(r.kind == TRANSPORT_MX);
+	CHECK(transport_parse_target("[mx.example.org]:587", 25, 1, &r) == 0);
+	CHECK(r.kind == TRANSPORT_HOST && r.port == 587);
+	CHECK_STR(r.host, "mx.example.org");
+	CHECK(transport_parse_target("[::1]:2525", 25, 0, &r) == 0);
+	CHECK_STR(r.host, "::1");
+	CHECK(r.port == 2525);
+	CHECK(transport_parse_target("[192.0.2.1]", 26, 1, &r) == 0);
+	CHECK(r.kind == TRANSPORT_HOST && r.port == 26);
+	CHECK(transport_parse_target("127.0.0.1:2525", 25, 0, &r) == 0);
+	CHECK(transport_parse_target("DISCARD", 25, 0, &r) == 0);
+	CHECK(r.kind == TRANSPORT_DISCARD);
+	CHECK(transport_parse_target("::1", 25, 0, &r) == -1);
+	CHECK(transport_parse_target("host:0", 25, 0, &r) == -1);
+	CHECK(transport_parse_target("host:65536", 25, 0, &r) == -1);
+	CHECK(transport_parse_target("host:", 25, 0, &r) == -1);
+	CHECK(transport_parse_target("[host", 25, 0, &r) == -1);
+	CHECK(transport_parse_target("[host]x", 25, 0, &r) == -1);
+	CHECK(transport_parse_target("[]:25", 25, 0, &r) == -1);
+	CHECK(transport_parse_target("bad/host", 25, 0, &r) == -1);
+	CHECK(transport_parse_target("[not an ip]", 25, 0, &r) == -1);
+}
+
+static void
+test_map_routes(void)
+{
+	struct config c;
+	struct transport_route r;
+	char	 err[256];
+
+	write_map("# test map\n"
+	    "\n"
+	    "example.org\t[127.0.0.1]:2525   # the sink\n"
+	    ".example.org  sub.example.net\n"
+	    "deep.sub.example.org discard\n"
+	    "*  [192.0.2.9]:587\n");
+	CHECK(load(&c, "") == 0);
+	CHECK(transport_check(&c, err, sizeof(err)) == 0);
+	CHECK(transport_route(&c, "EXAMPLE.org", &r, err, sizeof(err)) == 0);
+	CHECK(r.kind == TRANSPORT_HOST && r.port == 2525);
+	CHECK_STR(r.host, "127.0.0.1");
+	CHECK_STR(r.source, "transport");
+	CHECK(transport_route(&c, "a.example.org", &r, err, sizeof(err)) == 0);
+	CHECK(r.kind == TRANSPORT_HOST && r.port == 25);
+	CHECK_STR(r.host, "sub.example.net");
+	CHECK(transport_route(&c, "deep.sub.example.org", &r, err,
+	    sizeof(err)) == 0);
+	CHECK(r.kind == TRANSPORT_DISCARD);
+	CHECK(transport_route(&c, "x.deep.sub.example.org", &r, err,
+	    sizeof(err)) == 0);
+	CHECK(r.kind == TRANSPORT_HOST);
+	CHECK(transport_route(&c, "other.net", &r, err, sizeof(err)) == 0);
+	CHECK_STR(r.host, "192.0.2.9");
+	CHECK(r.port == 587);
+	CHECK(transport_route(&c, "notexample.org", &r, err, sizeof(err)) == 0);
+	CHECK_STR(r.host, "192.0.2.9");
+	config_free(&c);
+}
+
+static void
+test_fallbacks(void)
+{
+	struct config c;
+	struct transport_route r;
+	char	 err[256];
+
+	write_map("example.org [127.0.0.1]:2525\n");
+	CHECK(load(&c, "relayhost = [smart.example.net]:587\n") == 0);
+	CHECK(transport_route(&c, "example.org", &r, err, sizeof(err)) == 0);
+	CHECK_STR(r.source, "transport");
+	CHECK(transport_route(&c, "other.net", &r, err, sizeof(err)) == 0);
+	CHECK_STR(r.source, "relayhost");
+	CHECK(r.kind == TRANSPORT_HOST && r.port == 587);
+	CHECK_STR(r.host, "smart.example.net");
+	config_free(&c);
+
+	CHECK(load(&c, "relayhost = smart.example.net\nremote_port = 26\n")
+	    == 0);
+	CHECK(transport_route(&c, "other.net", &r, err, sizeof(err)) == 0);
+	CHECK(r.kind == TRANSPORT_MX && r.port == 26);
+	config_free(&c);
+
+	CHECK(load(&c, "remote_port = 2525\n") == 0);
+	CHECK(transport_route(&c, "other.net", &r, err, sizeof(err)) == 0);
+	CHECK(r.kind == TRANSPORT_MX && r.port == 2525);
+	CHECK_STR(r.host, "other.net");
+	CHECK_STR(r.source, "mx");
+	CHECK(transport_route(&c, "[192.0.2.1]", &r, err, sizeof(err)) == 0);
+	CHECK(r.kind == TRANSPORT_HOST);
+	config_free(&c);
+
+	CHECK(load(&c, "relayhost = ::1\n") == 0);
+	CHECK(transport_check(&c, err, sizeof(err)) == -1);
+	CHECK(transport_route(&c, "other.net", &r, err, sizeof(err)) == -1);
+	config_free(&c);
+}
+
+static void
+test_map_errors(void)
+{
+	struct config c;
+	struct transport_route r;
+	char	 err[256], want[256];
+	const struct {
+		const char *text;
+		const char *msg;
+	} cases[] = {
+		{ "ok.org discard\nbad.org\n", "2: missing target" },
+		{ "a b c\n", "1: too many fields" },
+		{ "a host:99999\n", "1: bad target (want host, host:port, "
+		    "[host]:port or discard)" },
+		{ "\n\nb@d.org discard\n", "3: bad domain" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_map(cases[i].text);
+		CHECK(load(&c, "") == 0);
+		snprintf(want, sizeof(want), "%s:%s", map_path, cases[i].msg);
+		CHECK(transport_check(&c, err, sizeof(err)) == -1);
+		CHECK_STR(err, want);
+		CHECK(transport_route(&c, "ok.org", &r, err, sizeof(err)) == -1);
+		config_free(&c);
+	}
+	unlink(map_path);
+	CHECK(load(&c, "") == 0);
+	CHECK(transport_check(&c, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "No such file") != NULL);
+	config_free(&c);
+}
+
+int
+main(void)
+{
+	int	 fd = mkstemp(map_path);
+
+	if (fd == -1)
+		return 1;
+	close(fd);
+	RUN(test_targets);
+	RUN(test_map_routes);
+	RUN(test_fallbacks);
+	RUN(test_map_errors);
+	unlink(map_path);
+	return unit_done();
+}
