@@ -70,18 +70,12 @@ static const char *const bounce_logname[] = {
 const char *
 dsn_action_name(int action)
 {
-	switch (action) {
-	case DSN_ACTION_DELAYED:
-		return "delayed";
-	case DSN_ACTION_DELIVERED:
-		return "delivered";
-	case DSN_ACTION_RELAYED:
-		return "relayed";
-	case DSN_ACTION_EXPANDED:
-		return "expanded";
-	default:
-		return "failed";
-	}
+	static const char *const name[] = { "failed", "delayed",
+		"delivered", "relayed", "expanded" };
+
+	if (action < DSN_ACTION_FAILED || action > DSN_ACTION_EXPANDED)
+		return name[0];
+	return name[action];
 }
 
 static int
@@ -246,19 +240,15 @@ bounce_status_ok(const char *s)
 	return b >= 1 && b <= 3 && s[3 + a + b] == '\0';
 }
 
+/* The reported status, or X.0.0 by action when it is missing or bad. */
 static const char *
 bounce_status(const struct dsn_report *r)
 {
+	static const char *const fallback[] = { "5.0.0", "4.0.0", "2.0.0" };
+
 	if (bounce_status_ok(r->status))
 		return r->status;
-	switch (bounce_action_kind(r->action)) {
-	case KIND_FAILED:
-		return "5.0.0";
-	case KIND_DELAYED:
-		return "4.0.0";
-	default:
-		return "2.0.0";
-	}
+	return fallback[bounce_action_kind(r->action)];
 }
 
 /* "host[addr]:port" -> "host", "[addr]:port" -> "addr". */
@@ -329,7 +319,7 @@ bounce_human_detail(const struct dsn_report *r, char *out, size_t outlen)
 static void
 bounce_human_rcpt(FILE *out, const struct dsn_report *r)
 {
-	char	 rcpt[TEXT_MAX], detail[TEXT_MAX + 300], prefix[TEXT_MAX + 8];
+	char	 rcpt[ADDR_MAX], detail[TEXT_MAX + 300], prefix[ADDR_MAX + 8];
 	char	 date[64];
 
 	bounce_sanitize(r->rcpt, rcpt, sizeof(rcpt), 1);
@@ -408,7 +398,7 @@ bounce_status_message(FILE *out, const struct config *cfg,
 static void
 bounce_orcpt(FILE *out, const char *orcpt)
 {
-	char	 type[64], addr[TEXT_MAX];
+	char	 type[64], addr[TEXT_MAX], prefix[96];
 	const char *semi;
 	size_t	 tlen;
 
@@ -419,8 +409,8 @@ bounce_orcpt(FILE *out, const char *orcpt)
 	type[tlen] = '\0';
 	bounce_sanitize(type, type, sizeof(type), 0);
 	bounce_decoded(semi + 1, addr, sizeof(addr));
-	fprintf(out, "Original-Recipient: %s;", type);
-	bounce_fold(out, "", addr, "\t");
+	snprintf(prefix, sizeof(prefix), "Original-Recipient: %s;", type);
+	bounce_fold(out, prefix, addr, "\t");
 }
 
 /* RFC 3464 2.3: one block of per-recipient fields. */
@@ -470,7 +460,8 @@ bounce_copy_byte(struct copier *cp, int c)
  * bounce_copy_lines - copy the original into cp->out with CRLF line
  * ends (a lone CR becomes a space) until EOF, the end of the header
  * when !want_full, or BOUNCE_RETURN_MAX input bytes.  Sets oc->hdrlen;
- * returns 1 when the whole message was copied, 0 otherwise.
+ * returns 1 when the whole message was copied, 0 when not, -1 on a
+ * read error.
  */
 static int
 bounce_copy_lines(FILE *in, struct copier *cp, int want_full,
@@ -501,7 +492,7 @@ bounce_copy_lines(FILE *in, struct copier *cp, int want_full,
 	}
 	if (cr)
 		bounce_copy_byte(cp, ' ');
-	return !ferror(in);
+	return ferror(in) ? -1 : 1;
 }
 
 /* bounce_read_original - fill oc; the caller frees oc->buf. */
@@ -521,12 +512,12 @@ bounce_read_original(FILE *in, int want_full, struct orig_copy *oc)
 		fputs("\r\n", cp.out);
 	if (cp.in_headers)
 		oc->hdrlen = (size_t)ftello(cp.out);
-	if (fclose(cp.out) == EOF) {
+	if (fclose(cp.out) == EOF || whole == -1) {
 		free(oc->buf);
 		oc->buf = NULL;
 		return -1;
 	}
-	oc->full = want_full && whole;
+	oc->full = want_full && whole == 1;
 	if (!oc->full && oc->hdrlen < oc->len)
 		oc->len = oc->hdrlen;
 	return 0;

@@ -7,6 +7,7 @@
  * there for checking with other tools (Python's email package).
  */
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -448,6 +449,31 @@ test_long_lines(void)
 	free(m);
 }
 
+/* Oversized addresses from a caller still give lines under 999. */
+static void
+test_long_addresses(void)
+{
+	struct envelope env;
+	struct dsn_report r = { NULL, NULL, DSN_ACTION_FAILED, "5.0.0",
+	    NULL, "x", NOW, 0 };
+	char	 rcpt[3000], orcpt[3000], *m;
+
+	memset(rcpt, 'r', sizeof(rcpt) - 1);
+	rcpt[sizeof(rcpt) - 1] = '\0';
+	memcpy(orcpt, "rfc822;", 7);
+	memset(orcpt + 7, 'o', sizeof(orcpt) - 8);
+	orcpt[sizeof(orcpt) - 1] = '\0';
+	r.rcpt = rcpt;
+	r.orcpt = orcpt;
+	orig_init(&env, RET_UNSET);
+	m = compose("longaddr", &env, orig_text, strlen(orig_text), &r, 1);
+	common_checks(m);
+	CHECK(m != NULL && folded_ok(m, "Final-Recipient: rfc822; rrr"));
+	CHECK(m != NULL && folded_ok(m, "Original-Recipient: rfc822;ooo"));
+	envelope_free(&env);
+	free(m);
+}
+
 /* The original holds the boundary that would be chosen first. */
 static void
 test_boundary_clash(void)
@@ -489,51 +515,97 @@ test_enqueue_refuses_null_sender(void)
 	envelope_free(&env);
 }
 
-static void
-test_enqueue(void)
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
-	struct envelope env, got;
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+/* Queue a notice in a scratch spool; return its queue file, open. */
+static FILE *
+enqueue(const char *msg, struct envelope *got)
+{
+	struct envelope env;
 	struct dsn_report r = { "bob@example.com", NULL, DSN_ACTION_FAILED,
 	    "5.1.1", "mx.example.com", "550 5.1.1 no such user", NOW, 0 };
 	char	 dir[] = "/tmp/test_bounce.XXXXXX", id[QUEUEID_LEN + 1];
-	char	 path[1024], err[256], line[256];
+	char	 path[1024], err[256];
 	char	*saved = cfg.spool_dir;
-	FILE	*in, *fp;
-	int	 rc;
+	FILE	*in, *fp = NULL;
 
-	CHECK(mkdtemp(dir) != NULL);
+	if (mkdtemp(dir) == NULL || spool_setup(dir, -1, -1) == -1)
+		return NULL;
 	cfg.spool_dir = dir;
-	CHECK(spool_setup(dir, -1, -1) == 0);
 	orig_init(&env, RET_UNSET);
 	env.body = BODY_8BITMIME;
 	in = tmpfile();
-	fputs(orig_text, in);
+	fputs(msg, in);
 	rewind(in);
-	CHECK(bounce_enqueue(&cfg, &env, in, &r, 1, NOW, id) == 0);
-	CHECK(spool_is_valid_id(id));
-	CHECK(spool_path(dir, "queue", id, path, sizeof(path)) == 0);
-	envelope_init(&got);
-	CHECK((fp = fopen(path, "r")) != NULL);
-	if (fp != NULL) {
-		rc = envelope_read(fp, &got, err, sizeof(err));
-		CHECK(rc == 0);
-		if (rc == -1)
-			printf("  envelope_read: %s\n", err);
-		CHECK_STR(got.id, id);
-		CHECK_STR(got.sender, "");
-		CHECK(got.nrcpt == 1);
-		CHECK(got.nrcpt == 1 && strcmp(got.rcpt[0].addr,
-		    "alice@example.org") == 0);
-		CHECK(got.body == BODY_7BIT);
-		CHECK(fgets(line, sizeof(line), fp) != NULL);
-		CHECK_STR(line, "From: MAILER-DAEMON@mx.example.net "
-		    "(Mail Delivery System)\r\n");
+	if (bounce_enqueue(&cfg, &env, in, &r, 1, NOW, id) == 0 &&
+	    spool_path(dir, "queue", id, path, sizeof(path)) == 0 &&
+	    (fp = fopen(path, "r")) != NULL &&
+	    envelope_read(fp, got, err, sizeof(err)) == -1) {
+		printf("  envelope_read: %s\n", err);
 		fclose(fp);
+		fp = NULL;
 	}
-	envelope_free(&got);
-	envelope_free(&env);
+	CHECK(fp == NULL || strcmp(got->id, id) == 0);
 	fclose(in);
+	envelope_free(&env);
 	cfg.spool_dir = saved;
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);	/* fp stays readable */
+	return fp;
+}
+
+static void
+test_enqueue(void)
+{
+	struct envelope got;
+	char	 line[256];
+	FILE	*fp;
+
+	envelope_init(&got);
+	CHECK((fp = enqueue(orig_text, &got)) != NULL);
+	if (fp == NULL)
+		return;
+	CHECK(spool_is_valid_id(got.id));
+	CHECK_STR(got.sender, "");
+	CHECK(got.nrcpt == 1 && strcmp(got.rcpt[0].addr,
+	    "alice@example.org") == 0);
+	CHECK(got.body == BODY_7BIT);
+	CHECK(fgets(line, sizeof(line), fp) != NULL);
+	CHECK_STR(line, "From: MAILER-DAEMON@mx.example.net "
+	    "(Mail Delivery System)\r\n");
+	fclose(fp);
+	envelope_free(&got);
+}
+
+/* 8-bit original headers make an 8BITMIME notice, labelled as such. */
+static void
+test_enqueue_8bit(void)
+{
+	struct envelope got;
+	char	 buf[8192];
+	size_t	 n;
+	FILE	*fp;
+
+	envelope_init(&got);
+	CHECK((fp = enqueue("Subject: caf\xc3\xa9\r\n\r\nbody\r\n",
+	    &got)) != NULL);
+	if (fp == NULL)
+		return;
+	CHECK(got.body == BODY_8BITMIME);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	CHECK(crlf_ok(buf) && boundary_ok(buf));
+	CHECK(count(buf, "Content-Transfer-Encoding: 8bit\r\n") == 2);
+	CHECK(has_line(buf, "Subject: caf\xc3\xa9"));
+	save_sample("enqueue_8bit", buf, n);
+	fclose(fp);
+	envelope_free(&got);
 }
 
 int
@@ -556,9 +628,11 @@ main(void)
 	RUN(test_mixed);
 	RUN(test_injection);
 	RUN(test_long_lines);
+	RUN(test_long_addresses);
 	RUN(test_boundary_clash);
 	RUN(test_enqueue_refuses_null_sender);
 	RUN(test_enqueue);
+	RUN(test_enqueue_8bit);
 	config_free(&cfg);
 	return unit_done();
 }
