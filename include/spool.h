@@ -24,6 +24,7 @@ struct spool_file {
 	char	 id[QUEUEID_LEN + 1];
 	char	 tmppath[1024];
 	FILE	*fp;			/* buffered writer on the tmp file */
+	char	*iobuf;			/* fp's 64 KiB buffer, owned */
 };
 
 int	spool_setup(const char *spool_dir, long uid, long gid);

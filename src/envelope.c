@@ -1,0 +1,953 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * envelope.c - read and write the queue-file envelope and the state file,
+ * and the xtext and NOTIFY codings of RFC 3461 sections 4 and 4.1.
+ *
+ *	envelope_write(fp, env)		header block + blank line
+ *	envelope_read(fp, env, err)	strict; fp left at the message
+ *	state_write(fp, st) / state_read(fp, st, err)
+ *
+ * The formats are specified in include/envelope.h.  Every line is
+ * "key: value\n", at most ENV_LINE_MAX bytes with its newline, and holds
+ * no control byte; the version key comes first.  The writers refuse to
+ * produce what the readers would reject, so a file that was written can
+ * always be read back.  Spool files are untrusted input: the readers
+ * accept only the exact grammar, and report "line N: reason" in err.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "envelope.h"
+#include "spool.h"
+
+#define ENV_LINE_MAX	2048	/* bytes per line, newline included */
+
+#define KEY_REQUIRED	0x01
+#define KEY_REPEAT	0x02
+
+static const char *const notify_words[] = { "never", "success", "failure",
+	"delay" };
+static const char *const body_words[] = { "7bit", "8bitmime", NULL };
+static const char *const yesno_words[] = { "no", "yes", NULL };
+static const char *const ret_words[] = { "-", "full", "hdrs", NULL };
+static const char *const state_words[] = { "pending", "deferred",
+	"delivered", "failed", NULL };
+
+/* xtext_hexval - value of an upper-case hex digit, -1 for anything else */
+static int
+xtext_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int
+xtext_is_xchar(unsigned char c)
+{
+	return c >= 33 && c <= 126 && c != '+' && c != '=';
+}
+
+int
+xtext_encode(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+	size_t	 o = 0;
+
+	for (p = (const unsigned char *)in; *p != '\0'; p++) {
+		if (xtext_is_xchar(*p)) {
+			if (o + 1 >= outlen)
+				return -1;
+			out[o++] = *p;
+			continue;
+		}
+		if (o + 3 >= outlen)
+			return -1;
+		out[o++] = '+';
+		out[o++] = hex[*p >> 4];
+		out[o++] = hex[*p & 0xf];
+	}
+	if (outlen == 0)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
+/* xtext_walk - decode into out (may be NULL to only validate) */
+static int
+xtext_walk(const char *in, char *out, size_t outlen)
+{
+	const unsigned char *p;
+	size_t	 o = 0;
+	int	 c, hi, lo;
+
+	for (p = (const unsigned char *)in; *p != '\0'; p++) {
+		c = *p;
+		if (c == '+') {
+			if ((hi = xtext_hexval(p[1])) == -1 ||
+			    (lo = xtext_hexval(p[2])) == -1)
+				return -1;
+			if ((c = hi * 16 + lo) == 0)
+				return -1;
+			p += 2;
+		} else if (!xtext_is_xchar(c))
+			return -1;
+		if (out != NULL) {
+			if (o + 1 >= outlen)
+				return -1;
+			out[o] = (char)c;
+		}
+		o++;
+	}
+	if (out != NULL) {
+		if (outlen == 0)
+			return -1;
+		out[o] = '\0';
+	}
+	return 0;
+}
+
+int
+xtext_decode(const char *in, char *out, size_t outlen)
+{
+	return xtext_walk(in, out, outlen);
+}
+
+int
+xtext_is_valid(const char *s)
+{
+	return xtext_walk(s, NULL, 0) == 0;
+}
+
+int
+notify_parse(const char *s)
+{
+	size_t	 len, i;
+	int	 bits = 0, bit;
+
+	for (;;) {
+		len = strcspn(s, ",");
+		bit = 0;
+		for (i = 0; i < 4; i++)
+			if (strlen(notify_words[i]) == len &&
+			    strncasecmp(s, notify_words[i], len) == 0)
+				bit = 1 << i;
+		if (bit == 0 || (bits & bit))
+			return -1;
+		bits |= bit;
+		if (s[len] == '\0')
+			break;
+		s += len + 1;
+	}
+	if ((bits & NOTIFY_NEVER) && bits != NOTIFY_NEVER)
+		return -1;
+	return bits;
+}
+
+void
+notify_format(int bits, char *out, size_t outlen)
+{
+	size_t	 i, o = 0;
+	int	 n;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	for (i = 0; i < 4; i++) {
+		if (!(bits & (1 << i)))
+			continue;
+		n = snprintf(out + o, outlen - o, "%s%s", o ? "," : "",
+		    notify_words[i]);
+		if (n < 0 || (size_t)n >= outlen - o)
+			return;
+		o += n;
+	}
+}
+
+/* notify_bits_ok - a legal NOTIFY set: 0, "never" alone, or others */
+static int
+notify_bits_ok(int bits)
+{
+	return bits >= 0 && bits <= 0x0f &&
+	    (!(bits & NOTIFY_NEVER) || bits == NOTIFY_NEVER);
+}
+
+/* text_is_clean - no control bytes, so the value stays on its line */
+static int
+text_is_clean(const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* orcpt_is_valid - "addr-type;xtext" (RFC 3461 4.2), as received */
+static int
+orcpt_is_valid(const char *s)
+{
+	size_t	 n;
+
+	n = strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+	return n > 0 && s[n] == ';' && s[n + 1] != '\0' &&
+	    xtext_is_valid(s + n + 1);
+}
+
+/* dsn_is_valid - "class.subject.detail", digits and dots, < 16 chars */
+static int
+dsn_is_valid(const char *s)
+{
+	size_t	 i, digits = 0, dots = 0;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] >= '0' && s[i] <= '9') {
+			if (++digits > 3)
+				return 0;
+		} else if (s[i] == '.' && digits > 0 && ++dots <= 2)
+			digits = 0;
+		else
+			return 0;
+	}
+	return dots == 2 && digits > 0 && i < 16;
+}
+
+/* num_parse - unsigned decimal, no sign or leading zero, <= max */
+static int
+num_parse(const char *s, long long max, long long *out)
+{
+	long long v = 0;
+	size_t	 i;
+
+	if (s[0] == '\0' || (s[0] == '0' && s[1] != '\0'))
+		return -1;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (v > (max - (s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* word_index - position of s in a NULL-terminated list, or -1 */
+static int
+word_index(const char *s, const char *const words[])
+{
+	int	 i;
+
+	for (i = 0; words[i] != NULL; i++)
+		if (strcmp(s, words[i]) == 0)
+			return i;
+	return -1;
+}
+
+static void
+errf(char *err, size_t errlen, unsigned lineno, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n = 0;
+
+	if (errlen == 0)
+		return;
+	if (lineno > 0)
+		n = snprintf(err, errlen, "line %u: ", lineno);
+	if (n < 0 || (size_t)n >= errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - n, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * line_read - read one line into buf (at least ENV_LINE_MAX bytes), without
+ * its newline.  Returns the length, -2 at end of file before any byte,
+ * -1 with err set on a read error or a malformed line.
+ */
+static int
+line_read(FILE *fp, char *buf, unsigned lineno, char *err, size_t errlen)
+{
+	size_t	 n = 0;
+	int	 c;
+
+	while ((c = getc(fp)) != EOF) {
+		if (c == '\n') {
+			buf[n] = '\0';
+			return (int)n;
+		}
+		if (c == '\0') {
+			errf(err, errlen, lineno, "NUL byte");
+			return -1;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			errf(err, errlen, lineno, "control byte 0x%02x", c);
+			return -1;
+		}
+		if (n + 2 > ENV_LINE_MAX) {
+			errf(err, errlen, lineno, "line too long");
+			return -1;
+		}
+		buf[n++] = (char)c;
+	}
+	if (ferror(fp))
+		errf(err, errlen, lineno, "read error: %s", strerror(errno));
+	else if (n == 0)
+		return -2;
+	else
+		errf(err, errlen, lineno, "missing newline at end of file");
+	return -1;
+}
+
+/* line_split - "key: value" with key in [a-z0-9]; NULL if malformed */
+static char *
+line_split(char *line, char **value)
+{
+	size_t	 n;
+
+	n = strspn(line, "abcdefghijklmnopqrstuvwxyz0123456789");
+	if (n == 0 || line[n] != ':' || line[n + 1] != ' ')
+		return NULL;
+	line[n] = '\0';
+	*value = line + n + 2;
+	return line;
+}
+
+/* line_put - write one formatted line; -1 if it would be too long */
+static int
+line_put(FILE *fp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int
+line_put(FILE *fp, const char *fmt, ...)
+{
+	char	 line[ENV_LINE_MAX + 1];
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || n > ENV_LINE_MAX) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	if (fputs(line, fp) == EOF)
+		return -1;
+	return 0;
+}
+
+/* rcpt_grow - room for one more element; capacity is the next power of 2 */
+static int
+rcpt_grow(void **array, size_t n, size_t size)
+{
+	void	*p;
+
+	if (n != 0 && (n & (n - 1)) != 0)
+		return 0;
+	if (n > SIZE_MAX / 2 / size) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if ((p = realloc(*array, (n ? n * 2 : 1) * size)) == NULL)
+		return -1;
+	*array = p;
+	return 0;
+}
+
+void
+envelope_init(struct envelope *env)
+{
+	memset(env, 0, sizeof(*env));
+	env->version = ENVELOPE_VERSION;
+	env->uid = -1;
+	env->body = BODY_7BIT;
+	env->ret = RET_UNSET;
+}
+
+void
+envelope_free(struct envelope *env)
+{
+	free(env->rcpt);
+	env->rcpt = NULL;
+	env->nrcpt = 0;
+}
+
+/*
+ * envelope_add_rcpt - append a recipient: addr decoded (not empty),
+ * orcpt "type;xtext" or NULL/"".  The array grows only through here.
+ */
+int
+envelope_add_rcpt(struct envelope *env, const char *addr, int notify,
+    const char *orcpt)
+{
+	struct envelope_rcpt *r;
+
+	if (orcpt == NULL)
+		orcpt = "";
+	if (addr[0] == '\0' || strlen(addr) >= ADDR_MAX ||
+	    strlen(orcpt) >= ADDR_MAX || !notify_bits_ok(notify) ||
+	    (orcpt[0] != '\0' && !orcpt_is_valid(orcpt))) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (rcpt_grow((void **)&env->rcpt, env->nrcpt, sizeof(*r)) == -1)
+		return -1;
+	r = &env->rcpt[env->nrcpt++];
+	memset(r, 0, sizeof(*r));
+	strcpy(r->addr, addr);
+	strcpy(r->orcpt, orcpt);
+	r->notify = notify;
+	return 0;
+}
+
+static int
+envelope_write_rcpt(FILE *fp, const struct envelope_rcpt *r)
+{
+	char	 addr[ENV_LINE_MAX], notify[64];
+
+	if (r->addr[0] == '\0' ||
+	    xtext_encode(r->addr, addr, sizeof(addr)) == -1 ||
+	    (r->orcpt[0] != '\0' && !orcpt_is_valid(r->orcpt)) ||
+	    !notify_bits_ok(r->notify)) {
+		errno = EINVAL;
+		return -1;
+	}
+	notify_format(r->notify, notify, sizeof(notify));
+	return line_put(fp, "rcpt: %s%s%s%s%s\n", addr,
+	    notify[0] ? " notify=" : "", notify,
+	    r->orcpt[0] ? " orcpt=" : "", r->orcpt);
+}
+
+/* envelope_check - refuse to write what envelope_read would reject */
+static int
+envelope_check(const struct envelope *env)
+{
+	size_t	 plen = strlen(env->protocol);
+
+	return spool_is_valid_id(env->id) && env->arrival >= 0 &&
+	    env->client[0] != '\0' && text_is_clean(env->client) &&
+	    text_is_clean(env->helo) && plen > 0 &&
+	    strspn(env->protocol, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789") == plen &&
+	    env->uid >= -1 && env->uid <= (long long)UINT32_MAX - 1 &&
+	    (env->body == BODY_7BIT || env->body == BODY_8BITMIME) &&
+	    (env->smtputf8 == 0 || env->smtputf8 == 1) &&
+	    env->ret >= RET_UNSET && env->ret <= RET_HDRS &&
+	    (env->envid[0] == '\0' || xtext_is_valid(env->envid)) &&
+	    env->nrcpt > 0;
+}
+
+int
+envelope_write(FILE *fp, const struct envelope *env)
+{
+	char	 sender[ENV_LINE_MAX];
+	size_t	 i;
+
+	if (!envelope_check(env) ||
+	    xtext_encode(env->sender, sender, sizeof(sender)) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (line_put(fp, "version: %d\nid: %s\narrival: %lld\n",
+	    ENVELOPE_VERSION, env->id, (long long)env->arrival) == -1 ||
+	    line_put(fp, "client: %s\n", env->client) == -1 ||
+	    line_put(fp, "helo: %s\n", env->helo) == -1 ||
+	    line_put(fp, "protocol: %s\n", env->protocol) == -1)
+		return -1;
+	if (env->uid >= 0 && line_put(fp, "uid: %ld\n", env->uid) == -1)
+		return -1;
+	if (line_put(fp, "sender: %s\nbody: %s\nsmtputf8: %s\n", sender,
+	    body_words[env->body], yesno_words[env->smtputf8]) == -1)
+		return -1;
+	if (env->ret != RET_UNSET &&
+	    line_put(fp, "ret: %s\n", ret_words[env->ret]) == -1)
+		return -1;
+	if (env->envid[0] != '\0' &&
+	    line_put(fp, "envid: %s\n", env->envid) == -1)
+		return -1;
+	for (i = 0; i < env->nrcpt; i++)
+		if (envelope_write_rcpt(fp, &env->rcpt[i]) == -1)
+			return -1;
+	if (fputc('\n', fp) == EOF)
+		return -1;
+	return 0;
+}
+
+/*
+ * Keys of both formats.  A key is a text field, one word of a list
+ * (stored as its index), a queue id, or has its own parse function; each
+ * returns NULL, or a short reason that key_line() prefixes with
+ * "line N: key: ".
+ */
+#define KEY_TEXT	0x04		/* char array at off, of size */
+#define KEY_EMPTY	0x08		/* text may be empty */
+#define KEY_WORD	0x10		/* int at off = index in words */
+#define KEY_ID		0x20		/* queue id at off */
+#define FIELD(t, f)	offsetof(struct t, f), sizeof(((struct t *)0)->f)
+
+struct key {
+	const char	*name;
+	int		 flags;
+	size_t		 off;
+	size_t		 size;
+	const char *const *words;
+	const char	*(*parse)(void *, char *);
+};
+
+/* key_version - the only version; envelope_init/state_init set it */
+static const char *
+key_version(void *obj, char *v)
+{
+	(void)obj;
+	return strcmp(v, "1") == 0 ? NULL : "unsupported version";
+}
+
+static const char *
+key_value(const struct key *k, void *obj, char *v)
+{
+	char	*field = (char *)obj + k->off;
+	int	 i;
+
+	if (k->parse != NULL)
+		return k->parse(obj, v);
+	if (k->flags & KEY_WORD) {
+		if ((i = word_index(v, k->words)) == -1)
+			return "unexpected value";
+		*(int *)(void *)field = i;
+	} else if (k->flags & KEY_ID) {
+		if (!spool_is_valid_id(v))
+			return "bad queue id";
+		memcpy(field, v, QUEUEID_LEN + 1);
+	} else {
+		if (v[0] == '\0' && !(k->flags & KEY_EMPTY))
+			return "empty value";
+		if (strlen(v) >= k->size)
+			return "value too long";
+		strcpy(field, v);
+	}
+	return NULL;
+}
+
+static const char *
+env_arrival(void *obj, char *v)
+{
+	struct envelope *env = obj;
+	long long n;
+
+	if (num_parse(v, INT64_MAX, &n) == -1)
+		return "bad number";
+	env->arrival = (time_t)n;
+	return NULL;
+}
+
+static const char *
+env_protocol(void *obj, char *v)
+{
+	struct envelope *env = obj;
+
+	if (v[0] == '\0' || strlen(v) >= sizeof(env->protocol) ||
+	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(v))
+		return "bad protocol name";
+	strcpy(env->protocol, v);
+	return NULL;
+}
+
+static const char *
+env_uid(void *obj, char *v)
+{
+	struct envelope *env = obj;
+	long long n;
+
+	if (num_parse(v, (long long)UINT32_MAX - 1, &n) == -1)
+		return "bad number";
+	env->uid = (long)n;
+	return NULL;
+}
+
+static const char *
+env_sender(void *obj, char *v)
+{
+	struct envelope *env = obj;
+
+	if (xtext_decode(v, env->sender, sizeof(env->sender)) == -1)
+		return "bad xtext or address too long";
+	return NULL;
+}
+
+static const char *
+env_ret(void *obj, char *v)
+{
+	struct envelope *env = obj;
+
+	env->ret = word_index(v, ret_words);
+	if (env->ret != RET_FULL && env->ret != RET_HDRS)
+		return "expected full or hdrs";
+	return NULL;
+}
+
+static const char *
+env_envid(void *obj, char *v)
+{
+	struct envelope *env = obj;
+
+	if (v[0] == '\0' || !xtext_is_valid(v) ||
+	    strlen(v) >= sizeof(env->envid))
+		return "bad xtext or too long";
+	strcpy(env->envid, v);
+	return NULL;
+}
+
+/* env_rcpt_param - one "notify=..." or "orcpt=..." parameter */
+static const char *
+env_rcpt_param(char *p, int *notify, const char **orcpt)
+{
+	if (strncmp(p, "notify=", 7) == 0 && *notify == 0) {
+		if (strspn(p + 7, "abcdefghijklmnopqrstuvwxyz,") !=
+		    strlen(p + 7) || (*notify = notify_parse(p + 7)) == -1)
+			return "bad notify";
+	} else if (strncmp(p, "orcpt=", 6) == 0 && *orcpt == NULL) {
+		if (!orcpt_is_valid(p + 6) || strlen(p + 6) >= ADDR_MAX)
+			return "bad orcpt";
+		*orcpt = p + 6;
+	} else
+		return "bad or repeated parameter";
+	return NULL;
+}
+
+static const char *
+env_rcpt(void *obj, char *v)
+{
+	struct envelope *env = obj;
+	char	 addr[ADDR_MAX], *p, *next;
+	const char *why, *orcpt = NULL;
+	int	 notify = 0;
+
+	if ((next = strchr(v, ' ')) != NULL)
+		*next++ = '\0';
+	if (v[0] == '\0' || xtext_decode(v, addr, sizeof(addr)) == -1)
+		return "bad xtext or address too long";
+	while ((p = next) != NULL) {
+		if ((next = strchr(p, ' ')) != NULL)
+			*next++ = '\0';
+		if ((why = env_rcpt_param(p, &notify, &orcpt)) != NULL)
+			return why;
+	}
+	if (envelope_add_rcpt(env, addr, notify, orcpt) == -1)
+		return errno == ENOMEM ? "out of memory" : "bad recipient";
+	return NULL;
+}
+
+static const struct key env_keys[] = {
+	{ "version", KEY_REQUIRED, 0, 0, NULL, key_version },
+	{ "id", KEY_REQUIRED | KEY_ID, FIELD(envelope, id), NULL, NULL },
+	{ "arrival", KEY_REQUIRED, 0, 0, NULL, env_arrival },
+	{ "client", KEY_REQUIRED | KEY_TEXT, FIELD(envelope, client), NULL,
+	    NULL },
+	{ "helo", KEY_REQUIRED | KEY_TEXT | KEY_EMPTY, FIELD(envelope, helo),
+	    NULL, NULL },
+	{ "protocol", KEY_REQUIRED, 0, 0, NULL, env_protocol },
+	{ "uid", 0, 0, 0, NULL, env_uid },
+	{ "sender", KEY_REQUIRED, 0, 0, NULL, env_sender },
+	{ "body", KEY_REQUIRED | KEY_WORD, FIELD(envelope, body), body_words,
+	    NULL },
+	{ "smtputf8", KEY_REQUIRED | KEY_WORD, FIELD(envelope, smtputf8),
+	    yesno_words, NULL },
+	{ "ret", 0, 0, 0, NULL, env_ret },
+	{ "envid", 0, 0, 0, NULL, env_envid },
+	{ "rcpt", KEY_REQUIRED | KEY_REPEAT, 0, 0, NULL, env_rcpt },
+};
+#define ENV_NKEYS	(sizeof(env_keys) / sizeof(env_keys[0]))
+
+/* key_line - dispatch one "key: value" line; seen has a bit per key */
+static int
+key_line(const struct key *keys, size_t nkeys, void *obj, char *line,
+    unsigned lineno, unsigned *seen, char *err, size_t errlen)
+{
+	const char *why;
+	char	*key, *value;
+	size_t	 i;
+
+	if ((key = line_split(line, &value)) == NULL) {
+		errf(err, errlen, lineno, "expected \"key: value\"");
+		return -1;
+	}
+	for (i = 0; i < nkeys; i++)
+		if (strcmp(key, keys[i].name) == 0)
+			break;
+	if (i == nkeys) {
+		errf(err, errlen, lineno, "unknown key \"%s\"", key);
+		return -1;
+	}
+	if ((lineno == 1) != (i == 0)) {
+		errf(err, errlen, lineno, lineno == 1 ?
+		    "expected \"version\" first" : "duplicate key \"%s\"", key);
+		return -1;
+	}
+	if ((*seen & (1u << i)) && !(keys[i].flags & KEY_REPEAT)) {
+		errf(err, errlen, lineno, "duplicate key \"%s\"", key);
+		return -1;
+	}
+	*seen |= 1u << i;
+	if ((why = key_value(&keys[i], obj, value)) != NULL) {
+		errf(err, errlen, lineno, "%s: %s", key, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* keys_missing - name the first required key not seen, or 0 */
+static int
+keys_missing(const struct key *keys, size_t nkeys, unsigned seen,
+    char *err, size_t errlen)
+{
+	size_t	 i;
+
+	for (i = 0; i < nkeys; i++)
+		if ((keys[i].flags & KEY_REQUIRED) && !(seen & (1u << i))) {
+			errf(err, errlen, 0, "missing key \"%s\"",
+			    keys[i].name);
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * envelope_read - parse the header block and its blank line.  env is
+ * (re)initialized here; on failure it is left empty, so envelope_free()
+ * is always safe.
+ */
+int
+envelope_read(FILE *fp, struct envelope *env, char *err, size_t errlen)
+{
+	char	 line[ENV_LINE_MAX];
+	unsigned lineno, seen = 0;
+	int	 n;
+
+	envelope_init(env);
+	for (lineno = 1;; lineno++) {
+		if ((n = line_read(fp, line, lineno, err, errlen)) == -2)
+			errf(err, errlen, lineno, "unexpected end of file");
+		if (n < 0)
+			goto fail;
+		if (n == 0)
+			break;
+		if (key_line(env_keys, ENV_NKEYS, env, line, lineno, &seen,
+		    err, errlen) == -1)
+			goto fail;
+	}
+	if (lineno == 1) {
+		errf(err, errlen, 1, "empty line before \"version\"");
+		goto fail;
+	}
+	if (keys_missing(env_keys, ENV_NKEYS, seen, err, errlen))
+		goto fail;
+	return 0;
+fail:
+	envelope_free(env);
+	envelope_init(env);
+	return -1;
+}
+
+void
+state_init(struct state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->version = ENVELOPE_VERSION;
+}
+
+void
+state_free(struct state *st)
+{
+	free(st->rcpt);
+	st->rcpt = NULL;
+	st->nrcpt = 0;
+}
+
+/* state_alloc - initialize st with nrcpt pending recipients */
+int
+state_alloc(struct state *st, const char *id, size_t nrcpt)
+{
+	state_init(st);
+	if (!spool_is_valid_id(id) || nrcpt == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((st->rcpt = calloc(nrcpt, sizeof(*st->rcpt))) == NULL)
+		return -1;
+	memcpy(st->id, id, QUEUEID_LEN + 1);
+	st->nrcpt = nrcpt;
+	return 0;
+}
+
+const char *
+rcpt_state_name(int state)
+{
+	if (state < RCPT_PENDING || state > RCPT_FAILED)
+		return "unknown";
+	return state_words[state];
+}
+
+static int
+state_write_rcpt(FILE *fp, size_t index, const struct state_rcpt *r)
+{
+	char	 reply[ENV_LINE_MAX];
+
+	if (r->state < RCPT_PENDING || r->state > RCPT_FAILED ||
+	    r->attempts < 0 || r->next_attempt < 0 || r->last_attempt < 0 ||
+	    (r->dsn[0] != '\0' && !dsn_is_valid(r->dsn)) ||
+	    xtext_encode(r->reply, reply, sizeof(reply)) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* "-" stands for an empty reply, so a reply of "-" is hex-coded. */
+	if (reply[0] == '\0' || strcmp(reply, "-") == 0)
+		strcpy(reply, reply[0] ? "+2D" : "-");
+	return line_put(fp, "rcpt: %zu %s %d %lld %lld %s %s\n", index,
+	    state_words[r->state], r->attempts, (long long)r->next_attempt,
+	    (long long)r->last_attempt, r->dsn[0] ? r->dsn : "-", reply);
+}
+
+int
+state_write(FILE *fp, const struct state *st)
+{
+	size_t	 i;
+
+	if (!spool_is_valid_id(st->id) || st->nrcpt == 0 ||
+	    (st->held != 0 && st->held != 1) ||
+	    (st->warned != 0 && st->warned != 1)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (line_put(fp, "version: %d\nid: %s\nheld: %s\nwarned: %s\n",
+	    ENVELOPE_VERSION, st->id, yesno_words[st->held],
+	    yesno_words[st->warned]) == -1)
+		return -1;
+	for (i = 0; i < st->nrcpt; i++)
+		if (state_write_rcpt(fp, i, &st->rcpt[i]) == -1)
+			return -1;
+	return 0;
+}
+
+/* field_next - next single-space separated field, NULL if none/empty */
+static char *
+field_next(char **rest)
+{
+	char	*p = *rest, *q;
+
+	if (p == NULL)
+		return NULL;
+	if ((q = strchr(p, ' ')) != NULL) {
+		*q = '\0';
+		*rest = q + 1;
+	} else
+		*rest = NULL;
+	return p[0] != '\0' ? p : NULL;
+}
+
+/* st_rcpt_fields - INDEX STATE ATTEMPTS NEXT LAST DSN REPLY into r */
+static const char *
+st_rcpt_fields(char *f[7], size_t index, struct state_rcpt *r)
+{
+	long long n, next, last;
+
+	if (num_parse(f[0], INT64_MAX, &n) == -1 || (size_t)n != index)
+		return "index out of sequence";
+	if ((r->state = word_index(f[1], state_words)) == -1)
+		return "bad recipient state";
+	if (num_parse(f[2], INT_MAX, &n) == -1 ||
+	    num_parse(f[3], INT64_MAX, &next) == -1 ||
+	    num_parse(f[4], INT64_MAX, &last) == -1)
+		return "bad number";
+	r->attempts = (int)n;
+	r->next_attempt = (time_t)next;
+	r->last_attempt = (time_t)last;
+	if (strcmp(f[5], "-") == 0)
+		r->dsn[0] = '\0';
+	else if (dsn_is_valid(f[5]))
+		strcpy(r->dsn, f[5]);
+	else
+		return "bad dsn code";
+	if (strcmp(f[6], "-") == 0)
+		r->reply[0] = '\0';
+	else if (xtext_decode(f[6], r->reply, sizeof(r->reply)) == -1)
+		return "bad xtext or reply too long";
+	return NULL;
+}
+
+static const char *
+st_rcpt(void *obj, char *v)
+{
+	struct state *st = obj;
+
+	struct state_rcpt r;
+	const char *why;
+	char	*f[7], *rest = v;
+	size_t	 i;
+
+	for (i = 0; i < 7; i++)
+		if ((f[i] = field_next(&rest)) == NULL)
+			return "expected 7 fields";
+	if (rest != NULL)
+		return "expected 7 fields";
+	memset(&r, 0, sizeof(r));
+	if ((why = st_rcpt_fields(f, st->nrcpt, &r)) != NULL)
+		return why;
+	if (rcpt_grow((void **)&st->rcpt, st->nrcpt, sizeof(r)) == -1)
+		return "out of memory";
+	st->rcpt[st->nrcpt++] = r;
+	return NULL;
+}
+
+static const struct key state_keys[] = {
+	{ "version", KEY_REQUIRED, 0, 0, NULL, key_version },
+	{ "id", KEY_REQUIRED | KEY_ID, FIELD(state, id), NULL, NULL },
+	{ "held", KEY_REQUIRED | KEY_WORD, FIELD(state, held), yesno_words,
+	    NULL },
+	{ "warned", KEY_REQUIRED | KEY_WORD, FIELD(state, warned), yesno_words,
+	    NULL },
+	{ "rcpt", KEY_REQUIRED | KEY_REPEAT, 0, 0, NULL, st_rcpt },
+};
+#define STATE_NKEYS	(sizeof(state_keys) / sizeof(state_keys[0]))
+
+/* state_read - parse a whole state file; st is (re)initialized here */
+int
+state_read(FILE *fp, struct state *st, char *err, size_t errlen)
+{
+	char	 line[ENV_LINE_MAX];
+	unsigned lineno, seen = 0;
+	int	 n;
+
+	state_init(st);
+	for (lineno = 1;; lineno++) {
+		if ((n = line_read(fp, line, lineno, err, errlen)) == -2)
+			break;
+		if (n < 0 || key_line(state_keys, STATE_NKEYS, st, line,
+		    lineno, &seen, err, errlen) == -1)
+			goto fail;
+	}
+	if (lineno == 1) {
+		errf(err, errlen, 0, "empty state file");
+		goto fail;
+	}
+	if (keys_missing(state_keys, STATE_NKEYS, seen, err, errlen))
+		goto fail;
+	return 0;
+fail:
+	state_free(st);
+	state_init(st);
+	return -1;
+}
