@@ -566,7 +566,8 @@ bounce_boundary(char out[BOUNDARY_LEN + 1], const char *newid, time_t now,
 /* The top-level header of the notice. */
 static void
 bounce_header(FILE *out, const struct envelope *orig, int kind,
-    const char *newid, time_t now, const char *host, const char *boundary, int eightbit)
+    const char *newid, time_t now, const char *host, const char *boundary,
+    int eightbit)
 {
 	char	 date[64], to[TEXT_MAX];
 
