@@ -1,0 +1,266 @@
+# SPDX-License-Identifier: ISC
+"""test_mailq.py - mailq and ternq on a spool written by hand (no daemon).
+
+Spool files are written here in their documented text formats
+(include/envelope.h), so these tests also pin the formats down.
+
+Benchmark generator (not a test):
+    python3 tests/integration/test_mailq.py gen DIR 100000
+    printf 'spool_dir = DIR\\n' > /tmp/b.conf
+    time bin/mailq -C /tmp/b.conf > /dev/null
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+try:
+    sys.path.insert(0, os.path.join(TOP, "tests"))
+    import harness
+    BIN = harness.BIN
+except Exception:  # the harness is optional for these tests
+    BIN = os.environ.get("TERN_BIN", os.path.join(TOP, "build", "test", "bin"))
+
+ALPHABET = "0123456789ABCDFGHJKLMNPQRSTVWXYZ"
+
+
+def spool_hash(qid):
+    h = 2166136261
+    for c in qid.encode():
+        h = ((h ^ c) * 16777619) & 0xffffffff
+    return "%02x" % (h & 0xff)
+
+
+def make_id(sec, n):
+    out = ""
+    for v, w in ((sec, 7), (n // 1000000, 4), (n % 1000000, 4)):
+        digits = ""
+        for _ in range(w):
+            digits = ALPHABET[v & 31] + digits
+            v >>= 5
+        out += digits
+    return out
+
+
+def xtext(s):
+    out = ""
+    for b in s.encode():
+        if b < 33 or b > 126 or b in (ord("+"), ord("=")):
+            out += "+%02X" % b
+        else:
+            out += chr(b)
+    return out
+
+
+def setup_spool(root):
+    for kind in ("queue", "state"):
+        for i in range(256):
+            os.makedirs(os.path.join(root, kind, "%02x" % i), exist_ok=True)
+    os.makedirs(os.path.join(root, "tmp"), exist_ok=True)
+
+
+def write_msg(root, qid, arrival, sender, rcpts, body="Subject: t\r\n\r\nhi\r\n",
+              state=None, held=False):
+    """state: None (no file) or a list of (state, attempts, next, dsn, reply)."""
+    env = ["version: 1", "id: " + qid, "arrival: %d" % arrival,
+           "client: localhost [127.0.0.1]", "helo: localhost",
+           "protocol: ESMTP", "sender: " + xtext(sender), "body: 8bitmime",
+           "smtputf8: no"]
+    env += ["rcpt: " + xtext(r) for r in rcpts]
+    data = ("\n".join(env) + "\n\n").encode() + body.encode()
+    path = os.path.join(root, "queue", spool_hash(qid), qid)
+    with open(path, "wb") as f:
+        f.write(data)
+    if state is not None or held:
+        state = state or [("pending", 0, 0, "-", "")] * len(rcpts)
+        lines = ["version: 1", "id: " + qid, "held: " + ("yes" if held else "no"),
+                 "warned: no"]
+        for i, (st, att, nxt, dsn, reply) in enumerate(state):
+            lines.append("rcpt: %d %s %d %d %d %s %s" % (
+                i, st, att, nxt, nxt - 1800 if nxt else 0, dsn,
+                xtext(reply) if reply else "-"))
+        with open(os.path.join(root, "state", spool_hash(qid), qid), "w") as f:
+            f.write("\n".join(lines) + "\n")
+    return len(body.encode())
+
+
+def conf(root):
+    path = os.path.join(root, "tern.conf")
+    with open(path, "w") as f:
+        f.write("spool_dir = %s/spool\nhostname = test.example\n" % root)
+    return path
+
+
+def run(prog, *args):
+    p = subprocess.run([os.path.join(BIN, prog)] + list(args),
+                       capture_output=True, timeout=60)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def fixture(d):
+    spool = os.path.join(d, "spool")
+    setup_spool(spool)
+    now = int(time.time())
+    a = make_id(now - 7200, 1)
+    b = make_id(now - 60, 2)
+    c = make_id(now - 30, 3)
+    write_msg(spool, b, now - 60, "alice@example.org",
+              ["bob@example.com", "carol@example.net"],
+              state=[("deferred", 2, now + 600, "4.4.1",
+                      "connect to mx.example.com[192.0.2.1]:25: Connection refused"),
+                     ("delivered", 1, 0, "2.0.0", "250 ok")])
+    write_msg(spool, a, now - 7200, "", ["postmaster@example.com"], held=True)
+    with open(os.path.join(spool, "queue", spool_hash(c), c), "w") as f:
+        f.write("version: 1\ngarbage\n\n")
+    return spool, a, b, c
+
+
+def test_mailq_empty():
+    with tempfile.TemporaryDirectory() as d:
+        setup_spool(os.path.join(d, "spool"))
+        rc, out, err = run("mailq", "-C", conf(d))
+        assert rc == 0, (rc, err)
+        assert out == "Mail queue is empty\n", out
+
+
+def test_mailq_listing():
+    with tempfile.TemporaryDirectory() as d:
+        spool, a, b, c = fixture(d)
+        rc, out, err = run("mailq", "-C", conf(d))
+        assert rc == 0, (rc, err)
+        lines = out.splitlines()
+        assert lines[0].startswith("-Queue ID-"), out
+        assert lines[1].startswith(a + "!"), out
+        assert "MAILER-DAEMON" in lines[1], out
+        assert lines[2].strip() == "postmaster@example.com", out
+        assert lines[4].startswith(b + " "), out
+        assert lines[4].endswith(" alice@example.org"), out
+        assert lines[5].strip() == "(connect to mx.example.com[192.0.2.1]:25: Connection refused)", out
+        assert lines[6].strip() == "bob@example.com", out
+        assert "carol" not in out, out
+        assert lines[8].startswith(c) and "(unreadable" in lines[8], out
+        assert lines[-1] == "-- 1 Kbytes in 3 Requests.", out
+        assert out.index(a) < out.index(b) < out.index(c)
+
+
+def test_mailq_json():
+    with tempfile.TemporaryDirectory() as d:
+        spool, a, b, c = fixture(d)
+        nasty = make_id(int(time.time()), 4)
+        write_msg(spool, nasty, int(time.time()), 'q"u\\o\tte\x01\u00e9@x.org',
+                  ["r@y.org"])
+        rc, out, err = run("mailq", "-C", conf(d), "-j")
+        assert rc == 0, (rc, err)
+        objs = [json.loads(line) for line in out.splitlines()]
+        assert [o["queue_id"] for o in objs] == [a, b, c, nasty]
+        assert objs[0]["held"] is True and objs[0]["sender"] == ""
+        r = objs[1]["recipients"]
+        assert len(r) == 1 and r[0]["address"] == "bob@example.com"
+        assert r[0]["state"] == "deferred" and r[0]["attempts"] == 2
+        assert r[0]["dsn"] == "4.4.1" and r[0]["delay_reason"].startswith("connect")
+        assert objs[0]["recipients"][0]["next_attempt"] is None
+        assert objs[2]["unreadable"] is True
+        assert objs[3]["sender"] == 'q"u\\o\tte\x01\u00e9@x.org'
+
+
+def test_mailq_shape():
+    with tempfile.TemporaryDirectory() as d:
+        spool, a, b, c = fixture(d)
+        rc, out, err = run("mailq", "-C", conf(d), "-s")
+        assert rc == 0, (rc, err)
+        rows = {l.split()[0]: l.split()[1:] for l in out.splitlines()[1:]}
+        assert rows["TOTAL"][0] == "2", out
+        assert rows["example.com"][0] == "2", out
+        assert rows["example.com"][1] == "1" and rows["example.com"][6] == "1", out
+
+
+def test_mailq_permission():
+    if os.geteuid() == 0:
+        return
+    with tempfile.TemporaryDirectory() as d:
+        spool, a, b, c = fixture(d)
+        os.chmod(os.path.join(spool, "queue"), 0)
+        try:
+            rc, out, err = run("mailq", "-C", conf(d))
+        finally:
+            os.chmod(os.path.join(spool, "queue"), 0o700)
+        assert rc == 77, (rc, err)
+        assert "Permission denied (run as root or the tern user)" in err, err
+
+
+def test_mailq_bad_config():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "bad.conf")
+        with open(path, "w") as f:
+            f.write("no_such_key = 1\n")
+        rc, out, err = run("mailq", "-C", path)
+        assert rc == 78 and "bad.conf:1:" in err, (rc, err)
+
+
+def test_ternq_direct():
+    """Without a queue runner (no reader on the FIFO) ternq acts itself."""
+    with tempfile.TemporaryDirectory() as d:
+        spool, a, b, c = fixture(d)
+        os.mkfifo(os.path.join(spool, "trigger"), 0o600)
+        cf = conf(d)
+        rc, out, err = run("ternq", "-C", cf, "hold", b)
+        assert rc == 0 and "held" in out, (rc, out, err)
+        rc, out, err = run("mailq", "-C", cf)
+        assert b + "!" in out, out
+        rc, out, err = run("ternq", "-C", cf, "release", a)
+        assert rc == 0, (rc, out, err)
+        rc, out, err = run("mailq", "-C", cf, "-j")
+        held = {json.loads(l)["queue_id"]: json.loads(l).get("held") for l in out.splitlines()}
+        assert held[a] is False and held[b] is True, held
+        rc, out, err = run("ternq", "-C", cf, "show", b)
+        assert rc == 0 and "alice@example.org" in out and "Subject: t" in out, (rc, out, err)
+        rc, out, err = run("ternq", "-C", cf, "delete", a)
+        assert rc == 0 and "deleted" in out, (rc, out, err)
+        assert not os.path.exists(os.path.join(spool, "queue", spool_hash(a), a))
+        rc, out, err = run("ternq", "-C", cf, "flush")
+        assert rc == 75 and "not running" in err, (rc, err)
+        rc, out, err = run("ternq", "-C", cf, "delete", "NOSUCHID")
+        assert rc == 64, (rc, err)
+        rc, out, err = run("ternq", "-C", cf, "delete", make_id(1, 1))
+        assert rc != 0 and "no such message" in err, (rc, err)
+
+
+def test_ternq_runner():
+    """With a reader on the FIFO, ternq sends one command line."""
+    with tempfile.TemporaryDirectory() as d:
+        spool, a, b, c = fixture(d)
+        fifo = os.path.join(spool, "trigger")
+        os.mkfifo(fifo, 0o600)
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            rc, out, err = run("ternq", "-C", conf(d), "delete", b)
+            assert rc == 0 and out == b + ": delete requested\n", (rc, out, err)
+            rc, out, err = run("ternq", "-C", conf(d), "flush", "@example.com")
+            assert rc == 0, (rc, out, err)
+            data = os.read(fd, 4096).decode()
+        finally:
+            os.close(fd)
+        assert data == "delete %s\nflush @example.com\n" % b, data
+        assert os.path.exists(os.path.join(spool, "queue", spool_hash(b), b))
+
+
+def generate(root, n):
+    spool = os.path.join(root, "spool") if not root.endswith("spool") else root
+    setup_spool(spool)
+    now = int(time.time())
+    for i in range(n):
+        qid = make_id(now - (n - i), i)
+        st = None
+        if i % 3 == 0:
+            st = [("deferred", 1, now + 1800, "4.4.1", "connect: Connection refused")]
+        write_msg(spool, qid, now - (n - i), "sender%d@example.org" % i,
+                  ["rcpt%d@dom%d.example" % (i, i % 50)], state=st,
+                  body="Subject: x\r\n\r\n" + "x" * 2000 + "\r\n")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "gen":
+        generate(sys.argv[2], int(sys.argv[3]))
