@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * queue.h - the queue runner: one long-lived process that schedules
+ * deliveries, retries, delay notices, expiry and bounces.
+ *
+ * queue_run(cfg, master_sock) runs until SIGTERM (then returns 0, having
+ * killed the delivery agents it forked); SIGHUP re-reads cfg->path and
+ * keeps the old configuration on error.  Local deliveries are requested
+ * from the master over master_sock (delivery_request_send()); with
+ * master_sock == -1 (tests, no master) the runner forks local_agent_run()
+ * itself.  cfg is owned by the caller but replaced in place on reload.
+ *
+ * Trigger protocol: other processes wake the runner by writing one line
+ * (newline-terminated, shorter than PIPE_BUF, so each write is atomic)
+ * to the FIFO spool/trigger, e.g. with spool_trigger(spool_dir, "...").
+ *
+ *	new ID		a message was just committed: load it, attempt now
+ *	flush		attempt every message that is not held, now
+ *	flush ID	attempt that message now
+ *	flush @domain	attempt now every message with an undelivered
+ *			recipient at domain
+ *	hold ID		do not attempt the message until released
+ *			(kept in its state file: "held: yes")
+ *	release ID	end a hold; the message is attempted now
+ *	delete ID	remove the message, no notice to the sender
+ *	delete @domain	remove every message with an undelivered recipient
+ *			at domain
+ *	delete ALL	remove every message
+ *
+ * Unknown or malformed lines are logged and ignored.  A message being
+ * delivered when "delete" arrives is removed once its agents finish, and
+ * their results are ignored.
+ */
+#ifndef TERN_QUEUE_H
+#define TERN_QUEUE_H
+
+#include "config.h"
+
+int	queue_run(struct config *cfg, int master_sock);
+
+#endif

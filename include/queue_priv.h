@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * queue_priv.h - what the parts of the queue runner share; not for use
+ * outside src/queue*.c.
+ *
+ *	queue.c		the loop: signals, trigger commands, poll()
+ *	queue_spool.c	messages in the spool: load, scan, activate, remove
+ *	queue_agent.c	delivery agents: dispatch by destination, results
+ *	queue_round.c	end of an attempt round: notices, expiry, persist
+ *
+ * Every message in the spool has a struct qmsg (found by id through a
+ * tsearch(3) tree) and a place in the heap keyed by its next attempt;
+ * held messages and messages being delivered are keyed SCHED_NEVER.
+ * Only active messages (at most QUEUE_ACTIVE_MAX) have their envelope,
+ * state and round loaded.  A message stays active until no recipient is
+ * waiting for or busy in an agent.
+ */
+#ifndef TERN_QUEUE_PRIV_H
+#define TERN_QUEUE_PRIV_H
+
+#include <limits.h>
+#include <sys/types.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "config.h"
+#include "delivery.h"
+#include "envelope.h"
+#include "sched.h"
+
+#define QUEUE_ACTIVE_MAX	500	/* messages loaded at once */
+#define QUEUE_BATCH_MAX		20	/* messages per remote agent */
+#define QUEUE_LINE_MAX		4096	/* agent result line buffer */
+
+/* What happened to a recipient in the current round. */
+enum round_mark { MARK_NONE, MARK_WAIT, MARK_BUSY, MARK_OK, MARK_DEFER,
+	MARK_FAIL };
+
+struct round_rcpt {
+	int	 mark;			/* enum round_mark */
+	int	 remote;
+	char	 relay[256];
+};
+
+struct qmsg {
+	struct sched_item item;
+	char	 id[QUEUEID_LEN + 1];
+	time_t	 arrival;
+	int	 is_bounce;		/* sender <> */
+	int	 held;
+	int	 warned;
+	int	 deleted;		/* remove when the round ends */
+	int	 active;
+	struct envelope env;		/* loaded while active */
+	struct state st;		/* loaded while active */
+	struct round_rcpt *round;	/* one per recipient while active */
+};
+
+struct agent {
+	struct agent *next;
+	pid_t	 pid;			/* forked by us; -1 spawned by master */
+	int	 fd;			/* result pipe, read end; -1 */
+	int	 local;
+	char	 dest[256];		/* lower-cased domain, or "local" */
+	int	 done;			/* EOF or dead: end it in the sweep */
+	struct delivery_job *jobs;
+	struct qmsg **msgs;		/* msgs[k] owns jobs[k] */
+	size_t	 njobs;
+	char	 buf[QUEUE_LINE_MAX];
+	size_t	 len;
+};
+
+struct queue {
+	struct config *cfg;
+	int	 master_sock;
+	struct sched_heap heap;
+	void	*ids;			/* tsearch root of struct qmsg */
+	struct qmsg *active[QUEUE_ACTIVE_MAX];
+	size_t	 nactive;
+	struct agent *agents;
+	size_t	 nagents;
+	int	 trig_rd, trig_wr;	/* the FIFO, and our own writer */
+	char	 tbuf[PIPE_BUF];
+	size_t	 tlen;
+	int	 tskip;			/* discarding an overlong line */
+	int	 sig[2];		/* self-pipe: signal numbers */
+};
+
+static inline int
+queue_rcpt_is_undelivered(const struct state_rcpt *r)
+{
+	return r->state == RCPT_PENDING || r->state == RCPT_DEFERRED;
+}
+
+/* queue_spool.c */
+struct qmsg *queue_find(struct queue *, const char *id);
+struct qmsg *queue_load(struct queue *, const char *id, time_t now);
+void	queue_forget(struct queue *, struct qmsg *);
+void	queue_free_msg(void *);
+void	queue_remove(struct queue *, struct qmsg *);
+FILE	*queue_open(struct queue *, const char *id, struct envelope *,
+	    off_t *size);
+time_t	queue_due(const struct qmsg *, const struct state *, time_t now);
+void	queue_scan(struct queue *);
+void	queue_activate_due(struct queue *, time_t now);
+void	queue_save_flags(struct queue *, struct qmsg *);
+int	queue_has_domain(struct queue *, struct qmsg *, const char *domain);
+
+/* queue_agent.c */
+void	queue_dispatch(struct queue *);
+void	queue_agent_read(struct agent *);
+void	queue_agents_sweep(struct queue *);
+void	queue_agents_kill(struct queue *);
+void	queue_reap(struct queue *);
+
+/* queue_round.c */
+int	queue_round_is_over(const struct qmsg *);
+void	queue_stop_round(struct qmsg *);
+void	queue_finish_rounds(struct queue *, time_t now);
+
+#endif

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * queue.c - the queue runner's loop: one poll() on the signal self-pipe,
+ * the trigger FIFO and the agents' result pipes, with a timeout until
+ * the next message in the schedule is due.  See queue.h for the
+ * interface and the trigger protocol, queue_priv.h for the parts.
+ *
+ * Each turn: end finished agents, end finished rounds, activate due
+ * messages, start agents, sleep.  Nothing rescans the spool on a timer;
+ * the schedule is rebuilt from the spool once, at start-up.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <search.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "queue.h"
+#include "queue_priv.h"
+#include "sched.h"
+#include "spool.h"
+
+static int queue_sigfd = -1;
+
+static void
+queue_do_flush(struct queue *q, struct qmsg *m, time_t now)
+{
+	if (!m->held && !m->active)
+		sched_set(&q->heap, &m->item, now);
+}
+
+static void
+queue_do_hold(struct queue *q, struct qmsg *m, time_t now)
+{
+	(void)now;
+	if (m->held)
+		return;
+	m->held = 1;
+	log_info("%s: placed on hold", m->id);
+	queue_stop_round(m);
+	if (!m->active) {
+		queue_save_flags(q, m);
+		sched_set(&q->heap, &m->item, SCHED_NEVER);
+	}
+}
+
+static void
+queue_do_release(struct queue *q, struct qmsg *m, time_t now)
+{
+	if (!m->held)
+		return;
+	m->held = 0;
+	log_info("%s: released from hold", m->id);
+	if (!m->active) {
+		queue_save_flags(q, m);
+		sched_set(&q->heap, &m->item, now);
+	}
+}
+
+static void
+queue_do_delete(struct queue *q, struct qmsg *m, time_t now)
+{
+	(void)now;
+	if (!m->active) {
+		queue_remove(q, m);
+		return;
+	}
+	m->deleted = 1;
+	queue_stop_round(m);
+}
+
+/* queue_select - apply fn to the messages named by arg: NULL or "ALL"
+ * for all, "@domain", or a queue id */
+static void
+queue_select(struct queue *q, const char *arg, time_t now,
+    void (*fn)(struct queue *, struct qmsg *, time_t))
+{
+	struct qmsg *m, **all;
+	size_t	 i, n = q->heap.n;
+
+	if (arg != NULL && strcmp(arg, "ALL") != 0 && arg[0] != '@') {
+		if ((m = queue_find(q, arg)) != NULL)
+			fn(q, m, now);
+		else
+			log_warnx("%s: not in the queue", arg);
+		return;
+	}
+	if ((all = calloc(n + 1, sizeof(*all))) == NULL) {
+		log_warn("queue: select");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		all[i] = q->heap.v[i]->data;
+	for (i = 0; i < n; i++)
+		if (arg == NULL || arg[0] != '@' ||
+		    queue_has_domain(q, all[i], arg + 1))
+			fn(q, all[i], now);
+	free(all);
+}
+
+/* queue_command - one trigger line; see the protocol in queue.h */
+static void
+queue_command(struct queue *q, char *line, time_t now)
+{
+	static const struct {
+		const char *verb;
+		int	 arg;		/* 0 none, 1 optional, 2 required */
+		void	(*fn)(struct queue *, struct qmsg *, time_t);
+	} cmds[] = {
+		{ "flush", 1, queue_do_flush },
+		{ "hold", 2, queue_do_hold },
+		{ "release", 2, queue_do_release },
+		{ "delete", 2, queue_do_delete },
+	};
+	char	*arg = strchr(line, ' ');
+	size_t	 i;
+
+	if (arg != NULL)
+		*arg++ = '\0';
+	if (strcmp(line, "new") == 0 && arg != NULL &&
+	    spool_is_valid_id(arg)) {
+		if (queue_find(q, arg) == NULL)
+			queue_load(q, arg, now);
+		return;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(line, cmds[i].verb) != 0 ||
+		    (arg == NULL && cmds[i].arg == 2) ||
+		    (arg != NULL && arg[0] != '@' && strcmp(arg, "ALL") != 0 &&
+		    !spool_is_valid_id(arg)))
+			continue;
+		log_info("queue: %s %s", line, arg ? arg : "");
+		queue_select(q, arg, now, cmds[i].fn);
+		return;
+	}
+	log_warnx("queue: bad trigger command \"%.64s\"", line);
+}
+
+/* queue_trigger_read - whole lines from the FIFO; overlong ones dropped */
+static void
+queue_trigger_read(struct queue *q, time_t now)
+{
+	ssize_t	 n;
+	char	*nl;
+	size_t	 len;
+
+	for (;;) {
+		n = read(q->trig_rd, q->tbuf + q->tlen,
+		    sizeof(q->tbuf) - 1 - q->tlen);
+		if (n <= 0)
+			return;
+		q->tlen += n;
+		while ((nl = memchr(q->tbuf, '\n', q->tlen)) != NULL) {
+			*nl = '\0';
+			len = nl + 1 - q->tbuf;
+			if (!q->tskip)
+				queue_command(q, q->tbuf, now);
+			q->tskip = 0;
+			q->tlen -= len;
+			memmove(q->tbuf, q->tbuf + len, q->tlen);
+		}
+		if (q->tlen == sizeof(q->tbuf) - 1) {
+			log_warnx("queue: trigger line too long, ignored");
+			q->tlen = 0;
+			q->tskip = 1;
+		}
+	}
+}
+
+static void
+queue_signal(int sig)
+{
+	int	 saved = errno;
+	unsigned char c = sig;
+
+	if (write(queue_sigfd, &c, 1) == -1) {
+		/* the pipe is full: a wake-up is pending anyway */
+	}
+	errno = saved;
+}
+
+/* queue_reload - SIGHUP: a new configuration, or the old one on error */
+static void
+queue_reload(struct queue *q)
+{
+	struct config nc;
+	char	 err[512];
+
+	if (q->cfg->path == NULL ||
+	    config_load(&nc, q->cfg->path, err, sizeof(err)) == -1) {
+		log_warnx("queue: reload failed, old configuration kept: %s",
+		    q->cfg->path ? err : "no file");
+		return;
+	}
+	if (strcmp(nc.spool_dir, q->cfg->spool_dir) != 0) {
+		log_warnx("queue: spool_dir changes need a restart; old "
+		    "configuration kept");
+		config_free(&nc);
+		return;
+	}
+	config_free(q->cfg);
+	*q->cfg = nc;
+	log_info("queue: configuration reloaded");
+}
+
+/* queue_signals - handle what the self-pipe says; 1 means stop */
+static int
+queue_signals(struct queue *q)
+{
+	unsigned char sigs[64];
+	ssize_t	 n, i;
+	int	 stop = 0;
+
+	while ((n = read(q->sig[0], sigs, sizeof(sigs))) > 0)
+		for (i = 0; i < n; i++) {
+			if (sigs[i] == SIGCHLD)
+				queue_reap(q);
+			else if (sigs[i] == SIGHUP)
+				queue_reload(q);
+			else
+				stop = 1;
+		}
+	return stop;
+}
+
+static int
+queue_setup(struct queue *q, struct config *cfg, int master_sock)
+{
+	struct sigaction sa;
+	char	 path[PATH_MAX];
+
+	memset(q, 0, sizeof(*q));
+	q->cfg = cfg;
+	q->master_sock = master_sock;
+	q->trig_rd = q->trig_wr = -1;
+	sched_init(&q->heap);
+	if (pipe2(q->sig, O_CLOEXEC | O_NONBLOCK) == -1)
+		return -1;
+	queue_sigfd = q->sig[1];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = queue_signal;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGCHLD, &sa, NULL) == -1 ||
+	    sigaction(SIGHUP, &sa, NULL) == -1 ||
+	    sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(path, sizeof(path), "%s/trigger", cfg->spool_dir);
+	if (mkfifo(path, 0620) == -1 && errno != EEXIST)
+		return -1;
+	/* Our own writer keeps the FIFO from reporting EOF. */
+	if ((q->trig_rd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) ==
+	    -1 || (q->trig_wr = open(path, O_WRONLY | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	return 0;
+}
+
+/* queue_timeout - milliseconds poll() may sleep */
+static int
+queue_timeout(struct queue *q, time_t now)
+{
+	struct sched_item *top = sched_peek(&q->heap);
+	struct agent *a;
+	size_t	 i;
+
+	for (a = q->agents; a != NULL; a = a->next)
+		if (a->done)
+			return 0;
+	for (i = 0; i < q->nactive; i++)
+		if (queue_round_is_over(q->active[i]))
+			return 0;
+	if (top == NULL || top->when == SCHED_NEVER ||
+	    q->nactive >= QUEUE_ACTIVE_MAX)
+		return 3600 * 1000;
+	if (top->when <= now)
+		return 0;
+	return top->when - now > 3600 ? 3600 * 1000 :
+	    (int)(top->when - now) * 1000;
+}
+
+/* queue_wait - sleep in poll() until a signal, a trigger line, an agent
+ * result, or the next due message; 1 means stop */
+static int
+queue_wait(struct queue *q, struct pollfd **pfd, struct agent ***map,
+    size_t *cap)
+{
+	struct agent *a;
+	size_t	 n = 2, i;
+
+	if (*cap < q->nagents + 2) {
+		*cap = q->nagents + 2;
+		free(*pfd);
+		free(*map);
+		*pfd = calloc(*cap, sizeof(**pfd));
+		*map = calloc(*cap, sizeof(**map));
+		if (*pfd == NULL || *map == NULL)
+			fatal("queue: poll set");
+	}
+	(*pfd)[0] = (struct pollfd){ .fd = q->sig[0], .events = POLLIN };
+	(*pfd)[1] = (struct pollfd){ .fd = q->trig_rd, .events = POLLIN };
+	for (a = q->agents; a != NULL; a = a->next)
+		if (!a->done && a->fd != -1) {
+			(*map)[n] = a;
+			(*pfd)[n++] = (struct pollfd){ .fd = a->fd,
+			    .events = POLLIN };
+		}
+	if (poll(*pfd, n, queue_timeout(q, time(NULL))) == -1) {
+		if (errno != EINTR)
+			log_warn("queue: poll");
+		return 0;
+	}
+	if ((*pfd)[0].revents && queue_signals(q))
+		return 1;
+	if ((*pfd)[1].revents)
+		queue_trigger_read(q, time(NULL));
+	for (i = 2; i < n; i++)
+		if ((*pfd)[i].revents && !(*map)[i]->done)
+			queue_agent_read((*map)[i]);
+	return 0;
+}
+
+/* queue_shutdown - SIGTERM: abandon in-flight deliveries and clean up;
+ * the spool still has every undelivered message. */
+static void
+queue_shutdown(struct queue *q)
+{
+	queue_agents_kill(q);
+	sched_free(&q->heap);
+	tdestroy(q->ids, queue_free_msg);
+	close(q->trig_rd);
+	close(q->trig_wr);
+	close(q->sig[0]);
+	close(q->sig[1]);
+	queue_sigfd = -1;
+	log_info("queue: stopped");
+}
+
+int
+queue_run(struct config *cfg, int master_sock)
+{
+	struct queue q;
+	struct pollfd *pfd = NULL;
+	struct agent **map = NULL;
+	size_t	 cap = 0;
+	time_t	 now;
+
+	log_setproc("qmgr");
+	if (queue_setup(&q, cfg, master_sock) == -1) {
+		log_warn("queue: setup");
+		return 1;
+	}
+	queue_scan(&q);
+	for (;;) {
+		now = time(NULL);
+		queue_agents_sweep(&q);
+		queue_finish_rounds(&q, now);
+		queue_activate_due(&q, now);
+		queue_dispatch(&q);
+		if (queue_wait(&q, &pfd, &map, &cap))
+			break;
+	}
+	free(pfd);
+	free(map);
+	queue_shutdown(&q);
+	return 0;
+}

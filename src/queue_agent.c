@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * queue_agent.c - delivery agents of the queue runner: group waiting
+ * recipients by destination, start agents within max_deliveries and
+ * max_per_destination, read their result lines (delivery.h).
+ *
+ * A remote agent is forked here and runs remote_agent_run() for one
+ * domain with up to QUEUE_BATCH_MAX messages, so one connection carries
+ * several messages.  A local agent (one message) is requested from the
+ * master with delivery_request_send(), or forked here when there is no
+ * master (master_sock -1).  An agent whose pipe reaches EOF, or which
+ * exits, is ended in queue_agents_sweep(): each of its recipients
+ * without a result is deferred with 4.3.0, never lost.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "delivery.h"
+#include "log.h"
+#include "queue_priv.h"
+
+/* rcpt_dest - the destination of addr: "local" or its lower-cased domain */
+static int
+rcpt_dest(const struct config *cfg, const char *addr, char *dest,
+    size_t len)
+{
+	const char *at = strrchr(addr, '@');
+	size_t	 i;
+
+	if (at == NULL || config_is_local_domain(cfg, at + 1)) {
+		snprintf(dest, len, "local");
+		return 1;
+	}
+	for (i = 0; at[i + 1] != '\0' && i + 1 < len; i++)
+		dest[i] = tolower((unsigned char)at[i + 1]);
+	dest[i] = '\0';
+	return 0;
+}
+
+static size_t
+queue_dest_busy(struct queue *q, int local, const char *dest)
+{
+	struct agent *a;
+	size_t	 n = 0;
+
+	for (a = q->agents; a != NULL; a = a->next)
+		if (a->local == local && (local || strcmp(a->dest, dest) == 0))
+			n++;
+	return n;
+}
+
+/* queue_take - add m's waiting recipients for dest to a's job list */
+static int
+queue_take(struct queue *q, struct agent *a, struct qmsg *m)
+{
+	struct delivery_job *job = &a->jobs[a->njobs];
+	char	 dest[256];
+	size_t	 i;
+	int	 local;
+
+	memset(job, 0, sizeof(*job));
+	for (i = 0; i < m->env.nrcpt; i++) {
+		const struct envelope_rcpt *er = &m->env.rcpt[i];
+		struct delivery_rcpt *dr;
+
+		local = rcpt_dest(q->cfg, er->addr, dest, sizeof(dest));
+		if (m->round[i].mark != MARK_WAIT || local != a->local ||
+		    (!local && strcmp(dest, a->dest) != 0))
+			continue;
+		if (job->rcpt == NULL &&
+		    (job->rcpt = calloc(m->env.nrcpt, sizeof(*dr))) == NULL)
+			return -1;
+		dr = &job->rcpt[job->nrcpt++];
+		dr->index = i;
+		dr->notify = er->notify;
+		snprintf(dr->addr, sizeof(dr->addr), "%s", er->addr);
+		snprintf(dr->orcpt, sizeof(dr->orcpt), "%s", er->orcpt);
+		m->round[i].mark = MARK_BUSY;
+		m->round[i].remote = !local;
+	}
+	if (job->nrcpt > 0) {
+		strcpy(job->id, m->id);
+		a->msgs[a->njobs++] = m;
+	}
+	return 0;
+}
+
+/* queue_child - in a forked agent: drop what belongs to the runner */
+static void
+queue_child(struct queue *q, struct agent *self)
+{
+	struct agent *a;
+
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	close(q->sig[0]);
+	close(q->sig[1]);
+	close(q->trig_rd);
+	close(q->trig_wr);
+	for (a = q->agents; a != NULL; a = a->next)
+		if (a != self)
+			close(a->fd);
+	log_setproc(self->local ? "local" : "smtp");
+}
+
+/* queue_spawn - start the agent process; its results come on a->fd */
+static int
+queue_spawn(struct queue *q, struct agent *a)
+{
+	int	 fds[2];
+
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		return -1;
+	a->fd = fds[0];
+	if (a->local && q->master_sock != -1) {
+		a->pid = -1;
+		if (delivery_request_send(q->master_sock, &a->jobs[0],
+		    fds[1]) == -1)
+			goto fail;
+	} else if ((a->pid = fork()) == -1) {
+		goto fail;
+	} else if (a->pid == 0) {
+		queue_child(q, a);
+		_exit(a->local ? local_agent_run(q->cfg, &a->jobs[0], fds[1]) :
+		    remote_agent_run(q->cfg, a->dest, a->jobs, a->njobs,
+		    fds[1]));
+	}
+	close(fds[1]);
+	fcntl(a->fd, F_SETFL, O_NONBLOCK);
+	return 0;
+fail:
+	close(fds[0]);
+	close(fds[1]);
+	a->fd = -1;
+	return -1;
+}
+
+static void
+queue_agent_free(struct agent *a)
+{
+	size_t	 i;
+
+	for (i = 0; i < a->njobs; i++)
+		free(a->jobs[i].rcpt);
+	free(a->jobs);
+	free(a->msgs);
+	if (a->fd != -1)
+		close(a->fd);
+	free(a);
+}
+
+/* queue_start - one agent for dest, with the recipients of active[first]
+ * and, for a remote domain, of later active messages too (one connection,
+ * several messages). */
+static void
+queue_start(struct queue *q, int local, const char *dest, size_t first)
+{
+	struct agent *a;
+	size_t	 i, max = local ? 1 : QUEUE_BATCH_MAX;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    (a->jobs = calloc(max, sizeof(*a->jobs))) == NULL ||
+	    (a->msgs = calloc(max, sizeof(*a->msgs))) == NULL)
+		goto fail;
+	a->fd = -1;
+	a->local = local;
+	snprintf(a->dest, sizeof(a->dest), "%s", dest);
+	for (i = first; i < q->nactive && a->njobs < max; i++)
+		if (!q->active[i]->deleted && !q->active[i]->held &&
+		    queue_take(q, a, q->active[i]) == -1)
+			goto fail;
+	if (queue_spawn(q, a) == -1)
+		goto fail;
+	a->next = q->agents;
+	q->agents = a;
+	q->nagents++;
+	log_debug("agent for %s: %zu messages", dest, a->njobs);
+	return;
+fail:
+	log_warn("cannot start a delivery agent for %s", dest);
+	if (a != NULL) {
+		a->done = 1;
+		a->next = q->agents;	/* its recipients are deferred below */
+		q->agents = a;
+		q->nagents++;
+	}
+}
+
+/* queue_dispatch - start agents for waiting recipients, within limits */
+void
+queue_dispatch(struct queue *q)
+{
+	struct qmsg *m;
+	char	 dest[256];
+	size_t	 i, r;
+	int	 local;
+
+	for (i = 0; i < q->nactive; i++) {
+		m = q->active[i];
+		for (r = 0; r < m->env.nrcpt; r++) {
+			if (m->round[r].mark != MARK_WAIT)
+				continue;
+			if (q->nagents >= (size_t)q->cfg->max_deliveries)
+				return;
+			local = rcpt_dest(q->cfg, m->env.rcpt[r].addr, dest,
+			    sizeof(dest));
+			if (queue_dest_busy(q, local, dest) <
+			    (size_t)q->cfg->max_per_destination)
+				queue_start(q, local, dest, i);
+		}
+	}
+}
+
+static int
+dsn_looks_valid(const char *s, int status)
+{
+	int	 a, b, c, n = 0;
+
+	return strlen(s) < 16 && sscanf(s, "%1d.%3d.%3d%n", &a, &b, &c,
+	    &n) == 3 && s[n] == '\0' && a == "245"[status] - '0';
+}
+
+/* queue_record - note one recipient's result for the round */
+static void
+queue_record(struct qmsg *m, size_t i, int status, const char *dsn,
+    const char *relay, const char *reply)
+{
+	struct state_rcpt *sr = &m->st.rcpt[i];
+	static const int marks[] = { MARK_OK, MARK_DEFER, MARK_FAIL };
+	static const int states[] = { RCPT_DELIVERED, RCPT_DEFERRED,
+		RCPT_FAILED };
+	char	*p;
+
+	m->round[i].mark = marks[status];
+	sr->state = states[status];
+	if (status == DELIVER_TEMPFAIL)
+		sr->attempts++;
+	sr->last_attempt = time(NULL);
+	snprintf(sr->dsn, sizeof(sr->dsn), "%s",
+	    dsn_looks_valid(dsn, status) ? dsn : (const char *[]){ "2.0.0",
+	    "4.0.0", "5.0.0" }[status]);
+	snprintf(sr->reply, sizeof(sr->reply), "%s", reply);
+	for (p = sr->reply; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	snprintf(m->round[i].relay, sizeof(m->round[i].relay), "%s", relay);
+}
+
+/* queue_result - apply one result line from agent a */
+static void
+queue_result(struct agent *a, const char *line)
+{
+	struct delivery_result res;
+	size_t	 k, j;
+
+	if (delivery_result_parse(line, &res) == -1 ||
+	    res.status < DELIVER_OK || res.status > DELIVER_PERMFAIL) {
+		log_warnx("agent for %s: bad result line", a->dest);
+		return;
+	}
+	for (k = 0; k < a->njobs; k++) {
+		if (strcmp(a->jobs[k].id, res.id) != 0)
+			continue;
+		for (j = 0; j < a->jobs[k].nrcpt; j++)
+			if (a->jobs[k].rcpt[j].index == res.index &&
+			    a->msgs[k]->round[res.index].mark == MARK_BUSY)
+				queue_record(a->msgs[k], res.index,
+				    res.status, res.dsn, res.relay, res.reply);
+	}
+}
+
+/* queue_agent_read - take the lines that are there; mark done on EOF */
+void
+queue_agent_read(struct agent *a)
+{
+	ssize_t	 n;
+	char	*nl;
+
+	for (;;) {
+		n = read(a->fd, a->buf + a->len, sizeof(a->buf) - 1 - a->len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0 || errno != EAGAIN)
+				a->done = 1;
+			return;
+		}
+		a->len += n;
+		a->buf[a->len] = '\0';
+		while ((nl = strchr(a->buf, '\n')) != NULL) {
+			*nl = '\0';
+			queue_result(a, a->buf);
+			a->len -= nl + 1 - a->buf;
+			memmove(a->buf, nl + 1, a->len + 1);
+		}
+		if (a->len == sizeof(a->buf) - 1) {
+			log_warnx("agent for %s: result line too long",
+			    a->dest);
+			a->len = 0;
+		}
+	}
+}
+
+/* queue_agent_end - a recipient without a result is deferred, not lost */
+static void
+queue_agent_end(struct queue *q, struct agent *a)
+{
+	struct qmsg *m;
+	size_t	 k, j, i;
+
+	for (k = 0; k < a->njobs; k++) {
+		m = a->msgs[k];
+		for (j = 0; j < a->jobs[k].nrcpt; j++) {
+			i = a->jobs[k].rcpt[j].index;
+			if (m->round[i].mark == MARK_BUSY)
+				queue_record(m, i, DELIVER_TEMPFAIL, "4.3.0",
+				    "", a->fd == -1 ?
+				    "cannot start delivery agent" :
+				    "delivery agent died");
+		}
+	}
+	q->nagents--;
+	queue_agent_free(a);
+}
+
+void
+queue_agents_sweep(struct queue *q)
+{
+	struct agent **ap = &q->agents, *a;
+
+	while ((a = *ap) != NULL) {
+		if (a->done) {
+			*ap = a->next;
+			queue_agent_end(q, a);
+		} else
+			ap = &a->next;
+	}
+}
+
+/* queue_reap - collect exited agents; a dead agent's pipe is drained */
+void
+queue_reap(struct queue *q)
+{
+	struct agent *a;
+	pid_t	 pid;
+	int	 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (a = q->agents; a != NULL && a->pid != pid; a = a->next)
+			;
+		if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)
+			log_warnx("agent for %s: pid %ld exited with %s %d",
+			    a ? a->dest : "?", (long)pid,
+			    WIFSIGNALED(status) ? "signal" : "status",
+			    WIFSIGNALED(status) ? WTERMSIG(status) :
+			    WEXITSTATUS(status));
+		if (a != NULL) {
+			a->pid = 0;
+			queue_agent_read(a);
+			a->done = 1;
+		}
+	}
+}
+
+/* queue_agents_kill - at shutdown: stop the agents we forked, forget all */
+void
+queue_agents_kill(struct queue *q)
+{
+	struct agent *a;
+
+	while ((a = q->agents) != NULL) {
+		q->agents = a->next;
+		if (a->pid > 0)
+			kill(a->pid, SIGTERM);
+		queue_agent_free(a);
+	}
+	q->nagents = 0;
+}

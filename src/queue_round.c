@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * queue_round.c - the end of a message's attempt round: expiry, one
+ * failure notice, success and delay notices, then the state file is
+ * written or the message removed, and it is rescheduled.
+ *
+ * Crash safety: a round's results live only in memory until the round
+ * ends; notices are enqueued before the state records a failure, and the
+ * state is written (or the message removed) before results are
+ * forgotten, so a crash costs at worst a duplicate, never a loss.  A
+ * failure notice that cannot be enqueued leaves its recipients deferred.
+ *
+ * Expiry (decision): a recipient still undelivered when its message
+ * expires fails with status 4.4.7 (RFC 3463 3.5, delivery time expired)
+ * and the last deferral reply as diagnostic.  A notice (sender <>) that
+ * fails is reported once to double_bounce; a failed notice to
+ * double_bounce itself, or with double_bounce empty, is logged and
+ * dropped.  NOTIFY (RFC 3461 4.1) picks the recipients of each notice;
+ * success is reported as "relayed" for remote recipients (we cannot
+ * tell whether the next hop took the DSN request) and "delivered" for
+ * local ones.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "bounce.h"
+#include "config.h"
+#include "envelope.h"
+#include "log.h"
+#include "queue_priv.h"
+#include "sched.h"
+#include "spool.h"
+
+enum notice { NOTICE_FAILURE, NOTICE_DOUBLE, NOTICE_SUCCESS, NOTICE_DELAY };
+
+/* queue_wants - is recipient i of m reported in a notice of this kind? */
+static int
+queue_wants(const struct qmsg *m, size_t i, int kind)
+{
+	int	 notify = m->env.rcpt[i].notify, mark = m->round[i].mark;
+
+	switch (kind) {
+	case NOTICE_FAILURE:
+		return mark == MARK_FAIL &&
+		    (notify == 0 || (notify & NOTIFY_FAILURE));
+	case NOTICE_DOUBLE:
+		return mark == MARK_FAIL;
+	case NOTICE_SUCCESS:
+		return mark == MARK_OK && (notify & NOTIFY_SUCCESS);
+	default:
+		return queue_rcpt_is_undelivered(&m->st.rcpt[i]) &&
+		    (notify == 0 || (notify & NOTIFY_DELAY));
+	}
+}
+
+static void
+queue_report(const struct qmsg *m, size_t i, int kind, time_t until,
+    struct dsn_report *rp)
+{
+	const struct state_rcpt *sr = &m->st.rcpt[i];
+
+	memset(rp, 0, sizeof(*rp));
+	rp->rcpt = m->env.rcpt[i].addr;
+	rp->orcpt = m->env.rcpt[i].orcpt[0] ? m->env.rcpt[i].orcpt : NULL;
+	if (kind == NOTICE_SUCCESS)
+		rp->action = m->round[i].remote ? DSN_ACTION_RELAYED :
+		    DSN_ACTION_DELIVERED;
+	else if (kind == NOTICE_DELAY)
+		rp->action = DSN_ACTION_DELAYED;
+	else
+		rp->action = DSN_ACTION_FAILED;
+	if (sr->dsn[0] != '\0' && (kind != NOTICE_DELAY || sr->dsn[0] == '4'))
+		rp->status = sr->dsn;
+	rp->remote_mta = m->round[i].relay[0] ? m->round[i].relay : NULL;
+	rp->diagnostic = sr->reply[0] ? sr->reply : NULL;
+	rp->last_attempt = sr->last_attempt;
+	rp->will_retry_until = kind == NOTICE_DELAY ? until : 0;
+}
+
+/*
+ * queue_notify - enqueue one notice of this kind about m, addressed to
+ * the sender of env (m's envelope, or a copy sent to double_bounce).
+ * 1 sent, 0 nothing to report, -1 error.
+ */
+static int
+queue_notify(struct queue *q, struct qmsg *m, const struct envelope *env,
+    int kind, time_t now)
+{
+	static const char *what[] = { "non-delivery", "non-delivery",
+		"delivery status", "delay" };
+	struct dsn_report *rp;
+	struct envelope tmp;
+	char	 newid[QUEUEID_LEN + 1];
+	size_t	 i, n = 0;
+	FILE	*fp = NULL;
+	int	 r = -1;
+
+	if ((rp = calloc(m->env.nrcpt, sizeof(*rp))) == NULL)
+		return -1;
+	for (i = 0; i < m->env.nrcpt; i++)
+		if (queue_wants(m, i, kind))
+			queue_report(m, i, kind, sched_expiry(q->cfg,
+			    m->arrival, m->is_bounce), &rp[n++]);
+	if (n == 0) {
+		r = 0;
+		goto out;
+	}
+	if ((fp = queue_open(q, m->id, &tmp, NULL)) == NULL)
+		goto out;
+	envelope_free(&tmp);
+	if (bounce_enqueue(q->cfg, env, fp, rp, n, now, newid) == -1) {
+		log_warn("%s: cannot enqueue %s notification", m->id,
+		    what[kind]);
+		goto out;
+	}
+	log_info("%s: %s %s notification: %s", m->id, kind == NOTICE_DOUBLE ?
+	    "postmaster" : "sender", what[kind], newid);
+	if (queue_find(q, newid) == NULL)
+		queue_load(q, newid, now);
+	r = 1;
+out:
+	if (fp != NULL)
+		fclose(fp);
+	free(rp);
+	return r;
+}
+
+/* queue_double_bounce - a notice failed: tell double_bounce, once */
+static int
+queue_double_bounce(struct queue *q, struct qmsg *m, time_t now)
+{
+	const char *db = q->cfg->double_bounce;
+	struct envelope copy = m->env;
+	size_t	 i;
+
+	if (strchr(db, '@') == NULL && db[0] != '\0')
+		snprintf(copy.sender, sizeof(copy.sender), "%s@%s", db,
+		    q->cfg->hostname);
+	else
+		snprintf(copy.sender, sizeof(copy.sender), "%s", db);
+	for (i = 0; i < m->env.nrcpt; i++)
+		if (m->round[i].mark == MARK_FAIL &&
+		    (db[0] == '\0' || strcasecmp(m->env.rcpt[i].addr,
+		    copy.sender) == 0)) {
+			log_info("%s: undeliverable notice to <%s> dropped",
+			    m->id, m->env.rcpt[i].addr);
+			return 0;
+		}
+	return queue_notify(q, m, &copy, NOTICE_DOUBLE, now);
+}
+
+/* queue_expire - undelivered recipients of an expired message fail */
+static void
+queue_expire(struct queue *q, struct qmsg *m, time_t now)
+{
+	struct state_rcpt *sr;
+	size_t	 i;
+
+	if (m->held || !sched_is_expired(q->cfg, m->arrival, now,
+	    m->is_bounce))
+		return;
+	for (i = 0; i < m->env.nrcpt; i++) {
+		sr = &m->st.rcpt[i];
+		if (!queue_rcpt_is_undelivered(sr))
+			continue;
+		log_info("%s: to=<%s>, relay=none, delay=%lld, dsn=4.4.7, "
+		    "status=expired, returned to sender (%s)", m->id,
+		    m->env.rcpt[i].addr, (long long)(now - m->arrival),
+		    sr->reply[0] ? sr->reply : "delivery time expired");
+		sr->state = RCPT_FAILED;
+		strcpy(sr->dsn, "4.4.7");
+		m->round[i].mark = MARK_FAIL;
+	}
+}
+
+/* queue_failures - one failure notice for the round; on error the
+ * failed recipients stay deferred, so the notice is never lost */
+static void
+queue_failures(struct queue *q, struct qmsg *m, time_t now)
+{
+	size_t	 i;
+	int	 r;
+
+	r = m->is_bounce ? queue_double_bounce(q, m, now) :
+	    queue_notify(q, m, &m->env, NOTICE_FAILURE, now);
+	if (r != -1)
+		return;
+	for (i = 0; i < m->env.nrcpt; i++)
+		if (m->round[i].mark == MARK_FAIL) {
+			m->round[i].mark = MARK_DEFER;
+			m->st.rcpt[i].state = RCPT_DEFERRED;
+		}
+}
+
+static void
+queue_deactivate(struct queue *q, struct qmsg *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < q->nactive && q->active[i] != m; i++)
+		;
+	if (i < q->nactive)
+		q->active[i] = q->active[--q->nactive];
+	m->active = 0;
+}
+
+/* queue_finish - the round is over: notify, then persist or remove */
+static void
+queue_finish(struct queue *q, struct qmsg *m, time_t now)
+{
+	size_t	 i, left = 0;
+
+	queue_deactivate(q, m);
+	if (m->deleted) {
+		queue_remove(q, m);
+		return;
+	}
+	queue_expire(q, m, now);
+	queue_failures(q, m, now);
+	if (!m->is_bounce)
+		queue_notify(q, m, &m->env, NOTICE_SUCCESS, now);
+	for (i = 0; i < m->env.nrcpt; i++) {
+		if (m->round[i].mark == MARK_DEFER)
+			m->st.rcpt[i].next_attempt = sched_next_attempt(q->cfg,
+			    m->arrival, now, m->is_bounce);
+		left += queue_rcpt_is_undelivered(&m->st.rcpt[i]);
+	}
+	if (left > 0 && !m->warned && !m->is_bounce &&
+	    sched_warn_is_due(q->cfg, m->arrival, now) &&
+	    queue_notify(q, m, &m->env, NOTICE_DELAY, now) != -1)
+		m->warned = 1;
+	if (left == 0) {
+		queue_remove(q, m);
+		return;
+	}
+	m->st.held = m->held;
+	m->st.warned = m->warned;
+	if (spool_write_state(q->cfg->spool_dir, &m->st) == -1)
+		log_warn("%s: cannot write state file", m->id);
+	sched_set(&q->heap, &m->item, queue_due(m, &m->st, now));
+	envelope_free(&m->env);
+	state_free(&m->st);
+	free(m->round);
+	m->round = NULL;
+}
+
+int
+queue_round_is_over(const struct qmsg *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->env.nrcpt; i++)
+		if (m->round[i].mark == MARK_WAIT ||
+		    m->round[i].mark == MARK_BUSY)
+			return 0;
+	return 1;
+}
+
+void
+queue_finish_rounds(struct queue *q, time_t now)
+{
+	size_t	 i = 0;
+
+	while (i < q->nactive) {
+		if (queue_round_is_over(q->active[i]))
+			queue_finish(q, q->active[i], now);
+		else
+			i++;
+	}
+}
+
+/* queue_stop_round - recipients not yet handed to an agent wait */
+void
+queue_stop_round(struct qmsg *m)
+{
+	size_t	 i;
+
+	for (i = 0; m->active && i < m->env.nrcpt; i++)
+		if (m->round[i].mark == MARK_WAIT)
+			m->round[i].mark = MARK_NONE;
+}

@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * queue_spool.c - the queue runner's view of the spool: the message
+ * table, start-up scan, loading a message for an attempt, removal.
+ *
+ * Every spool file is untrusted: a queue file that does not parse, or a
+ * file in queue/ whose name is not a queue id, is moved to spool/corrupt/
+ * and logged, never deleted; a state file that does not parse is moved
+ * there too and the message starts over (a duplicate, never a loss).
+ * A state file without a queue file is garbage and is deleted.
+ * Removal order: queue file first, then state file (DESIGN.md "Spool").
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "log.h"
+#include "queue_priv.h"
+#include "sched.h"
+#include "spool.h"
+
+static int
+queue_id_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct qmsg *)a)->id,
+	    ((const struct qmsg *)b)->id);
+}
+
+struct qmsg *
+queue_find(struct queue *q, const char *id)
+{
+	struct qmsg key, **found;
+
+	if (strlen(id) > QUEUEID_LEN)
+		return NULL;
+	strcpy(key.id, id);
+	found = tfind(&key, &q->ids, queue_id_cmp);
+	return found ? *found : NULL;
+}
+
+static struct qmsg *
+queue_add(struct queue *q, const char *id)
+{
+	struct qmsg *m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	sched_item_init(&m->item, m);
+	strcpy(m->id, id);
+	envelope_init(&m->env);
+	state_init(&m->st);
+	if (tsearch(m, &q->ids, queue_id_cmp) == NULL) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void
+queue_forget(struct queue *q, struct qmsg *m)
+{
+	sched_remove(&q->heap, &m->item);
+	tdelete(m, &q->ids, queue_id_cmp);
+	envelope_free(&m->env);
+	state_free(&m->st);
+	free(m->round);
+	free(m);
+}
+
+void
+queue_free_msg(void *p)
+{
+	struct qmsg *m = p;
+
+	envelope_free(&m->env);
+	state_free(&m->st);
+	free(m->round);
+	free(m);
+}
+
+static int
+queue_path(struct queue *q, const char *kind, const char *id, char *out)
+{
+	return spool_path(q->cfg->spool_dir, kind, id, out, PATH_MAX);
+}
+
+static int
+path_join(char out[PATH_MAX], const char *dir, const char *name)
+{
+	int	 n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+
+	return n < 0 || n >= PATH_MAX ? -1 : 0;
+}
+
+/* queue_corrupt - move an unreadable spool file aside, never delete it */
+static void
+queue_corrupt(struct queue *q, const char *path, const char *name,
+    const char *why)
+{
+	char	 dir[PATH_MAX], to[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/corrupt", q->cfg->spool_dir);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		log_warn("%s", dir);
+	if (path_join(to, dir, name) == -1 || rename(path, to) == -1)
+		log_warn("%s: cannot move %s aside", name, path);
+	else
+		log_warnx("%s: corrupt spool file moved to %s: %s", name, to,
+		    why);
+}
+
+/* queue_remove - the message leaves the queue: queue file, then state */
+void
+queue_remove(struct queue *q, struct qmsg *m)
+{
+	char	 path[PATH_MAX];
+
+	if (queue_path(q, "queue", m->id, path) == 0 && unlink(path) == -1 &&
+	    errno != ENOENT)
+		log_warn("%s: unlink %s", m->id, path);
+	if (queue_path(q, "state", m->id, path) == 0 && unlink(path) == -1 &&
+	    errno != ENOENT)
+		log_warn("%s: unlink %s", m->id, path);
+	log_info("%s: removed", m->id);
+	queue_forget(q, m);
+}
+
+/*
+ * queue_open - open the queue file of id and read its envelope; the
+ * stream is left at the message body.  NULL if it is gone or corrupt
+ * (then it has been moved aside); *size gets the message size.
+ */
+FILE *
+queue_open(struct queue *q, const char *id, struct envelope *env,
+    off_t *size)
+{
+	char	 path[PATH_MAX], err[256];
+	struct stat sb;
+	FILE	*fp;
+
+	envelope_init(env);
+	if (queue_path(q, "queue", id, path) == -1 ||
+	    (fp = fopen(path, "re")) == NULL) {
+		log_warn("%s: open queue file", id);
+		return NULL;
+	}
+	if (envelope_read(fp, env, err, sizeof(err)) == -1 ||
+	    strcmp(env->id, id) != 0 || env->nrcpt == 0) {
+		fclose(fp);
+		envelope_free(env);
+		queue_corrupt(q, path, id, env->nrcpt ? err : "bad envelope");
+		return NULL;
+	}
+	if (size != NULL && fstat(fileno(fp), &sb) == 0)
+		*size = sb.st_size - ftello(fp);
+	return fp;
+}
+
+/* queue_read_state - the state of env's message, or a fresh one */
+static int
+queue_read_state(struct queue *q, const struct envelope *env,
+    struct state *st)
+{
+	char	 path[PATH_MAX], err[256], name[QUEUEID_LEN + 8];
+	FILE	*fp;
+	int	 r = -1;
+
+	state_init(st);
+	if (queue_path(q, "state", env->id, path) == -1)
+		return -1;
+	if ((fp = fopen(path, "re")) == NULL) {
+		if (errno != ENOENT)
+			log_warn("%s: open state file", env->id);
+		return state_alloc(st, env->id, env->nrcpt);
+	}
+	if (state_read(fp, st, err, sizeof(err)) == 0 &&
+	    st->nrcpt == env->nrcpt && strcmp(st->id, env->id) == 0)
+		r = 0;
+	else if (st->nrcpt != env->nrcpt)
+		snprintf(err, sizeof(err), "recipient count differs");
+	fclose(fp);
+	if (r == 0)
+		return 0;
+	state_free(st);
+	snprintf(name, sizeof(name), "%s.state", env->id);
+	queue_corrupt(q, path, name, err);
+	return state_alloc(st, env->id, env->nrcpt);
+}
+
+/* queue_due - when the message is next due, from its state */
+time_t
+queue_due(const struct qmsg *m, const struct state *st, time_t now)
+{
+	time_t	 due = SCHED_NEVER;
+	size_t	 i;
+
+	if (m->held)
+		return SCHED_NEVER;
+	for (i = 0; i < st->nrcpt; i++)
+		if (queue_rcpt_is_undelivered(&st->rcpt[i]) &&
+		    st->rcpt[i].next_attempt < due)
+			due = st->rcpt[i].next_attempt;
+	return due == SCHED_NEVER || due < now ? now : due;
+}
+
+/* queue_load - learn about a message in the spool (start-up or "new") */
+struct qmsg *
+queue_load(struct queue *q, const char *id, time_t now)
+{
+	struct envelope env;
+	struct state st;
+	struct qmsg *m = NULL;
+	FILE	*fp;
+
+	if ((fp = queue_open(q, id, &env, NULL)) == NULL)
+		return NULL;
+	fclose(fp);
+	if (queue_read_state(q, &env, &st) == -1 ||
+	    (m = queue_add(q, id)) == NULL) {
+		log_warn("%s: cannot load", id);
+		goto out;
+	}
+	m->arrival = env.arrival;
+	m->is_bounce = env.sender[0] == '\0';
+	m->held = st.held;
+	m->warned = st.warned;
+	if (sched_set(&q->heap, &m->item, queue_due(m, &st, now)) == -1) {
+		log_warn("%s: cannot schedule", id);
+		queue_forget(q, m);
+		m = NULL;
+	}
+out:
+	envelope_free(&env);
+	state_free(&st);
+	return m;
+}
+
+/* queue_scan_dir - call fn for every entry of every subdirectory of top */
+static void
+queue_scan_dir(struct queue *q, const char *top,
+    void (*fn)(struct queue *, const char *path, const char *name))
+{
+	char	 sub[PATH_MAX], path[PATH_MAX];
+	DIR	*d, *s;
+	struct dirent *de, *fe;
+
+	if ((d = opendir(top)) == NULL) {
+		log_warn("%s", top);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (path_join(sub, top, de->d_name) == -1 ||
+		    (s = opendir(sub)) == NULL)
+			continue;
+		while ((fe = readdir(s)) != NULL) {
+			if (fe->d_name[0] != '.' &&
+			    path_join(path, sub, fe->d_name) == 0)
+				fn(q, path, fe->d_name);
+		}
+		closedir(s);
+	}
+	closedir(d);
+}
+
+static void
+queue_scan_queue(struct queue *q, const char *path, const char *name)
+{
+	if (!spool_is_valid_id(name))
+		queue_corrupt(q, path, name, "not a queue id");
+	else if (queue_find(q, name) == NULL)
+		queue_load(q, name, time(NULL));
+}
+
+static void
+queue_scan_state(struct queue *q, const char *path, const char *name)
+{
+	if (spool_is_valid_id(name) && queue_find(q, name) != NULL)
+		return;
+	if (unlink(path) == -1)
+		log_warn("%s: unlink", path);
+	else
+		log_info("%s: removed state file without queue file", name);
+}
+
+/* queue_scan - rebuild the schedule from the spool, once at start-up */
+void
+queue_scan(struct queue *q)
+{
+	char	 dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/queue", q->cfg->spool_dir);
+	queue_scan_dir(q, dir, queue_scan_queue);
+	snprintf(dir, sizeof(dir), "%s/state", q->cfg->spool_dir);
+	queue_scan_dir(q, dir, queue_scan_state);
+	log_info("queue: %zu messages in the spool", q->heap.n);
+}
+
+/* queue_activate - load a due message and start its round */
+static void
+queue_activate(struct queue *q, struct qmsg *m, time_t now)
+{
+	off_t	 size = 0;
+	size_t	 i;
+	FILE	*fp;
+
+	if ((fp = queue_open(q, m->id, &m->env, &size)) == NULL) {
+		queue_forget(q, m);
+		return;
+	}
+	fclose(fp);
+	if (queue_read_state(q, &m->env, &m->st) == -1 ||
+	    (m->round = calloc(m->env.nrcpt, sizeof(*m->round))) == NULL) {
+		log_warn("%s: cannot activate", m->id);
+		envelope_free(&m->env);
+		state_free(&m->st);
+		sched_set(&q->heap, &m->item, now + q->cfg->retry_interval);
+		return;
+	}
+	m->st.held = m->held;
+	m->st.warned = m->warned;
+	for (i = 0; i < m->env.nrcpt; i++)
+		if (queue_rcpt_is_undelivered(&m->st.rcpt[i]))
+			m->round[i].mark = MARK_WAIT;
+	m->active = 1;
+	q->active[q->nactive++] = m;
+	sched_set(&q->heap, &m->item, SCHED_NEVER);
+	log_info("%s: from=<%s>, size=%lld, nrcpt=%zu (queue active)", m->id,
+	    m->env.sender, (long long)size, m->env.nrcpt);
+}
+
+void
+queue_activate_due(struct queue *q, time_t now)
+{
+	struct sched_item *it;
+
+	while (q->nactive < QUEUE_ACTIVE_MAX &&
+	    (it = sched_peek(&q->heap)) != NULL && it->when <= now)
+		queue_activate(q, it->data, now);
+}
+
+/* queue_save_flags - write held/warned of a message that is not active */
+void
+queue_save_flags(struct queue *q, struct qmsg *m)
+{
+	struct envelope env;
+	struct state st;
+	FILE	*fp;
+
+	if ((fp = queue_open(q, m->id, &env, NULL)) == NULL)
+		return;
+	fclose(fp);
+	if (queue_read_state(q, &env, &st) == 0) {
+		st.held = m->held;
+		st.warned = m->warned;
+		if (spool_write_state(q->cfg->spool_dir, &st) == -1)
+			log_warn("%s: cannot write state file", m->id);
+	}
+	envelope_free(&env);
+	state_free(&st);
+}
+
+/* queue_has_domain - has m an undelivered recipient at domain? */
+int
+queue_has_domain(struct queue *q, struct qmsg *m, const char *domain)
+{
+	struct envelope env;
+	struct state st;
+	const char *at;
+	size_t	 i;
+	int	 found = 0;
+	FILE	*fp;
+
+	if (m->active) {
+		env = m->env;
+		st = m->st;
+	} else if ((fp = queue_open(q, m->id, &env, NULL)) == NULL)
+		return 0;
+	else {
+		fclose(fp);
+		if (queue_read_state(q, &env, &st) == -1) {
+			envelope_free(&env);
+			return 0;
+		}
+	}
+	for (i = 0; i < env.nrcpt && !found; i++)
+		found = queue_rcpt_is_undelivered(&st.rcpt[i]) &&
+		    (at = strrchr(env.rcpt[i].addr, '@')) != NULL &&
+		    strcasecmp(at + 1, domain) == 0;
+	if (!m->active) {
+		envelope_free(&env);
+		state_free(&st);
+	}
+	return found;
+}
