@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * iobuf.h - buffered reads and writes on a file descriptor, with timeouts.
+ *
+ * Reads fill a fixed buffer with one read(2) at a time; lines are handed
+ * out as pointers into that buffer, valid until the next read call.
+ * Writes collect in an output buffer that is flushed just before the next
+ * read would block (so pipelined replies go out together, RFC 2920) and
+ * when full.  Every wait is a poll(2) with the idle timeout; nothing uses
+ * alarm(2).
+ */
+#ifndef TERN_IOBUF_H
+#define TERN_IOBUF_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define IOBUF_SIZE	16384
+
+enum iobuf_status { IOBUF_OK, IOBUF_EOF, IOBUF_TIMEOUT, IOBUF_ERROR };
+
+struct iobuf {
+	int	 infd, outfd;
+	int	 timeout_ms;
+	int	 status;		/* enum iobuf_status, sticky */
+	size_t	 start, end;		/* unread bytes: in[start..end) */
+	size_t	 outlen;
+	char	 in[IOBUF_SIZE];
+	char	 out[IOBUF_SIZE];
+};
+
+void	iobuf_init(struct iobuf *, int infd, int outfd, int timeout_ms);
+/*
+ * iobuf_getline - the next line, LF included, in *line (not NUL-ended).
+ * Returns its length; -1 at EOF, timeout or error (see status).  A line
+ * longer than max is consumed through its LF and reported as length 0
+ * with *toolong set, so the caller can reply and stay in sync.
+ */
+ssize_t	iobuf_getline(struct iobuf *, size_t max, char **line, int *toolong);
+/* iobuf_getchunk - up to the next LF inclusive, or what is buffered. */
+ssize_t	iobuf_getchunk(struct iobuf *, size_t max, char **p);
+/* Unread byte count without blocking (for PIPELINING checks). */
+size_t	iobuf_pending(const struct iobuf *);
+int	iobuf_write(struct iobuf *, const char *, size_t);
+int	iobuf_printf(struct iobuf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	iobuf_flush(struct iobuf *);
+
+#endif

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * smtp_data.h - message content: the DATA reader and the message writer.
+ *
+ * The writer takes message bytes (from DATA after dot-unstuffing, or from
+ * BDAT chunks as they are) and stores them with every line ending made
+ * CRLF: a bare CR or a bare LF becomes CRLF, so the queue file is always
+ * canonical and never carries a line break that another server could read
+ * differently (no SMTP smuggling downstream).  It counts the size, stops
+ * storing past the limit, notes lines over 998 octets, and for local
+ * submissions adds missing Date:, Message-ID: and From: headers at the
+ * end of the header block.
+ */
+#ifndef TERN_SMTP_DATA_H
+#define TERN_SMTP_DATA_H
+
+#include <stdio.h>
+
+#include "iobuf.h"
+
+#define LINE_MAX_TEXT	998	/* RFC 5322 2.1.1, RFC 5321 4.5.3.1.6 */
+
+struct msgwriter {
+	FILE		*fp;
+	long long	 size;		/* octets stored (or that would be) */
+	long long	 max;
+	int		 too_big;
+	int		 long_line;
+	int		 eightbit;	/* saw an octet >= 0x80 */
+	int		 cr;		/* a CR waits for its LF */
+	int		 in_headers;
+	size_t		 linelen;
+	char		 head[16];	/* start of the current header line */
+	unsigned int	 seen;		/* HDR_* present */
+	const char	*add_from;	/* NULL: add nothing (not local) */
+	const char	*add_msgid;
+};
+
+void	msgw_init(struct msgwriter *, FILE *, long long max,
+	    const char *add_from, const char *add_msgid);
+void	msgw_write(struct msgwriter *, const char *, size_t);
+void	msgw_finish(struct msgwriter *);
+
+/*
+ * Read DATA content up to CRLF "." CRLF, dot-unstuffing, into the writer.
+ * Returns 0 at the end marker, -1 if the connection failed first.
+ */
+int	smtp_data_read(struct iobuf *, struct msgwriter *);
+/* Copy exactly len octets of a BDAT chunk; -1 if the connection failed. */
+int	smtp_bdat_read(struct iobuf *, struct msgwriter *, long long len);
+/* RFC 5322 date of now: "Thu, 26 Nov 2026 05:31:41 +0000". */
+void	smtp_date(char *, size_t);
+
+#endif

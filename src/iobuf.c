@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * iobuf.c - buffered line I/O for the SMTP server and client.
+ *
+ * Invariant: in[start..end) holds unread input; out[0..outlen) holds
+ * unsent output.  Output is flushed before any blocking read.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "iobuf.h"
+
+void
+iobuf_init(struct iobuf *io, int infd, int outfd, int timeout_ms)
+{
+	io->infd = infd;
+	io->outfd = outfd;
+	io->timeout_ms = timeout_ms;
+	io->status = IOBUF_OK;
+	io->start = io->end = io->outlen = 0;
+}
+
+static int
+wait_fd(struct iobuf *io, int fd, short events)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int	 n;
+
+	do {
+		n = poll(&pfd, 1, io->timeout_ms);
+	} while (n == -1 && errno == EINTR);
+	if (n == 0) {
+		io->status = IOBUF_TIMEOUT;
+		return -1;
+	}
+	if (n == -1) {
+		io->status = IOBUF_ERROR;
+		return -1;
+	}
+	return 0;
+}
+
+int
+iobuf_flush(struct iobuf *io)
+{
+	size_t	 off = 0;
+	ssize_t	 n;
+
+	while (off < io->outlen) {
+		n = write(io->outfd, io->out + off, io->outlen - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			if (wait_fd(io, io->outfd, POLLOUT) == -1)
+				return -1;
+			continue;
+		}
+		if (n <= 0) {
+			io->status = IOBUF_ERROR;
+			io->outlen = 0;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	io->outlen = 0;
+	return 0;
+}
+
+/* Read more input; returns -1 at EOF, timeout or error. */
+static int
+fill(struct iobuf *io)
+{
+	ssize_t	 n;
+
+	if (io->status != IOBUF_OK)
+		return -1;
+	if (io->start > 0) {
+		memmove(io->in, io->in + io->start, io->end - io->start);
+		io->end -= io->start;
+		io->start = 0;
+	}
+	if (io->end == sizeof(io->in))
+		return 0;
+	if (io->outlen > 0 && iobuf_flush(io) == -1)
+		return -1;
+	for (;;) {
+		n = read(io->infd, io->in + io->end, sizeof(io->in) - io->end);
+		if (n > 0) {
+			io->end += (size_t)n;
+			return 0;
+		}
+		if (n == 0) {
+			io->status = IOBUF_EOF;
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN) {
+			io->status = IOBUF_ERROR;
+			return -1;
+		}
+		if (wait_fd(io, io->infd, POLLIN) == -1)
+			return -1;
+	}
+}
+
+ssize_t
+iobuf_getchunk(struct iobuf *io, size_t max, char **p)
+{
+	char	*lf;
+	size_t	 avail;
+
+	for (;;) {
+		avail = io->end - io->start;
+		lf = memchr(io->in + io->start, '\n', avail);
+		if (lf != NULL)
+			avail = (size_t)(lf - (io->in + io->start)) + 1;
+		if (lf != NULL || avail >= max || (io->start == 0 &&
+		    io->end == sizeof(io->in))) {
+			if (avail > max)
+				avail = max;
+			*p = io->in + io->start;
+			io->start += avail;
+			return (ssize_t)avail;
+		}
+		if (fill(io) == -1)
+			return -1;
+	}
+}
+
+ssize_t
+iobuf_getline(struct iobuf *io, size_t max, char **line, int *toolong)
+{
+	ssize_t	 n;
+	int	 skipping = 0;
+
+	*toolong = 0;
+	for (;;) {
+		if ((n = iobuf_getchunk(io, sizeof(io->in), line)) == -1)
+			return -1;
+		if ((*line)[n - 1] == '\n' && !skipping && (size_t)n <= max)
+			return n;
+		if ((*line)[n - 1] == '\n') {
+			*toolong = 1;
+			return 0;
+		}
+		skipping = 1;
+	}
+}
+
+size_t
+iobuf_pending(const struct iobuf *io)
+{
+	return io->end - io->start;
+}
+
+int
+iobuf_write(struct iobuf *io, const char *p, size_t len)
+{
+	size_t	 n;
+
+	while (len > 0) {
+		if (io->outlen == sizeof(io->out) && iobuf_flush(io) == -1)
+			return -1;
+		n = sizeof(io->out) - io->outlen;
+		if (n > len)
+			n = len;
+		memcpy(io->out + io->outlen, p, n);
+		io->outlen += n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+iobuf_printf(struct iobuf *io, const char *fmt, ...)
+{
+	char	 buf[2048];
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	return iobuf_write(io, buf, (size_t)n);
+}
