@@ -12,8 +12,8 @@ MANDIR  ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 SPOOLDIR ?= /var/spool/tern
 
-PROGS   = ternd mailq sendmail ternq newaliases
-MAINS   = $(PROGS:%=src/main_%.c)
+MAINS   = $(wildcard src/main_*.c)
+PROGS   = $(MAINS:src/main_%.c=%)
 LIBSRC  = $(filter-out $(MAINS),$(wildcard src/*.c))
 LIBOBJ  = $(LIBSRC:src/%.c=build/%.o)
 HDRS    = $(wildcard include/*.h)
@@ -65,7 +65,7 @@ bench: all
 	@sh tests/bench/bench.sh
 
 install: all
-	sh tests/install.sh
+	sh etc/install.sh
 
 clean:
 	rm -rf build bin run

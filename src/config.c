@@ -108,6 +108,52 @@ config_key_default(size_t i)
 	return i < NKEYS ? keys[i].dflt : NULL;
 }
 
+/* The effective value of key i as config text ("30m" prints as "1800s"). */
+int
+config_key_value(const struct config *c, size_t i, char *buf, size_t len)
+{
+	const void *field;
+	const struct strlist *l;
+	const char *p;
+	size_t	 j, off = 0;
+	int	 k;
+
+	if (i >= NKEYS)
+		return -1;
+	field = (const char *)c + keys[i].offset;
+	buf[0] = '\0';
+	switch (keys[i].type) {
+	case CONF_STRING:
+		snprintf(buf, len, "%s", *(char *const *)field);
+		break;
+	case CONF_LIST: case CONF_CIDRS: case CONF_LISTEN:
+		l = field;
+		for (j = 0; j < l->n && off < len; j++)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s",
+			    j ? ", " : "", l->v[j]);
+		break;
+	case CONF_ENUM:
+		p = keys[i].choices;
+		for (k = *(const int *)field; k > 0 && p; k--)
+			if ((p = strchr(p, '|')) != NULL)
+				p++;
+		snprintf(buf, len, "%.*s", p ? (int)strcspn(p, "|") : 0,
+		    p ? p : "");
+		break;
+	case CONF_BOOL:
+		snprintf(buf, len, "%s", *(const long long *)field ? "yes" :
+		    "no");
+		break;
+	case CONF_DURATION:
+		snprintf(buf, len, "%llds", *(const long long *)field);
+		break;
+	default:
+		snprintf(buf, len, "%lld", *(const long long *)field);
+		break;
+	}
+	return 0;
+}
+
 static void
 strlist_free(struct strlist *l)
 {

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * master.h - the ternd master process: listen, fork, reap, reload.
+ *
+ * master_run() binds every listener (as root, before any privilege is
+ * given up), starts the queue runner, and then only accepts and forks:
+ * it never reads a byte of network input.  It returns the exit status
+ * for main() after SIGTERM.  priv_drop() is the one privilege step every
+ * child takes before it touches untrusted input.
+ */
+#ifndef TERN_MASTER_H
+#define TERN_MASTER_H
+
+#include "config.h"
+
+int	master_run(struct config *, int foreground);
+int	priv_drop(const char *user);
+
+#endif

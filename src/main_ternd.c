@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * main_ternd.c - ternd: the tern mail daemon.
+ *
+ *	ternd [-fdnP] [-c file]
+ *
+ * -f stays in the foreground and logs to standard error; -d adds debug
+ * lines; -n checks the configuration (and the aliases and transport files
+ * it names) and exits; -P prints every key with its effective value.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "aliases.h"
+#include "config.h"
+#include "log.h"
+#include "master.h"
+#include "spool.h"
+#include "transport.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: ternd [-dfnP] [-c file]\n");
+	exit(EX_USAGE);
+}
+
+static int
+check_files(const struct config *cfg)
+{
+	char	 err[1024];
+	int	 rc = 0;
+
+	if (aliases_check(cfg->aliases, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		rc = EX_CONFIG;
+	}
+	if (transport_check(cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		rc = EX_CONFIG;
+	}
+	return rc;
+}
+
+/* -P: every key as "key = value", as the running daemon sees it. */
+static void
+print_config(const struct config *cfg)
+{
+	char	 value[4096];
+	size_t	 i;
+	const char *name;
+
+	for (i = 0; (name = config_key_name(i)) != NULL; i++) {
+		config_key_value(cfg, i, value, sizeof(value));
+		printf("%s = %s\n", name, value);
+	}
+}
+
+static void
+write_pid_file(const char *path)
+{
+	FILE	*fp;
+
+	if (path[0] == '\0')
+		return;
+	if ((fp = fopen(path, "w")) == NULL) {
+		log_warn("pid file %s", path);
+		return;
+	}
+	fprintf(fp, "%ld\n", (long)getpid());
+	fclose(fp);
+}
+
+static void
+daemonize(void)
+{
+	pid_t	 pid;
+	int	 fd;
+
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0)
+		_exit(0);
+	if (setsid() == -1)
+		fatal("setsid");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
+static void
+spool_prepare(const struct config *cfg)
+{
+	struct passwd *pw = NULL;
+
+	if (geteuid() == 0 && (pw = getpwnam(cfg->user)) == NULL)
+		fatalx("user \"%s\" does not exist (create it, or set user "
+		    "in %s)", cfg->user, cfg->path);
+	if (spool_setup(cfg->spool_dir, pw ? (long)pw->pw_uid : -1,
+	    pw ? (long)pw->pw_gid : -1) == -1)
+		fatal("spool %s", cfg->spool_dir);
+	if (spool_clean_tmp(cfg->spool_dir) == -1)
+		log_warn("cleaning %s/tmp", cfg->spool_dir);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config cfg;
+	const char *path = TERN_CONF_PATH;
+	char	 err[1024];
+	int	 ch, foreground = 0, debug = 0, check = 0, print = 0, rc;
+
+	while ((ch = getopt(argc, argv, "c:dfnP")) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'd': debug = 1; break;
+		case 'f': foreground = 1; break;
+		case 'n': check = 1; break;
+		case 'P': print = 1; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (config_load(&cfg, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "ternd: %s\n", err);
+		return EX_CONFIG;
+	}
+	if (check) {
+		if ((rc = check_files(&cfg)) == 0)
+			printf("ternd: %s: configuration ok\n", path);
+		config_free(&cfg);
+		return rc;
+	}
+	if (print) {
+		print_config(&cfg);
+		config_free(&cfg);
+		return 0;
+	}
+	log_init("master", foreground || cfg.log == CONFIG_LOG_STDERR);
+	log_setdebug(debug);
+	if (geteuid() != 0)
+		log_info("not started as root: every process runs as uid %ld, "
+		    "privilege steps skipped", (long)geteuid());
+	spool_prepare(&cfg);
+	if (!foreground)
+		daemonize();
+	write_pid_file(cfg.pid_file);
+	rc = master_run(&cfg, foreground);
+	if (cfg.pid_file[0])
+		unlink(cfg.pid_file);
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * master.c - listen on :25 and the submit socket, fork a child per
+ * connection, keep the queue runner alive, fork local delivery agents.
+ *
+ * Children: smtpd (one per connection, user `user`), qmgr (the queue
+ * runner, user `user`, restarted with back-off when it dies), local (one
+ * per local delivery request; starts as root and drops to each
+ * recipient in local_agent_run()).  Signals only set flags; the poll loop
+ * acts on them, so no handler does more than write(2) to a self-pipe.
+ *
+ * Limits (DESIGN.md): past max_connections children in all, or
+ * max_connections_per_ip for one client address, the new client gets a
+ * fixed "421 4.7.0" line and is closed.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "delivery.h"
+#include "log.h"
+#include "master.h"
+#include "netaddr.h"
+#include "queue.h"
+#include "smtp_session.h"
+#include "spool.h"
+
+#define MAX_LISTEN	16
+#define GRACE_SECONDS	10
+
+enum child_kind { CHILD_SMTPD, CHILD_QUEUE, CHILD_LOCAL };
+
+struct child {
+	pid_t	 pid;
+	int	 kind;			/* enum child_kind */
+	char	 addr[64];		/* smtpd: client address */
+};
+
+struct master {
+	struct config	*cfg;
+	int		 listen_fd[MAX_LISTEN];
+	size_t		 nlisten;
+	int		 submit_fd;
+	int		 queue_sock;	/* our end of the queue socketpair */
+	int		 queue_child;	/* its end, given to each runner */
+	pid_t		 queue_pid;
+	time_t		 queue_started, queue_restart_at;
+	int		 queue_backoff;
+	struct child	*children;
+	size_t		 nchildren, maxchildren;
+	size_t		 nsessions;
+};
+
+static int		 sig_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t got_term, got_hup, got_chld;
+
+static void
+on_signal(int sig)
+{
+	int	 saved = errno;
+
+	if (sig == SIGTERM || sig == SIGINT)
+		got_term = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
+	else if (sig == SIGCHLD)
+		got_chld = 1;
+	(void)write(sig_pipe[1], "", 1);
+	errno = saved;
+}
+
+static void
+signals_setup(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* What a child starts with: default signals, none of the master's fds. */
+static void
+child_setup(struct master *m, const char *proc, int keep_queue_sock)
+{
+	size_t	 i;
+
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	close(sig_pipe[0]);
+	close(sig_pipe[1]);
+	for (i = 0; i < m->nlisten; i++)
+		close(m->listen_fd[i]);
+	if (m->submit_fd != -1)
+		close(m->submit_fd);
+	close(m->queue_sock);
+	if (!keep_queue_sock)
+		close(m->queue_child);
+	log_setproc(proc);
+}
+
+/*
+ * priv_drop - become `user` for good: supplementary groups, gid, uid,
+ * and a check that root cannot be regained.  Without root it does nothing.
+ */
+int
+priv_drop(const char *user)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		log_warnx("user \"%s\" does not exist", user);
+		return -1;
+	}
+	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
+		log_warn("cannot drop privileges to %s", user);
+		return -1;
+	}
+	if (pw->pw_uid != 0 && (getuid() != pw->pw_uid ||
+	    geteuid() != pw->pw_uid || getgid() != pw->pw_gid ||
+	    setuid(0) != -1)) {
+		log_warnx("privileges to %s not dropped", user);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+child_add(struct master *m, pid_t pid, int kind, const char *addr)
+{
+	struct child *c;
+
+	if (m->nchildren == m->maxchildren) {
+		size_t n = m->maxchildren ? m->maxchildren * 2 : 64;
+		if ((c = realloc(m->children, n * sizeof(*c))) == NULL)
+			return -1;
+		m->children = c;
+		m->maxchildren = n;
+	}
+	c = &m->children[m->nchildren++];
+	c->pid = pid;
+	c->kind = kind;
+	snprintf(c->addr, sizeof(c->addr), "%s", addr ? addr : "");
+	if (kind == CHILD_SMTPD)
+		m->nsessions++;
+	return 0;
+}
+
+static void
+child_remove(struct master *m, pid_t pid, int status)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->nchildren; i++) {
+		if (m->children[i].pid != pid)
+			continue;
+		if (m->children[i].kind == CHILD_SMTPD)
+			m->nsessions--;
+		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+			log_warnx("process %ld killed by signal %d", (long)pid,
+			    WTERMSIG(status));
+		m->children[i] = m->children[--m->nchildren];
+		return;
+	}
+}
+
+static size_t
+sessions_from(const struct master *m, const char *addr)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < m->nchildren; i++)
+		if (m->children[i].kind == CHILD_SMTPD &&
+		    strcmp(m->children[i].addr, addr) == 0)
+			n++;
+	return n;
+}
+
+static void
+queue_start(struct master *m)
+{
+	pid_t	 pid;
+
+	if ((pid = fork()) == -1) {
+		log_warn("fork queue runner");
+		m->queue_restart_at = time(NULL) + 5;
+		return;
+	}
+	if (pid == 0) {
+		child_setup(m, "qmgr", 1);
+		if (priv_drop(m->cfg->user) == -1)
+			_exit(1);
+		_exit(queue_run(m->cfg, m->queue_child));
+	}
+	m->queue_pid = pid;
+	m->queue_started = time(NULL);
+	m->queue_restart_at = 0;
+}
+
+/* The queue runner died: restart it, sooner if it had run a while. */
+static void
+queue_died(struct master *m)
+{
+	time_t	 now = time(NULL);
+
+	m->queue_pid = -1;
+	if (got_term)
+		return;
+	if (now - m->queue_started > 60)
+		m->queue_backoff = 0;
+	m->queue_backoff = m->queue_backoff ? m->queue_backoff * 2 : 1;
+	if (m->queue_backoff > 60)
+		m->queue_backoff = 60;
+	log_warnx("queue runner exited; restarting in %d s", m->queue_backoff);
+	m->queue_restart_at = now + m->queue_backoff;
+}
+
+static void
+reap(struct master *m)
+{
+	pid_t	 pid;
+	int	 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == m->queue_pid)
+			queue_died(m);
+		else
+			child_remove(m, pid, status);
+	}
+}
+
+static void
+session_start(struct master *m, int fd, struct sockaddr *sa, long uid)
+{
+	char	 addr[64], busy[256];
+	pid_t	 pid;
+	int	 n;
+
+	netaddr_string(sa, addr, sizeof(addr));
+	if (m->nsessions >= (size_t)m->cfg->max_connections ||
+	    (uid < 0 && sessions_from(m, addr) >=
+	    (size_t)m->cfg->max_connections_per_ip)) {
+		n = snprintf(busy, sizeof(busy), "421 4.7.0 %s Error: too "
+		    "many connections%s\r\n", m->cfg->hostname,
+		    m->nsessions >= (size_t)m->cfg->max_connections ? "" :
+		    " from your address");
+		(void)write(fd, busy, (size_t)n);
+		log_warnx("%s from %s", m->nsessions >=
+		    (size_t)m->cfg->max_connections ? "too many connections" :
+		    "too many connections from one address", addr);
+		return;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		return;
+	}
+	if (pid == 0) {
+		child_setup(m, "smtpd", 0);
+		if (priv_drop(m->cfg->user) == -1)
+			_exit(1);
+		_exit(smtp_session_run(m->cfg, fd, sa, uid));
+	}
+	child_add(m, pid, CHILD_SMTPD, addr);
+}
+
+static void
+accept_tcp(struct master *m, int lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int	 fd;
+
+	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC)) ==
+	    -1)
+		return;
+	session_start(m, fd, (struct sockaddr *)&ss, -1);
+	close(fd);
+}
+
+static void
+accept_local(struct master *m)
+{
+	struct sockaddr_un sun;
+	struct ucred cred;
+	socklen_t len = sizeof(sun), clen = sizeof(cred);
+	int	 fd;
+
+	if ((fd = accept4(m->submit_fd, (struct sockaddr *)&sun, &len,
+	    SOCK_CLOEXEC)) == -1)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1)
+		log_warn("SO_PEERCRED");
+	else {
+		sun.sun_family = AF_UNIX;
+		session_start(m, fd, (struct sockaddr *)&sun, (long)cred.uid);
+	}
+	close(fd);
+}
+
+/* A local delivery request from the queue runner: fork an agent. */
+static void
+local_request(struct master *m)
+{
+	struct delivery_job job;
+	int	 result_fd = -1;
+	pid_t	 pid;
+
+	memset(&job, 0, sizeof(job));
+	if (delivery_request_recv(m->queue_sock, &job, &result_fd) == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("bad local delivery request");
+		return;
+	}
+	if ((pid = fork()) == -1)
+		log_warn("fork local agent");
+	else if (pid == 0) {
+		child_setup(m, "local", 0);
+		_exit(local_agent_run(m->cfg, &job, result_fd));
+	} else
+		child_add(m, pid, CHILD_LOCAL, NULL);
+	close(result_fd);
+	delivery_job_free(&job);
+}
+
+static int
+listen_one(struct master *m, const char *spec)
+{
+	char	 host[256], port[16];
+	struct addrinfo hints, *res;
+	int	 fd, on = 1, rc;
+
+	if (m->nlisten == MAX_LISTEN || hostport_split(spec, host,
+	    sizeof(host), port, sizeof(port)) == -1)
+		return -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+		log_warnx("listen %s: %s", spec, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0);
+	if (fd == -1)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (res->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, 512) == -1) {
+		log_warn("listen %s", spec);
+		close(fd);
+		goto fail;
+	}
+	freeaddrinfo(res);
+	m->listen_fd[m->nlisten++] = fd;
+	return 0;
+fail:
+	freeaddrinfo(res);
+	return -1;
+}
+
+static int
+submit_listen(struct master *m)
+{
+	struct sockaddr_un sun;
+	const char *path = m->cfg->submit_socket;
+	char	 dir[sizeof(sun.sun_path)], *slash;
+	int	 fd;
+
+	m->submit_fd = -1;
+	if (path[0] == '\0')
+		return 0;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_warnx("submit_socket %s: path too long", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	strcpy(dir, path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(path, 0666) == -1 || listen(fd, 128) == -1) {
+		log_warn("submit_socket %s", path);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	m->submit_fd = fd;
+	return 0;
+}
+
+static void
+reload(struct master *m)
+{
+	struct config new;
+	char	 err[1024];
+
+	if (config_load(&new, m->cfg->path, err, sizeof(err)) == -1) {
+		log_warnx("reload failed, keeping the old configuration: %s",
+		    err);
+		return;
+	}
+	config_free(m->cfg);
+	*m->cfg = new;
+	log_info("configuration reloaded from %s", m->cfg->path);
+	if (m->queue_pid > 0)
+		kill(m->queue_pid, SIGHUP);
+}
+
+/* SIGTERM: stop accepting, give sessions a grace period, then end them. */
+static void
+shutdown_children(struct master *m)
+{
+	time_t	 deadline = time(NULL) + GRACE_SECONDS;
+	size_t	 i;
+
+	for (i = 0; i < m->nlisten; i++)
+		close(m->listen_fd[i]);
+	m->nlisten = 0;
+	if (m->submit_fd != -1) {
+		close(m->submit_fd);
+		unlink(m->cfg->submit_socket);
+	}
+	if (m->queue_pid > 0)
+		kill(m->queue_pid, SIGTERM);
+	while ((m->nchildren > 0 || m->queue_pid > 0) &&
+	    time(NULL) < deadline) {
+		reap(m);
+		usleep(20000);
+	}
+	for (i = 0; i < m->nchildren; i++)
+		kill(m->children[i].pid, SIGTERM);
+	if (m->queue_pid > 0)
+		kill(m->queue_pid, SIGKILL);
+	while (waitpid(-1, NULL, 0) > 0)
+		;
+}
+
+static void
+master_loop(struct master *m)
+{
+	struct pollfd pfd[MAX_LISTEN + 3];
+	char	 drain[64];
+	size_t	 i, n;
+	int	 timeout;
+
+	while (!got_term) {
+		n = 0;
+		pfd[n].fd = sig_pipe[0];
+		pfd[n++].events = POLLIN;
+		pfd[n].fd = m->queue_sock;
+		pfd[n++].events = POLLIN;
+		pfd[n].fd = m->submit_fd;
+		pfd[n++].events = POLLIN;
+		for (i = 0; i < m->nlisten; i++) {
+			pfd[n].fd = m->listen_fd[i];
+			pfd[n++].events = POLLIN;
+		}
+		timeout = m->queue_restart_at ? 1000 : -1;
+		if (poll(pfd, n, timeout) == -1 && errno != EINTR)
+			fatal("poll");
+		if (pfd[0].revents & POLLIN)
+			(void)read(sig_pipe[0], drain, sizeof(drain));
+		if (got_chld) {
+			got_chld = 0;
+			reap(m);
+		}
+		if (got_hup) {
+			got_hup = 0;
+			reload(m);
+		}
+		if (m->queue_restart_at && time(NULL) >= m->queue_restart_at)
+			queue_start(m);
+		if (pfd[1].revents & POLLIN)
+			local_request(m);
+		if (pfd[2].revents & POLLIN)
+			accept_local(m);
+		for (i = 3; i < n; i++)
+			if (pfd[i].revents & POLLIN)
+				accept_tcp(m, pfd[i].fd);
+	}
+}
+
+int
+master_run(struct config *cfg, int foreground)
+{
+	struct master m;
+	int	 sp[2];
+	size_t	 i;
+
+	memset(&m, 0, sizeof(m));
+	m.cfg = cfg;
+	m.queue_pid = -1;
+	(void)foreground;
+	for (i = 0; i < cfg->listen.n; i++)
+		if (listen_one(&m, cfg->listen.v[i]) == -1)
+			fatalx("cannot listen on %s", cfg->listen.v[i]);
+	if (submit_listen(&m) == -1)
+		fatalx("cannot create the submit socket");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1 ||
+	    pipe(sig_pipe) == -1)
+		fatal("socketpair");
+	m.queue_sock = sp[0];
+	m.queue_child = sp[1];
+	fcntl(m.queue_sock, F_SETFL, O_NONBLOCK);
+	fcntl(sig_pipe[0], F_SETFL, O_NONBLOCK);
+	fcntl(sig_pipe[1], F_SETFL, O_NONBLOCK);
+	signals_setup();
+	queue_start(&m);
+	log_info("daemon started -- tern, listening on %zu address%s",
+	    m.nlisten, m.nlisten == 1 ? "" : "es");
+	master_loop(&m);
+	log_info("terminating on signal");
+	shutdown_children(&m);
+	free(m.children);
+	return 0;
+}

@@ -1,0 +1,275 @@
+# SPDX-License-Identifier: ISC
+"""harness.py - start real tern daemons (and helpers) for integration tests.
+
+    with harness.Tern(max_message_size="1M") as t:
+        s = t.smtp()                       # smtplib.SMTP on t.port
+        ...
+        assert t.queue_files() == [...]
+
+Every daemon gets its own directory (config, spool, mail), a free loopback
+port, and is stopped by its PID when the block ends (SIGTERM, then
+SIGKILL; the whole process group as a last resort).  Binaries come from
+$TERN_BIN (default build/test/bin, the sanitizer build).
+"""
+import os
+import pwd
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("TERN_BIN", os.path.join(TOP, "build", "test", "bin"))
+IS_ROOT = os.geteuid() == 0
+# ASan's leak checker cannot follow fork-heavy daemons cheaply; the unit
+# tests keep it on.
+os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0")
+os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+
+
+class TestTimeout(Exception):
+    pass
+
+
+def run_with_timeout(fn, seconds):
+    """Run fn() with a SIGALRM deadline (tests run in worker processes)."""
+    def alarm(signum, frame):
+        raise TestTimeout("test took longer than %d s" % seconds)
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+    try:
+        fn()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tempdir(prefix="tern-test-"):
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o755)
+    return d
+
+
+def daemon_user():
+    """The user the daemon runs as: ourselves, or 'nobody' under root."""
+    if IS_ROOT:
+        return "nobody"
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+def wait_for(pred, timeout=10.0, step=0.02):
+    """Poll pred() until true or timeout; returns its last value."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > end:
+            return v
+        time.sleep(step)
+
+
+def stop_pid(proc, timeout=10.0):
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class Tern:
+    """One ternd in the foreground with its own config and spool."""
+
+    def __init__(self, start=True, **conf):
+        self.dir = tempdir()
+        self.port = free_port()
+        self.spool = os.path.join(self.dir, "spool")
+        self.mail = os.path.join(self.dir, "mail")
+        os.mkdir(self.mail)
+        os.chmod(self.mail, 0o1777)
+        self.conf_path = os.path.join(self.dir, "tern.conf")
+        self.log_path = os.path.join(self.dir, "log")
+        self.conf = {
+            "hostname": "tern.test",
+            "listen": "127.0.0.1:%d" % self.port,
+            "user": daemon_user(),
+            "spool_dir": self.spool,
+            "pid_file": os.path.join(self.dir, "ternd.pid"),
+            "submit_socket": os.path.join(self.dir, "submit.sock"),
+            "local_domains": "tern.test, localhost",
+            "relay_networks": "192.0.2.0/24",
+            "aliases": os.path.join(self.dir, "aliases"),
+            "mailbox_path": os.path.join(self.mail, "%u/"),
+            "log": "stderr",
+            "retry_interval": "2s",
+        }
+        self.conf.update({k: str(v) for k, v in conf.items()})
+        if not os.path.exists(self.conf["aliases"]):
+            self.write_aliases("postmaster: %s\n" % daemon_user())
+        self.proc = None
+        self.write_conf()
+        if start:
+            self.start()
+
+    def write_aliases(self, text):
+        with open(self.conf["aliases"], "w") as f:
+            f.write(text)
+
+    def write_conf(self, **changes):
+        self.conf.update({k: str(v) for k, v in changes.items()})
+        with open(self.conf_path, "w") as f:
+            for k, v in self.conf.items():
+                f.write("%s = %s\n" % (k, v))
+
+    def start(self, wait=True):
+        self.logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [os.path.join(BIN, "ternd"), "-f", "-d", "-c", self.conf_path],
+            stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf,
+            start_new_session=True)
+        if wait and not wait_for(self.is_listening, 15):
+            self.stop()
+            raise AssertionError("ternd did not start:\n" + self.log())
+        return self.proc
+
+    def is_listening(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("ternd exited %s:\n%s" %
+                                 (self.proc.returncode, self.log()))
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), 1) as s:
+                s.settimeout(2)
+                return s.recv(512).startswith(b"220")
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.proc:
+            stop_pid(self.proc)
+            self.logf.close()
+
+    def kill9(self):
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(5)
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def smtp(self, **kw):
+        s = smtplib.SMTP("127.0.0.1", self.port, timeout=10, **kw)
+        return s
+
+    def raw(self):
+        return RawClient("127.0.0.1", self.port)
+
+    def queue_files(self):
+        out = []
+        qdir = os.path.join(self.spool, "queue")
+        if not os.path.isdir(qdir):
+            return out
+        for sub in sorted(os.listdir(qdir)):
+            d = os.path.join(qdir, sub)
+            if os.path.isdir(d):
+                out += [os.path.join(d, f) for f in sorted(os.listdir(d))]
+        return out
+
+    def tmp_files(self):
+        d = os.path.join(self.spool, "tmp")
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        if exc[0] is None and not os.environ.get("TERN_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+
+def read_queue_file(path):
+    """Split a queue file into (envelope dict, rcpt list, message bytes)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    head, _, body = data.partition(b"\n\n")
+    env, rcpts = {}, []
+    for line in head.decode().split("\n"):
+        k, _, v = line.partition(": ")
+        if k == "rcpt":
+            rcpts.append(v)
+        else:
+            env[k] = v
+    return env, rcpts, body
+
+
+class RawClient:
+    """A line-level SMTP client for malformed and pipelined input."""
+
+    def __init__(self, host, port, timeout=10):
+        self.sock = socket.create_connection((host, port), timeout)
+        self.buf = b""
+        self.greeting = self.reply()
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def line(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed; have %r" % self.buf)
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line.rstrip(b"\r").decode(errors="replace")
+
+    def reply(self):
+        """One whole (possibly multi-line) reply: returns (code, text)."""
+        lines = []
+        while True:
+            l = self.line()
+            lines.append(l)
+            if len(l) < 4 or l[3] != "-":
+                break
+        return int(lines[-1][:3]), "\n".join(x[4:] for x in lines)
+
+    def cmd(self, line):
+        self.send(line + "\r\n")
+        return self.reply()
+
+    def closed(self, timeout=5):
+        """True when the server has closed the connection."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        self.sock.close()
