@@ -1,0 +1,827 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * remote.c - the SMTP client: deliver queued messages for one domain.
+ *
+ * remote_agent_run() runs in a child of the queue runner.  It routes the
+ * domain (transport.c), tries each MX host in order and each of its
+ * addresses, and over one connection delivers every job it was given,
+ * with RSET between messages (RFC 5321 section 4.1.1.5).  MAIL, the
+ * RCPTs and DATA go out together when the server offers PIPELINING
+ * (RFC 2920 section 3.1); SIZE (RFC 1870), 8BITMIME (RFC 6152),
+ * SMTPUTF8 (RFC 6531) and DSN (RFC 3461) parameters are sent when offered.
+ *
+ * Outcome rules: a connection-level failure (refused, timeout, lost
+ * connection, 421, bad greeting) leaves undecided recipients for the next
+ * address or MX host; a 4xx to RCPT defers and a 5xx fails that recipient;
+ * a 4xx/5xx to MAIL or DATA decides all of that message's recipients.
+ * Every recipient gets exactly one result line on result_fd (delivery.h)
+ * and one log line, as soon as it is decided; undecided ones are
+ * deferred at the end with the last connection error.  All waits use
+ * poll(2) timeouts: connect_timeout for connect(2), smtp_timeout for
+ * every read and write (including the final reply to DATA).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "delivery.h"
+#include "envelope.h"
+#include "iobuf.h"
+#include "log.h"
+#include "mx.h"
+#include "netaddr.h"
+#include "spool.h"
+#include "transport.h"
+
+#define EXT_PIPELINING	0x01
+#define EXT_SIZE	0x02
+#define EXT_8BITMIME	0x04
+#define EXT_SMTPUTF8	0x08
+#define EXT_DSN		0x10
+
+#define REPLY_LINE_MAX	1000	/* RFC 5321 4.5.3.1.5: 512, be lenient */
+#define REPLY_LINES_MAX	100
+
+struct reply {
+	int	 code;
+	char	 text[2048];		/* lines after the code, '\n' between */
+	char	 line[512];		/* "250 first second", for results */
+	char	 dsn[16];
+};
+
+struct message {
+	struct delivery_job *job;
+	struct envelope	 env;
+	int		 loaded;
+	long		 body;		/* offset of the message in the file */
+	long long	 size;
+	char		 err[256];	/* why it could not be loaded */
+	int		*done;		/* per job recipient: decided */
+	int		*accepted;	/* per job recipient: RCPT got 2xx */
+};
+
+struct remote {
+	const struct config *conf;
+	const char	*domain;
+	int		 result_fd;
+	struct message	*msgs;
+	size_t		 nmsgs;
+	/* the current connection */
+	struct iobuf	*io;
+	char		 relay[MX_NAME_MAX + 80];	/* host[addr]:port */
+	unsigned int	 ext;
+	long long	 size_max;
+	/* for recipients still undecided at the end */
+	char		 last_dsn[16];
+	char		 last_reply[512];
+	char		 last_relay[MX_NAME_MAX + 80];
+};
+
+/* remote_decide - record, report and log one recipient's outcome */
+static void
+remote_decide(struct remote *r, struct message *m, size_t k, int status,
+    const char *dsn, const char *relay, const char *reply)
+{
+	static const char *const words[] = { "sent", "deferred", "bounced" };
+	struct delivery_result res;
+	time_t	 now = time(NULL);
+	double	 delay;
+
+	if (m->done[k])
+		return;
+	m->done[k] = 1;
+	memset(&res, 0, sizeof(res));
+	snprintf(res.id, sizeof(res.id), "%s", m->job->id);
+	res.index = m->job->rcpt[k].index;
+	res.status = status;
+	snprintf(res.dsn, sizeof(res.dsn), "%s", dsn);
+	if (status == DELIVER_TEMPFAIL)
+		res.dsn[0] = '4';
+	snprintf(res.relay, sizeof(res.relay), "%s", relay);
+	snprintf(res.reply, sizeof(res.reply), "%s", reply);
+	if (delivery_result_send(r->result_fd, &res) == -1)
+		log_warn("%s: cannot report result", m->job->id);
+	delay = m->loaded && m->env.arrival <= now ?
+	    difftime(now, m->env.arrival) : 0;
+	log_info("%s: to=<%s>, relay=%s, delay=%.1f, dsn=%s, status=%s (%s)",
+	    m->job->id, m->job->rcpt[k].addr, relay[0] ? relay : "none", delay,
+	    res.dsn, words[status], reply);
+}
+
+/* remote_decide_all - every undecided (optionally: accepted) recipient */
+static void
+remote_decide_all(struct remote *r, struct message *m, int only_accepted,
+    int status, const char *dsn, const char *reply)
+{
+	size_t	 k;
+
+	for (k = 0; k < m->job->nrcpt; k++)
+		if (!m->done[k] && (!only_accepted || m->accepted[k]))
+			remote_decide(r, m, k, status, dsn, r->relay, reply);
+}
+
+static size_t
+remote_undecided(const struct remote *r)
+{
+	size_t	 i, k, n = 0;
+
+	for (i = 0; i < r->nmsgs; i++)
+		for (k = 0; k < r->msgs[i].job->nrcpt; k++)
+			n += !r->msgs[i].done[k];
+	return n;
+}
+
+/* remote_fail_conn - remember a connection-level error for the end */
+static void
+remote_fail_conn(struct remote *r, const char *dsn, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	snprintf(r->last_dsn, sizeof(r->last_dsn), "%s", dsn);
+	r->last_dsn[0] = '4';
+	snprintf(r->last_relay, sizeof(r->last_relay), "%s", r->relay);
+	va_start(ap, fmt);
+	vsnprintf(r->last_reply, sizeof(r->last_reply), fmt, ap);
+	va_end(ap);
+	log_info("%s", r->last_reply);
+}
+
+/* reply_dsn - the enhanced status code of a reply, or C.0.0 */
+static void
+reply_dsn(struct reply *rp)
+{
+	const char *t = rp->text;
+	size_t	 a, b;
+
+	snprintf(rp->dsn, sizeof(rp->dsn), "%d.0.0", rp->code / 100);
+	if (t[0] - '0' != rp->code / 100 || t[1] != '.')
+		return;
+	a = strspn(t + 2, "0123456789");
+	if (a < 1 || a > 3 || t[2 + a] != '.')
+		return;
+	b = strspn(t + 3 + a, "0123456789");
+	if (b < 1 || b > 3 || (t[3 + a + b] != ' ' && t[3 + a + b] != '\0' &&
+	    t[3 + a + b] != '\n'))
+		return;
+	snprintf(rp->dsn, sizeof(rp->dsn), "%.*s", (int)(3 + a + b), t);
+}
+
+/* reply_add_line - append one reply line; -1 if it is not "NNN[ -]..." */
+static int
+reply_add_line(struct reply *rp, char *line, size_t len, int *last)
+{
+	size_t	 used = strlen(rp->text);
+	int	 code;
+
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (len < 3 || line[0] < '2' || line[0] > '5' ||
+	    line[1] < '0' || line[1] > '9' || line[2] < '0' || line[2] > '9' ||
+	    (len > 3 && line[3] != ' ' && line[3] != '-'))
+		return -1;
+	code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	if (rp->code != 0 && code != rp->code)
+		return -1;
+	rp->code = code;
+	*last = len == 3 || line[3] == ' ';
+	line += len > 3 ? 4 : 3;
+	len -= len > 3 ? 4 : 3;
+	snprintf(rp->text + used, sizeof(rp->text) - used, "%s%.*s",
+	    used > 0 ? "\n" : "", (int)len, line);
+	return 0;
+}
+
+/* remote_read_reply - one whole reply; -1 on a connection-level failure */
+static int
+remote_read_reply(struct remote *r, struct reply *rp, const char *stage)
+{
+	char	*line, *p;
+	ssize_t	 n;
+	int	 toolong, last = 0, i;
+
+	memset(rp, 0, sizeof(*rp));
+	for (i = 0; i < REPLY_LINES_MAX && !last; i++) {
+		if ((n = iobuf_getline(r->io, REPLY_LINE_MAX, &line,
+		    &toolong)) == -1) {
+			remote_fail_conn(r, "4.4.2", r->io->status ==
+			    IOBUF_TIMEOUT ? "conversation with %s timed out "
+			    "while %s" : "lost connection with %s while %s",
+			    r->relay, stage);
+			return -1;
+		}
+		if (toolong || reply_add_line(rp, line, (size_t)n, &last) == -1)
+			break;
+	}
+	if (!last) {
+		remote_fail_conn(r, "4.5.0", "malformed reply from %s while %s",
+		    r->relay, stage);
+		return -1;
+	}
+	reply_dsn(rp);
+	snprintf(rp->line, sizeof(rp->line), "%d %.500s", rp->code, rp->text);
+	for (p = rp->line; *p != '\0'; p++)
+		if (*p == '\n' || (unsigned char)*p < 0x20)
+			*p = ' ';
+	if (rp->code == 421) {
+		remote_fail_conn(r, rp->dsn, "host %s said: %s (while %s)",
+		    r->relay, rp->line, stage);
+		return -1;
+	}
+	return 0;
+}
+
+/* remote_command - send one command line and read its reply */
+static int
+remote_command(struct remote *r, struct reply *rp, const char *stage,
+    const char *fmt, ...)
+{
+	char	 buf[2048];
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf) ||
+	    iobuf_write(r->io, buf, (size_t)n) == -1) {
+		remote_fail_conn(r, "4.4.2", "lost connection with %s while %s",
+		    r->relay, stage);
+		return -1;
+	}
+	return remote_read_reply(r, rp, stage);
+}
+
+/* remote_connect - non-blocking connect with connect_timeout; fd or -1 */
+static int
+remote_connect(struct remote *r, const struct sockaddr_storage *ss)
+{
+	struct pollfd pfd;
+	socklen_t len = ss->ss_family == AF_INET ?
+	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	int	 fd, error = 0, n;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
+		goto fail;
+	if (connect(fd, (const struct sockaddr *)ss, len) == 0)
+		return fd;
+	if (errno != EINPROGRESS)
+		goto fail;
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	while ((n = poll(&pfd, 1, (int)r->conf->connect_timeout * 1000)) ==
+	    -1 && errno == EINTR)
+		;
+	if (n == 0)
+		errno = ETIMEDOUT;
+	else if (n == 1) {
+		len = sizeof(error);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 &&
+		    error == 0)
+			return fd;
+		errno = error;
+	}
+fail:
+	error = errno;
+	if (fd != -1)
+		close(fd);
+	remote_fail_conn(r, "4.4.1", "connect to %s: %s", r->relay,
+	    strerror(error));
+	return -1;
+}
+
+/* remote_ehlo_ext - the extensions we use from an EHLO reply */
+static void
+remote_ehlo_ext(struct remote *r, const struct reply *rp)
+{
+	const char *p = strchr(rp->text, '\n');
+	char	 word[32];
+	long long size;
+
+	r->ext = 0;
+	r->size_max = 0;
+	while (p != NULL) {
+		p++;
+		if (sscanf(p, "%31[A-Za-z0-9-]", word) == 1) {
+			if (strcasecmp(word, "PIPELINING") == 0)
+				r->ext |= EXT_PIPELINING;
+			else if (strcasecmp(word, "8BITMIME") == 0)
+				r->ext |= EXT_8BITMIME;
+			else if (strcasecmp(word, "SMTPUTF8") == 0)
+				r->ext |= EXT_SMTPUTF8;
+			else if (strcasecmp(word, "DSN") == 0)
+				r->ext |= EXT_DSN;
+			else if (strcasecmp(word, "SIZE") == 0) {
+				r->ext |= EXT_SIZE;
+				if (sscanf(p + 4, " %lld", &size) == 1 &&
+				    size > 0)
+					r->size_max = size;
+			}
+		}
+		p = strchr(p, '\n');
+	}
+}
+
+/* remote_hello - greeting and EHLO (HELO after a 5xx); -1: next host */
+static int
+remote_hello(struct remote *r)
+{
+	struct reply rp;
+	const char *name = r->conf->hostname;
+
+	if (remote_read_reply(r, &rp, "receiving the initial server greeting")
+	    == -1)
+		return -1;
+	if (rp.code != 220) {
+		remote_fail_conn(r, rp.dsn, "host %s refused to talk to me: %s",
+		    r->relay, rp.line);
+		return -1;
+	}
+	if (remote_command(r, &rp, "sending EHLO", "EHLO %s\r\n", name) == -1)
+		return -1;
+	if (rp.code / 100 == 2) {
+		remote_ehlo_ext(r, &rp);
+		return 0;
+	}
+	r->ext = 0;
+	r->size_max = 0;
+	if (rp.code / 100 == 5 &&
+	    remote_command(r, &rp, "sending HELO", "HELO %s\r\n", name) == -1)
+		return -1;
+	if (rp.code / 100 != 2) {
+		remote_fail_conn(r, rp.dsn, "host %s refused to talk to me: %s",
+		    r->relay, rp.line);
+		return -1;
+	}
+	return 0;
+}
+
+
+/* remote_decide_every - every undecided recipient of every message */
+static void
+remote_decide_every(struct remote *r, int status, const char *dsn,
+    const char *relay, const char *reply)
+{
+	size_t	 i, k;
+
+	for (i = 0; i < r->nmsgs; i++)
+		for (k = 0; k < r->msgs[i].job->nrcpt; k++)
+			remote_decide(r, &r->msgs[i], k, status, dsn, relay,
+			    reply);
+}
+
+static int
+remote_is_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 0;
+	return 1;
+}
+
+/* remote_precheck - decide what this server cannot take; 1 if decided */
+static int
+remote_precheck(struct remote *r, struct message *m)
+{
+	char	 reply[512];
+	size_t	 k;
+	int	 ascii = remote_is_ascii(m->env.sender);
+
+	for (k = 0; k < m->job->nrcpt; k++)
+		if (!m->done[k])
+			ascii &= remote_is_ascii(m->job->rcpt[k].addr);
+	if (!ascii && !(r->ext & EXT_SMTPUTF8)) {
+		snprintf(reply, sizeof(reply), "SMTPUTF8 is required, but was "
+		    "not offered by host %s", r->relay);
+		remote_decide_all(r, m, 0, DELIVER_PERMFAIL, "5.6.7", reply);
+		return 1;
+	}
+	if (r->size_max > 0 && m->size > r->size_max) {
+		snprintf(reply, sizeof(reply), "message size %lld exceeds "
+		    "size limit %lld of server %s", m->size, r->size_max,
+		    r->relay);
+		remote_decide_all(r, m, 0, DELIVER_PERMFAIL, "5.3.4", reply);
+		return 1;
+	}
+	return 0;
+}
+
+/* remote_write_mail - queue "MAIL FROM:<...> params" for sending */
+static int
+remote_write_mail(struct remote *r, struct message *m)
+{
+	char	 params[256] = "";
+	size_t	 len = 0;
+
+	if (r->ext & EXT_SIZE)
+		len += (size_t)snprintf(params + len, sizeof(params) - len,
+		    " SIZE=%lld", m->size);
+	if (m->env.body == BODY_8BITMIME && (r->ext & EXT_8BITMIME))
+		len += (size_t)snprintf(params + len, sizeof(params) - len,
+		    " BODY=8BITMIME");
+	if (m->env.smtputf8 && (r->ext & EXT_SMTPUTF8))
+		len += (size_t)snprintf(params + len, sizeof(params) - len,
+		    " SMTPUTF8");
+	if ((r->ext & EXT_DSN) && m->env.ret != RET_UNSET)
+		len += (size_t)snprintf(params + len, sizeof(params) - len,
+		    " RET=%s", m->env.ret == RET_FULL ? "FULL" : "HDRS");
+	if ((r->ext & EXT_DSN) && m->env.envid[0] != '\0' &&
+	    len < sizeof(params))
+		snprintf(params + len, sizeof(params) - len, " ENVID=%s",
+		    m->env.envid);
+	return iobuf_printf(r->io, "MAIL FROM:<%s>%s\r\n", m->env.sender,
+	    params);
+}
+
+/* remote_write_rcpt - queue "RCPT TO:<...> [NOTIFY=] [ORCPT=]" */
+static int
+remote_write_rcpt(struct remote *r, const struct delivery_rcpt *rc)
+{
+	char	 notify[64] = "", orcpt[ADDR_MAX + 8] = "";
+
+	if ((r->ext & EXT_DSN) && rc->notify != 0)
+		snprintf(notify, sizeof(notify), " NOTIFY=%s%s%s%s",
+		    rc->notify & NOTIFY_NEVER ? "NEVER" : "",
+		    rc->notify & NOTIFY_SUCCESS ? "SUCCESS," : "",
+		    rc->notify & NOTIFY_FAILURE ? "FAILURE," : "",
+		    rc->notify & NOTIFY_DELAY ? "DELAY," : "");
+	if (notify[0] != '\0' && notify[strlen(notify) - 1] == ',')
+		notify[strlen(notify) - 1] = '\0';
+	if ((r->ext & EXT_DSN) && rc->orcpt[0] != '\0' &&
+	    strpbrk(rc->orcpt, " \r\n") == NULL)
+		snprintf(orcpt, sizeof(orcpt), " ORCPT=%s", rc->orcpt);
+	return iobuf_printf(r->io, "RCPT TO:<%s>%s%s\r\n", rc->addr, notify,
+	    orcpt);
+}
+
+/*
+ * remote_send_body - the message with dot-stuffing (RFC 5321 section
+ * 4.5.2), bare LF sent as CRLF, then the end-of-data line.  -1 on a
+ * connection error, -2 on a read error of the queue file.
+ */
+static int
+remote_send_body(struct remote *r, FILE *fp)
+{
+	char	 in[8192], out[sizeof(in) * 2];
+	size_t	 n, i, o;
+	int	 bol = 1, prev = 0;
+
+	while ((n = fread(in, 1, sizeof(in), fp)) > 0) {
+		for (o = 0, i = 0; i < n; i++) {
+			if (bol && in[i] == '.')
+				out[o++] = '.';
+			if (in[i] == '\n' && prev != '\r')
+				out[o++] = '\r';
+			out[o++] = in[i];
+			bol = in[i] == '\n';
+			prev = (unsigned char)in[i];
+		}
+		if (iobuf_write(r->io, out, o) == -1)
+			return -1;
+	}
+	if (ferror(fp))
+		return -2;
+	if (!bol && iobuf_write(r->io, prev == '\r' ? "\n" : "\r\n",
+	    prev == '\r' ? 1 : 2) == -1)
+		return -1;
+	return iobuf_write(r->io, ".\r\n", 3);
+}
+
+static int
+reply_status(const struct reply *rp)
+{
+	return rp->code / 100 == 2 ? DELIVER_OK : rp->code / 100 == 5 ?
+	    DELIVER_PERMFAIL : DELIVER_TEMPFAIL;
+}
+
+/* remote_rcpts - send (unless pipelined) and read every RCPT */
+static int
+remote_rcpts(struct remote *r, struct message *m, int mail_ok,
+    size_t *naccepted)
+{
+	struct reply rp;
+	size_t	 k;
+	int	 pipelined = r->ext & EXT_PIPELINING;
+
+	*naccepted = 0;
+	for (k = 0; k < m->job->nrcpt; k++) {
+		if (m->done[k])
+			continue;
+		if (!pipelined && (!mail_ok ||
+		    remote_write_rcpt(r, &m->job->rcpt[k]) == -1))
+			break;
+		if (remote_read_reply(r, &rp, "sending RCPT TO") == -1)
+			return -1;
+		if (!mail_ok)
+			continue;
+		if (rp.code / 100 == 2) {
+			m->accepted[k] = 1;
+			(*naccepted)++;
+		} else
+			remote_decide(r, m, k, reply_status(&rp), rp.dsn,
+			    r->relay, rp.line);
+	}
+	return 0;
+}
+
+/* remote_data - DATA reply, body, final reply */
+static int
+remote_data(struct remote *r, struct message *m, FILE *fp, int mail_ok,
+    size_t naccepted)
+{
+	struct reply rp;
+	int	 rc;
+
+	if (!(r->ext & EXT_PIPELINING) && (!mail_ok || naccepted == 0))
+		return 0;
+	if (!(r->ext & EXT_PIPELINING) &&
+	    iobuf_write(r->io, "DATA\r\n", 6) == -1)
+		return -1;
+	if (remote_read_reply(r, &rp, "sending DATA") == -1)
+		return -1;
+	if (rp.code != 354) {
+		remote_decide_all(r, m, 1, reply_status(&rp) == DELIVER_OK ?
+		    DELIVER_TEMPFAIL : reply_status(&rp), rp.dsn, rp.line);
+		return 0;
+	}
+	if (!mail_ok || naccepted == 0)
+		return remote_command(r, &rp, "sending end of data", ".\r\n");
+	if ((rc = remote_send_body(r, fp)) == -2) {
+		remote_decide_all(r, m, 1, DELIVER_TEMPFAIL, "4.3.0",
+		    "error reading the queue file");
+		return -1;
+	}
+	if (rc == -1 || remote_read_reply(r, &rp, "sending end of data") ==
+	    -1)
+		return -1;
+	remote_decide_all(r, m, 1, reply_status(&rp), rp.dsn, rp.line);
+	return 0;
+}
+
+/* remote_transaction - one message; -1 if the connection is unusable */
+static int
+remote_transaction(struct remote *r, struct message *m)
+{
+	struct reply mail;
+	char	 path[1024], reason[512];
+	FILE	*fp = NULL;
+	size_t	 k, naccepted;
+	int	 rc = -1;
+
+	if (remote_precheck(r, m))
+		return 0;
+	if (spool_path(r->conf->spool_dir, "queue", m->job->id, path,
+	    sizeof(path)) == -1 || (fp = fopen(path, "r")) == NULL ||
+	    fseek(fp, m->body, SEEK_SET) == -1) {
+		snprintf(reason, sizeof(reason), "cannot read queue file: %s",
+		    strerror(errno));
+		remote_decide_all(r, m, 0, DELIVER_TEMPFAIL, "4.3.0", reason);
+		if (fp != NULL)
+			fclose(fp);
+		return 0;
+	}
+	memset(m->accepted, 0, m->job->nrcpt * sizeof(*m->accepted));
+	if (remote_write_mail(r, m) == -1)
+		goto lost;
+	for (k = 0; (r->ext & EXT_PIPELINING) && k < m->job->nrcpt; k++)
+		if (!m->done[k] && remote_write_rcpt(r, &m->job->rcpt[k]) == -1)
+			goto lost;
+	if ((r->ext & EXT_PIPELINING) && iobuf_write(r->io, "DATA\r\n", 6)
+	    == -1)
+		goto lost;
+	if (remote_read_reply(r, &mail, "sending MAIL FROM") == -1 ||
+	    remote_rcpts(r, m, mail.code / 100 == 2, &naccepted) == -1)
+		goto done;
+	if (mail.code / 100 != 2)
+		remote_decide_all(r, m, 0, reply_status(&mail), mail.dsn,
+		    mail.line);
+	rc = remote_data(r, m, fp, mail.code / 100 == 2, naccepted);
+	goto done;
+lost:
+	remote_fail_conn(r, "4.4.2", "lost connection with %s while sending "
+	    "MAIL FROM", r->relay);
+done:
+	fclose(fp);
+	return rc;
+}
+
+static int
+remote_has_undecided(const struct message *m)
+{
+	size_t	 k;
+
+	for (k = 0; k < m->job->nrcpt; k++)
+		if (!m->done[k])
+			return 1;
+	return 0;
+}
+
+/* remote_session - one connection, every message that still needs it */
+static void
+remote_session(struct remote *r, const char *host,
+    const struct sockaddr_storage *ss)
+{
+	struct reply rp;
+	char	 addr[64];
+	size_t	 i, sent = 0;
+	int	 fd, ok;
+
+	netaddr_string((const struct sockaddr *)ss, addr, sizeof(addr));
+	snprintf(r->relay, sizeof(r->relay), "%.255s[%.63s]:%d", host, addr,
+	    ntohs(((const struct sockaddr_in *)ss)->sin_port));
+	if ((fd = remote_connect(r, ss)) == -1)
+		return;
+	if ((r->io = malloc(sizeof(*r->io))) == NULL) {
+		close(fd);
+		return;
+	}
+	iobuf_init(r->io, fd, fd, (int)r->conf->smtp_timeout * 1000);
+	ok = remote_hello(r) == 0;
+	for (i = 0; ok && i < r->nmsgs; i++) {
+		if (!r->msgs[i].loaded || !remote_has_undecided(&r->msgs[i]))
+			continue;
+		if (sent++ > 0 && (ok = remote_command(r, &rp, "sending RSET",
+		    "RSET\r\n") == 0) && rp.code / 100 != 2) {
+			remote_fail_conn(r, rp.dsn, "host %s said: %s (while "
+			    "sending RSET)", r->relay, rp.line);
+			ok = 0;
+		}
+		if (ok && remote_transaction(r, &r->msgs[i]) == -1)
+			ok = 0;
+	}
+	if (ok)
+		remote_command(r, &rp, "sending QUIT", "QUIT\r\n");
+	close(fd);
+	free(r->io);
+	r->io = NULL;
+}
+
+/* remote_hosts - the hosts to try for a route; 0, or -1 if decided */
+static int
+remote_hosts(struct remote *r, const struct transport_route *route,
+    struct mx_host *hosts, size_t *n, int *implicit)
+{
+	char	 err[512], reply[600];
+	int	 st;
+
+	*implicit = 0;
+	if (route->kind != TRANSPORT_MX) {
+		snprintf(hosts[0].name, sizeof(hosts[0].name), "%s",
+		    route->host);
+		*n = 1;
+		return 0;
+	}
+	st = mx_lookup(r->conf, route->host, hosts, MX_HOSTS_MAX, n, err,
+	    sizeof(err));
+	*implicit = st == MX_NONE;
+	if (st == MX_OK || st == MX_NONE)
+		return 0;
+	if (st == MX_NULL) {
+		snprintf(reply, sizeof(reply), "Domain %s does not accept mail "
+		    "(nullMX)", route->host);
+		remote_decide_every(r, DELIVER_PERMFAIL, "5.1.10", "", reply);
+	} else if (st == MX_NOTFOUND) {
+		snprintf(reply, sizeof(reply), "Host or domain name not found. "
+		    "Name service error for name=%s", err);
+		remote_decide_every(r, DELIVER_PERMFAIL, "5.1.2", "", reply);
+	} else
+		remote_fail_conn(r, "4.4.3", "Host or domain name not found. "
+		    "Name service error for name=%s", err);
+	return -1;
+}
+
+/* remote_try_hosts - each host in order, each address, until decided */
+static void
+remote_try_hosts(struct remote *r, const struct transport_route *route)
+{
+	struct mx_host hosts[MX_HOSTS_MAX];
+	struct sockaddr_storage addrs[MX_ADDRS_MAX];
+	char	 err[512], reply[600];
+	size_t	 nhosts, naddrs, h, a;
+	int	 implicit, st;
+
+	if (remote_hosts(r, route, hosts, &nhosts, &implicit) == -1)
+		return;
+	for (h = 0; h < nhosts && remote_undecided(r) > 0; h++) {
+		if (route->kind == TRANSPORT_MX && r->conf->hostname != NULL &&
+		    strcasecmp(hosts[h].name, r->conf->hostname) == 0) {
+			snprintf(reply, sizeof(reply), "mail for %s loops back "
+			    "to myself", r->domain);
+			if (h == 0)
+				remote_decide_every(r, DELIVER_PERMFAIL,
+				    "5.4.6", "", reply);
+			break;	/* RFC 5321 5.1: no MX less preferred */
+		}
+		st = mx_addresses(r->conf, hosts[h].name, route->port, addrs,
+		    MX_ADDRS_MAX, &naddrs, err, sizeof(err));
+		if (st == MX_NOTFOUND && implicit) {
+			snprintf(reply, sizeof(reply), "Host or domain name "
+			    "not found. Name service error for name=%s", err);
+			remote_decide_every(r, DELIVER_PERMFAIL, "5.1.2", "",
+			    reply);
+		} else if (st != MX_OK)
+			remote_fail_conn(r, st == MX_TEMPFAIL ? "4.4.3" :
+			    "4.4.4", "Host or domain name not found. Name "
+			    "service error for name=%s", err);
+		for (a = 0; st == MX_OK && a < naddrs &&
+		    remote_undecided(r) > 0; a++)
+			remote_session(r, hosts[h].name, &addrs[a]);
+	}
+}
+
+/* remote_load - read the envelope of a job's queue file */
+static void
+remote_load(struct remote *r, struct message *m)
+{
+	char	 path[1024], err[256];
+	struct stat st;
+	FILE	*fp;
+
+	envelope_init(&m->env);
+	if (spool_path(r->conf->spool_dir, "queue", m->job->id, path,
+	    sizeof(path)) == -1 || (fp = fopen(path, "r")) == NULL) {
+		snprintf(m->err, sizeof(m->err), "cannot open queue file: %s",
+		    strerror(errno));
+		return;
+	}
+	if (envelope_read(fp, &m->env, err, sizeof(err)) == -1)
+		snprintf(m->err, sizeof(m->err), "bad queue file: %.200s", err);
+	else if (strcmp(m->env.id, m->job->id) != 0)
+		snprintf(m->err, sizeof(m->err), "queue file id mismatch");
+	else if ((m->body = ftell(fp)) == -1 || fstat(fileno(fp), &st) == -1)
+		snprintf(m->err, sizeof(m->err), "queue file: %s",
+		    strerror(errno));
+	else {
+		m->size = (long long)st.st_size - m->body;
+		m->loaded = 1;
+	}
+	fclose(fp);
+}
+
+int
+remote_agent_run(const struct config *conf, const char *domain,
+    struct delivery_job *jobs, size_t njobs, int result_fd)
+{
+	struct remote r;
+	struct transport_route route;
+	char	 err[512], reply[600];
+	size_t	 i;
+
+	log_setproc("smtp");
+	signal(SIGPIPE, SIG_IGN);
+	memset(&r, 0, sizeof(r));
+	r.conf = conf;
+	r.domain = domain;
+	r.result_fd = result_fd;
+	if ((r.msgs = calloc(njobs ? njobs : 1, sizeof(*r.msgs))) == NULL)
+		return 1;
+	for (r.nmsgs = 0; r.nmsgs < njobs; r.nmsgs++) {
+		struct message *m = &r.msgs[r.nmsgs];
+
+		m->job = &jobs[r.nmsgs];
+		m->done = calloc(m->job->nrcpt + 1, sizeof(int));
+		m->accepted = calloc(m->job->nrcpt + 1, sizeof(int));
+		if (m->done == NULL || m->accepted == NULL) {
+			r.nmsgs++;
+			goto out;	/* no result means deferred */
+		}
+		remote_load(&r, m);
+		if (!m->loaded)
+			remote_decide_all(&r, m, 0, DELIVER_TEMPFAIL, "4.3.0",
+			    m->err);
+	}
+	if (transport_route(conf, domain, &route, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		snprintf(reply, sizeof(reply), "transport: %s", err);
+		remote_decide_every(&r, DELIVER_TEMPFAIL, "4.3.5", "", reply);
+	} else if (route.kind == TRANSPORT_DISCARD)
+		remote_decide_every(&r, DELIVER_OK, "2.0.0", "none",
+		    "discarded");
+	else
+		remote_try_hosts(&r, &route);
+	remote_decide_every(&r, DELIVER_TEMPFAIL, r.last_dsn[0] ? r.last_dsn :
+	    "4.4.1", r.last_relay, r.last_reply[0] ? r.last_reply :
+	    "no mail exchanger could be reached");
+out:
+	for (i = 0; i < r.nmsgs; i++) {
+		envelope_free(&r.msgs[i].env);
+		free(r.msgs[i].done);
+		free(r.msgs[i].accepted);
+	}
+	free(r.msgs);
+	return 0;
+}
