@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ternq - queue administration: flush, show, delete, hold, release.
+ *
+ *	ternq [-C file] flush [ID | @domain]
+ *	ternq [-C file] show ID
+ *	ternq [-C file] delete ID ... | @domain | ALL
+ *	ternq [-C file] hold ID ... | @domain | ALL
+ *	ternq [-C file] release ID ... | @domain | ALL
+ *
+ * The queue runner is the single writer of the spool, so commands go to
+ * it as lines on the trigger FIFO (protocol in queue.h).  When no runner
+ * has the FIFO open (open() fails with ENXIO: the daemon is down) ternq
+ * does delete, hold and release on the spool itself, with the same
+ * transitions the runner uses: delete unlinks the queue file, then the
+ * state file; hold and release replace the state file by rename.  A
+ * flush without a runner is an error (exit 75).  Run as root, ternq first
+ * becomes the owner of the spool, so files it writes stay readable to
+ * the runner.  Exit status from sysexits(3).
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "envelope.h"
+#include "queueview.h"
+#include "spool.h"
+
+#define PERM_HINT	" (run as root or the tern user)"
+
+struct ternq {
+	const char	*spool;
+	const char	*verb;
+	int		 fifo;		/* -1 until opened, -2: no runner */
+	int		 rc;
+	size_t		 done;
+};
+
+/* what a direct action does to one message; returns a sysexits code */
+typedef int (*action_fn)(struct ternq *, const char *id);
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: ternq [-C file] flush [ID | @domain]\n"
+	    "       ternq [-C file] show ID\n"
+	    "       ternq [-C file] delete | hold | release "
+	    "ID ... | @domain | ALL\n");
+	exit(EX_USAGE);
+}
+
+static int
+errno_exit(void)
+{
+	return errno == EACCES || errno == EPERM ? EX_NOPERM : EX_IOERR;
+}
+
+/* drop_to_spool_owner - as root, act as the user that owns the spool */
+static int
+drop_to_spool_owner(const char *spool)
+{
+	struct stat sb;
+
+	if (geteuid() != 0 || stat(spool, &sb) == -1 || sb.st_uid == 0)
+		return 0;
+	if (setgroups(0, NULL) == -1 || setgid(sb.st_gid) == -1 ||
+	    setuid(sb.st_uid) == -1) {
+		fprintf(stderr, "ternq: cannot become uid %ld: %s\n",
+		    (long)sb.st_uid, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* check_target - a queue id that exists, "@domain", or (if allowed) ALL */
+static int
+check_target(struct ternq *t, const char *arg, int allow_all)
+{
+	char	 path[PATH_MAX];
+	size_t	 i;
+
+	if (strcmp(arg, "ALL") == 0 && allow_all)
+		return 0;
+	if (arg[0] == '@' && allow_all) {
+		for (i = 1; arg[i]; i++)
+			if (!isalnum((unsigned char)arg[i]) &&
+			    strchr(".-_[]:", arg[i]) == NULL &&
+			    (unsigned char)arg[i] < 0x80)
+				break;
+		if (i > 1 && arg[i] == '\0' && i < 256)
+			return 0;
+		fprintf(stderr, "ternq: %s: not a domain\n", arg);
+		return EX_USAGE;
+	}
+	if (!spool_is_valid_id(arg)) {
+		fprintf(stderr, "ternq: %s: not a queue id\n", arg);
+		return EX_USAGE;
+	}
+	if (spool_path(t->spool, "queue", arg, path, sizeof(path)) == -1 ||
+	    access(path, F_OK) == -1) {
+		if (errno == ENOENT) {
+			fprintf(stderr, "ternq: %s: no such message\n", arg);
+			return EX_NOINPUT;
+		}
+		fprintf(stderr, "ternq: %s: %s%s\n", path, strerror(errno),
+		    errno == EACCES ? PERM_HINT : "");
+		return errno_exit();
+	}
+	return 0;
+}
+
+/* fifo_open - 0 with t->fifo set, -2 when no runner reads it, or exit */
+static int
+fifo_open(struct ternq *t)
+{
+	char		 path[PATH_MAX];
+	struct stat	 sb;
+
+	snprintf(path, sizeof(path), "%s/trigger", t->spool);
+	if ((t->fifo = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		if (errno == ENXIO || errno == ENOENT)
+			return t->fifo = -2;
+		fprintf(stderr, "ternq: cannot write to the queue runner at "
+		    "%s: %s%s\n", path, strerror(errno),
+		    errno == EACCES ? PERM_HINT : "");
+		exit(errno_exit());
+	}
+	if (fstat(t->fifo, &sb) == -1 || !S_ISFIFO(sb.st_mode)) {
+		fprintf(stderr, "ternq: %s: not a FIFO\n", path);
+		exit(EX_CONFIG);
+	}
+	return 0;
+}
+
+/* fifo_send - one command line, waiting up to 10 s while the pipe is full */
+static int
+fifo_send(struct ternq *t, const char *arg)
+{
+	struct pollfd	 pfd = { t->fifo, POLLOUT, 0 };
+	char		 line[512];
+	int		 len, tries;
+	ssize_t		 n = -1;
+
+	len = snprintf(line, sizeof(line), "%s%s%s\n", t->verb, arg ? " " : "",
+	    arg ? arg : "");
+	if (len < 0 || len >= (int)sizeof(line) || len >= PIPE_BUF)
+		return EX_SOFTWARE;
+	for (tries = 0; tries < 10; tries++) {
+		if ((n = write(t->fifo, line, len)) == len)
+			break;
+		if (n == -1 && errno != EAGAIN)
+			break;
+		poll(&pfd, 1, 1000);
+	}
+	if (n != len) {
+		fprintf(stderr, "ternq: cannot write to the queue runner: %s\n",
+		    n == -1 ? strerror(errno) : "short write");
+		return EX_TEMPFAIL;
+	}
+	printf("%s: %s requested\n", arg ? arg : "queue", t->verb);
+	return 0;
+}
+
+static int
+direct_delete(struct ternq *t, const char *id)
+{
+	char	 path[PATH_MAX];
+
+	if (spool_path(t->spool, "queue", id, path, sizeof(path)) == -1 ||
+	    (unlink(path) == -1 && errno != ENOENT))
+		goto fail;
+	if (spool_path(t->spool, "state", id, path, sizeof(path)) == -1 ||
+	    (unlink(path) == -1 && errno != ENOENT))
+		goto fail;
+	printf("%s: deleted\n", id);
+	t->done++;
+	return 0;
+fail:
+	fprintf(stderr, "ternq: %s: %s%s\n", path, strerror(errno),
+	    errno == EACCES ? PERM_HINT : "");
+	return errno_exit();
+}
+
+/* direct_hold - set held to 1 (hold) or 0 (release) in the state file */
+static int
+direct_hold(struct ternq *t, const char *id)
+{
+	struct queueview_msg	 m;
+	int			 held = strcmp(t->verb, "hold") == 0, rc = 0;
+
+	if (queueview_load(t->spool, id, &m) == -1) {
+		if (errno == ENOENT)
+			return 0;	/* delivered meanwhile */
+		fprintf(stderr, "ternq: %s: %s\n", id, strerror(errno));
+		return errno_exit();
+	}
+	if (m.error[0]) {
+		fprintf(stderr, "ternq: %s: unreadable: %s\n", id, m.error);
+		rc = EX_DATAERR;
+	} else if (m.state.held == held) {
+		printf("%s: already %s\n", id, held ? "held" : "released");
+	} else if ((!m.has_state && state_alloc(&m.state, id,
+	    m.env.nrcpt) == -1) || (m.state.held = held,
+	    spool_write_state(t->spool, &m.state) == -1)) {
+		fprintf(stderr, "ternq: %s: cannot write the state file: "
+		    "%s%s\n", id, strerror(errno),
+		    errno == EACCES ? PERM_HINT : "");
+		rc = errno_exit();
+	} else {
+		printf("%s: %s\n", id, held ? "held" : "released");
+		t->done++;
+	}
+	queueview_free(&m);
+	return rc;
+}
+
+struct selection {
+	struct ternq	*t;
+	const char	*domain;	/* NULL: every message */
+	action_fn	 fn;
+};
+
+static int
+has_domain(const struct queueview_msg *m, const char *domain)
+{
+	const char	*at;
+	size_t		 i;
+
+	for (i = 0; i < m->env.nrcpt; i++)
+		if (queueview_rcpt_is_queued(m, i) &&
+		    (at = strrchr(m->env.rcpt[i].addr, '@')) != NULL &&
+		    strcasecmp(at + 1, domain) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+select_one(const struct queueview_msg *m, void *arg)
+{
+	struct selection *s = arg;
+	int		  rc;
+
+	if (s->domain != NULL && (m->error[0] || !has_domain(m, s->domain)))
+		return 0;
+	if ((rc = s->fn(s->t, m->id)) != 0)
+		s->t->rc = rc;
+	return rc == EX_NOPERM ? rc : 0;
+}
+
+/* direct - the action on one id, or on every message of @domain / ALL */
+static int
+direct(struct ternq *t, const char *arg, action_fn fn)
+{
+	struct selection s = { t, NULL, fn };
+
+	if (arg[0] != '@' && strcmp(arg, "ALL") != 0)
+		return fn(t, arg);
+	if (arg[0] == '@')
+		s.domain = arg + 1;
+	if (queueview_scan(t->spool, select_one, &s) == -1) {
+		fprintf(stderr, "ternq: cannot read the queue at %s: %s%s\n",
+		    t->spool, strerror(errno), errno == EACCES ? PERM_HINT : "");
+		return errno_exit();
+	}
+	return 0;
+}
+
+/* cmd_change - delete, hold, release: through the runner or directly */
+static int
+cmd_change(struct ternq *t, int argc, char **argv)
+{
+	action_fn fn = strcmp(t->verb, "delete") == 0 ? direct_delete :
+	    direct_hold;
+	int	 i, rc;
+
+	if (argc < 1)
+		usage();
+	for (i = 0; i < argc; i++) {
+		if ((argv[i][0] == '@' || strcmp(argv[i], "ALL") == 0) &&
+		    argc > 1)
+			usage();
+		if ((rc = check_target(t, argv[i], 1)) != 0)
+			return rc;
+	}
+	if (fifo_open(t) == -2)
+		fprintf(stderr, "ternq: queue runner not running; "
+		    "changing the spool directly\n");
+	for (i = 0; i < argc && t->rc != EX_NOPERM; i++) {
+		rc = t->fifo >= 0 ? fifo_send(t, argv[i]) :
+		    direct(t, argv[i], fn);
+		if (rc != 0)
+			t->rc = rc;
+	}
+	if (t->fifo < 0 && argc == 1 && (argv[0][0] == '@' ||
+	    strcmp(argv[0], "ALL") == 0))
+		printf("%zu message%s %s\n", t->done, t->done == 1 ? "" : "s",
+		    strcmp(t->verb, "delete") == 0 ? "deleted" :
+		    strcmp(t->verb, "hold") == 0 ? "held" : "released");
+	return t->rc;
+}
+
+static int
+cmd_flush(struct ternq *t, int argc, char **argv)
+{
+	int	 rc;
+
+	if (argc > 1 || (argc == 1 && strcmp(argv[0], "ALL") == 0))
+		usage();
+	if (argc == 1 && (rc = check_target(t, argv[0], 1)) != 0)
+		return rc;
+	if (fifo_open(t) == -2) {
+		fprintf(stderr, "ternq: queue runner not running "
+		    "(is ternd running?)\n");
+		return EX_TEMPFAIL;
+	}
+	return fifo_send(t, argc ? argv[0] : NULL);
+}
+
+/* copy_crlf - the rest of fp to standard output, CRLF as LF */
+static void
+copy_crlf(FILE *fp)
+{
+	int	 c, cr = 0;
+
+	while ((c = getc(fp)) != EOF) {
+		if (cr && c != '\n')
+			putchar('\r');
+		if (!(cr = (c == '\r')))
+			putchar(c);
+	}
+	if (cr)
+		putchar('\r');
+}
+
+static int
+cmd_show(struct ternq *t, int argc, char **argv)
+{
+	struct queueview_msg	 m;
+	char			 path[PATH_MAX], err[256];
+	struct envelope		 env;
+	FILE			*fp;
+	int			 rc;
+
+	if (argc != 1)
+		usage();
+	if ((rc = check_target(t, argv[0], 0)) != 0)
+		return rc;
+	if (queueview_load(t->spool, argv[0], &m) == -1 ||
+	    spool_path(t->spool, "queue", argv[0], path, sizeof(path)) == -1 ||
+	    (fp = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "ternq: %s: %s\n", argv[0], strerror(errno));
+		return errno == ENOENT ? EX_NOINPUT : errno_exit();
+	}
+	printf("*** ENVELOPE RECORDS %s ***\n", m.id);
+	if (envelope_read(fp, &env, err, sizeof(err)) == 0) {
+		envelope_write(stdout, &env);
+		envelope_free(&env);
+	} else
+		printf("(unreadable: %s)\n", err);
+	printf("*** STATE ***\n");
+	if (m.has_state)
+		state_write(stdout, &m.state);
+	else
+		printf("%s\n", m.error[0] ? m.error : "(no state file: "
+		    "every recipient pending, no attempt yet)");
+	printf("*** MESSAGE CONTENTS %s ***\n", m.id);
+	copy_crlf(fp);
+	printf("*** END OF MESSAGE %s ***\n", m.id);
+	fclose(fp);
+	queueview_free(&m);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct {
+		const char *verb;
+		int	 (*fn)(struct ternq *, int, char **);
+	} cmds[] = {
+		{ "flush", cmd_flush }, { "show", cmd_show },
+		{ "delete", cmd_change }, { "hold", cmd_change },
+		{ "release", cmd_change },
+	};
+	struct ternq	 t = { NULL, NULL, -1, 0, 0 };
+	struct config	 cfg;
+	const char	*conf = NULL;
+	char		 err[512];
+	size_t		 i;
+	int		 ch, rc;
+
+	while ((ch = getopt(argc, argv, "+C:")) != -1) {
+		if (ch != 'C')
+			usage();
+		conf = optarg;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[0], cmds[i].verb) == 0)
+			break;
+	if (i == sizeof(cmds) / sizeof(cmds[0]))
+		usage();
+	if (queueview_config(&cfg, conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "ternq: %s\n", err);
+		return EX_CONFIG;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	t.spool = cfg.spool_dir;
+	t.verb = cmds[i].verb;
+	if (drop_to_spool_owner(t.spool) == -1)
+		rc = EX_NOPERM;
+	else
+		rc = cmds[i].fn(&t, argc - 1, argv + 1);
+	if (t.fifo >= 0)
+		close(t.fifo);
+	if (fflush(stdout) == EOF && rc == 0)
+		rc = EX_IOERR;
+	config_free(&cfg);
+	return rc;
+}
