@@ -692,9 +692,8 @@ key_line(const struct key *keys, size_t nkeys, void *obj, char *line,
 		errf(err, errlen, lineno, "unknown key \"%s\"", key);
 		return -1;
 	}
-	if ((lineno == 1) != (i == 0)) {
-		errf(err, errlen, lineno, lineno == 1 ?
-		    "expected \"version\" first" : "duplicate key \"%s\"", key);
+	if (lineno == 1 && i != 0) {
+		errf(err, errlen, lineno, "expected \"version\" first");
 		return -1;
 	}
 	if ((*seen & (1u << i)) && !(keys[i].flags & KEY_REPEAT)) {

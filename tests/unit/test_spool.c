@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_spool.c - queue ids, the spool tree, the commit protocol (a whole
+ * file in queue/XX/, nothing left in tmp/), abort, start-up cleaning,
+ * state replacement and the trigger FIFO, in a fresh mkdtemp directory.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "log.h"
+#include "spool.h"
+#include "unit.h"
+
+#define NIDS	1000
+
+static char	 spool[256];
+
+static int
+id_compare(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static long long
+id_seconds(const char *id)
+{
+	static const char alphabet[] = "0123456789ABCDFGHJKLMNPQRSTVWXYZ";
+	long long v = 0;
+	int	 i;
+
+	for (i = 0; i < 7; i++)
+		v = v * 32 + (strchr(alphabet, id[i]) - alphabet);
+	return v;
+}
+
+static void
+test_ids(void)
+{
+	static char ids[NIDS][QUEUEID_LEN + 1];
+	char	 sorted[NIDS][QUEUEID_LEN + 1];
+	int	 i, ok = 1;
+
+	for (i = 0; i < NIDS; i++) {
+		spool_new_id(ids[i]);
+		if (!spool_is_valid_id(ids[i]) || strlen(ids[i]) != 15 ||
+		    (i > 0 && strcmp(ids[i - 1], ids[i]) >= 0))
+			ok = 0;
+	}
+	CHECK(ok);
+	memcpy(sorted, ids, sizeof(sorted));
+	qsort(sorted, NIDS, sizeof(sorted[0]), id_compare);
+	for (i = 1; i < NIDS; i++)
+		if (strcmp(sorted[i - 1], sorted[i]) == 0)
+			ok = 0;
+	CHECK(ok);
+	/* The first 7 characters are the time in base 32. */
+	CHECK(labs((long)(id_seconds(ids[0]) - time(NULL))) <= 2);
+}
+
+static void
+test_id_validity(void)
+{
+	CHECK(spool_is_valid_id("0RB8KX2JZ5Q0A1B"));
+	CHECK(!spool_is_valid_id("0RB8KX2JZ5Q0A1"));
+	CHECK(!spool_is_valid_id("0RB8KX2JZ5Q0A1BB"));
+	CHECK(!spool_is_valid_id("0RB8KX2JZ5Q0A1E"));	/* no E */
+	CHECK(!spool_is_valid_id("0rb8kx2jz5q0a1b"));
+	CHECK(!spool_is_valid_id("../../etc/passw"));
+	CHECK(!spool_is_valid_id(""));
+	CHECK(!spool_is_valid_id(NULL));
+}
+
+static void
+test_hash_and_path(void)
+{
+	char	 hash[3], path[256];
+
+	spool_hash("0RB8KX2JZ5Q0A1B", hash);
+	CHECK_STR(hash, "3a");
+	CHECK(spool_path("/sp", "queue", "0RB8KX2JZ5Q0A1B", path,
+	    sizeof(path)) == 0);
+	CHECK_STR(path, "/sp/queue/3a/0RB8KX2JZ5Q0A1B");
+	CHECK(spool_path("/sp", "state", "0RB8KX2JZ5Q0A1B", path,
+	    sizeof(path)) == 0);
+	CHECK_STR(path, "/sp/state/3a/0RB8KX2JZ5Q0A1B");
+	CHECK(spool_path("/sp", "tmp", "0RB8KX2JZ5Q0A1B", path,
+	    sizeof(path)) == -1 && errno == EINVAL);
+	CHECK(spool_path("/sp", "queue", "../x", path, sizeof(path)) == -1);
+	CHECK(spool_path("/sp", "queue", "0RB8KX2JZ5Q0A1B", path, 20) == -1 &&
+	    errno == ENAMETOOLONG);
+}
+
+/* count_entries - entries of spool/sub other than . and .., -1 if none */
+static int
+count_entries(const char *sub)
+{
+	char	 path[512];
+	struct dirent *de;
+	DIR	*d;
+	int	 n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", spool, sub);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static int
+is_mode(const char *sub, mode_t type)
+{
+	char	 path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", spool, sub);
+	return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == type &&
+	    (st.st_mode & 0777) == (type == S_IFIFO ? 0600 : 0700);
+}
+
+static void
+test_setup(void)
+{
+	char	 path[512];
+	int	 fd;
+
+	snprintf(path, sizeof(path), "%s/sub/spool", spool);
+	CHECK(spool_setup(path, -1, -1) == -1 && errno == ENOENT);
+	CHECK(spool_setup(spool, -1, -1) == 0);
+	CHECK(is_mode("tmp", S_IFDIR) && is_mode("queue", S_IFDIR));
+	CHECK(is_mode("state", S_IFDIR) && is_mode("queue/00", S_IFDIR));
+	CHECK(is_mode("queue/ff", S_IFDIR) && is_mode("state/a7", S_IFDIR));
+	CHECK(is_mode("trigger", S_IFIFO));
+	CHECK(count_entries("queue") == 256 && count_entries("state") == 256);
+	CHECK(count_entries("tmp") == 0);
+	CHECK(spool_setup(spool, -1, -1) == 0);		/* idempotent */
+	/* Running as ourselves, chown to ourselves must work too. */
+	CHECK(spool_setup(spool, (long)getuid(), (long)getgid()) == 0);
+	/* Something that is not a FIFO in the trigger's place. */
+	snprintf(path, sizeof(path), "%s/x", spool);
+	CHECK((fd = open(path, O_CREAT | O_WRONLY, 0600)) != -1);
+	close(fd);
+	CHECK(spool_setup(path, -1, -1) == -1 && errno == ENOTDIR);
+	unlink(path);
+}
+
+/* read_file - whole contents of path into buf (NUL-terminated), or -1 */
+static ssize_t
+read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+static void
+test_commit(void)
+{
+	struct spool_file sf;
+	struct stat st;
+	char	 path[512], buf[200000], want[200000];
+	size_t	 i;
+
+	CHECK(spool_open(spool, &sf) == 0);
+	CHECK(spool_is_valid_id(sf.id) && sf.fp != NULL);
+	CHECK(count_entries("tmp") == 1);
+	/* Bigger than the 64 KiB buffer, so it is written in pieces. */
+	for (i = 0; i < sizeof(want) - 1; i++)
+		want[i] = "abcdefghijklmnopqrstuvwxyz\r\n"[i % 28];
+	want[sizeof(want) - 1] = '\0';
+	CHECK(fputs(want, sf.fp) != EOF);
+	CHECK(spool_commit(spool, &sf) == 0);
+	CHECK(sf.fp == NULL && sf.tmppath[0] == '\0');
+	CHECK(count_entries("tmp") == 0);
+	CHECK(spool_path(spool, "queue", sf.id, path, sizeof(path)) == 0);
+	CHECK(read_file(path, buf, sizeof(buf)) == (ssize_t)strlen(want));
+	CHECK(strcmp(buf, want) == 0);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	spool_abort(&sf);			/* harmless after commit */
+	CHECK(access(path, F_OK) == 0);
+	CHECK(unlink(path) == 0);
+	/* Committing twice is refused and leaves nothing behind. */
+	CHECK(spool_commit(spool, &sf) == -1 && errno == EINVAL);
+}
+
+static void
+test_abort(void)
+{
+	struct spool_file sf;
+
+	CHECK(spool_open(spool, &sf) == 0);
+	fputs("partial message\r\n", sf.fp);
+	spool_abort(&sf);
+	CHECK(count_entries("tmp") == 0);
+	spool_abort(&sf);			/* safe twice */
+	CHECK(sf.fp == NULL && sf.iobuf == NULL);
+	CHECK(spool_open("/nonexistent/spool", &sf) == -1 && errno == ENOENT);
+	CHECK(sf.fp == NULL && sf.tmppath[0] == '\0');
+	spool_abort(&sf);
+}
+
+static void
+test_clean_tmp(void)
+{
+	char	 path[512];
+	int	 i, fd;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/tmp/stale%d", spool, i);
+		CHECK((fd = open(path, O_CREAT | O_WRONLY, 0600)) != -1);
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "%s/tmp/adir", spool);
+	CHECK(mkdir(path, 0700) == 0);
+	CHECK(count_entries("tmp") == 4);
+	CHECK(spool_clean_tmp(spool) == 0);
+	CHECK(count_entries("tmp") == 1);	/* only regular files go */
+	rmdir(path);
+	CHECK(spool_clean_tmp("/nonexistent/spool") == -1);
+}
+
+static void
+test_write_state(void)
+{
+	struct state st, got;
+	char	 id[QUEUEID_LEN + 1], path[512], err[256];
+	FILE	*fp;
+	int	 round;
+
+	spool_new_id(id);
+	CHECK(state_alloc(&st, id, 2) == 0);
+	for (round = 0; round < 2; round++) {
+		st.rcpt[0].state = RCPT_DEFERRED;
+		st.rcpt[0].attempts = round + 1;
+		strcpy(st.rcpt[0].dsn, "4.4.1");
+		strcpy(st.rcpt[0].reply, "connection refused");
+		st.warned = round;
+		CHECK(spool_write_state(spool, &st) == 0);
+		CHECK(count_entries("tmp") == 0);
+		CHECK(spool_path(spool, "state", id, path, sizeof(path)) == 0);
+		CHECK((fp = fopen(path, "r")) != NULL);
+		if (fp == NULL)
+			break;
+		CHECK(state_read(fp, &got, err, sizeof(err)) == 0);
+		fclose(fp);
+		CHECK(got.nrcpt == 2 && got.warned == round);
+		CHECK(got.nrcpt == 2 && got.rcpt[0].attempts == round + 1);
+		CHECK(got.nrcpt == 2 && strcmp(got.rcpt[0].reply,
+		    "connection refused") == 0);
+		state_free(&got);
+	}
+	/* An invalid state is refused and leaves no tmp file. */
+	strcpy(st.rcpt[1].dsn, "bogus");
+	CHECK(spool_write_state(spool, &st) == -1);
+	CHECK(count_entries("tmp") == 0);
+	unlink(path);
+	state_free(&st);
+}
+
+static void
+test_trigger(void)
+{
+	char	 path[512], buf[64];
+	ssize_t	 n;
+	int	 fd;
+
+	/* No reader: returns at once, no error, no SIGPIPE. */
+	spool_trigger(spool, "new 0RB8KX2JZ5Q0A1B\n");
+	snprintf(path, sizeof(path), "%s/trigger", spool);
+	CHECK((fd = open(path, O_RDONLY | O_NONBLOCK)) != -1);
+	spool_trigger(spool, "new 0RB8KX2JZ5Q0A1B\n");
+	spool_trigger(spool, "");
+	n = read(fd, buf, sizeof(buf) - 1);
+	CHECK(n == 20);
+	buf[n > 0 ? n : 0] = '\0';
+	CHECK_STR(buf, "new 0RB8KX2JZ5Q0A1B\n");
+	close(fd);
+	spool_trigger("/nonexistent/spool", "x\n");	/* logged only */
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+int
+main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	log_init("test", 1);
+	snprintf(spool, sizeof(spool), "%s/test_spool.XXXXXX",
+	    tmp != NULL ? tmp : "/tmp");
+	if (mkdtemp(spool) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	RUN(test_ids);
+	RUN(test_id_validity);
+	RUN(test_hash_and_path);
+	RUN(test_setup);
+	RUN(test_commit);
+	RUN(test_abort);
+	RUN(test_clean_tmp);
+	RUN(test_write_state);
+	RUN(test_trigger);
+	nftw(spool, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return unit_done();
+}
