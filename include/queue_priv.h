@@ -13,7 +13,7 @@
  * held messages and messages being delivered are keyed SCHED_NEVER.
  * Only active messages (at most QUEUE_ACTIVE_MAX) have their envelope,
  * state and round loaded.  A message stays active until no recipient is
- * waiting for or busy in an agent.
+ * waiting for an agent and no agent holds a job of it.
  */
 #ifndef TERN_QUEUE_PRIV_H
 #define TERN_QUEUE_PRIV_H
@@ -51,6 +51,7 @@ struct qmsg {
 	int	 warned;
 	int	 deleted;		/* remove when the round ends */
 	int	 active;
+	int	 agents;		/* agents that hold a job of it */
 	struct envelope env;		/* loaded while active */
 	struct state st;		/* loaded while active */
 	struct round_rcpt *round;	/* one per recipient while active */

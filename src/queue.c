@@ -123,9 +123,11 @@ queue_command(struct queue *q, char *line, time_t now)
 		{ "release", 2, queue_do_release },
 		{ "delete", 2, queue_do_delete },
 	};
-	char	*arg = strchr(line, ' ');
+	char	 copy[80] = "", *arg = strchr(line, ' ');
 	size_t	 i;
 
+	strncpy(copy, line, sizeof(copy) - 1);
+	copy[sizeof(copy) - 1] = '\0';
 	if (arg != NULL)
 		*arg++ = '\0';
 	if (strcmp(line, "new") == 0 && arg != NULL &&
@@ -140,11 +142,11 @@ queue_command(struct queue *q, char *line, time_t now)
 		    (arg != NULL && arg[0] != '@' && strcmp(arg, "ALL") != 0 &&
 		    !spool_is_valid_id(arg)))
 			continue;
-		log_info("queue: %s %s", line, arg ? arg : "");
+		log_info("queue: %s", copy);
 		queue_select(q, arg, now, cmds[i].fn);
 		return;
 	}
-	log_warnx("queue: bad trigger command \"%.64s\"", line);
+	log_warnx("queue: bad trigger command \"%s\"", copy);
 }
 
 /* queue_trigger_read - whole lines from the FIFO; overlong ones dropped */

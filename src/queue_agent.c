@@ -92,6 +92,7 @@ queue_take(struct queue *q, struct agent *a, struct qmsg *m)
 	if (job->nrcpt > 0) {
 		strcpy(job->id, m->id);
 		a->msgs[a->njobs++] = m;
+		m->agents++;
 	}
 	return 0;
 }
@@ -331,6 +332,7 @@ queue_agent_end(struct queue *q, struct agent *a)
 				    "cannot start delivery agent" :
 				    "delivery agent died");
 		}
+		m->agents--;
 	}
 	q->nagents--;
 	queue_agent_free(a);

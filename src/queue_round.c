@@ -89,8 +89,6 @@ static int
 queue_notify(struct queue *q, struct qmsg *m, const struct envelope *env,
     int kind, time_t now)
 {
-	static const char *what[] = { "non-delivery", "non-delivery",
-		"delivery status", "delay" };
 	struct dsn_report *rp;
 	struct envelope tmp;
 	char	 newid[QUEUEID_LEN + 1];
@@ -111,13 +109,11 @@ queue_notify(struct queue *q, struct qmsg *m, const struct envelope *env,
 	if ((fp = queue_open(q, m->id, &tmp, NULL)) == NULL)
 		goto out;
 	envelope_free(&tmp);
-	if (bounce_enqueue(q->cfg, env, fp, rp, n, now, newid) == -1) {
-		log_warn("%s: cannot enqueue %s notification", m->id,
-		    what[kind]);
-		goto out;
-	}
-	log_info("%s: %s %s notification: %s", m->id, kind == NOTICE_DOUBLE ?
-	    "postmaster" : "sender", what[kind], newid);
+	if (bounce_enqueue(q->cfg, env, fp, rp, n, now, newid) == -1)
+		goto out;		/* bounce_enqueue() logged why */
+	if (kind == NOTICE_DOUBLE)
+		log_info("%s: undeliverable notice reported to <%s>: %s",
+		    m->id, env->sender, newid);
 	if (queue_find(q, newid) == NULL)
 		queue_load(q, newid, now);
 	r = 1;
@@ -188,6 +184,8 @@ queue_failures(struct queue *q, struct qmsg *m, time_t now)
 	    queue_notify(q, m, &m->env, NOTICE_FAILURE, now);
 	if (r != -1)
 		return;
+	log_warnx("%s: failure notice not queued; the failed recipients "
+	    "stay deferred", m->id);
 	for (i = 0; i < m->env.nrcpt; i++)
 		if (m->round[i].mark == MARK_FAIL) {
 			m->round[i].mark = MARK_DEFER;
@@ -252,6 +250,8 @@ queue_round_is_over(const struct qmsg *m)
 {
 	size_t	 i;
 
+	if (m->agents > 0)
+		return 0;
 	for (i = 0; i < m->env.nrcpt; i++)
 		if (m->round[i].mark == MARK_WAIT ||
 		    m->round[i].mark == MARK_BUSY)

@@ -277,8 +277,13 @@ queue_scan_dir(struct queue *q, const char *top,
 static void
 queue_scan_queue(struct queue *q, const char *path, const char *name)
 {
+	char	 want[PATH_MAX];
+
 	if (!spool_is_valid_id(name))
 		queue_corrupt(q, path, name, "not a queue id");
+	else if (queue_path(q, "queue", name, want) == -1 ||
+	    strcmp(path, want) != 0)
+		queue_corrupt(q, path, name, "not in its hash directory");
 	else if (queue_find(q, name) == NULL)
 		queue_load(q, name, time(NULL));
 }
