@@ -3,8 +3,10 @@
  * mailbox.h - write one message into a Maildir, an mbox file, or a
  * command's standard input.
  *
- * The message is read from a stream (the queue file) starting at
- * msg->offset; its CRLF line ends become LF.  Each writer prepends
+ * The message is read from the queue file with pread(2) on fileno(fp)
+ * from msg->offset (the stream's position and buffer are not used, so
+ * processes sharing the descriptor after fork() cannot disturb each
+ * other); its CRLF line ends become LF.  Each writer prepends
  * "Return-Path: <sender>" and "Delivered-To: rcpt" and returns an enum
  * deliver_status with a DSN code and a reason in the result.  Callers
  * run these already as the target user; nothing here changes uid.

@@ -61,7 +61,7 @@
 #include "spool.h"
 
 #define LOCAL_COMMAND_TIMEOUT	3600	/* seconds for a |command */
-#define LOCAL_HEADER_MAX	(1024 * 1024)	/* header bytes scanned */
+#define LOCAL_HEADER_MAX	(64 * 1024)	/* header bytes scanned */
 
 struct local_user {
 	uid_t	 uid;
@@ -403,7 +403,8 @@ local_do_inject(struct local_ctx *c, const struct alias_target *t,
 	struct spool_file	 sf;
 	struct envelope		 ne;
 	char			 buf[16384], msg[256];
-	size_t			 n;
+	off_t			 pos = c->offset;
+	ssize_t			 n;
 
 	(void)t;
 	(void)u;
@@ -419,13 +420,16 @@ local_do_inject(struct local_ctx *c, const struct alias_target *t,
 	}
 	memcpy(ne.id, sf.id, sizeof(ne.id));
 	if (envelope_write(sf.fp, &ne) == -1 ||
-	    fprintf(sf.fp, "Delivered-To: %s\r\n", c->rcpt->addr) < 0 ||
-	    fseeko(c->fp, c->offset, SEEK_SET) == -1)
+	    fprintf(sf.fp, "Delivered-To: %s\r\n", c->rcpt->addr) < 0)
 		goto fail;
-	while ((n = fread(buf, 1, sizeof(buf), c->fp)) > 0)
-		if (fwrite(buf, 1, n, sf.fp) != n)
+	while ((n = pread(fileno(c->fp), buf, sizeof(buf), pos)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || fwrite(buf, 1, n, sf.fp) != (size_t)n)
 			goto fail;
-	if (ferror(c->fp) || ferror(sf.fp))
+		pos += n;
+	}
+	if (ferror(sf.fp))
 		goto fail;
 	if (spool_commit(c->cfg->spool_dir, &sf) == -1) {
 		snprintf(msg, sizeof(msg), "spool commit: %s",
@@ -446,25 +450,32 @@ out:
 	envelope_free(&ne);
 }
 
-/* local_is_loop - the message already has "Delivered-To: rcpt". */
+/*
+ * local_is_loop - the message already has "Delivered-To: rcpt" in its
+ * first LOCAL_HEADER_MAX bytes.  pread(2), as everywhere here: children
+ * share the descriptor, so the stream's offset and buffer are not used.
+ */
 static int
 local_is_loop(const struct local_ctx *c)
 {
-	char	 line[1024], *v;
-	size_t	 total = 0, len;
+	static char	 buf[LOCAL_HEADER_MAX + 1];
+	const char	*line, *nl, *v, *end;
+	size_t		 alen = strlen(c->rcpt->addr);
+	ssize_t		 n;
 
-	if (fseeko(c->fp, c->offset, SEEK_SET) == -1)
+	if ((n = pread(fileno(c->fp), buf, LOCAL_HEADER_MAX, c->offset)) <= 0)
 		return 0;
-	while (total < LOCAL_HEADER_MAX && fgets(line, sizeof(line), c->fp)) {
-		total += (len = strlen(line));
+	buf[n] = '\0';
+	for (line = buf; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
 		if (line[0] == '\r' || line[0] == '\n')
 			break;
 		if (strncasecmp(line, "Delivered-To:", 13) != 0)
 			continue;
 		v = line + 13 + strspn(line + 13, " \t");
-		while (len > 0 && isspace((unsigned char)line[len - 1]))
-			line[--len] = '\0';
-		if (strcasecmp(v, c->rcpt->addr) == 0)
+		for (end = nl; end > v && isspace((unsigned char)end[-1]); end--)
+			;
+		if ((size_t)(end - v) == alen &&
+		    strncasecmp(v, c->rcpt->addr, alen) == 0)
 			return 1;
 	}
 	return 0;

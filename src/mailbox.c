@@ -191,6 +191,8 @@ copier_byte(struct copier *c, int ch)
 /*
  * mailbox_copy - headers, then the message from msg->offset.  Returns 0,
  * or -1 with errno set on a read error; write errors are in ob->err.
+ * pread(2): the descriptor is shared with the processes forked before,
+ * so neither its offset nor the stream's buffer can be trusted.
  */
 static int
 mailbox_copy(const struct mailbox_msg *msg, struct outbuf *ob, int mboxrd,
@@ -198,20 +200,25 @@ mailbox_copy(const struct mailbox_msg *msg, struct outbuf *ob, int mboxrd,
 {
 	struct copier	 c = { ob, mboxrd, mboxrd, 0, 0, 0, '\n' };
 	char		 buf[16384], hdr[2 * 600];
-	size_t		 n, i;
+	off_t		 pos = msg->offset;
+	ssize_t		 n;
+	size_t		 i;
 	int		 len;
 
 	len = snprintf(hdr, sizeof(hdr), "Return-Path: <%s>\nDelivered-To: "
 	    "%s\n", msg->sender, msg->rcpt);
 	outbuf_put(ob, hdr, len > 0 && (size_t)len < sizeof(hdr) ? len : 0);
-	if (fseeko(msg->fp, msg->offset, SEEK_SET) == -1)
-		return -1;
-	while ((n = fread(buf, 1, sizeof(buf), msg->fp)) > 0 && !ob->err)
-		for (i = 0; i < n; i++)
+	while (!ob->err) {
+		if ((n = pread(fileno(msg->fp), buf, sizeof(buf), pos)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			break;
+		pos += n;
+		for (i = 0; i < (size_t)n; i++)
 			copier_byte(&c, (unsigned char)buf[i]);
-	if (ferror(msg->fp)) {
-		errno = EIO;
-		return -1;
 	}
 	if (c.matching)
 		copier_prefix_end(&c, 0);

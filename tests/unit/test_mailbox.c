@@ -266,7 +266,7 @@ test_expand_path(void)
 /* inject - a queue message from alice to the given recipients. */
 static int
 inject(const char *spool, char id[QUEUEID_LEN + 1], const char **rcpts,
-    size_t n)
+    size_t n, const char *body)
 {
 	struct spool_file	 sf;
 	struct envelope		 env;
@@ -285,7 +285,7 @@ inject(const char *spool, char id[QUEUEID_LEN + 1], const char **rcpts,
 	for (i = 0; i < n; i++)
 		if (envelope_add_rcpt(&env, rcpts[i], 0, NULL) == -1)
 			goto out;
-	if (envelope_write(sf.fp, &env) == -1 || fputs(BODY, sf.fp) == EOF ||
+	if (envelope_write(sf.fp, &env) == -1 || fputs(body, sf.fp) == EOF ||
 	    spool_commit(spool, &sf) == -1)
 		goto out;
 	memcpy(id, sf.id, QUEUEID_LEN + 1);
@@ -354,7 +354,7 @@ test_local_agent(void)
 	snprintf(addr[6], ADDR_MAX, "PIPE@test.example");
 	for (i = 0; i < 7; i++)
 		rcpts[i] = addr[i];
-	CHECK(inject(spool, id, rcpts, 7) == 0);
+	CHECK(inject(spool, id, rcpts, 7, BODY) == 0);
 	memset(&job, 0, sizeof(job));
 	memcpy(job.id, id, sizeof(job.id));
 	job.rcpt = calloc(7, sizeof(*job.rcpt));
@@ -401,6 +401,95 @@ test_local_agent(void)
 	config_free(&cfg);
 }
 
+/* How often needle occurs in the file at path. */
+static int
+count_in(const char *path, const char *needle)
+{
+	struct stat	 st;
+	char		*buf, *p;
+	FILE		*fp;
+	int		 n = 0;
+
+	if ((fp = fopen(path, "r")) == NULL || fstat(fileno(fp), &st) == -1)
+		return -1;
+	buf = calloc(1, st.st_size + 1);
+	if (fread(buf, 1, st.st_size, fp) != (size_t)st.st_size)
+		n = -1;
+	for (p = buf; n >= 0 && (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	free(buf);
+	fclose(fp);
+	return n;
+}
+
+/*
+ * A message larger than any buffer, to several recipients: every
+ * child reads the whole of it although they share one descriptor.
+ */
+static void
+test_local_big(void)
+{
+	struct config		 cfg;
+	struct delivery_job	 job;
+	struct delivery_result	 res[3];
+	struct passwd		*pw = getpwuid(getuid());
+	char			 conf[2048], err[512], spool[300], path[700];
+	char			 addr[3][ADDR_MAX], id[QUEUEID_LEN + 1], *body;
+	const char		*rcpts[3];
+	struct stat		 st;
+	size_t			 i, o = 0, cap = 400000;
+	int			 p[2];
+
+	body = malloc(cap);
+	o = snprintf(body, cap, "Subject: big\r\n\r\n");
+	for (i = 0; o + 50 < cap; i++)
+		o += snprintf(body + o, cap - o, "line %06zu of a big "
+		    "message.........\r\n", i);
+	snprintf(body + o, cap - o, "THE END\r\n");
+	snprintf(spool, sizeof(spool), "%s/spool", dir);
+	snprintf(conf, sizeof(conf), "hostname = test.example\n"
+	    "local_domains = test.example\nuser = %s\nspool_dir = %s\n"
+	    "aliases = %s/aliases\nmailbox = mbox\n"
+	    "mailbox_path = %s/big-%%u\n", pw->pw_name, spool, dir, dir);
+	CHECK(config_parse_string(&cfg, "t.conf", conf, err,
+	    sizeof(err)) == 0);
+	snprintf(addr[0], ADDR_MAX, "%s@test.example", pw->pw_name);
+	snprintf(addr[1], ADDR_MAX, "fwd@test.example");
+	snprintf(addr[2], ADDR_MAX, "%s+x@test.example", pw->pw_name);
+	memset(&job, 0, sizeof(job));
+	job.rcpt = calloc(3, sizeof(*job.rcpt));
+	job.nrcpt = 3;
+	for (i = 0; i < 3; i++) {
+		rcpts[i] = addr[i];
+		job.rcpt[i].index = i;
+		snprintf(job.rcpt[i].addr, ADDR_MAX, "%s", addr[i]);
+	}
+	CHECK(inject(spool, id, rcpts, 3, body) == 0);
+	memcpy(job.id, id, sizeof(job.id));
+	memset(res, 0, sizeof(res));
+	CHECK(pipe(p) == 0);
+	CHECK(local_agent_run(&cfg, &job, p[1]) == 0);
+	close(p[1]);
+	read_results(p[0], res, 3);
+	close(p[0]);
+	for (i = 0; i < 3; i++)
+		CHECK(res[i].status == DELIVER_OK);
+	/* From line + headers + body without CRs + blank, three times. */
+	snprintf(path, sizeof(path), "%s/big-%s", dir, pw->pw_name);
+	CHECK(count_in(path, "\nTHE END\n\nFrom ") == 2);
+	CHECK(count_in(path, "\nline 000000 of a big") == 3);
+	CHECK(count_in(path, "\r") == 0);
+	if (strstr(res[1].reply, "forwarded as ") != NULL) {
+		spool_path(spool, "queue", strstr(res[1].reply, " as ") + 4,
+		    path, sizeof(path));
+		CHECK(stat(path, &st) == 0 && st.st_size > (off_t)o);
+		CHECK(count_in(path, "\r\nTHE END\r\n") == 1);
+	}
+	free(body);
+	delivery_job_free(&job);
+	config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -418,6 +507,7 @@ main(void)
 	RUN(test_pipe_unread);
 	RUN(test_expand_path);
 	RUN(test_local_agent);
+	RUN(test_local_big);
 	fclose(msgfp);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
