@@ -340,7 +340,12 @@ queue_wait(struct queue *q, struct pollfd **pfd, struct agent ***map,
 static void
 queue_shutdown(struct queue *q)
 {
+	size_t	 i;
+
 	queue_agents_kill(q);
+	for (i = 0; i < q->nactive; i++)	/* deletes still pending */
+		if (q->active[i]->deleted)
+			queue_remove(q, q->active[i]);
 	sched_free(&q->heap);
 	tdestroy(q->ids, queue_free_msg);
 	close(q->trig_rd);

@@ -111,6 +111,8 @@ queue_child(struct queue *q, struct agent *self)
 	close(q->sig[1]);
 	close(q->trig_rd);
 	close(q->trig_wr);
+	if (q->master_sock != -1)
+		close(q->master_sock);
 	for (a = q->agents; a != NULL; a = a->next)
 		if (a != self)
 			close(a->fd);
@@ -364,8 +366,8 @@ queue_reap(struct queue *q)
 		for (a = q->agents; a != NULL && a->pid != pid; a = a->next)
 			;
 		if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)
-			log_warnx("agent for %s: pid %ld exited with %s %d",
-			    a ? a->dest : "?", (long)pid,
+			log_warnx("delivery agent pid %ld exited with %s %d",
+			    (long)pid,
 			    WIFSIGNALED(status) ? "signal" : "status",
 			    WIFSIGNALED(status) ? WTERMSIG(status) :
 			    WEXITSTATUS(status));
