@@ -4,13 +4,16 @@
  * a command's stdin; command exit codes; mailbox_path; and one whole
  * local_agent_run() over a real spool (aliases, forwarding, errors).
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/types.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +160,35 @@ test_mbox(void)
 	CHECK(mailbox_mbox(&m, lock, &r) == DELIVER_TEMPFAIL);
 	CHECK(mailbox_file(&m, lock, &r) == DELIVER_OK);
 	CHECK(strncmp(r.reply, "delivered to file: ", 19) == 0);
+}
+
+/* A write that fails half way (here: RLIMIT_FSIZE) leaves the old size. */
+static void
+test_mbox_truncate(void)
+{
+	struct mailbox_msg	 m;
+	struct mailbox_result	 r;
+	struct rlimit		 rl;
+	struct stat		 st;
+	char			 path[300];
+	int			 fd, status = -1;
+	pid_t			 pid;
+
+	snprintf(path, sizeof(path), "%s/full", dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	CHECK(write(fd, "From x\n\n", 9) == 9);
+	close(fd);
+	if ((pid = fork()) == 0) {
+		signal(SIGXFSZ, SIG_IGN);
+		rl.rlim_cur = rl.rlim_max = 9 + 40;
+		setrlimit(RLIMIT_FSIZE, &rl);
+		msg_init(&m, "alice@example.org");
+		_exit(mailbox_mbox(&m, path, &r) == DELIVER_TEMPFAIL &&
+		    strcmp(r.dsn, "4.3.0") == 0 ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(stat(path, &st) == 0 && st.st_size == 9);
 }
 
 static void
@@ -502,6 +534,7 @@ main(void)
 	fflush(msgfp);
 	RUN(test_maildir);
 	RUN(test_mbox);
+	RUN(test_mbox_truncate);
 	RUN(test_file);
 	RUN(test_pipe);
 	RUN(test_pipe_unread);
