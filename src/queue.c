@@ -123,11 +123,12 @@ queue_command(struct queue *q, char *line, time_t now)
 		{ "release", 2, queue_do_release },
 		{ "delete", 2, queue_do_delete },
 	};
-	char	 copy[80] = "", *arg = strchr(line, ' ');
+	char	 copy[80], *arg = strchr(line, ' ');
 	size_t	 i;
 
-	strncpy(copy, line, sizeof(copy) - 1);
-	copy[sizeof(copy) - 1] = '\0';
+	i = strnlen(line, sizeof(copy) - 1);	/* for the log line */
+	memcpy(copy, line, i);
+	copy[i] = '\0';
 	if (arg != NULL)
 		*arg++ = '\0';
 	if (strcmp(line, "new") == 0 && arg != NULL &&
