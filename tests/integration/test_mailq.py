@@ -247,6 +247,149 @@ def test_ternq_runner():
         assert os.path.exists(os.path.join(spool, "queue", spool_hash(b), b))
 
 
+class FakeTern:
+    """A one-connection SMTP server on a Unix socket, standing in for ternd.
+
+    reject maps an address to the RCPT reply to give it.  After the
+    session, .lines holds the client's command lines and .data the bytes
+    between DATA and the final dot (still dot-stuffed)."""
+
+    def __init__(self, d, reject=None):
+        import socket
+        import threading
+        self.path = os.path.join(d, "submit.sock")
+        self.reject = reject or {}
+        self.lines, self.data = [], b""
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        self.sock.listen(1)
+        self.sock.settimeout(20)
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        conn.settimeout(20)
+        f = conn.makefile("rwb")
+        f.write(b"220 test ESMTP\r\n")
+        f.flush()
+        for _ in range(1000):
+            line = f.readline()
+            if not line:
+                break
+            line = line.decode("utf-8", "replace").rstrip("\r\n")
+            self.lines.append(line)
+            verb = line.split(" ")[0].upper()
+            if verb == "EHLO":
+                f.write(b"250-test\r\n250-8BITMIME\r\n250-DSN\r\n250 SMTPUTF8\r\n")
+            elif verb == "RCPT":
+                addr = line[line.index("<") + 1:line.index(">")]
+                f.write(self.reject.get(addr, "250 2.1.5 Ok").encode() + b"\r\n")
+            elif verb == "DATA":
+                f.write(b"354 go\r\n")
+                f.flush()
+                while True:
+                    chunk = f.readline()
+                    if chunk in (b".\r\n", b""):
+                        break
+                    self.data += chunk
+                f.write(b"250 2.0.0 Ok: queued as X\r\n")
+            elif verb == "QUIT":
+                f.write(b"221 bye\r\n")
+                f.flush()
+                break
+            else:
+                f.write(b"250 Ok\r\n")
+            f.flush()
+        conn.close()
+
+    def close(self):
+        self.sock.close()
+        self.thread.join(5)
+
+
+def sendmail(d, args, data, reject=None, server=True):
+    cf = os.path.join(d, "tern.conf")
+    with open(cf, "w") as f:
+        f.write("submit_socket = %s/submit.sock\nhostname = host.example\n"
+                "spool_dir = %s/spool\n" % (d, d))
+    srv = FakeTern(d, reject) if server else None
+    try:
+        p = subprocess.run([os.path.join(BIN, "sendmail"), "-C", cf] + args,
+                           input=data, capture_output=True, timeout=30)
+    finally:
+        if srv:
+            srv.close()
+    return p.returncode, p.stderr.decode(), srv
+
+
+def test_sendmail_basic():
+    with tempfile.TemporaryDirectory() as d:
+        rc, err, srv = sendmail(d, ["-f", "a@x.org", "b@y.org"],
+                                b"Subject: hi\n\nline\n.dot\n..two\nlast")
+        assert rc == 0, (rc, err)
+        assert srv.lines[0] == "EHLO host.example", srv.lines
+        assert srv.lines[1] == "MAIL FROM:<a@x.org>", srv.lines
+        assert srv.lines[2] == "RCPT TO:<b@y.org>", srv.lines
+        assert srv.data == b"Subject: hi\r\n\r\nline\r\n..dot\r\n...two\r\nlast\r\n", srv.data
+
+
+def test_sendmail_dot_and_i():
+    with tempfile.TemporaryDirectory() as d:
+        rc, err, srv = sendmail(d, ["b@y.org"], b"S: 1\n\nA\n.\nB\n")
+        assert rc == 0 and srv.data == b"S: 1\r\n\r\nA\r\n", srv.data
+        assert srv.lines[1].startswith("MAIL FROM:<") and srv.lines[1].endswith("@host.example>")
+    with tempfile.TemporaryDirectory() as d:
+        rc, err, srv = sendmail(d, ["-oi", "b@y.org"], b"S: 1\n\nA\n.\nB\n")
+        assert rc == 0 and srv.data == b"S: 1\r\n\r\nA\r\n..\r\nB\r\n", srv.data
+
+
+def test_sendmail_t():
+    msg = (b"From: me@x.org\nTo: \"Doe, J\" <j@y.org>,\n\tk@y.org (Kay)\n"
+           b"Cc: team: l@z.org, m@z.org;\nBcc: hidden@w.org\n"
+           b"Subject: t\n\nbody\n")
+    with tempfile.TemporaryDirectory() as d:
+        rc, err, srv = sendmail(d, ["-t", "-i", "extra@v.org"], msg)
+        assert rc == 0, (rc, err)
+        rcpts = [l[9:-1] for l in srv.lines if l.startswith("RCPT TO:<")]
+        assert rcpts == ["extra@v.org", "j@y.org", "k@y.org", "l@z.org",
+                         "m@z.org", "hidden@w.org"], rcpts
+        assert b"hidden" not in srv.data and b"Bcc" not in srv.data, srv.data
+        assert srv.data.startswith(b"From: me@x.org\r\nTo: \"Doe, J\" <j@y.org>,\r\n\tk@y.org"), srv.data
+
+
+def test_sendmail_fullname_8bit():
+    with tempfile.TemporaryDirectory() as d:
+        rc, err, srv = sendmail(d, ["-F", "Joe Q. User", "-f", "joe", "b@y.org"],
+                                "Subject: caf\u00e9\n\n\u00e9\n".encode())
+        assert rc == 0, (rc, err)
+        assert srv.lines[1] == "MAIL FROM:<joe@host.example> BODY=8BITMIME", srv.lines
+        assert b'From: "Joe Q. User" <joe@host.example>\r\n' in srv.data, srv.data
+
+
+def test_sendmail_errors():
+    with tempfile.TemporaryDirectory() as d:
+        rc, err, srv = sendmail(d, [], b"x\n", server=False)
+        assert rc == 64 and "no recipients" in err, (rc, err)
+        rc, err, srv = sendmail(d, ["b@y.org"], b"x\n", server=False)
+        assert rc == 75 and "cannot connect to tern at" in err and "is ternd running" in err, (rc, err)
+    with tempfile.TemporaryDirectory() as d:
+        rc, err, srv = sendmail(d, ["b@y.org", "c@y.org"], b"x\n",
+                                reject={"c@y.org": "550 5.1.1 no such user"})
+        assert rc == 67 and "550 5.1.1 no such user" in err, (rc, err)
+        assert srv.data == b"\r\nx\r\n" or srv.data == b"x\r\n", srv.data
+    with tempfile.TemporaryDirectory() as d:
+        rc, err, srv = sendmail(d, ["b@y.org", "c@y.org"], b"x\n",
+                                reject={"c@y.org": "451 4.3.0 try later"})
+        assert rc == 75 and "451" in err and srv.data == b"", (rc, err)
+    with tempfile.TemporaryDirectory() as d:
+        rc, err, srv = sendmail(d, ["b@y.org"], b"a\x00b\n", server=False)
+        assert rc == 65, (rc, err)
+
+
 def generate(root, n):
     spool = os.path.join(root, "spool") if not root.endswith("spool") else root
     setup_spool(spool)
