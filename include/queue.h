@@ -27,7 +27,10 @@
  *			at domain
  *	delete ALL	remove every message
  *
- * Unknown or malformed lines are logged and ignored.  A message being
+ * hold and release take the same selectors as delete (ID, @domain, ALL);
+ * flush without an argument is "flush ALL".  "new ID" for a message the
+ * runner already knows is ignored.  Unknown or malformed lines are
+ * logged and ignored.  Held messages never expire while held.  A message being
  * delivered when "delete" arrives is removed once its agents finish, and
  * their results are ignored.
  */
