@@ -390,6 +390,23 @@ def test_sendmail_errors():
         assert rc == 65, (rc, err)
 
 
+def test_newaliases():
+    with tempfile.TemporaryDirectory() as d:
+        al, cf = os.path.join(d, "aliases"), os.path.join(d, "tern.conf")
+        with open(cf, "w") as f:
+            f.write("aliases = %s\n" % al)
+        rc, out, err = run("newaliases", "-C", cf)
+        assert rc == 66 and "No such file" in err, (rc, err)
+        with open(al, "w") as f:
+            f.write("# comment\npostmaster: root\nlist: a,\n  b\n")
+        rc, out, err = run("newaliases", "-C", cf)
+        assert rc == 0 and out == "newaliases: %s: 2 aliases, ok\n" % al, (rc, out, err)
+        with open(al, "a") as f:
+            f.write("broken line\n")
+        rc, out, err = run("newaliases", "-C", cf)
+        assert rc == 65 and err.startswith(al + ":5: "), (rc, err)
+
+
 def generate(root, n):
     spool = os.path.join(root, "spool") if not root.endswith("spool") else root
     setup_spool(spool)
