@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: ISC */
+/* test_queueview.c - spool walking, JSON and terminal escaping, and the
+ * address-list parser of sendmail -t. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "queueview.h"
+#include "rfc822.h"
+#include "spool.h"
+#include "unit.h"
+
+static char	 spool[256];
+
+static void
+put_message(const char *id, time_t arrival, const char *rcpt2, int held,
+    int deferred)
+{
+	struct envelope	 env;
+	struct state	 st;
+	char		 path[1024];
+	FILE		*fp;
+
+	envelope_init(&env);
+	snprintf(env.id, sizeof(env.id), "%s", id);
+	env.arrival = arrival;
+	snprintf(env.client, sizeof(env.client), "localhost [127.0.0.1]");
+	snprintf(env.helo, sizeof(env.helo), "localhost");
+	snprintf(env.protocol, sizeof(env.protocol), "ESMTP");
+	env.uid = -1;
+	snprintf(env.sender, sizeof(env.sender), "a@example.org");
+	envelope_add_rcpt(&env, "b@example.com", 0, "");
+	if (rcpt2)
+		envelope_add_rcpt(&env, rcpt2, 0, "");
+	spool_path(spool, "queue", id, path, sizeof(path));
+	fp = fopen(path, "w");
+	CHECK(fp != NULL && envelope_write(fp, &env) == 0);
+	fputs("Subject: x\r\n\r\nhello\r\n", fp);
+	fclose(fp);
+	if (held || deferred) {
+		CHECK(state_alloc(&st, id, env.nrcpt) == 0);
+		st.held = held;
+		if (deferred) {
+			st.rcpt[0].state = RCPT_DEFERRED;
+			st.rcpt[0].attempts = 1;
+			st.rcpt[0].next_attempt = arrival + 1800;
+			snprintf(st.rcpt[0].dsn, sizeof(st.rcpt[0].dsn), "4.4.1");
+			snprintf(st.rcpt[0].reply, sizeof(st.rcpt[0].reply),
+			    "connect: refused");
+			if (env.nrcpt > 1)
+				st.rcpt[1].state = RCPT_DELIVERED;
+		}
+		CHECK(spool_write_state(spool, &st) == 0);
+		state_free(&st);
+	}
+	envelope_free(&env);
+}
+
+struct seen {
+	char	 ids[8][QUEUEID_LEN + 1];
+	int	 held[8], queued[8], bad[8];
+	long long size[8];
+	int	 n;
+};
+
+static int
+collect(const struct queueview_msg *m, void *arg)
+{
+	struct seen	*s = arg;
+	size_t		 i;
+
+	if (s->n == 8)
+		return 1;
+	memcpy(s->ids[s->n], m->id, sizeof(m->id));
+	s->held[s->n] = m->state.held;
+	s->bad[s->n] = m->error[0] != '\0';
+	s->size[s->n] = m->size;
+	for (i = 0; i < m->env.nrcpt; i++)
+		s->queued[s->n] += queueview_rcpt_is_queued(m, i);
+	s->n++;
+	return 0;
+}
+
+static void
+test_scan(void)
+{
+	char		 a[QUEUEID_LEN + 1], b[QUEUEID_LEN + 1];
+	char		 c[QUEUEID_LEN + 1], path[1024];
+	struct seen	 s;
+	FILE		*fp;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(spool, sizeof(spool), "/tmp/test_queueview.%ld",
+	    (long)getpid());
+	CHECK(spool_setup(spool, -1, -1) == 0);
+	spool_new_id(a);
+	spool_new_id(b);
+	spool_new_id(c);
+	/* written out of order: the scan must sort */
+	put_message(c, 300, NULL, 0, 0);
+	put_message(a, 100, "x@example.net", 1, 1);
+	spool_path(spool, "queue", b, path, sizeof(path));
+	fp = fopen(path, "w");
+	fputs("version: 1\nid: nonsense\n\n", fp);
+	fclose(fp);
+	CHECK(queueview_scan(spool, collect, &s) == 0);
+	CHECK(s.n == 3);
+	CHECK_STR(s.ids[0], a);
+	CHECK_STR(s.ids[1], b);
+	CHECK_STR(s.ids[2], c);
+	CHECK(s.held[0] == 1 && s.held[2] == 0);
+	CHECK(s.queued[0] == 1 && s.queued[2] == 1);
+	CHECK(s.bad[1] && !s.bad[0] && !s.bad[2]);
+	CHECK(s.size[0] == 21);
+	CHECK(queueview_scan("/nonexistent/spool", collect, &s) == -1);
+}
+
+static void
+test_load_missing(void)
+{
+	struct queueview_msg m;
+	char		 id[QUEUEID_LEN + 1];
+
+	spool_new_id(id);
+	CHECK(queueview_load(spool, id, &m) == -1);
+	CHECK(queueview_load(spool, "../../etc/passwd", &m) == -1);
+}
+
+static char *
+json(const char *in)
+{
+	static char	 out[512];
+	FILE		*fp = fmemopen(out, sizeof(out), "w");
+
+	queueview_json_string(fp, in);
+	fclose(fp);
+	return out;
+}
+
+static void
+test_json(void)
+{
+	CHECK_STR(json("plain@x"), "\"plain@x\"");
+	CHECK_STR(json("q\"b\\s"), "\"q\\\"b\\\\s\"");
+	CHECK_STR(json("a\nb\tc\001d\x7f"), "\"a\\nb\\tc\\u0001d\\u007f\"");
+	CHECK_STR(json("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
+	CHECK_STR(json("bad\xff\xc3"), "\"bad\\ufffd\\ufffd\"");
+	CHECK_STR(json("\xc0\xaf"), "\"\\ufffd\\ufffd\"");	/* overlong */
+	CHECK_STR(json("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");
+	CHECK_STR(json("\xe2\x80\xa8"), "\"\\u2028\"");
+}
+
+static char *
+text(const char *in)
+{
+	static char	 out[512];
+	FILE		*fp = fmemopen(out, sizeof(out), "w");
+
+	queueview_put_text(fp, in);
+	fclose(fp);
+	return out;
+}
+
+static void
+test_put_text(void)
+{
+	CHECK_STR(text("ok \xc3\xa9"), "ok \xc3\xa9");
+	CHECK_STR(text("\033[2Jx"), "?[2Jx");
+	CHECK_STR(text("\xc2\x9b" "1m"), "?1m");	/* C1 CSI */
+	CHECK_STR(text("\xff"), "?");
+}
+
+struct addrs {
+	char	 v[8][RFC822_ADDR_MAX];
+	int	 n;
+};
+
+static int
+add(const char *addr, void *arg)
+{
+	struct addrs *a = arg;
+
+	if (a->n < 8)
+		snprintf(a->v[a->n++], RFC822_ADDR_MAX, "%s", addr);
+	return 0;
+}
+
+static void
+test_addresses(void)
+{
+	struct addrs	 a;
+
+	memset(&a, 0, sizeof(a));
+	CHECK(rfc822_addresses("\"Doe, John\" <j@x.org>, k@y.org (Kay, K),"
+	    "\r\n\tgroup: l@z.org, <m@z.org>;, <@r1,@r2:n@q.org>, "
+	    "\"a b\"@c.org, undisclosed-recipients:;", add, &a) == 6);
+	CHECK_STR(a.v[0], "j@x.org");
+	CHECK_STR(a.v[1], "k@y.org");
+	CHECK_STR(a.v[2], "l@z.org");
+	CHECK_STR(a.v[3], "m@z.org");
+	CHECK_STR(a.v[4], "n@q.org");
+	CHECK_STR(a.v[5], "\"a b\"@c.org");
+	memset(&a, 0, sizeof(a));
+	CHECK(rfc822_addresses("(only a comment ((nested))", add, &a) == 0);
+	CHECK(rfc822_addresses("\"unterminated", add, &a) == 1);
+	CHECK(rfc822_field_name("To: x") == 2);
+	CHECK(rfc822_field_name("no header") == 0);
+	CHECK(rfc822_field_is("BCC: x", "bcc"));
+	CHECK(!rfc822_field_is("Bcc-x: x", "bcc"));
+}
+
+int
+main(void)
+{
+	char	 cmd[600];
+
+	RUN(test_scan);
+	RUN(test_load_missing);
+	RUN(test_json);
+	RUN(test_put_text);
+	RUN(test_addresses);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", spool);
+	if (spool[0])
+		system(cmd);
+	return unit_done();
+}
