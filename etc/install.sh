@@ -144,6 +144,9 @@ install_system() {
 compat_link() {
 	target=$1
 	link=$DESTDIR$2
+	if [ "$target" = "$2" ]; then
+		return 0	# installed there already (PREFIX=/usr)
+	fi
 	install -d -m 0755 "${link%/*}"
 	if [ -e "$link" ] && [ ! -L "$link" ]; then
 		say "warning: $link exists and is not a link, kept"
