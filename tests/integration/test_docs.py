@@ -3,7 +3,8 @@
 
 - every key of the table in src/config.c has an entry in tern.conf(5) and
   a commented "#key = default" line in etc/tern.conf with the table's
-  default, and neither names a key the table does not have;
+  default, and neither names a key the table does not have; `ternd -P`
+  on an empty file prints those same defaults;
 - every manual page lints clean (mandoc -T lint -W warning, and groff -ww);
 - etc/install.sh lays out the expected files under DESTDIR, never
   overwrites tern.conf, and makes the COMPAT links only when asked;
@@ -101,6 +102,53 @@ def test_sample_config_sections():
     heads = re.findall(r"^### (\w[\w ]*)", text, re.M)
     assert [h.split()[0] for h in heads] == ["Receiving", "The", "Local",
                                              "Remote"], heads
+
+
+def conf_value(ctype, text):
+    """A value of the given CONF_ type in a comparable form."""
+    text = text.strip()
+    if ctype in ("DURATION", "SIZE"):
+        units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800} \
+            if ctype == "DURATION" else {"k": 1024, "m": 1024 ** 2,
+                                         "g": 1024 ** 3}
+        m = re.match(r"^(\d+)([a-zA-Z]?)[bB]?$", text)
+        assert m, "bad %s %r" % (ctype, text)
+        return int(m.group(1)) * units.get(m.group(2).lower(), 1)
+    if ctype in ("LIST", "CIDRS", "LISTEN"):
+        return [v for v in re.split(r"[,\s]+", text) if v]
+    return text
+
+
+def ternd_binary():
+    for d in ("build/test/bin", "bin"):
+        path = os.path.join(TOP, d, "ternd")
+        if os.access(path, os.X_OK):
+            return path
+    raise AssertionError("no ternd binary: run `make testbuild` first")
+
+
+def test_ternd_prints_documented_defaults():
+    """ternd -P on an empty file shows the table's defaults, in order."""
+    d = tempfile.mkdtemp(prefix="tern-conf-")
+    try:
+        empty = os.path.join(d, "empty.conf")
+        open(empty, "w").close()
+        p = subprocess.run([ternd_binary(), "-P", "-c", empty],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+    finally:
+        shutil.rmtree(d)
+    printed = [tuple(line.split(" = ", 1)) if " = " in line
+               else (line.rstrip(" ="), "") for line in p.stdout.splitlines()]
+    table = config_table()
+    assert [k for k, _ in printed] == [k[0] for k in table], printed
+    computed = {"hostname", "local_domains"}
+    for (name, ctype, dflt), (_, value) in zip(table, printed):
+        if name in computed:
+            assert value, "%s: computed default is empty" % name
+            continue
+        assert conf_value(ctype, value) == conf_value(ctype, dflt), \
+            "ternd -P: %s = %r, documented default %r" % (name, value, dflt)
 
 
 def lint_one(page):
