@@ -16,6 +16,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -802,6 +803,8 @@ smtp_session_run(const struct config *cfg, int fd, const struct sockaddr *peer,
 
 	if ((s = malloc(sizeof(*s))) == NULL)
 		return 1;
+	/* Non-blocking: iobuf polls with the idle timeout only when idle. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	session_init(s, cfg, fd, peer, uid);
 	log_info("connect from %s[%s]", s->name, s->addr);
 	reply(s, "220 %s ESMTP tern", cfg->hostname);

@@ -1,0 +1,460 @@
+# SPDX-License-Identifier: ISC
+"""test_smtpd.py - the SMTP server as a client sees it (issue: ternd
+receives mail).  Clients are Python's smtplib and raw sockets.
+
+Messages that must stay in the queue for inspection go to a remote
+domain through a relayhost on a closed port, so the queue runner can only
+defer them; the queue file itself never changes."""
+import os
+import smtplib
+import socket
+import time
+
+import harness
+from harness import Tern, read_queue_file, wait_for
+
+ME = harness.daemon_user()
+
+
+def queued(t, n=1):
+    """Wait until n queue files exist; return their paths."""
+    wait_for(lambda: len(t.queue_files()) >= n, 5)
+    return t.queue_files()
+
+
+def relay_tern(**kw):
+    """A tern that trusts 127.0.0.1 and can never deliver remote mail."""
+    conf = dict(relay_networks="127.0.0.0/8", relayhost="[127.0.0.1]:%d" %
+                harness.free_port(), retry_interval="1h")
+    conf.update(kw)
+    return Tern(**conf)
+
+
+def local_tern(**kw):
+    t = Tern(start=False, **kw)
+    t.write_aliases("postmaster: %s\nalice: %s\nbob: %s\n" % (ME, ME, ME))
+    t.start()
+    return t
+
+
+def test_message_is_queued_exactly():
+    with relay_tern() as t:
+        s = t.smtp()
+        body = (b"From: a@example.org\r\nTo: b@example.net\r\n"
+                b"Subject: hello\r\n\r\nline one\r\n.leading dot\r\n"
+                b"\xc3\xa9t\xc3\xa9 8bit\r\n")
+        s.ehlo("client.example")
+        code, msg = s.mail("a@example.org", ["BODY=8BITMIME"])
+        assert code == 250, (code, msg)
+        assert s.rcpt("b@example.net", ["NOTIFY=SUCCESS,FAILURE",
+                                        "ORCPT=rfc822;b@example.net"])[0] == 250
+        assert s.rcpt("c@example.net")[0] == 250
+        code, msg = s.data(body)
+        assert code == 250 and msg.startswith(b"2.0.0 Ok: queued as "), msg
+        qid = msg.split()[-1].decode()
+        s.quit()
+        files = queued(t)
+        assert len(files) == 1, files
+        assert os.path.basename(files[0]) == qid
+        env, rcpts, data = read_queue_file(files[0])
+        assert env["version"] == "1" and env["id"] == qid
+        assert env["sender"] == "a@example.org"
+        assert env["body"] == "8bitmime" and env["helo"] == "client.example"
+        assert rcpts[0].split()[0] == "b@example.net"
+        assert "notify=success,failure" in rcpts[0]
+        assert "orcpt=rfc822;b@example.net" in rcpts[0]
+        assert rcpts[1] == "c@example.net"
+        assert data.startswith(b"Received: from client.example (unknown "
+                               b"[127.0.0.1])\r\n\tby tern.test (tern) with "
+                               b"ESMTP id " + qid.encode())
+        assert data[data.index(b"\r\nFrom: a@"):] == b"\r\n" + body, data
+        assert t.tmp_files() == []
+        assert "%s: from=<a@example.org>, size=" % qid in t.log()
+
+
+def test_ehlo_extensions_and_enhanced_codes():
+    with local_tern() as t:
+        r = t.raw()
+        assert r.greeting[0] == 220 and "tern.test" in r.greeting[1]
+        code, text = r.cmd("EHLO client.example")
+        assert code == 250
+        for ext in ("PIPELINING", "SIZE 26214400", "8BITMIME",
+                    "ENHANCEDSTATUSCODES", "SMTPUTF8", "CHUNKING", "DSN"):
+            assert ext in text.split("\n"), (ext, text)
+        for line in ("NOOP", "RSET", "VRFY alice", "HELP", "FOO"):
+            code, text = r.cmd(line)
+            assert text[:1] in "245" and text[1] == "." and \
+                text[3] == ".", (line, code, text)
+        assert r.cmd("VRFY alice")[0] == 252
+        assert r.cmd("QUIT")[0] == 221
+
+
+def test_bad_sequence_and_syntax():
+    with local_tern(max_errors=30) as t:
+        r = t.raw()
+        assert r.cmd("MAIL FROM:<a@example.org>")[0] == 503
+        assert r.cmd("HELO")[0] == 501
+        assert r.cmd("EHLO x")[0] == 250
+        assert r.cmd("RCPT TO:<alice@tern.test>")[0] == 503
+        assert r.cmd("DATA")[0] == 503
+        assert r.cmd("MAIL TO:<a@example.org>")[0] == 501
+        assert r.cmd("MAIL FROM:a@example.org")[0] == 501
+        assert r.cmd("MAIL FROM:<a@@example.org>")[0] == 501
+        assert r.cmd("MAIL FROM:<a@example.org> FOO=BAR")[0] == 555
+        assert r.cmd("MAIL FROM:<a@example.org>")[0] == 250
+        assert r.cmd("MAIL FROM:<a@example.org>")[0] == 503
+        assert r.cmd("DATA")[0] == 554
+        assert r.cmd("RCPT TO:<alice@tern.test")[0] == 501
+        assert r.cmd("XYZZY")[0] == 500
+        assert r.cmd("RCPT TO:<alice@tern.test>")[0] == 250
+        assert r.cmd("RSET")[0] == 250
+        assert r.cmd("RCPT TO:<alice@tern.test>")[0] == 503
+
+
+def test_address_forms():
+    with relay_tern() as t:
+        r = t.raw()
+        r.cmd("EHLO x")
+        assert r.cmd("MAIL FROM:<>")[0] == 250
+        for a in ('<"john smith"@example.net>', "<user@[192.0.2.1]>",
+                  "<user@[IPv6:2001:db8::1]>", "<@hop1.example,@hop2.example:u@example.net>",
+                  "<u.v+tag@sub.example.net>"):
+            assert r.cmd("RCPT TO:%s" % a)[0] == 250, a
+        for a in ("<u@>", "<@example.net>", "<u@-bad.example>", "<u@[999.1.1.1]>",
+                  "<a b@example.net>", "<u@example..net>", "<%s@example.net>" % ("x" * 65)):
+            assert r.cmd("RCPT TO:%s" % a)[0] == 501, a
+        assert r.cmd("DATA")[0] == 354
+        r.send("Subject: forms\r\n\r\nbody\r\n.\r\n")
+        code, text = r.reply()
+        assert code == 250, text
+        env, rcpts, _ = read_queue_file(queued(t)[0])
+        assert env["sender"] == ""
+        assert rcpts[0] == '"john+20smith"@example.net'
+        assert rcpts[3] == "u@example.net"  # source route dropped
+
+
+def test_unknown_user_and_relay_denied():
+    with local_tern() as t:
+        s = t.smtp()
+        s.ehlo("x")
+        s.mail("a@example.org")
+        code, msg = s.rcpt("nosuchuser@tern.test")
+        assert code == 550 and msg.startswith(b"5.1.1"), msg
+        code, msg = s.rcpt("someone@elsewhere.example")
+        assert code == 554 and msg.startswith(b"5.7.1"), msg
+        assert s.rcpt("Alice@TERN.test")[0] == 250
+        assert s.rcpt("postmaster@tern.test")[0] == 250
+        assert s.rcpt("%s+ext@tern.test" % ME)[0] == 250
+        s.quit()
+        assert "NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 554 5.7.1" \
+            in t.log()
+
+
+def test_relay_tricks_refused():
+    tricks = ["victim%elsewhere.example@tern.test",
+              "elsewhere.example!victim@tern.test",
+              '"victim@elsewhere.example"@tern.test',
+              "@tern.test:victim@elsewhere.example",
+              "victim@elsewhere.example@tern.test",
+              "victim@elsewhere.example"]
+    with local_tern() as t:
+        r = t.raw()
+        r.cmd("EHLO x")
+        r.cmd("MAIL FROM:<a@example.org>")
+        for a in tricks:
+            code, text = r.cmd("RCPT TO:<%s>" % a)
+            assert code in (501, 550, 554), (a, code, text)
+        assert r.cmd("DATA")[0] == 554
+        r.cmd("QUIT")
+        time.sleep(0.3)
+        assert t.queue_files() == []
+
+
+def test_pipelining_replies_in_order():
+    with relay_tern() as t:
+        r = t.raw()
+        r.cmd("EHLO x")
+        r.send("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n"
+               "RCPT TO:<bad@>\r\nRCPT TO:<c@example.net>\r\nDATA\r\n")
+        codes = [r.reply()[0] for _ in range(5)]
+        assert codes == [250, 250, 501, 250, 354], codes
+        r.send("Subject: p\r\n\r\nx\r\n.\r\nMAIL FROM:<a@example.org>\r\n"
+               "RCPT TO:<d@example.net>\r\nDATA\r\n")
+        codes = [r.reply()[0] for _ in range(4)]
+        assert codes == [250, 250, 250, 354], codes
+        r.send("Subject: q\r\n\r\ny\r\n.\r\nQUIT\r\n")
+        assert r.reply()[0] == 250 and r.reply()[0] == 221
+        assert len(queued(t, 2)) == 2
+
+
+def test_max_recipients():
+    with relay_tern(max_recipients=3) as t:
+        r = t.raw()
+        r.cmd("EHLO x")
+        r.cmd("MAIL FROM:<a@example.org>")
+        codes = [r.cmd("RCPT TO:<u%d@example.net>" % i) for i in range(5)]
+        assert [c for c, _ in codes] == [250, 250, 250, 452, 452], codes
+        assert codes[3][1].startswith("4.5.3")
+        assert r.cmd("DATA")[0] == 354
+        r.send("\r\nx\r\n.\r\n")
+        assert r.reply()[0] == 250
+        _, rcpts, _ = read_queue_file(queued(t)[0])
+        assert len(rcpts) == 3
+
+
+def test_size_limits():
+    with relay_tern(max_message_size="10K") as t:
+        s = t.smtp()
+        s.ehlo("x")
+        assert s.esmtp_features["size"] == "10240"
+        code, msg = s.mail("a@example.org", ["SIZE=20000"])
+        assert code == 552 and msg.startswith(b"5.3.4"), msg
+        s.rset()
+        big = b"Subject: big\r\n\r\n" + (b"x" * 70 + b"\r\n") * 200
+        assert s.mail("a@example.org")[0] == 250  # no SIZE declared
+        assert s.rcpt("b@example.net")[0] == 250
+        code, msg = s.data(big)
+        assert code == 552 and msg.startswith(b"5.3.4"), (code, msg)
+        # the session goes on and a small message is accepted
+        s.sendmail("a@example.org", ["b@example.net"], b"Subject: s\r\n\r\nok\r\n")
+        s.quit()
+        assert len(queued(t)) == 1
+        assert t.tmp_files() == []
+
+
+def test_long_lines():
+    with relay_tern() as t:
+        r = t.raw()
+        r.cmd("EHLO x")
+        code, text = r.cmd("MAIL FROM:<%s@example.org>" % ("a" * 600))
+        assert code == 500 and "too long" in text, (code, text)
+        assert r.cmd("NOOP")[0] == 250  # in sync again
+        r.cmd("MAIL FROM:<a@example.org>")
+        r.cmd("RCPT TO:<b@example.net>")
+        assert r.cmd("DATA")[0] == 354
+        r.send("Subject: l\r\n\r\n" + "y" * 1200 + "\r\n.\r\n")
+        code, text = r.reply()
+        assert code == 550 and text.startswith("5.6.0"), (code, text)
+        assert r.cmd("NOOP")[0] == 250
+        time.sleep(0.2)
+        assert t.queue_files() == [] and t.tmp_files() == []
+
+
+def test_too_many_errors():
+    with local_tern(max_errors=3) as t:
+        r = t.raw()
+        for _ in range(3):
+            assert r.cmd("BOGUS")[0] == 500
+        code, text = r.reply()
+        assert code == 421 and text.startswith("4.7.0"), (code, text)
+        assert r.closed()
+
+
+def test_idle_timeout():
+    with local_tern(smtpd_timeout="1s") as t:
+        r = t.raw()
+        r.cmd("EHLO x")
+        start = time.monotonic()
+        code, text = r.reply()
+        assert code == 421 and "timeout" in text, (code, text)
+        assert r.closed()
+        assert 0.8 < time.monotonic() - start < 5
+
+
+def test_bdat_chunking():
+    with relay_tern() as t:
+        r = t.raw()
+        r.cmd("EHLO x")
+        r.cmd("MAIL FROM:<a@example.org>")
+        r.cmd("RCPT TO:<b@example.net>")
+        part1 = b"Subject: chunks\r\n\r\nfirst "
+        part2 = b"second\r\n.\r\nstill content\r\n"
+        r.send(b"BDAT %d\r\n" % len(part1) + part1)
+        code, text = r.reply()
+        assert code == 250 and "%d octets" % len(part1) in text, text
+        r.send(b"BDAT %d LAST\r\n" % len(part2) + part2)
+        code, text = r.reply()
+        assert code == 250 and "queued as" in text, text
+        _, _, data = read_queue_file(queued(t)[0])
+        assert data.endswith(part1 + part2), data
+        # BDAT with no recipients: the chunk is read and refused
+        r.cmd("MAIL FROM:<a@example.org>")
+        r.send(b"BDAT 5 LAST\r\nabcde")
+        assert r.reply()[0] == 554
+        assert r.cmd("NOOP")[0] == 250
+
+
+def test_smuggling_never_makes_two_messages():
+    endings = [b"\n.\r\n", b"\r\n.\n", b"\n.\n", b"\r.\r\n", b"\r\n.\r",
+               b"\r.\r", b"\r\n\x00.\r\n"]
+    with relay_tern() as t:
+        for i, fake in enumerate(endings):
+            r = t.raw()
+            r.cmd("EHLO x")
+            r.cmd("MAIL FROM:<a@example.org>")
+            r.cmd("RCPT TO:<b%d@example.net>" % i)
+            assert r.cmd("DATA")[0] == 354
+            r.send(b"Subject: s\r\n\r\nhello" + fake +
+                   b"MAIL FROM:<evil@example.org>\r\nRCPT TO:<x@example.net>"
+                   b"\r\nDATA\r\nsmuggled\r\n.\r\n")
+            code, text = r.reply()
+            assert code == 250, (fake, code, text)
+            assert r.cmd("QUIT")[0] == 221, fake
+            r.close()
+        files = queued(t, len(endings))
+        assert len(files) == len(endings), files
+        for f in files:
+            env, rcpts, data = read_queue_file(f)
+            assert env["sender"] == "a@example.org"
+            assert b"MAIL FROM:<evil@example.org>" in data
+            # canonical CRLF: no bare CR or LF is left in the queue file
+            assert data.count(b"\n") == data.count(b"\r\n"), data
+            assert data.count(b"\r") == data.count(b"\r\n"), data
+
+
+def test_kill_session_mid_data_leaves_nothing():
+    with relay_tern() as t:
+        r = t.raw()
+        r.cmd("EHLO x")
+        r.cmd("MAIL FROM:<a@example.org>")
+        r.cmd("RCPT TO:<b@example.net>")
+        assert r.cmd("DATA")[0] == 354
+        r.send("Subject: half\r\n\r\nhalf a message\r\n")
+        wait_for(lambda: len(t.tmp_files()) == 1, 5)
+        assert len(t.tmp_files()) == 1
+        kids = children_of(t.proc.pid)
+        smtpd = [p for p in kids if "smtpd" in proc_log_name(t, p)]
+        assert smtpd, kids
+        for p in smtpd:
+            os.kill(p, 9)
+        time.sleep(0.3)
+        assert t.queue_files() == []
+        r.close()
+        # a restart removes the stale tmp file
+        t.stop()
+        t.start()
+        assert t.tmp_files() == [] and t.queue_files() == []
+
+
+def children_of(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def proc_log_name(t, pid):
+    """Which kind of child pid is, from the daemon's log."""
+    for line in t.log().splitlines():
+        if "[%d]:" % pid in line:
+            return line.split()[4]
+    return ""
+
+
+def test_kill9_master_after_250_keeps_message():
+    with relay_tern() as t:
+        s = t.smtp()
+        s.sendmail("a@example.org", ["b@example.net"], b"Subject: k\r\n\r\nkeep me\r\n")
+        s.quit()
+        files = queued(t)
+        before = open(files[0], "rb").read()
+        t.kill9()
+        for p in children_of(t.proc.pid):
+            os.kill(p, 9)
+        assert open(files[0], "rb").read() == before
+        t.start()
+        assert t.queue_files() == files
+        assert open(files[0], "rb").read() == before
+
+
+def test_write_error_answers_451():
+    with relay_tern() as t:
+        tmp = os.path.join(t.spool, "tmp")
+        os.rmdir(tmp)
+        with open(tmp, "w") as f:
+            f.write("not a directory\n")
+        r = t.raw()
+        r.cmd("EHLO x")
+        r.cmd("MAIL FROM:<a@example.org>")
+        r.cmd("RCPT TO:<b@example.net>")
+        code, text = r.cmd("DATA")
+        assert code == 451 and text.startswith("4.3.0"), (code, text)
+        assert r.cmd("NOOP")[0] == 250
+        assert t.queue_files() == []
+
+
+def test_connection_limits():
+    with local_tern(max_connections_per_ip=2) as t:
+        a, b = t.raw(), t.raw()
+        assert a.greeting[0] == 220 and b.greeting[0] == 220
+        c = t.raw()
+        assert c.greeting[0] == 421 and c.greeting[1].startswith("4.7.0")
+        assert c.closed()
+        a.cmd("QUIT")
+        a.close()
+        d = wait_for(lambda: retry_connect(t), 5)
+        assert d and d.greeting[0] == 220
+    with local_tern(max_connections=1) as t:
+        a = wait_for(lambda: retry_connect(t), 5)  # start-up probe gone
+        b = t.raw()
+        assert a.greeting[0] == 220 and b.greeting[0] == 421
+
+
+def retry_connect(t):
+    r = t.raw()
+    if r.greeting[0] == 220:
+        return r
+    r.close()
+    return None
+
+
+def test_sighup_reloads_config():
+    with relay_tern(max_message_size="100K") as t:
+        s = t.smtp()
+        s.ehlo("x")
+        assert s.esmtp_features["size"] == "102400"
+        s.quit()
+        t.write_conf(max_message_size="2K")
+        os.kill(t.proc.pid, 1)
+        wait_for(lambda: "configuration reloaded" in t.log(), 5)
+        s = t.smtp()
+        s.ehlo("x")
+        assert s.esmtp_features["size"] == "2048"
+        assert s.mail("a@example.org")[0] == 250
+        assert s.rcpt("b@example.net")[0] == 250
+        code, msg = s.data(b"Subject: x\r\n\r\n" + b"y" * 3000 + b"\r\n")
+        assert code == 552, (code, msg)
+        s.quit()
+        # a bad file on HUP is logged and the old one kept
+        with open(t.conf_path, "a") as f:
+            f.write("max_mesage_size = 1\n")
+        os.kill(t.proc.pid, 1)
+        wait_for(lambda: "reload failed" in t.log(), 5)
+        assert "max_mesage_size" in t.log()
+        s = t.smtp()
+        s.ehlo("x")
+        assert s.esmtp_features["size"] == "2048"
+        s.quit()
+
+
+def test_sigterm_exits_cleanly():
+    with local_tern() as t:
+        r = t.raw()
+        r.cmd("EHLO x")
+        os.kill(t.proc.pid, 15)
+        # the session in progress may finish
+        assert r.cmd("NOOP")[0] == 250
+        r.cmd("QUIT")
+        assert t.proc.wait(15) == 0
+        try:
+            socket.create_connection(("127.0.0.1", t.port), 1).close()
+            raise AssertionError("still listening after SIGTERM")
+        except OSError:
+            pass

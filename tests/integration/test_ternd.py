@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: ISC
+"""test_ternd.py - the ternd command line: -n, -P, config errors."""
+import os
+import subprocess
+
+import harness
+
+TERND = os.path.join(harness.BIN, "ternd")
+
+
+def run(*args):
+    p = subprocess.run([TERND] + list(args), capture_output=True, text=True,
+                       timeout=20)
+    return p.returncode, p.stdout, p.stderr
+
+
+def conf(text):
+    d = harness.tempdir()
+    path = os.path.join(d, "tern.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_empty_config_is_valid():
+    path = conf("")
+    code, out, err = run("-n", "-c", path)
+    assert code == 0, err
+    assert "configuration ok" in out
+
+
+def test_bad_config_names_file_and_line():
+    path = conf("# ok\nhostname = mx.example\nretry_intervall = 5m\n")
+    code, out, err = run("-n", "-c", path)
+    assert code != 0
+    assert err.strip() == ('ternd: %s:3: unknown key "retry_intervall" '
+                           '(did you mean "retry_interval"?)' % path), err
+    path = conf("max_message_size = lots\n")
+    code, out, err = run("-n", "-c", path)
+    assert code != 0 and "%s:1: max_message_size:" % path in err, err
+    path = conf("relay_networks = 10.0.0.0/33\n")
+    code, out, err = run("-n", "-c", path)
+    assert code != 0 and "%s:1: relay_networks:" % path in err, err
+    code, out, err = run("-n", "-c", "/nonexistent/tern.conf")
+    assert code != 0 and "/nonexistent/tern.conf" in err
+
+
+def test_print_effective_config():
+    path = conf("retry_interval = 2m\nlisten = 127.0.0.1:2525, [::1]:2525\n")
+    code, out, err = run("-P", "-c", path)
+    assert code == 0, err
+    lines = dict(l.split(" = ", 1) for l in out.splitlines() if " = " in l)
+    assert lines["retry_interval"] == "120s"
+    assert lines["listen"] == "127.0.0.1:2525, [::1]:2525"
+    assert lines["max_message_size"] == str(25 * 1024 * 1024)
+    assert lines["mailbox"] == "maildir"
+
+
+def test_bad_aliases_file_fails_check():
+    d = harness.tempdir()
+    with open(os.path.join(d, "aliases"), "w") as f:
+        f.write("good: root\nthis line has no colon\n")
+    path = conf("aliases = %s/aliases\n" % d)
+    code, out, err = run("-n", "-c", path)
+    assert code != 0 and "%s/aliases:2:" % d in err, err
