@@ -6,6 +6,7 @@
  *	n = rfc822_field_name(line);		"To: x" -> 2, "body" -> 0
  *	rfc822_field_is(field, "bcc");		case-insensitive name match
  *	rfc822_addresses(value, fn, arg);	fn(addr, arg) per address
+ *	rfc822_quote_phrase("J. Doe", out, len);	"\"J. Doe\""
  */
 #ifndef TERN_RFC822_H
 #define TERN_RFC822_H
@@ -17,6 +18,8 @@
 /* Length of the field name of "Name: value", 0 if line is no field. */
 size_t	rfc822_field_name(const char *line);
 int	rfc822_field_is(const char *field, const char *name);
+/* A display name as a phrase: quoted (with \\ escapes) when needed. */
+void	rfc822_quote_phrase(const char *name, char *out, size_t len);
 
 /*
  * Call fn for each address of an address-list, in order: "Name <a@b>"

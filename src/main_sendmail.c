@@ -184,26 +184,6 @@ emit_field(struct submit *s, const char *field)
 	}
 }
 
-/* quote_phrase - name as an RFC 5322 phrase, quoted when it must be */
-static void
-quote_phrase(const char *name, char *out, size_t len)
-{
-	size_t	 o = 0;
-
-	if (strpbrk(name, "()<>[]:;@\\,.\"") == NULL) {
-		snprintf(out, len, "%s", name);
-		return;
-	}
-	out[o++] = '"';
-	for (; *name && o + 4 < len; name++) {
-		if (*name == '"' || *name == '\\')
-			out[o++] = '\\';
-		out[o++] = *name;
-	}
-	out[o++] = '"';
-	out[o] = '\0';
-}
-
 /*
  * finish_headers - -t recipients (Resent-To/Cc/Bcc when present, RFC
  * 5322 3.6.6, else To/Cc/Bcc), Bcc fields removed, From: added for -F.
@@ -239,7 +219,7 @@ finish_headers(struct submit *s, struct strvec *fields)
 		emit_field(s, f);
 	}
 	if (!has_from && s->fullname != NULL) {
-		quote_phrase(s->fullname, name, sizeof(name));
+		rfc822_quote_phrase(s->fullname, name, sizeof(name));
 		snprintf(from, sizeof(from), "From: %s <%s>", name,
 		    s->sender[0] ? s->sender : "MAILER-DAEMON");
 		emit_line(s, from, strlen(from), 1);

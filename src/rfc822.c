@@ -9,6 +9,7 @@
  * White space outside quoted strings is dropped, so folded values work.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -33,6 +34,27 @@ rfc822_field_name(const char *line)
 	for (n = 0; line[n] > 32 && line[n] < 127 && line[n] != ':'; n++)
 		;
 	return n > 0 && line[n] == ':' ? n : 0;
+}
+
+void
+rfc822_quote_phrase(const char *name, char *out, size_t len)
+{
+	size_t	 o = 0;
+
+	if (strpbrk(name, "()<>[]:;@\\,.\"\r\n") == NULL) {
+		snprintf(out, len, "%s", name);
+		return;
+	}
+	out[o++] = '"';
+	for (; *name && o + 4 < len; name++) {
+		if (*name == '\r' || *name == '\n')
+			continue;
+		if (*name == '"' || *name == '\\')
+			out[o++] = '\\';
+		out[o++] = *name;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
 }
 
 int

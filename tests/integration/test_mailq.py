@@ -178,16 +178,21 @@ def test_mailq_shape():
 
 
 def test_mailq_permission():
-    if os.geteuid() == 0:
-        return
+    """An unprivileged user gets 77 and a clear message (as root: nobody)."""
     with tempfile.TemporaryDirectory() as d:
         spool, a, b, c = fixture(d)
-        os.chmod(os.path.join(spool, "queue"), 0)
+        cf = conf(d)
+        os.chmod(d, 0o755)
+        os.chmod(spool, 0o755)
+        os.chmod(os.path.join(spool, "queue"), 0 if os.geteuid() else 0o700)
         try:
-            rc, out, err = run("mailq", "-C", conf(d))
+            p = subprocess.run([os.path.join(BIN, "mailq"), "-C", cf],
+                               capture_output=True, timeout=60,
+                               user=65534 if os.geteuid() == 0 else None)
         finally:
             os.chmod(os.path.join(spool, "queue"), 0o700)
-        assert rc == 77, (rc, err)
+        err = p.stderr.decode()
+        assert p.returncode == 77, (p.returncode, err)
         assert "Permission denied (run as root or the tern user)" in err, err
 
 

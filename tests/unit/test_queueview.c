@@ -211,6 +211,19 @@ test_addresses(void)
 	CHECK(!rfc822_field_is("Bcc-x: x", "bcc"));
 }
 
+static void
+test_quote_phrase(void)
+{
+	char	 out[64];
+
+	rfc822_quote_phrase("Joe User", out, sizeof(out));
+	CHECK_STR(out, "Joe User");
+	rfc822_quote_phrase("Joe Q. \"X\" User", out, sizeof(out));
+	CHECK_STR(out, "\"Joe Q. \\\"X\\\" User\"");
+	rfc822_quote_phrase("Evil\r\nBcc: x", out, sizeof(out));
+	CHECK_STR(out, "\"EvilBcc: x\"");
+}
+
 int
 main(void)
 {
@@ -221,6 +234,7 @@ main(void)
 	RUN(test_json);
 	RUN(test_put_text);
 	RUN(test_addresses);
+	RUN(test_quote_phrase);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", spool);
 	if (spool[0])
 		system(cmd);
