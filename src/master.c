@@ -333,7 +333,12 @@ local_request(struct master *m)
 	pid_t	 pid;
 
 	memset(&job, 0, sizeof(job));
-	if (delivery_request_recv(m->queue_sock, &job, &result_fd) == -1) {
+	switch (delivery_request_recv(m->queue_sock, &job, &result_fd)) {
+	case 0:
+		break;
+	case 1:
+		return;		/* end of file: cannot happen, we hold both ends */
+	default:
 		if (errno != EAGAIN && errno != EINTR)
 			log_warn("bad local delivery request");
 		return;
