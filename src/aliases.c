@@ -373,6 +373,8 @@ aliases_sort(struct aliases *al, const char *path, char *err, size_t errlen)
 	size_t	 i;
 	int	 a, b;
 
+	if (al->n == 0)
+		return 0;	/* qsort(NULL, 0, ...) is undefined */
 	qsort(al->v, al->n, sizeof(*al->v), entry_cmp);
 	for (i = 1; i < al->n; i++) {
 		if (strcmp(al->v[i - 1].name, al->v[i].name) != 0)
@@ -445,6 +447,8 @@ aliases_find(const struct aliases *al, const char *name)
 	snprintf(lower, sizeof(lower), "%s", name);
 	lowercase(lower);
 	key.name = lower;
+	if (al->n == 0)
+		return NULL;
 	return bsearch(&key, al->v, al->n, sizeof(*al->v), entry_cmp);
 }
 
