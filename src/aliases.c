@@ -447,8 +447,6 @@ aliases_find(const struct aliases *al, const char *name)
 	snprintf(lower, sizeof(lower), "%s", name);
 	lowercase(lower);
 	key.name = lower;
-	if (al->n == 0)
-		return NULL;
 	return bsearch(&key, al->v, al->n, sizeof(*al->v), entry_cmp);
 }
 
