@@ -653,7 +653,10 @@ cmd_help(struct smtp_session *s, char *args)
 	return 0;
 }
 
-/* ETRN (RFC 1985): trusted clients (and sendmail -q) flush the queue. */
+/*
+ * ETRN (RFC 1985): trusted clients flush the queue for a domain.  Local
+ * submitters (sendmail -q) may also say "ETRN *" for all, or a queue id.
+ */
 static int
 cmd_etrn(struct smtp_session *s, char *args)
 {
@@ -666,6 +669,8 @@ cmd_etrn(struct smtp_session *s, char *args)
 	}
 	if (!strcmp(args, "*"))
 		snprintf(msg, sizeof(msg), "flush\n");
+	else if (s->uid >= 0 && spool_is_valid_id(args))
+		snprintf(msg, sizeof(msg), "flush %s\n", args);
 	else if (addr_is_valid_domain(d, 0))
 		snprintf(msg, sizeof(msg), "flush @%s\n", d);
 	else {
