@@ -273,3 +273,90 @@ class RawClient:
 
     def close(self):
         self.sock.close()
+
+
+# --- delivery test helpers (queue runner, local and remote delivery) ---
+
+def wait_log(t, text, timeout=10.0, count=1):
+    """Wait until text occurs at least count times in t's log."""
+    return wait_for(lambda: t.log().count(text) >= count, timeout, 0.05)
+
+
+def state_files(t):
+    """The state files under t's spool/state/."""
+    out = []
+    sdir = os.path.join(t.spool, "state")
+    if not os.path.isdir(sdir):
+        return out
+    for sub in sorted(os.listdir(sdir)):
+        d = os.path.join(sdir, sub)
+        if os.path.isdir(d):
+            out += [os.path.join(d, f) for f in sorted(os.listdir(d))]
+    return out
+
+
+def maildir_messages(path):
+    """The messages of the Maildir at path, read with mailbox.Maildir,
+    oldest first, as (key, mailbox.MaildirMessage, raw bytes)."""
+    import mailbox
+    if not os.path.isdir(os.path.join(path, "new")):
+        return []
+    md = mailbox.Maildir(path, factory=None, create=False)
+
+    def order(key):
+        sec, _, rest = key.partition(".")
+        usec = rest[1:].split("P")[0] if rest.startswith("M") else "0"
+        return (int(sec) if sec.isdigit() else 0,
+                int(usec) if usec.isdigit() else 0, key)
+    return [(k, md.get_message(k), md.get_bytes(k))
+            for k in sorted(md.keys(), key=order)]
+
+
+class ThrowawayUser:
+    """A system user tern-t-XXXX with its own home, for root-only tests
+    (useradd -M, removed by name with userdel at the end).  Without root
+    it stands for the invoking user and creates nothing."""
+
+    def __init__(self, parent_dir):
+        self.created = False
+        if not IS_ROOT:
+            pw = pwd.getpwuid(os.getuid())
+            self.name, self.uid, self.gid = pw.pw_name, pw.pw_uid, pw.pw_gid
+            self.home = os.path.join(parent_dir, "home-" + self.name)
+            os.makedirs(self.home, exist_ok=True)
+            return
+        self.name = "tern-t-%04x" % (os.getpid() & 0xffff ^
+                                     int(time.monotonic() * 1000) & 0xffff)
+        self.home = os.path.join(parent_dir, "home-" + self.name)
+        subprocess.run(["useradd", "-M", "-d", self.home, "-s", "/bin/sh",
+                        "-U", self.name], check=True, timeout=30,
+                       capture_output=True)
+        self.created = True
+        pw = pwd.getpwnam(self.name)
+        self.uid, self.gid = pw.pw_uid, pw.pw_gid
+        os.makedirs(self.home, exist_ok=True)
+        os.chown(self.home, self.uid, self.gid)
+        os.chmod(self.home, 0o755)
+
+    def write_file(self, name, text, mode=0o644):
+        """A file in the home, owned by the user."""
+        path = os.path.join(self.home, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        if IS_ROOT:
+            os.chown(path, self.uid, self.gid)
+        return path
+
+    def remove(self):
+        if self.created:
+            subprocess.run(["userdel", self.name], timeout=30,
+                           capture_output=True)
+            self.created = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
