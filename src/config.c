@@ -204,11 +204,28 @@ fail:
 	return -1;
 }
 
-int
-config_parse_duration(const char *s, long long *out)
+struct unit {
+	char		 suffix;	/* '\0' for a bare number */
+	long long	 mult;
+};
+
+static const struct unit duration_units[] = {
+	{ '\0', 1 }, { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	{ 'w', 7 * 86400 }, { 0, 0 }
+};
+static const struct unit size_units[] = {
+	{ '\0', 1 }, { 'K', 1024 }, { 'M', 1024 * 1024 },
+	{ 'G', 1024LL * 1024 * 1024 }, { 0, 0 }
+};
+
+/* A decimal number with one optional unit letter (sizes may add "B"). */
+static int
+parse_scaled(const char *s, const struct unit *units, int size,
+    long long *out)
 {
 	char	*end;
-	long long v, mult = 1;
+	long long v;
+	const struct unit *u;
 
 	if (!isdigit((unsigned char)*s))
 		return -1;
@@ -216,47 +233,29 @@ config_parse_duration(const char *s, long long *out)
 	v = strtoll(s, &end, 10);
 	if (errno)
 		return -1;
-	switch (*end) {
-	case '\0': case 's': break;
-	case 'm': mult = 60; break;
-	case 'h': mult = 3600; break;
-	case 'd': mult = 86400; break;
-	case 'w': mult = 7 * 86400; break;
-	default: return -1;
-	}
-	if (*end && end[1] != '\0')
+	for (u = units; u->mult; u++)
+		if (u->suffix == (size ? toupper((unsigned char)*end) : *end))
+			break;
+	if (u->mult == 0)
 		return -1;
-	if (v > LLONG_MAX / mult)
+	if (*end && end[1] != '\0' && !(size && strcasecmp(end + 1, "B") == 0))
 		return -1;
-	*out = v * mult;
+	if (v > LLONG_MAX / u->mult)
+		return -1;
+	*out = v * u->mult;
 	return 0;
+}
+
+int
+config_parse_duration(const char *s, long long *out)
+{
+	return parse_scaled(s, duration_units, 0, out);
 }
 
 int
 config_parse_size(const char *s, long long *out)
 {
-	char	*end;
-	long long v, mult = 1;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno)
-		return -1;
-	switch (toupper((unsigned char)*end)) {
-	case '\0': break;
-	case 'K': mult = 1024; break;
-	case 'M': mult = 1024 * 1024; break;
-	case 'G': mult = 1024LL * 1024 * 1024; break;
-	default: return -1;
-	}
-	if (*end && end[1] != '\0' && strcasecmp(end + 1, "B") != 0)
-		return -1;
-	if (v > LLONG_MAX / mult)
-		return -1;
-	*out = v * mult;
-	return 0;
+	return parse_scaled(s, size_units, 1, out);
 }
 
 static int
