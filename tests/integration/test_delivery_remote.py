@@ -213,3 +213,124 @@ def test_mx_to_mbox():
                        qid)
         assert qid2 != qid
         assert queue_empty(a)
+
+
+def relay_to(st, port, **kw):
+    """A tern relaying all remote mail to [127.0.0.1]:port."""
+    return alice(st, port, relayhost="[127.0.0.1]:%d" % port, **kw)
+
+
+MSG = (b"From: me@tern.test\r\nTo: a@remote.test, b@remote.test\r\n"
+       b"Subject: two recipients\r\n\r\nbody\r\n")
+
+
+def test_one_recipient_refused():
+    with Stack() as st:
+        s = sink(st, extra=["--reply-rcpt", "bad@remote.test=550"])
+        a = relay_to(st, s.port)
+        qid = send(a, ME + "@tern.test", ["good@remote.test",
+                                          "bad@remote.test"], MSG)
+        msgs = notices(a, n=1)
+        assert len(msgs) == 1, a.log()
+        m = msgs[0]
+        assert m["To"] and (ME + "@tern.test") in m["To"], m["To"]
+        assert m["Auto-Submitted"] == "auto-replied", m.items()
+        kind, per_msg, blocks = dsn_blocks(m)
+        assert kind == "delivery-status"
+        assert per_msg["reporting-mta"] == "dns; tern.test", per_msg
+        assert len(blocks) == 1, blocks
+        b = blocks[0]
+        assert b["final-recipient"] == "rfc822; bad@remote.test", b
+        assert b["action"] == "failed", b
+        assert b["status"].startswith("5.") and b["status"].count(".") == 2, b
+        assert b["diagnostic-code"].startswith("smtp; 550"), b
+        assert "User unknown" in b["diagnostic-code"], b
+        assert b["remote-mta"] == "dns; 127.0.0.1", b
+        parts = [p.get_content_type() for p in m.get_payload()]
+        assert parts[0] == "text/plain" and parts[1] == \
+            "message/delivery-status", parts
+        assert parts[2] in ("text/rfc822-headers", "message/rfc822"), parts
+        got = s.messages()
+        assert len(got) == 1 and got[0]["rcpt_tos"] == ["good@remote.test"]
+        assert "dsn=5.1.1, status=bounced" in a.log(), a.log()
+        assert "%s: sender non-delivery notification" % qid in a.log()
+        assert queue_empty(a)
+
+
+def test_dsn_notify_and_pass_on():
+    with Stack() as st:
+        s = sink(st, extra=["--reply-rcpt", "gone@remote.test=550"])
+        a = relay_to(st, s.port)
+        # NOTIFY=SUCCESS to a remote recipient and to a local one;
+        # NOTIFY=NEVER to a refused one: no bounce for it.
+        qid = send(a, ME + "@tern.test", ["far@remote.test"], MSG,
+                   ["RET=HDRS", "ENVID=env+2Did"],
+                   ["NOTIFY=SUCCESS", "ORCPT=rfc822;orig@remote.test"])
+        msgs = notices(a, n=1)
+        kind, per_msg, blocks = dsn_blocks(msgs[0])
+        assert per_msg.get("original-envelope-id") == "env-id", per_msg
+        assert len(blocks) == 1
+        b = blocks[0]
+        assert b["action"] == "relayed", b
+        assert b["final-recipient"] == "rfc822; far@remote.test", b
+        assert b["original-recipient"] == "rfc822;orig@remote.test", b
+        assert b["status"].startswith("2."), b
+        got = s.messages()
+        assert len(got) == 1
+        assert got[0]["rcpt_params"] == [["NOTIFY=SUCCESS",
+                                          "ORCPT=rfc822;orig@remote.test"]], got
+        assert "RET=HDRS" in got[0]["mail_params"], got[0]["mail_params"]
+        assert "ENVID=env+2Did" in got[0]["mail_params"], got[0]
+        assert "%s: sender delivery status notification" % qid in a.log()
+
+        qid2 = send(a, ME + "@tern.test", [ME + "@tern.test"],
+                    b"Subject: local dsn\r\n\r\nx\r\n", (),
+                    ["NOTIFY=SUCCESS,FAILURE"])
+        msgs = notices(a, n=3)           # the message and its notice
+        reports = [m for m in msgs if m.get_content_type() ==
+                   "multipart/report"]
+        assert len(reports) == 2, [m["Subject"] for m in msgs]
+        kind, per_msg, blocks = dsn_blocks(reports[1])
+        assert blocks[0]["action"] == "delivered", blocks
+        assert blocks[0]["final-recipient"] == "rfc822; %s@tern.test" % ME
+
+        qid3 = send(a, ME + "@tern.test", ["gone@remote.test"], MSG, (),
+                    ["NOTIFY=NEVER"])
+        assert wait_log(a, "%s: to=<gone@remote.test>" % qid3, 10), a.log()
+        assert "dsn=5.1.1, status=bounced" in a.log()
+        assert queue_empty(a), a.queue_files()
+        time.sleep(0.5)
+        assert len(maildir_messages(os.path.join(a.mail, ME))) == 3
+        assert "%s: sender non-delivery" % qid3 not in a.log()
+        assert s.messages()[-1]["rcpt_tos"] == ["far@remote.test"]
+        assert qid2
+
+
+def test_dsn_not_offered():
+    with Stack() as st:
+        s = sink(st, extra=["--no-dsn"])
+        a = relay_to(st, s.port)
+        send(a, ME + "@tern.test", ["far@remote.test"], MSG,
+             ["RET=FULL"], ["NOTIFY=SUCCESS"])
+        assert wait_for(lambda: s.messages(), 10, 0.1), a.log()
+        got = s.messages()[0]
+        assert got["rcpt_params"] == [[]], got
+        assert not [p for p in got["mail_params"]
+                    if p.upper().startswith(("RET=", "ENVID="))], got
+        # The next hop cannot carry the request on: we say "relayed".
+        b = dsn_blocks(notices(a, n=1)[0])[2][0]
+        assert b["action"] == "relayed", b
+
+
+def test_recipients_grouped_by_domain():
+    with Stack() as st:
+        s = sink(st)
+        a = relay_to(st, s.port)
+        send(a, ME + "@tern.test", ["a@remote.test", "b@remote.test"], MSG)
+        assert wait_for(lambda: s.messages(), 10, 0.1), a.log()
+        assert queue_empty(a)
+        got = s.messages()
+        assert len(got) == 1, got
+        assert sorted(got[0]["rcpt_tos"]) == ["a@remote.test",
+                                             "b@remote.test"], got
+        assert got[0]["data"].endswith(MSG.decode())
