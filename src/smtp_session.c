@@ -33,6 +33,7 @@
 #include "log.h"
 #include "netaddr.h"
 #include "smtp_data.h"
+#include "smtp_params.h"
 #include "smtp_session.h"
 #include "spool.h"
 
@@ -217,71 +218,6 @@ cmd_helo(struct smtp_session *s, char *args)
 	return 0;
 }
 
-/* Split "KEY=VALUE" parameters; returns the next one or NULL. */
-static char *
-next_param(char **p, char **value)
-{
-	char	*start, *eq;
-
-	while (**p == ' ')
-		(*p)++;
-	if (**p == '\0')
-		return NULL;
-	start = *p;
-	while (**p && **p != ' ')
-		(*p)++;
-	if (**p)
-		*(*p)++ = '\0';
-	if ((eq = strchr(start, '=')) != NULL) {
-		*eq = '\0';
-		*value = eq + 1;
-	} else
-		*value = NULL;
-	return start;
-}
-
-static int
-mail_param(struct smtp_session *s, const char *key, const char *value)
-{
-	char	*end;
-
-	if (!strcasecmp(key, "SIZE") && value && isdigit((unsigned char)*value)) {
-		errno = 0;
-		s->declared_size = strtoll(value, &end, 10);
-		return (*end || errno) ? -1 : 0;
-	}
-	if (!strcasecmp(key, "BODY") && value) {
-		if (!strcasecmp(value, "7BIT"))
-			s->env.body = BODY_7BIT;
-		else if (!strcasecmp(value, "8BITMIME"))
-			s->env.body = BODY_8BITMIME;
-		else
-			return -1;
-		return 0;
-	}
-	if (!strcasecmp(key, "SMTPUTF8") && value == NULL) {
-		s->env.smtputf8 = 1;
-		return 0;
-	}
-	if (!strcasecmp(key, "RET") && value && !s->env.ret) {
-		if (!strcasecmp(value, "FULL"))
-			s->env.ret = RET_FULL;
-		else if (!strcasecmp(value, "HDRS"))
-			s->env.ret = RET_HDRS;
-		else
-			return -1;
-		return 0;
-	}
-	if (!strcasecmp(key, "ENVID") && value && !s->env.envid[0] &&
-	    strlen(value) <= 100 && xtext_is_valid(value)) {
-		snprintf(s->env.envid, sizeof(s->env.envid), "%s", value);
-		return 0;
-	}
-	if (!strcasecmp(key, "AUTH") && value)
-		return 0;	/* RFC 4954 5: accepted and ignored */
-	return -1;
-}
-
 /* "FROM:" / "TO:" then optional spaces (many clients send one). */
 static char *
 skip_keyword(char *args, const char *kw)
@@ -320,8 +256,8 @@ cmd_mail(struct smtp_session *s, char *args)
 		reply(s, "501 5.5.4 Syntax: MAIL FROM:<address> [parameters]");
 		return 0;
 	}
-	while ((key = next_param(&p, &value)) != NULL) {
-		if (mail_param(s, key, value) == -1) {
+	while ((key = smtp_param_next(&p, &value)) != NULL) {
+		if (smtp_mail_param(&s->env, &s->declared_size, key, value) == -1) {
 			reply(s, "555 5.5.4 Unsupported or bad parameter: %s",
 			    key);
 			transaction_reset(s);
@@ -339,26 +275,6 @@ cmd_mail(struct smtp_session *s, char *args)
 	session_set_state(s, SMTP_MAIL);
 	reply(s, "250 2.1.0 Ok");
 	return 0;
-}
-
-static int
-rcpt_param(struct smtp_session *s, const char *key, const char *value,
-    int *notify, char *orcpt, size_t orcptlen)
-{
-	const char *semi;
-
-	if (!strcasecmp(key, "NOTIFY") && value && *notify == 0)
-		return (*notify = notify_parse(value)) <= 0 ? -1 : 0;
-	if (!strcasecmp(key, "ORCPT") && value && *orcpt == '\0') {
-		semi = strchr(value, ';');
-		if (semi == NULL || semi == value || strlen(value) >= orcptlen ||
-		    !xtext_is_valid(semi + 1))
-			return -1;
-		snprintf(orcpt, orcptlen, "%s", value);
-		return 0;
-	}
-	(void)s;
-	return -1;
 }
 
 /* Does this local part name a user or an alias?  -1: cannot tell now. */
@@ -437,8 +353,8 @@ cmd_rcpt(struct smtp_session *s, char *args)
 		reply(s, "501 5.5.4 Syntax: RCPT TO:<address> [parameters]");
 		return 0;
 	}
-	while ((key = next_param(&p, &value)) != NULL) {
-		if (rcpt_param(s, key, value, &notify, orcpt,
+	while ((key = smtp_param_next(&p, &value)) != NULL) {
+		if (smtp_rcpt_param(key, value, &notify, orcpt,
 		    sizeof(orcpt)) == -1) {
 			reply(s, "555 5.5.4 Unsupported or bad parameter: %s",
 			    key);
