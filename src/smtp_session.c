@@ -380,7 +380,7 @@ cmd_rcpt(struct smtp_session *s, char *args)
 static int
 message_open(struct smtp_session *s)
 {
-	char	 date[64];
+	char	 date[64], uid[32] = "";
 	const char *proto;
 
 	if (spool_open(s->cfg->spool_dir, &s->sf) == -1) {
@@ -388,8 +388,9 @@ message_open(struct smtp_session *s)
 		return -1;
 	}
 	s->sf_open = 1;
-	log_info("%s: client=%s[%s]%s", s->sf.id, s->name, s->addr,
-	    s->uid >= 0 ? ", uid" : "");
+	if (s->uid >= 0)
+		snprintf(uid, sizeof(uid), ", uid=%ld", s->uid);
+	log_info("%s: client=%s[%s]%s", s->sf.id, s->name, s->addr, uid);
 	snprintf(s->env.id, sizeof(s->env.id), "%s", s->sf.id);
 	s->env.arrival = time(NULL);
 	snprintf(s->env.client, sizeof(s->env.client), "%s [%s]", s->name,
