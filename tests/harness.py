@@ -354,6 +354,8 @@ class ThrowawayUser:
                            capture_output=True)
             self.created = False
 
+    stop = remove
+
     def __enter__(self):
         return self
 

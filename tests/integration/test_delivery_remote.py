@@ -11,7 +11,7 @@ import email
 import email.policy
 import mailbox
 import os
-import smtplib
+import shutil
 import time
 
 import harness
@@ -27,6 +27,14 @@ class Stack:
 
     def __init__(self):
         self.items = []
+        self.dirs = []
+
+    def tmp(self, prefix):
+        """A temporary directory, removed at the end unless a test
+        failed or TERN_KEEP is set."""
+        d = harness.tempdir(prefix)
+        self.dirs.append(d)
+        return d
 
     def push(self, obj):
         self.items.append(obj)
@@ -41,11 +49,14 @@ class Stack:
                 obj.__exit__(*exc)
             else:
                 obj.stop()
+        if exc[0] is None and not os.environ.get("TERN_KEEP"):
+            for d in self.dirs:
+                shutil.rmtree(d, ignore_errors=True)
         return False
 
 
 def dns(st, zone_text):
-    d = harness.tempdir("tern-dns-")
+    d = st.tmp("tern-dns-")
     path = os.path.join(d, "zone")
     with open(path, "w") as f:
         f.write(zone_text)
@@ -54,7 +65,7 @@ def dns(st, zone_text):
 
 
 def sink(st, port=None, extra=()):
-    d = harness.tempdir("tern-sink-")
+    d = st.tmp("tern-sink-")
     return st.push(SMTPSink(port or harness.free_port(), d, extra).start())
 
 

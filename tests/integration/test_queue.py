@@ -163,7 +163,7 @@ def runner_pid(t):
 
 def test_runner_killed_mid_delivery():
     with Stack() as st:
-        out = os.path.join(harness.tempdir("tern-out-"), "copies")
+        out = os.path.join(st.tmp("tern-out-"), "copies")
         os.chmod(os.path.dirname(out), 0o1777)
         t = st.push(Tern(start=False, relay_networks="127.0.0.0/8"))
         t.write_aliases("postmaster: %s\nslow: |sleep 2; cat >> %s\n"

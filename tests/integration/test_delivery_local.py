@@ -1,0 +1,195 @@
+# SPDX-License-Identifier: ISC
+"""test_delivery_local.py - local delivery end to end (issue: queue
+runner, local and remote delivery, retry every 30 minutes, bounce after
+days): aliases to users, addresses, files, commands and :include:,
+~/.forward, recipient_delimiter, command exit codes, and the uid every
+target is written with.
+
+As root the tests make throwaway users (tern-t-XXXX, removed by name at
+the end) and check that each target is written with the right uid;
+without root the invoking user stands in for them and the ~/.forward
+parts are skipped (a .forward needs a home the test owns)."""
+import email
+import email.policy
+import os
+import pwd
+import time
+
+import harness
+from harness import (IS_ROOT, Tern, ThrowawayUser, maildir_messages,
+                     state_files, wait_for, wait_log)
+from test_delivery_remote import (ME, Stack, dsn_blocks, notices,
+                                  queue_empty, send, sink)
+
+DAEMON_UID = pwd.getpwnam(ME).pw_uid
+
+
+def outdir(st):
+    """A directory every target user can write (like /tmp)."""
+    d = st.tmp("tern-out-")
+    os.chmod(d, 0o1777)
+    return d
+
+
+def local_tern(st, aliases, **kw):
+    conf = dict(relay_networks="127.0.0.0/8")
+    conf.update(kw)
+    t = st.push(Tern(start=False, **conf))
+    t.write_aliases("postmaster: %s\n%s" % (ME, aliases))
+    t.start()
+    return t
+
+
+def read(path, timeout=10):
+    wait_for(lambda: os.path.exists(path) and os.path.getsize(path) > 0,
+             timeout, 0.05)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def owner(path):
+    return os.stat(path).st_uid
+
+
+def test_aliases_every_target():
+    with Stack() as st:
+        u = st.push(ThrowawayUser(st.tmp("tern-home-")))
+        out = outdir(st)
+        s = sink(st)
+        inc = os.path.join(out, "inc")
+        with open(inc, "w") as f:
+            f.write("# included\n%s/inc.mbox, \"|cat > %s/inc.pipe\"\n"
+                    % (out, out))
+        if IS_ROOT:
+            os.chown(inc, u.uid, u.gid)
+        t = local_tern(st, 'team: %s, far@remote.test, %s/team.mbox,\n'
+                       '\t"|cat > %s/team.pipe", :include:%s\n'
+                       % (u.name, out, out, inc),
+                       relayhost="[127.0.0.1]:%d" % s.port)
+        body = b"Subject: to the team\r\n\r\nhello team\r\nFrom here\r\n"
+        qid = send(t, "sender@example.org", ["team@tern.test"], body)
+        assert wait_for(lambda: queue_empty(t, 0) and s.messages(), 15,
+                        0.1), t.log()
+        lf = body.replace(b"\r\n", b"\n")
+        # The user's Maildir, written with the user's uid.
+        box = os.path.join(t.mail, u.name)
+        msgs = maildir_messages(box)
+        assert len(msgs) == 1, t.log()
+        key, msg, raw = msgs[0]
+        assert raw.startswith(b"Return-Path: <sender@example.org>\n"
+                              b"Delivered-To: team@tern.test\n"), raw
+        assert raw.endswith(lf), raw
+        assert owner(os.path.join(box, "new", key)) == u.uid
+        # /file: mbox format; |command: the message on stdin.  Both from
+        # the root-owned aliases file run as the daemon's user.
+        mbox = read(os.path.join(out, "team.mbox"))
+        assert mbox.startswith(b"From sender@example.org "), mbox
+        assert mbox.endswith(lf.replace(b"\nFrom here", b"\n>From here") +
+                             b"\n"), mbox
+        pipe = read(os.path.join(out, "team.pipe"))
+        assert pipe.startswith(b"Return-Path: <sender@example.org>\n")
+        assert pipe.endswith(lf), pipe
+        for name in ("team.mbox", "team.pipe"):
+            assert owner(os.path.join(out, name)) == DAEMON_UID, name
+        # :include: targets run as the include file's owner.
+        assert b"hello team" in read(os.path.join(out, "inc.mbox"))
+        assert b"hello team" in read(os.path.join(out, "inc.pipe"))
+        for name in ("inc.mbox", "inc.pipe"):
+            assert owner(os.path.join(out, name)) == u.uid, name
+        # The address: a new queue message, same sender, to the relay.
+        got = s.messages()
+        assert len(got) == 1 and got[0]["rcpt_tos"] == ["far@remote.test"]
+        assert got[0]["mail_from"] == "sender@example.org"
+        assert "Delivered-To: team@tern.test\r\n" in got[0]["data"]
+        assert got[0]["data"].endswith(body.decode())
+        log = t.log()
+        assert "to=<%s@tern.test>, orig_to=<team@tern.test>, relay=local" \
+            % u.name in log, log
+        assert "%s: to=<team@tern.test>, relay=local" % qid in log
+        assert "forwarded as " in log
+
+
+def test_recipient_delimiter_and_extension():
+    with Stack() as st:
+        u = st.push(ThrowawayUser(st.tmp("tern-home-")))
+        out = outdir(st)
+        t = local_tern(st, 'pipe: "|echo \\"$EXTENSION $LOCAL $RECIPIENT\\" '
+                       '> %s/ext.out"\n' % out)
+        send(t, "s@example.org", ["%s+box@tern.test" % u.name,
+                                  "pipe+Some.Ext@tern.test"],
+             b"Subject: ext\r\n\r\nx\r\n")
+        assert wait_for(lambda: queue_empty(t, 0), 15, 0.1), t.log()
+        msgs = maildir_messages(os.path.join(t.mail, u.name))
+        assert len(msgs) == 1, t.log()
+        assert b"Delivered-To: %s+box@tern.test\n" % u.name.encode() \
+            in msgs[0][2]
+        got = read(os.path.join(out, "ext.out")).decode()
+        # The local part is lowercased before the split.
+        assert got.split() == ["some.ext", "pipe",
+                               "pipe+Some.Ext@tern.test"], got
+
+
+def test_command_exit_codes():
+    with Stack() as st:
+        out = outdir(st)
+        aliases = ('tempfail: "|cat > /dev/null; exit 75"\n'
+                   'permfail: "|cat > /dev/null; echo no such mailbox; '
+                   'exit 1"\n')
+        t = local_tern(st, aliases)
+        qid = send(t, ME + "@tern.test", ["tempfail@tern.test",
+                                          "permfail@tern.test"],
+                   b"Subject: exits\r\n\r\nx\r\n")
+        # Exit 1: one bounce with the command's output.
+        msgs = notices(t, n=1)
+        assert len(msgs) == 1
+        kind, _, blocks = dsn_blocks(msgs[0])
+        assert [b["final-recipient"] for b in blocks] == \
+            ["rfc822; permfail@tern.test"], blocks
+        b = blocks[0]
+        assert b["action"] == "failed" and b["status"].startswith("5."), b
+        assert "exited 1" in b["diagnostic-code"], b
+        assert "no such mailbox" in b["diagnostic-code"], b
+        # Exit 75: deferred, kept, retried.
+        assert wait_log(t, "%s: to=<tempfail@tern.test>, relay=local" % qid)
+        assert "status=deferred (command exited 75" in t.log(), t.log()
+        assert wait_for(lambda: state_files(t), 5, 0.05)
+        assert len(t.queue_files()) == 1
+        n = t.log().count("to=<tempfail@tern.test>")
+        assert wait_log(t, "to=<tempfail@tern.test>", 8, n + 1), t.log()
+        # Fixed (aliases are read at each delivery): delivered next time.
+        t.write_aliases("postmaster: %s\ntempfail: \"|cat > %s/late\"\n"
+                        % (ME, out))
+        assert b"Subject: exits" in read(os.path.join(out, "late"), 10), \
+            t.log()
+        assert queue_empty(t, 10), t.log()
+        assert len(maildir_messages(os.path.join(t.mail, ME))) == 1
+
+
+def test_dot_forward():
+    if not IS_ROOT:
+        print("SKIP test_dot_forward: needs root for a throwaway user")
+        return
+    with Stack() as st:
+        u = st.push(ThrowawayUser(st.tmp("tern-home-")))
+        out = outdir(st)
+        u.write_file(".forward", "# mine\n\\%s, \"|cat > %s/fwd.pipe\"\n"
+                     % (u.name, out))
+        t = local_tern(st, "")
+        send(t, "s@example.org", [u.name + "@tern.test"],
+             b"Subject: fwd\r\n\r\nforwarded\r\n")
+        assert wait_for(lambda: queue_empty(t, 0), 15, 0.1), t.log()
+        pipe = os.path.join(out, "fwd.pipe")
+        assert b"forwarded" in read(pipe)
+        assert owner(pipe) == u.uid          # runs as the .forward's user
+        msgs = maildir_messages(os.path.join(t.mail, u.name))
+        assert len(msgs) == 1, t.log()
+        assert owner(os.path.join(t.mail, u.name, "new", msgs[0][0])) == u.uid
+        # A group-writable .forward is ignored: plain mailbox delivery.
+        os.chmod(os.path.join(u.home, ".forward"), 0o664)
+        os.unlink(pipe)
+        send(t, "s@example.org", [u.name + "@tern.test"],
+             b"Subject: fwd2\r\n\r\nnot forwarded\r\n")
+        assert wait_for(lambda: len(maildir_messages(
+            os.path.join(t.mail, u.name))) == 2, 15, 0.1), t.log()
+        assert not os.path.exists(pipe)
+        assert "ignoring %s/.forward" % u.home in t.log()
