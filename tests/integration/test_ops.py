@@ -1,0 +1,471 @@
+# SPDX-License-Identifier: ISC
+"""test_ops.py - operating tern against a real daemon (issue: mailq,
+sendmail(8), queue administration, man pages, service files, install).
+
+sendmail(8), mailq(1), ternq(8) and newaliases(8) run as an
+administrator would run them, with -C pointing at the test daemon's
+configuration; bsd-mailx and pflogsumm are the outside programs an
+administrator uses with them.  Remote mail goes to a relayhost on a
+loopback port that is either closed (so the queue runner can only defer)
+or served by smtpsink.py.  Every process started here is stopped by its
+PID.  The install layout is covered by test_docs.py (etc/install.sh,
+which `make install` runs)."""
+import email
+import email.policy
+import email.utils
+import json
+import os
+import pwd
+import re
+import select
+import shutil
+import subprocess
+import time
+
+import harness
+from harness import (BIN, Tern, maildir_messages, state_files, wait_for,
+                     wait_log)
+from smtpsink import SMTPSink
+
+# The user running the tests submits, and receives its own mail (root
+# is fine: the local agent delivers as root into the test's directory).
+USER = pwd.getpwuid(os.getuid()).pw_name
+
+
+def run(t, prog, *args, data=b"", env=None):
+    """Run one of tern's commands with -C t's configuration."""
+    p = subprocess.run([os.path.join(BIN, prog), "-C", t.conf_path] +
+                       list(args), input=data, capture_output=True,
+                       timeout=30, env=env)
+    return (p.returncode, p.stdout.decode("utf-8", "replace"),
+            p.stderr.decode("utf-8", "replace"))
+
+
+def mailbox(t, user=USER):
+    return os.path.join(t.mail, user)
+
+
+def wait_mail(t, n=1, user=USER, timeout=10):
+    """Wait for n messages in user's Maildir; return them as
+    email.message.EmailMessage objects."""
+    wait_for(lambda: len(maildir_messages(mailbox(t, user))) >= n, timeout)
+    got = maildir_messages(mailbox(t, user))
+    assert len(got) == n, "%d messages for %s, wanted %d\n%s" % (
+        len(got), user, n, t.log())
+    return [email.message_from_bytes(raw, policy=email.policy.default)
+            for _, _, raw in got]
+
+
+def relay_tern(port=None, **kw):
+    """A tern that relays everything to [127.0.0.1]:port (by default a
+    closed port, so remote mail can only be deferred)."""
+    conf = dict(relay_networks="127.0.0.0/8", relayhost="[127.0.0.1]:%d" %
+                (port or harness.free_port()), retry_interval="1h")
+    conf.update(kw)
+    return Tern(**conf)
+
+
+def relay_port(t):
+    return int(t.conf["relayhost"].rsplit(":", 1)[1])
+
+
+def queue_json(t):
+    """mailq -j as {queue id: object}."""
+    rc, out, err = run(t, "mailq", "-j")
+    assert rc == 0, (rc, err)
+    objs = [json.loads(line) for line in out.splitlines()]
+    return {o["queue_id"]: o for o in objs}
+
+
+def attempts(t, qid):
+    o = queue_json(t).get(qid)
+    return o["recipients"][0]["attempts"] if o else None
+
+
+def submit_remote(t, subject="t", rcpt="x@example.com"):
+    """Queue one message for a remote recipient over SMTP; its queue id."""
+    s = t.smtp()
+    s.ehlo("client.example")
+    s.mail("a@example.org")
+    assert s.rcpt(rcpt)[0] == 250
+    code, msg = s.data(("Subject: %s\r\n\r\nbody\r\n" % subject).encode())
+    assert code == 250, (code, msg)
+    s.quit()
+    return msg.split()[-1].decode()
+
+
+def wait_attempts(t, qid, n, timeout=10):
+    """Wait until the message has had at least n delivery attempts."""
+    got = wait_for(lambda: (attempts(t, qid) or 0) >= n, timeout, 0.1)
+    assert got, "%s: %s attempts, wanted %d\n%s" % (
+        qid, attempts(t, qid), n, t.log())
+    return attempts(t, qid)
+
+
+def header_block(raw):
+    return raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+
+
+# --- 1. sendmail(8) submitting to the running daemon ---
+
+def test_sendmail_delivers_and_adds_headers():
+    with Tern() as t:
+        rc, out, err = run(t, "sendmail", "-i", USER,
+                           data=b"body line\n.\nafter the dot\n")
+        assert rc == 0 and out == "" and err == "", (rc, out, err)
+        m, = wait_mail(t)
+        assert m["Return-Path"] == "<%s@tern.test>" % USER, str(m)
+        assert m["From"] == "%s@tern.test" % USER, str(m)
+        assert email.utils.parsedate_to_datetime(m["Date"]) is not None
+        assert re.fullmatch(r"<[0-9A-Z]{15}@tern\.test>", m["Message-ID"]), \
+            m["Message-ID"]
+        assert m["Delivered-To"] == "%s@tern.test" % USER, str(m)
+        assert "from userid %d" % os.getuid() in m["Received"], str(m)
+        assert m.get_content() == "body line\n.\nafter the dot\n", str(m)
+        qid = m["Message-ID"][1:16]
+        assert "%s: client=localhost[local], uid=%d\n" % (qid, os.getuid()) \
+            in t.log(), t.log()
+        t.stop()
+        rc, out, err = run(t, "sendmail", USER, data=b"x\n")
+        assert rc == 75, (rc, err)
+        assert "cannot connect to tern" in err and \
+            "is ternd running?" in err, err
+
+
+def test_sendmail_t_bcc_is_removed():
+    sink = SMTPSink(harness.free_port(), harness.tempdir("tern-sink-"))
+    sink.start()
+    try:
+        with relay_tern(sink.port) as t:
+            msg = ("To: %s@tern.test\nCc: Carol <cc@example.net>\n"
+                   "Bcc: %s@localhost,\n hidden@example.com\n"
+                   "Subject: secret list\n\nbody\n" % (USER, USER)).encode()
+            rc, out, err = run(t, "sendmail", "-t", "-i", data=msg)
+            assert rc == 0, (rc, err)
+            copies = wait_mail(t, 2)
+            got = sorted(c["Delivered-To"] for c in copies)
+            assert got == ["%s@localhost" % USER, "%s@tern.test" % USER], got
+            wait_for(lambda: sum(len(m["rcpt_tos"]) for m in
+                                 sink.messages()) >= 2, 10)
+            remote = sink.messages()
+            assert sorted(r for m in remote for r in m["rcpt_tos"]) == \
+                ["cc@example.net", "hidden@example.com"], remote
+            raws = [c.as_bytes() for c in copies] + \
+                [m["data"].encode() for m in remote]
+            for raw in raws:
+                head = b"\n".join(l for l in header_block(raw).split(b"\n")
+                                  if not l.startswith(b"Delivered-To:"))
+                assert b"\nbcc:" not in b"\n" + head.lower(), raw
+                assert b"hidden" not in raw and b"@localhost" not in head, raw
+                assert b"Subject: secret list" in raw, raw
+    finally:
+        sink.stop()
+
+
+def test_sendmail_f_and_F():
+    with Tern() as t:
+        rc, out, err = run(t, "sendmail", "-f", "other@example.org",
+                           "-F", "Full Name", USER,
+                           data=b"Subject: from someone else\n\nhi\n")
+        assert rc == 0, (rc, err)
+        m, = wait_mail(t)
+        assert m["Return-Path"] == "<other@example.org>", str(m)
+        assert email.utils.parseaddr(m["From"]) == \
+            ("Full Name", "other@example.org"), m["From"]
+        # A From: already in the message is kept; -F is not applied.
+        rc, out, err = run(t, "sendmail", "-F", "Ignored", USER,
+                           data=b"From: Me <me@example.org>\n\nhi\n")
+        assert rc == 0, (rc, err)
+        m = wait_mail(t, 2)[1]
+        assert m["From"] == "Me <me@example.org>", str(m)
+        assert m["Return-Path"] == "<%s@tern.test>" % USER, str(m)
+
+
+class Chat:
+    """A program speaking SMTP on its standard input and output."""
+
+    def __init__(self, argv):
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        self.buf = b""
+
+    def reply(self, timeout=10):
+        """One whole reply as (code, last line)."""
+        end = time.monotonic() + timeout
+        while True:
+            lines = self.buf.split(b"\r\n")
+            for i, l in enumerate(lines[:-1]):
+                if len(l) >= 4 and l[3:4] == b" ":
+                    self.buf = b"\r\n".join(lines[i + 1:])
+                    return int(l[:3]), l.decode()
+            left = end - time.monotonic()
+            assert left > 0, "no SMTP reply; have %r" % self.buf
+            r, _, _ = select.select([self.p.stdout], [], [], left)
+            if r:
+                chunk = os.read(self.p.stdout.fileno(), 4096)
+                assert chunk, "end of output; have %r" % self.buf
+                self.buf += chunk
+
+    def cmd(self, line):
+        self.p.stdin.write(line.encode() + b"\r\n")
+        self.p.stdin.flush()
+        return self.reply()
+
+    def close(self):
+        self.p.stdin.close()
+        try:
+            return self.p.wait(10)
+        finally:
+            if self.p.poll() is None:
+                self.p.kill()
+                self.p.wait(5)
+            self.p.stdout.close()
+            self.p.stderr.close()
+
+
+def test_sendmail_bs():
+    with Tern() as t:
+        c = Chat([os.path.join(BIN, "sendmail"), "-C", t.conf_path, "-bs"])
+        try:
+            code, line = c.reply()
+            assert code == 220 and "tern.test" in line, line
+            assert c.cmd("EHLO me.example")[0] == 250
+            assert c.cmd("MAIL FROM:<%s@tern.test>" % USER)[0] == 250
+            assert c.cmd("RCPT TO:<%s@tern.test>" % USER)[0] == 250
+            assert c.cmd("RCPT TO:<nosuchuser@tern.test>")[0] == 550
+            assert c.cmd("DATA")[0] == 354
+            c.p.stdin.write(b"Subject: over -bs\r\n\r\n..dot\r\n")
+            code, line = c.cmd(".")
+            assert code == 250 and "queued as" in line, line
+            assert c.cmd("QUIT")[0] == 221
+        finally:
+            rc = c.close()
+        assert rc == 0, rc
+        m, = wait_mail(t)
+        assert m["Subject"] == "over -bs" and m.get_content() == ".dot\n", \
+            str(m)
+        assert m["Message-ID"] and m["Date"], str(m)
+        assert "uid=%d" % os.getuid() in t.log(), t.log()
+
+
+# --- 2. bsd-mailx, pointed at tern's sendmail ---
+
+def test_bsd_mailx():
+    """`mail -s test USER` reaches tern.  bsd-mailx runs the program named
+    by its "sendmail" variable (set in a MAILRC file here), so neither
+    /usr/sbin/sendmail nor any other system file is involved."""
+    mailx = shutil.which("bsd-mailx")
+    assert mailx, "bsd-mailx is not installed: apt-get install -y bsd-mailx"
+    with Tern() as t:
+        argfile = os.path.join(t.dir, "sendmail-args")
+        wrapper = os.path.join(t.dir, "sendmail")
+        with open(wrapper, "w") as f:
+            f.write('#!/bin/sh\necho "$@" > %s\nexec %s -C %s "$@"\n' % (
+                argfile, os.path.join(BIN, "sendmail"), t.conf_path))
+        os.chmod(wrapper, 0o755)
+        rcfile = os.path.join(t.dir, "mailrc")
+        with open(rcfile, "w") as f:
+            f.write("set sendmail=%s\nset sendwait\n" % wrapper)
+        env = dict(os.environ, MAILRC=rcfile, HOME=t.dir)
+        p = subprocess.run([mailx, "-s", "test", USER], input=b"hi\n",
+                           env=env, capture_output=True, timeout=30)
+        assert p.returncode == 0, p
+        m, = wait_mail(t)
+        assert os.path.exists(argfile), "mailx did not run tern's sendmail"
+        assert m["Subject"] == "test" and m.get_content() == "hi\n", str(m)
+        assert m["From"] == "%s@tern.test" % USER, str(m)
+        assert m["Return-Path"] == "<%s@tern.test>" % USER, str(m)
+
+
+# --- 3. mailq on a live queue ---
+
+def test_mailq_live_deferred():
+    with relay_tern() as t:
+        qid = submit_remote(t, rcpt="x@example.com")
+        wait_attempts(t, qid, 1)
+        port = relay_port(t)
+        rc, out, err = run(t, "mailq")
+        assert rc == 0, (rc, err)
+        lines = out.splitlines()
+        assert lines[0].startswith("-Queue ID-"), out
+        assert lines[1].startswith(qid + " ") and \
+            lines[1].endswith(" a@example.org"), out
+        assert lines[2].strip() == "(connect to 127.0.0.1[127.0.0.1]:%d: " \
+            "Connection refused)" % port, out
+        assert lines[3].strip() == "x@example.com", out
+        assert lines[-1] == "-- 1 Kbytes in 1 Request.", out
+        o = queue_json(t)[qid]
+        assert o["sender"] == "a@example.org" and o["held"] is False, o
+        r, = o["recipients"]
+        assert r["address"] == "x@example.com" and r["state"] == "deferred"
+        assert r["attempts"] >= 1 and r["dsn"] == "4.4.1", r
+        assert isinstance(r["next_attempt"], int) and \
+            r["next_attempt"] > time.time() + 600, r
+        assert "Connection refused" in r["delay_reason"], r
+        rc, sout, err = run(t, "mailq", "-s")
+        assert rc == 0, (rc, err)
+        rows = {l.split()[0]: l.split()[1:] for l in sout.splitlines()[1:]}
+        assert rows["TOTAL"][0] == "1" and rows["example.com"][0] == "1", sout
+        rc, bp, err = run(t, "sendmail", "-bp")
+        assert rc == 0 and bp == out, (rc, bp, out, err)
+
+
+# --- 4. ternq while the queue runner is busy ---
+
+def test_ternq_hold_and_release():
+    with relay_tern(retry_interval="1s") as t:
+        qid = submit_remote(t, "held")
+        wait_attempts(t, qid, 2)
+        rc, out, err = run(t, "ternq", "hold", qid)
+        assert rc == 0 and out == qid + ": hold requested\n", (rc, out, err)
+        assert wait_log(t, qid + ": placed on hold"), t.log()
+        time.sleep(0.3)     # an attempt already running ends
+        o = queue_json(t)[qid]
+        assert o["held"] is True, o
+        before = o["recipients"][0]["attempts"]
+        tried = t.log().count(qid + ": to=<x@example.com>")
+        rc, out, err = run(t, "mailq")
+        assert qid + "!" in out, out
+        time.sleep(3.2)     # three retry intervals
+        assert attempts(t, qid) == before, (before, t.log())
+        assert t.log().count(qid + ": to=<x@example.com>") == tried, t.log()
+        rc, out, err = run(t, "ternq", "release", qid)
+        assert rc == 0 and out == qid + ": release requested\n", (rc, out)
+        wait_attempts(t, qid, before + 1, 5)
+        assert queue_json(t)[qid]["held"] is False
+        assert qid + ": released from hold" in t.log()
+
+
+def test_ternq_flush_and_sendmail_q():
+    with relay_tern() as t:
+        qid = submit_remote(t, "flushed")
+        wait_attempts(t, qid, 1)
+        time.sleep(0.5)
+        assert attempts(t, qid) == 1, t.log()    # retry_interval = 1h
+        rc, out, err = run(t, "ternq", "flush")
+        assert rc == 0, (rc, out, err)
+        wait_attempts(t, qid, 2, 5)
+        rc, out, err = run(t, "ternq", "flush", qid)
+        assert rc == 0, (rc, out, err)
+        wait_attempts(t, qid, 3, 5)
+        rc, out, err = run(t, "ternq", "flush", "@example.com")
+        assert rc == 0, (rc, out, err)
+        wait_attempts(t, qid, 4, 5)
+        rc, out, err = run(t, "sendmail", "-q")
+        assert rc == 0, (rc, out, err)
+        wait_attempts(t, qid, 5, 5)
+        rc, out, err = run(t, "sendmail", "-qI" + qid)
+        assert rc == 0, (rc, out, err)
+        wait_attempts(t, qid, 6, 5)
+        time.sleep(0.3)
+        assert attempts(t, qid) == 6, t.log()
+
+
+def test_ternq_show_and_delete():
+    with relay_tern() as t:
+        qid = submit_remote(t, "doomed")
+        wait_attempts(t, qid, 1)
+        rc, out, err = run(t, "ternq", "show", qid)
+        assert rc == 0, (rc, err)
+        for text in ("id: " + qid, "sender: a@example.org",
+                     "rcpt: x@example.com", "Subject: doomed", "\nbody\n",
+                     "Connection+20refused"):
+            assert text in out, (text, out)
+        rc, out, err = run(t, "ternq", "delete", qid)
+        assert rc == 0 and out == qid + ": delete requested\n", (rc, out)
+        assert wait_for(lambda: not t.queue_files() and
+                        not state_files(t), 5), (t.queue_files(), t.log())
+        assert qid + ": removed" in t.log()
+        rc, out, err = run(t, "mailq")
+        assert out == "Mail queue is empty\n", out
+        rc, out, err = run(t, "ternq", "show", qid)
+        assert rc != 0 and "no such message" in err, (rc, err)
+        # The relay comes up: nothing arrives there, even when asked.
+        sink = SMTPSink(relay_port(t), harness.tempdir("tern-sink-"))
+        sink.start()
+        try:
+            assert run(t, "ternq", "flush")[0] == 0
+            assert run(t, "sendmail", "-q")[0] == 0
+            time.sleep(1.5)
+            assert sink.messages() == [], sink.messages()
+        finally:
+            sink.stop()
+        assert t.log().count(qid + ": to=<") == 1, t.log()
+
+
+# --- 5. newaliases on the daemon's aliases file ---
+
+def test_newaliases_live():
+    with Tern() as t:
+        path = t.conf["aliases"]
+        rc, out, err = run(t, "newaliases")
+        assert rc == 0 and out == "newaliases: %s: 1 alias, ok\n" % path, \
+            (rc, out, err)
+        t.write_aliases("postmaster: %s\nops: %s\n" % (harness.daemon_user(),
+                                                        USER))
+        rc, out, err = run(t, "newaliases")
+        assert rc == 0 and out == "newaliases: %s: 2 aliases, ok\n" % path, \
+            (rc, out, err)
+        rc, out, err = run(t, "sendmail", "-bi")
+        assert rc == 0 and out == "newaliases: %s: 2 aliases, ok\n" % path, \
+            (rc, out, err)
+        # The daemon reads the edited file itself: no restart needed.
+        assert run(t, "sendmail", "ops", data=b"Subject: via alias\n\nx\n")[0] == 0
+        m, = wait_mail(t)
+        assert m["Subject"] == "via alias", str(m)
+        with open(path, "a") as f:
+            f.write("this line is broken\n")
+        rc, out, err = run(t, "newaliases")
+        assert rc == 65 and err.startswith(path + ":3: "), (rc, err)
+        assert out == "", out
+
+
+# --- 6. pflogsumm reads tern's log ---
+
+def grand_totals(report):
+    """The counts of pflogsumm's "Grand Totals" section, by label."""
+    out = {}
+    part = report.split("Grand Totals", 1)[1].split("\n\n\n", 1)[0]
+    for line in part.splitlines():
+        m = re.match(r"\s*(\d+)\s+(\w[\w ]*?)(\s+\(.*)?$", line)
+        if m:
+            out[m.group(2)] = int(m.group(1))
+    return out
+
+
+def test_pflogsumm_counts():
+    pflogsumm = shutil.which("pflogsumm")
+    assert pflogsumm, "pflogsumm is not installed: apt-get install -y pflogsumm"
+    sink = SMTPSink(harness.free_port(), harness.tempdir("tern-sink-"),
+                    ["--reply-rcpt", "later@example.net=451",
+                     "--reply-rcpt", "gone@example.net=550"])
+    sink.start()
+    try:
+        with relay_tern(sink.port) as t:
+            s = t.smtp()
+            s.sendmail("a@example.org", ["%s@tern.test" % USER], "S: 1\r\n\r\nx\r\n")
+            s.sendmail("a@example.org", ["ok@example.net"], "S: 2\r\n\r\nx\r\n")
+            s.sendmail("a@example.org", ["later@example.net"], "S: 3\r\n\r\nx\r\n")
+            s.sendmail("", ["gone@example.net"], "S: 4\r\n\r\nx\r\n")
+            s.mail("a@example.org")
+            code, _ = s.rcpt("nosuchuser@tern.test")
+            assert code == 550, code
+            s.quit()
+            assert run(t, "sendmail", USER, data=b"S: 5\n\nx\n")[0] == 0
+            # Delivered: USER twice, ok@, and the double bounce of the
+            # null-sender message to postmaster.
+            assert wait_log(t, "status=sent", count=4), t.log()
+            assert wait_log(t, "status=deferred"), t.log()
+            assert wait_log(t, "status=bounced"), t.log()
+            p = subprocess.run([pflogsumm, "--syslog-name=tern",
+                                t.log_path], capture_output=True, text=True,
+                               timeout=60)
+            assert p.returncode == 0, p
+            got = grand_totals(p.stdout)
+            want = {"received": 5, "delivered": 4, "deferred": 1,
+                    "bounced": 1, "rejected": 1}
+            assert {k: got.get(k) for k in want} == want, \
+                (got, p.stdout[:1500], t.log())
+    finally:
+        sink.stop()
