@@ -187,3 +187,90 @@ def test_runner_killed_mid_delivery():
             data = f.read()
         assert data.count(b"do not lose me") >= 1, data
         assert "%s: removed" % qid in t.log()
+
+
+class SlowProxy:
+    """A loopback TCP proxy to port that holds each new connection for
+    delay seconds before it connects through: a remote that answers
+    slowly.  stop() closes it; its threads end with their sockets."""
+
+    def __init__(self, port, delay):
+        import socket
+        import threading
+        self.port_to, self.delay = port, delay
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(8)
+        self.lsock.settimeout(0.2)
+        self.port = self.lsock.getsockname()[1]
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def loop(self):
+        import socket
+        import threading
+        while not self.done.is_set():
+            try:
+                c, _ = self.lsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self.conn, args=(c,), daemon=True).start()
+
+    def conn(self, c):
+        import socket
+        import threading
+        if self.done.wait(self.delay):
+            c.close()
+            return
+        try:
+            u = socket.create_connection(("127.0.0.1", self.port_to), 5)
+        except OSError:
+            c.close()
+            return
+
+        def pump(a, b):
+            a.settimeout(30)
+            try:
+                for _ in range(100000):
+                    data = a.recv(65536)
+                    if not data:
+                        break
+                    b.sendall(data)
+            except OSError:
+                pass
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        threading.Thread(target=pump, args=(u, c), daemon=True).start()
+        pump(c, u)
+
+    def stop(self):
+        self.done.set()
+        self.lsock.close()
+        self.thread.join(5)
+
+
+def test_runner_killed_mid_smtp():
+    with Stack() as st:
+        s = sink(st)
+        proxy = st.push(SlowProxy(s.port, 2))
+        t = relay(st, proxy.port, smtp_timeout="20s")
+        assert wait_log(t, "tern/qmgr[", 10)
+        qid = send(t, ME + "@tern.test", ["far@remote.test"], BODY)
+        assert wait_log(t, "agent for remote.test", 10), t.log()
+        time.sleep(0.5)
+        assert s.messages() == []
+        pid = runner_pid(t)
+        os.kill(pid, signal.SIGKILL)
+        assert wait_log(t, "queue runner exited; restarting", 10), t.log()
+        assert wait_for(lambda: queue_empty(t, 0), 20, 0.1), t.log()
+        assert runner_pid(t) != pid
+        got = s.messages()
+        assert 1 <= len(got) <= 2, got
+        assert all(m["rcpt_tos"] == ["far@remote.test"] for m in got)
+        assert "%s: removed" % qid in t.log()
