@@ -376,7 +376,7 @@ def test_ternq_show_and_delete():
         assert rc == 0 and out == qid + ": delete requested\n", (rc, out)
         assert wait_for(lambda: not t.queue_files() and
                         not state_files(t), 5), (t.queue_files(), t.log())
-        assert qid + ": removed" in t.log()
+        assert wait_log(t, qid + ": removed"), t.log()
         rc, out, err = run(t, "mailq")
         assert out == "Mail queue is empty\n", out
         rc, out, err = run(t, "ternq", "show", qid)
@@ -469,3 +469,58 @@ def test_pflogsumm_counts():
                 (got, p.stdout[:1500], t.log())
     finally:
         sink.stop()
+
+
+def test_ternq_delete_domain_while_busy():
+    """With the runner retrying every second, "delete @domain" removes
+    exactly that domain's messages; the rest is delivered once the relay
+    comes up, and nothing deleted ever arrives."""
+    with relay_tern(retry_interval="1s") as t:
+        s = t.smtp()
+        for i in range(20):
+            s.sendmail("a@example.org", ["r%d@example.com" % i],
+                       "Subject: drop %d\r\n\r\nx\r\n" % i)
+        s.sendmail("a@example.org", ["keep@example.net"],
+                   "Subject: keep\r\n\r\nx\r\n")
+        s.quit()
+        assert wait_for(lambda: len(t.queue_files()) == 21, 5)
+        assert wait_log(t, "to=<r19@example.com>"), t.log()
+        rc, out, err = run(t, "ternq", "delete", "@example.com")
+        assert rc == 0 and out == "@example.com: delete requested\n", \
+            (rc, out, err)
+        assert wait_for(lambda: len(t.queue_files()) == 1 and
+                        len(state_files(t)) <= 1, 10), t.queue_files()
+        left, = queue_json(t).values()
+        assert left["recipients"][0]["address"] == "keep@example.net", left
+        sink = SMTPSink(relay_port(t), harness.tempdir("tern-sink-"))
+        sink.start()
+        try:
+            assert wait_for(lambda: not t.queue_files(), 10), t.log()
+            time.sleep(1.2)
+            got = [m["rcpt_tos"] for m in sink.messages()]
+            assert got == [["keep@example.net"]], got
+        finally:
+            sink.stop()
+
+
+def test_ternq_with_the_daemon_down():
+    """hold and delete done while ternd is stopped hold across a restart."""
+    with relay_tern(retry_interval="1s") as t:
+        held, gone = submit_remote(t, "held"), submit_remote(t, "gone")
+        wait_attempts(t, held, 1)
+        wait_attempts(t, gone, 1)
+        t.stop()
+        rc, out, err = run(t, "ternq", "hold", held)
+        assert rc == 0 and "held" in out, (rc, out, err)
+        rc, out, err = run(t, "ternq", "delete", gone)
+        assert rc == 0 and "deleted" in out, (rc, out, err)
+        rc, out, err = run(t, "ternq", "flush")
+        assert rc == 75 and "not running" in err, (rc, err)
+        before = attempts(t, held)
+        t.start()
+        time.sleep(2.5)
+        q = queue_json(t)
+        assert list(q) == [held] and q[held]["held"] is True, q
+        assert attempts(t, held) == before, t.log()
+        assert run(t, "ternq", "release", held)[0] == 0
+        wait_attempts(t, held, before + 1, 5)
