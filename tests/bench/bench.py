@@ -49,6 +49,26 @@ class Server:
         self.port = port
         self.queue_dirs = queue_dirs
         self.res = {}
+        self.stuck = 0
+
+    def settle(self, quiet=2.0, limit=60.0):
+        """After a relay run: smtp-sink exits on its Nth message without
+        answering it or the others in flight, so the server defers those
+        (retry in 30m).  Wait until the queue stops changing and accept
+        what is left as stuck."""
+        deadline = time.monotonic() + limit
+        last, since = self.queued(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            n = self.queued()
+            if n != last:
+                last, since = n, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                break
+        if last > self.stuck:
+            log("  %s: %d deferred by the exiting smtp-sink"
+                % (self.name, last - self.stuck))
+            self.stuck = last
 
     def queued(self):
         """Messages still in the queue (files under the queue dirs)."""
@@ -59,9 +79,10 @@ class Server:
         return n
 
     def drain(self, limit=120.0):
+        """Wait until only the known-stuck messages are left."""
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
-            if self.queued() == 0:
+            if self.queued() <= self.stuck:
                 return True
             time.sleep(0.2)
         log("  %s: queue not empty after %.0fs (%d files)"
@@ -120,8 +141,9 @@ def wait_listen(port, limit=10.0):
     return False
 
 
-def relay_run(srv, msgs, sink_port, limit=300.0):
+def relay_run(srv, msgs, sink_port):
     """One relay run: msgs per second until smtp-sink has all, or None."""
+    limit = max(30.0, msgs / 20.0)     # give up below 20 msg/s
     argv = ["smtp-sink", "-M", str(msgs), "127.0.0.1:%d" % sink_port, "256"]
     if os.geteuid() == 0:
         argv[1:1] = ["-u", "nobody"]    # smtp-sink refuses to run as root
@@ -147,6 +169,7 @@ def relay_run(srv, msgs, sink_port, limit=300.0):
         if sink.poll() is None:
             sink.kill()
             sink.wait()
+        srv.settle()
 
 
 def stats(vals):

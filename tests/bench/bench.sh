@@ -14,7 +14,7 @@
 # Knobs (environment): RUNS (5), MSGS (5000), RELAY_MSGS (2000),
 # RELAY_RUNS (3), MEM_SESSIONS (50), LAT_COUNT (20), TERN_PORT (2625),
 # SINK_PORT (2726, fixed by the peer's transport map), PF_PORT (2725),
-# PFB (/tmp/tern-pfbench), NO_TERN=1 (measure only the Postfix peer),
+# PFB (/var/tmp/tern-pfbench), TERND (bin/ternd), NO_TERN=1 (measure only the Postfix peer),
 # NO_POSTFIX=1 (only tern).
 #
 # Durability, checked with strace -f -e trace=fsync,fdatasync,rename on
@@ -41,8 +41,8 @@ LAT_COUNT=${LAT_COUNT:-20}
 TERN_PORT=${TERN_PORT:-2625}
 SINK_PORT=${SINK_PORT:-2726}
 PF_PORT=${PF_PORT:-2725}
-PFB=${PFB:-/tmp/tern-pfbench}
-TERND=$TOP/bin/ternd
+PFB=${PFB:-/var/tmp/tern-pfbench}
+TERND=${TERND:-$TOP/bin/ternd}
 WORK=
 TERN_PID=
 
@@ -156,7 +156,7 @@ start_tern() {
 		echo "bench: something already answers on 127.0.0.1:$TERN_PORT"
 		return 1
 	fi
-	WORK=$(mktemp -d /tmp/tern-bench.XXXXXX) || return 1
+	WORK=$(mktemp -d /var/tmp/tern-bench.XXXXXX) || return 1
 	write_config
 	if ! "$TERND" -n -c "$WORK/tern.conf"; then
 		echo "bench: ternd -n rejects the bench configuration"

@@ -6,13 +6,14 @@
 # Usage: sh tests/bench/postfix-peer.sh start|stop|status [DIR]
 #
 # Sets up exactly the instance that ../shared/bench-peer.md describes under
-# DIR (default /tmp/tern-pfbench): its own config_directory, queue and data
+# DIR (default /var/tmp/tern-pfbench; not /tmp, where parallel test runs
+# sweep /tmp/tern-*): its own config_directory, queue and data
 # directories, listening on 127.0.0.1:2725 only.  It never reads or writes
 # /etc/postfix.  Postfix needs root to start; without root, or without the
 # Debian package installed, the script explains and exits 0 so that a bench
 # run simply goes on without the peer.  Every action is idempotent.
 
-PFB=${2:-/tmp/tern-pfbench}
+PFB=${2:-/var/tmp/tern-pfbench}
 PORT=2725
 
 usage() {
