@@ -22,7 +22,9 @@
 # incoming/RANDOM.PID, renames it at once to incoming/QUEUEID, writes the
 # message, then fsync()s the queue FILE before the 250; it never fsyncs
 # the queue DIRECTORY (no fsync on a directory fd, no fdatasync).  tern
-# does fsync(file) + rename + fsync(dir), strictly more than Postfix: on
+# (strace of ternd, same day) writes spool/tmp/ID, fsync(file), renames it
+# to spool/queue/XX/ID, fsync(queue/XX), then answers 250: strictly more
+# than Postfix; on
 # ext4 (data=ordered) the file's fsync also commits the journal holding
 # the directory entry, so in practice the two are equally durable there,
 # and tern pays for one extra fsync per message.
