@@ -46,5 +46,13 @@ int	mx_addresses(const struct config *, const char *host, int port,
  * "[IPv6:2001:db8::1]"; 0 and *out filled, or -1 if host is a name.
  */
 int	mx_parse_literal(const char *host, int port, struct sockaddr_storage *);
+/*
+ * The client's name for smtpd (client_name_lookup): the PTR name, kept
+ * only when one of its A/AAAA records leads back to the address, as
+ * Postfix does; -1 (name "unknown") otherwise.  Bounded by the resolver
+ * timeouts of mx_query (2 s, 2 tries).
+ */
+int	mx_client_name(const struct config *, const struct sockaddr *,
+	    char *name, size_t namelen);
 
 #endif

@@ -351,3 +351,63 @@ mx_addresses(const struct config *conf, const char *host, int port,
 		snprintf(err, errlen, "%s: no address records", host);
 	return MX_NOTFOUND;
 }
+
+/* "4.3.2.1.in-addr.arpa" or the nibble form under ip6.arpa (RFC 3596). */
+static int
+mx_reverse_name(const struct sockaddr *sa, char *out, size_t len)
+{
+	const unsigned char *a;
+	size_t	 off = 0;
+	int	 i;
+
+	if (sa->sa_family == AF_INET) {
+		a = (const unsigned char *)
+		    &((const struct sockaddr_in *)sa)->sin_addr;
+		snprintf(out, len, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2],
+		    a[1], a[0]);
+		return 0;
+	}
+	if (sa->sa_family != AF_INET6 || len < 73)
+		return -1;
+	a = (const unsigned char *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+	for (i = 15; i >= 0; i--)
+		off += (size_t)snprintf(out + off, len - off, "%x.%x.",
+		    a[i] & 0xf, a[i] >> 4);
+	snprintf(out + off, len - off, "ip6.arpa");
+	return 0;
+}
+
+int
+mx_client_name(const struct config *conf, const struct sockaddr *sa,
+    char *name, size_t namelen)
+{
+	unsigned char answer[MX_ANSWER_MAX];
+	char	 rev[128], host[MX_NAME_MAX], want[64], got[64], err[256];
+	struct sockaddr_storage addrs[MX_ADDRS_MAX];
+	ns_msg	 msg;
+	ns_rr	 rr;
+	size_t	 i, n = 0;
+	int	 len, status;
+
+	netaddr_string(sa, want, sizeof(want));
+	if (mx_reverse_name(sa, rev, sizeof(rev)) == -1 ||
+	    (len = mx_query(conf, rev, ns_t_ptr, answer, &status, err,
+	    sizeof(err))) == -1 || ns_initparse(answer, len, &msg) == -1 ||
+	    ns_msg_count(msg, ns_s_an) < 1 ||
+	    ns_parserr(&msg, ns_s_an, 0, &rr) == -1 ||
+	    ns_rr_type(rr) != ns_t_ptr ||
+	    dn_expand(ns_msg_base(msg), ns_msg_end(msg), ns_rr_rdata(rr), host,
+	    sizeof(host)) == -1)
+		return -1;
+	if (mx_addresses(conf, host, 0, addrs, MX_ADDRS_MAX, &n, err,
+	    sizeof(err)) != MX_OK)
+		return -1;
+	for (i = 0; i < n; i++) {
+		netaddr_string((struct sockaddr *)&addrs[i], got, sizeof(got));
+		if (strcmp(got, want) == 0) {
+			snprintf(name, namelen, "%s", host);
+			return 0;
+		}
+	}
+	return -1;
+}

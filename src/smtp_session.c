@@ -17,7 +17,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 #include "envelope.h"
 #include "iobuf.h"
 #include "log.h"
+#include "mx.h"
 #include "netaddr.h"
 #include "smtp_data.h"
 #include "smtp_params.h"
@@ -708,9 +708,8 @@ session_init(struct smtp_session *s, const struct config *cfg, int fd,
 		    cidr_match(&c, peer))
 			s->trusted = 1;
 	}
-	if (cfg->client_name_lookup && getnameinfo(peer, peer->sa_family ==
-	    AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
-	    s->name, sizeof(s->name), NULL, 0, NI_NAMEREQD) != 0)
+	if (cfg->client_name_lookup &&
+	    mx_client_name(cfg, peer, s->name, sizeof(s->name)) == -1)
 		snprintf(s->name, sizeof(s->name), "unknown");
 }
 

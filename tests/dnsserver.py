@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 
-TYPES = {"A": 1, "CNAME": 5, "MX": 15, "TXT": 16, "AAAA": 28}
+TYPES = {"A": 1, "CNAME": 5, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28}
 SPECIAL = ("SERVFAIL", "TIMEOUT")
 
 
@@ -78,7 +78,7 @@ def rdata(kind, value):
     if kind == "MX":
         pref, host = value.split()
         return struct.pack("!H", int(pref)) + encode_name(host)
-    if kind == "CNAME":
+    if kind in ("CNAME", "PTR"):
         return encode_name(value)
     raw = value.encode("utf-8")[:255]
     return bytes([len(raw)]) + raw

@@ -458,3 +458,30 @@ def test_sigterm_exits_cleanly():
             raise AssertionError("still listening after SIGTERM")
         except OSError:
             pass
+
+
+def test_client_name_lookup_is_forward_confirmed():
+    from dnsserver import DNSServer
+    d = harness.tempdir()
+    zone = os.path.join(d, "zone")
+    with open(zone, "w") as f:
+        f.write("1.0.0.127.in-addr.arpa PTR client.example.test\n"
+                "client.example.test A 127.0.0.1\n")
+    dns = DNSServer(harness.free_port(), zone).start()
+    try:
+        with local_tern(client_name_lookup="yes",
+                        dns_server="127.0.0.1:%d" % dns.port) as t:
+            t.raw().cmd("QUIT")
+            assert wait_for(lambda: "connect from client.example.test[127.0.0.1]"
+                            in t.log(), 5), t.log()
+        # a PTR name whose address does not lead back stays "unknown"
+        with open(zone, "w") as f:
+            f.write("1.0.0.127.in-addr.arpa PTR liar.example.test\n"
+                    "liar.example.test A 192.0.2.7\n")
+        with local_tern(client_name_lookup="yes",
+                        dns_server="127.0.0.1:%d" % dns.port) as t:
+            t.raw().cmd("QUIT")
+            assert wait_for(lambda: "connect from unknown[127.0.0.1]"
+                            in t.log(), 5), t.log()
+    finally:
+        dns.stop()
