@@ -247,6 +247,9 @@ def test_sendmail_bs():
             str(m)
         assert m["Message-ID"] and m["Date"], str(m)
         assert "uid=%d" % os.getuid() in t.log(), t.log()
+        t.stop()
+        rc, out, err = run(t, "sendmail", "-bs", data=b"QUIT\r\n")
+        assert rc == 75 and "is ternd running?" in err, (rc, out, err)
 
 
 # --- 2. bsd-mailx, pointed at tern's sendmail ---
