@@ -326,6 +326,10 @@ bounce_human_rcpt(FILE *out, const struct dsn_report *r)
 	snprintf(prefix, sizeof(prefix), "<%s>: ", rcpt);
 	bounce_human_detail(r, detail, sizeof(detail));
 	bounce_fold(out, prefix, detail, "    ");
+	if (r->action == DSN_ACTION_FAILED && r->status != NULL &&
+	    strcmp(r->status, "4.4.7") == 0)
+		fputs("    Delivery time expired: the message stayed in the "
+		    "queue too long.\r\n", out);
 	if (r->action == DSN_ACTION_DELAYED && r->will_retry_until > 0) {
 		bounce_date(r->will_retry_until, date, sizeof(date));
 		fprintf(out, "    It will be retried until %s.\r\n", date);
