@@ -193,3 +193,31 @@ def test_dot_forward():
             os.path.join(t.mail, u.name))) == 2, 15, 0.1), t.log()
         assert not os.path.exists(pipe)
         assert "ignoring %s/.forward" % u.home in t.log()
+
+
+def test_mbox_in_a_root_owned_spool():
+    """mailbox = mbox in a directory users cannot write (like /var/mail):
+    the mbox is made for the user, who then owns what is written."""
+    with Stack() as st:
+        u = st.push(ThrowawayUser(st.tmp("tern-home-")))
+        spool = st.tmp("tern-mbox-")
+        os.chmod(spool, 0o755)
+        t = local_tern(st, "", mailbox="mbox",
+                       mailbox_path=os.path.join(spool, "%u"))
+        for i in range(2):
+            send(t, "s@example.org", [u.name + "@tern.test"],
+                 b"Subject: mbox %d\r\n\r\nFrom line %d\r\n" % (i, i))
+        path = os.path.join(spool, u.name)
+        assert wait_for(lambda: os.path.exists(path) and
+                        open(path, "rb").read().count(b"Subject: mbox") == 2,
+                        15, 0.1), t.log()
+        st_ = os.stat(path)
+        assert st_.st_uid == u.uid, (st_.st_uid, u.uid)
+        assert st_.st_mode & 0o077 == 0, oct(st_.st_mode)
+        import mailbox
+        msgs = list(mailbox.mbox(path, create=False))
+        assert [m["Subject"] for m in msgs] == ["mbox 0", "mbox 1"]
+        assert msgs[1].get_payload() == ">From line 1\n", \
+            msgs[1].get_payload()
+        assert os.listdir(spool) == [u.name], os.listdir(spool)
+        assert queue_empty(t, 5)

@@ -345,3 +345,80 @@ def test_recipients_grouped_by_domain():
         assert sorted(got[0]["rcpt_tos"]) == ["a@remote.test",
                                              "b@remote.test"], got
         assert got[0]["data"].endswith(MSG.decode())
+
+
+def has_ipv6_loopback():
+    import socket
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def test_mx_routing_outcomes():
+    """Backup MX when the first is down; null MX, NXDOMAIN bounce at
+    once; SERVFAIL defers."""
+    with Stack() as st:
+        b = bob_tern(st)
+        down = "::1" if has_ipv6_loopback() else None
+        zone = ZONE.replace("bob.test MX 10", "bob.test MX 20") + \
+            "nullmx.test MX 0 .\nbroken.test SERVFAIL\n"
+        if down:
+            zone += "bob.test MX 10 mx0.bob.test\nmx0.bob.test AAAA ::1\n"
+        d = dns(st, zone)
+        a = alice(st, b.port, dns_server="127.0.0.1:%d" % d.port,
+                  address_family="any")
+        qid = send(a, "alice@tern.test", ["bob@bob.test"], BODY,
+                   ["BODY=8BITMIME"])
+        assert wait_for(lambda: maildir_messages(os.path.join(b.mail, ME)),
+                        15, 0.1), a.log()
+        if down:
+            assert "relay=mx0.bob.test[::1]:%d" % b.port not in a.log() \
+                or "Connection refused" in a.log(), a.log()
+            assert "connect to mx0.bob.test[::1]:%d" % b.port in a.log(), \
+                a.log()
+        assert "%s: to=<bob@bob.test>, relay=mx.bob.test[127.0.0.1]" % qid \
+            in a.log(), a.log()
+        send(a, ME + "@tern.test", ["x@nullmx.test", "y@nxdomain.test",
+                                    "z@broken.test"], MSG)
+        msgs = notices(a, n=1)
+        blocks = dsn_blocks(msgs[0])[2]
+        got = dict((b["final-recipient"], b) for b in blocks)
+        assert sorted(got) == ["rfc822; x@nullmx.test",
+                               "rfc822; y@nxdomain.test"], got
+        assert got["rfc822; x@nullmx.test"]["status"] == "5.1.10", got
+        assert got["rfc822; y@nxdomain.test"]["status"] == "5.1.2", got
+        assert wait_log(a, "to=<z@broken.test>", 10), a.log()
+        assert "dsn=4.4.3, status=deferred" in a.log(), a.log()
+        assert len(a.queue_files()) == 1
+
+
+def test_connection_reused():
+    """Two messages for one domain due together go over one session."""
+    with Stack() as st:
+        port = harness.free_port()
+        a = relay_to(st, port)
+        send(a, ME + "@tern.test", ["a@remote.test"], MSG)
+        send(a, ME + "@tern.test", ["b@remote.test"], MSG)
+        assert wait_log(a, "status=deferred", 10, 2), a.log()
+        s = sink(st, port)
+        harness_flush(a)
+        assert wait_for(lambda: len(s.messages()) == 2, 10, 0.1), a.log()
+        got = s.messages()
+        assert got[0]["session"] == got[1]["session"], got
+        assert sorted(m["rcpt_tos"][0] for m in got) == \
+            ["a@remote.test", "b@remote.test"]
+        assert "agent for remote.test: 2 messages" in a.log(), a.log()
+        assert queue_empty(a)
+
+
+def harness_flush(t):
+    """Ask the queue runner to attempt everything now (trigger FIFO)."""
+    fd = os.open(os.path.join(t.spool, "trigger"),
+                 os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        os.write(fd, b"flush\n")
+    finally:
+        os.close(fd)

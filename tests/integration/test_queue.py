@@ -125,6 +125,9 @@ def test_one_delay_notice():
         port = harness.free_port()
         t = relay(st, port, delay_warning="3s", max_queue_lifetime="1h")
         qid = send(t, ME + "@tern.test", ["late@remote.test"], BODY)
+        # NOTIFY without DELAY: never a delay notice for this one.
+        qid2 = send(t, ME + "@tern.test", ["quiet@remote.test"], BODY, (),
+                    ["NOTIFY=FAILURE"])
         start = time.monotonic()
         msgs = notices(t, n=1, timeout=15)
         assert time.monotonic() - start >= 2, "warned too early"
@@ -145,10 +148,18 @@ def test_one_delay_notice():
         time.sleep(0.5)
         assert len(maildir_messages(os.path.join(t.mail, ME))) == 1
         assert t.log().count("sender delay notification") == 1, t.log()
-        assert len(t.queue_files()) == 1 and len(state_files(t)) == 1
+        assert len(t.queue_files()) == 2 and len(state_files(t)) == 2
+        assert "%s: sender delay notification" % qid2 not in t.log()
         # Written down, so a restarted runner does not warn again.
-        with open(state_files(t)[0]) as f:
+        name = [p for p in state_files(t) if p.endswith(qid)][0]
+        with open(name) as f:
             assert "warned" in f.read()
+        t.stop()
+        t.start()
+        n = t.log().count("%s: to=<late@remote.test>" % qid)
+        assert wait_log(t, "%s: to=<late@remote.test>" % qid, 10, n + 2), \
+            t.log()
+        assert t.log().count("sender delay notification") == 1, t.log()
 
 
 def runner_pid(t):
