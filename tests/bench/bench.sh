@@ -24,10 +24,9 @@
 # the queue DIRECTORY (no fsync on a directory fd, no fdatasync).  tern
 # (strace of ternd, same day) writes spool/tmp/ID, fsync(file), renames it
 # to spool/queue/XX/ID, fsync(queue/XX), then answers 250: strictly more
-# than Postfix; on
-# ext4 (data=ordered) the file's fsync also commits the journal holding
-# the directory entry, so in practice the two are equally durable there,
-# and tern pays for one extra fsync per message.
+# than Postfix.  On ext4 (data=ordered) the file's fsync also commits the
+# journal holding the directory entry, so in practice the two are equally
+# durable there, and tern pays for one extra fsync per message.
 #
 # The bench never fails the build: missing tools or servers make it print
 # "skipped" and exit 0.
