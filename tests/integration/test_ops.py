@@ -65,6 +65,17 @@ def relay_tern(port=None, **kw):
     return Tern(**conf)
 
 
+def sink_at(port, extra=()):
+    """An smtpsink.py on port (started by the caller) in its own directory."""
+    return SMTPSink(port, harness.tempdir("tern-sink-"), extra)
+
+
+def stop_sink(sink):
+    sink.stop()
+    if not os.environ.get("TERN_KEEP"):
+        shutil.rmtree(sink.dir, ignore_errors=True)
+
+
 def relay_port(t):
     return int(t.conf["relayhost"].rsplit(":", 1)[1])
 
@@ -133,7 +144,7 @@ def test_sendmail_delivers_and_adds_headers():
 
 
 def test_sendmail_t_bcc_is_removed():
-    sink = SMTPSink(harness.free_port(), harness.tempdir("tern-sink-"))
+    sink = sink_at(harness.free_port())
     sink.start()
     try:
         with relay_tern(sink.port) as t:
@@ -159,7 +170,7 @@ def test_sendmail_t_bcc_is_removed():
                 assert b"hidden" not in raw and b"@localhost" not in head, raw
                 assert b"Subject: secret list" in raw, raw
     finally:
-        sink.stop()
+        stop_sink(sink)
 
 
 def test_sendmail_f_and_F():
@@ -385,7 +396,7 @@ def test_ternq_show_and_delete():
         rc, out, err = run(t, "ternq", "show", qid)
         assert rc != 0 and "no such message" in err, (rc, err)
         # The relay comes up: nothing arrives there, even when asked.
-        sink = SMTPSink(relay_port(t), harness.tempdir("tern-sink-"))
+        sink = sink_at(relay_port(t))
         sink.start()
         try:
             assert run(t, "ternq", "flush")[0] == 0
@@ -393,7 +404,7 @@ def test_ternq_show_and_delete():
             time.sleep(1.5)
             assert sink.messages() == [], sink.messages()
         finally:
-            sink.stop()
+            stop_sink(sink)
         assert t.log().count(qid + ": to=<") == 1, t.log()
 
 
@@ -414,7 +425,9 @@ def test_newaliases_live():
         assert rc == 0 and out == "newaliases: %s: 2 aliases, ok\n" % path, \
             (rc, out, err)
         # The daemon reads the edited file itself: no restart needed.
-        assert run(t, "sendmail", "ops", data=b"Subject: via alias\n\nx\n")[0] == 0
+        rc, out, err = run(t, "sendmail", "ops",
+                           data=b"Subject: via alias\n\nx\n")
+        assert rc == 0, (rc, err)
         m, = wait_mail(t)
         assert m["Subject"] == "via alias", str(m)
         with open(path, "a") as f:
@@ -439,18 +452,21 @@ def grand_totals(report):
 
 def test_pflogsumm_counts():
     pflogsumm = shutil.which("pflogsumm")
-    assert pflogsumm, "pflogsumm is not installed: apt-get install -y pflogsumm"
-    sink = SMTPSink(harness.free_port(), harness.tempdir("tern-sink-"),
-                    ["--reply-rcpt", "later@example.net=451",
-                     "--reply-rcpt", "gone@example.net=550"])
+    assert pflogsumm, \
+        "pflogsumm is not installed: apt-get install -y pflogsumm"
+    sink = sink_at(harness.free_port(),
+                   ["--reply-rcpt", "later@example.net=451",
+                    "--reply-rcpt", "gone@example.net=550"])
     sink.start()
     try:
         with relay_tern(sink.port) as t:
             s = t.smtp()
-            s.sendmail("a@example.org", ["%s@tern.test" % USER], "S: 1\r\n\r\nx\r\n")
-            s.sendmail("a@example.org", ["ok@example.net"], "S: 2\r\n\r\nx\r\n")
-            s.sendmail("a@example.org", ["later@example.net"], "S: 3\r\n\r\nx\r\n")
-            s.sendmail("", ["gone@example.net"], "S: 4\r\n\r\nx\r\n")
+            for i, (sender, rcpt) in enumerate((
+                    ("a@example.org", "%s@tern.test" % USER),
+                    ("a@example.org", "ok@example.net"),
+                    ("a@example.org", "later@example.net"),
+                    ("", "gone@example.net"))):
+                s.sendmail(sender, [rcpt], "S: %d\r\n\r\nx\r\n" % i)
             s.mail("a@example.org")
             code, _ = s.rcpt("nosuchuser@tern.test")
             assert code == 550, code
@@ -471,7 +487,7 @@ def test_pflogsumm_counts():
             assert {k: got.get(k) for k in want} == want, \
                 (got, p.stdout[:1500], t.log())
     finally:
-        sink.stop()
+        stop_sink(sink)
 
 
 def test_ternq_delete_domain_while_busy():
@@ -495,7 +511,7 @@ def test_ternq_delete_domain_while_busy():
                         len(state_files(t)) <= 1, 10), t.queue_files()
         left, = queue_json(t).values()
         assert left["recipients"][0]["address"] == "keep@example.net", left
-        sink = SMTPSink(relay_port(t), harness.tempdir("tern-sink-"))
+        sink = sink_at(relay_port(t))
         sink.start()
         try:
             assert wait_for(lambda: not t.queue_files(), 10), t.log()
@@ -503,7 +519,7 @@ def test_ternq_delete_domain_while_busy():
             got = [m["rcpt_tos"] for m in sink.messages()]
             assert got == [["keep@example.net"]], got
         finally:
-            sink.stop()
+            stop_sink(sink)
 
 
 def test_ternq_with_the_daemon_down():
