@@ -302,10 +302,10 @@ queue_wait(struct queue *q, struct pollfd **pfd, struct agent ***map,
     size_t *cap)
 {
 	struct agent *a;
-	size_t	 n = 2, i;
+	size_t	 n = 3, i;
 
-	if (*cap < q->nagents + 2) {
-		*cap = q->nagents + 2;
+	if (*cap < q->nagents + 3) {
+		*cap = q->nagents + 3;
 		free(*pfd);
 		free(*map);
 		*pfd = calloc(*cap, sizeof(**pfd));
@@ -315,6 +315,11 @@ queue_wait(struct queue *q, struct pollfd **pfd, struct agent ***map,
 	}
 	(*pfd)[0] = (struct pollfd){ .fd = q->sig[0], .events = POLLIN };
 	(*pfd)[1] = (struct pollfd){ .fd = q->trig_rd, .events = POLLIN };
+	/*
+	 * The master holds the other end: hang-up means it died, and a
+	 * runner without its master must not live on beside the next one.
+	 */
+	(*pfd)[2] = (struct pollfd){ .fd = q->master_sock, .events = 0 };
 	for (a = q->agents; a != NULL; a = a->next)
 		if (!a->done && a->fd != -1) {
 			(*map)[n] = a;
@@ -328,9 +333,13 @@ queue_wait(struct queue *q, struct pollfd **pfd, struct agent ***map,
 	}
 	if ((*pfd)[0].revents && queue_signals(q))
 		return 1;
+	if ((*pfd)[2].revents & (POLLHUP | POLLERR)) {
+		log_warnx("queue: the master has gone away; stopping");
+		return 1;
+	}
 	if ((*pfd)[1].revents)
 		queue_trigger_read(q, time(NULL));
-	for (i = 2; i < n; i++)
+	for (i = 3; i < n; i++)
 		if ((*pfd)[i].revents && !(*map)[i]->done)
 			queue_agent_read((*map)[i]);
 	return 0;

@@ -218,6 +218,23 @@ cmd_helo(struct smtp_session *s, char *args)
 	return 0;
 }
 
+/*
+ * A local submitter may name a bare user ("<root>"), as sendmail(8)
+ * always allowed; it means user@hostname.  Rewrites p into buf.
+ */
+static char *
+qualify_local(const struct smtp_session *s, char *p, char *buf, size_t len)
+{
+	size_t	 n = strcspn(p, ">");
+
+	if (s->uid < 0 || p[0] != '<' || p[n] != '>' || n < 2 ||
+	    memchr(p, '@', n) != NULL ||
+	    (size_t)snprintf(buf, len, "%.*s@%s%s", (int)n, p,
+	    s->cfg->hostname, p + n) >= len)
+		return p;
+	return buf;
+}
+
 /* "FROM:" / "TO:" then optional spaces (many clients send one). */
 static char *
 skip_keyword(char *args, const char *kw)
@@ -235,13 +252,14 @@ skip_keyword(char *args, const char *kw)
 static int
 cmd_mail(struct smtp_session *s, char *args)
 {
-	char	 addr[ADDR_MAX], *p, *key, *value;
+	char	 addr[ADDR_MAX], qualified[CMD_LINE_MAX + 256], *p, *key, *value;
 	const char *end, *why;
 
 	if ((p = skip_keyword(args, "FROM:")) == NULL) {
 		reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		return 0;
 	}
+	p = qualify_local(s, p, qualified, sizeof(qualified));
 	/* SMTPUTF8 may follow the path; look for it before parsing. */
 	if (strcasestr(p, " SMTPUTF8") != NULL)
 		s->env.smtputf8 = 1;
@@ -333,6 +351,7 @@ static int
 cmd_rcpt(struct smtp_session *s, char *args)
 {
 	char	 addr[ADDR_MAX], orcpt[ADDR_MAX] = "", *p, *key, *value;
+	char	 qualified[CMD_LINE_MAX + 256];
 	const char *end, *why;
 	int	 notify = 0;
 
@@ -340,6 +359,8 @@ cmd_rcpt(struct smtp_session *s, char *args)
 		reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
 		return 0;
 	}
+	if (strncasecmp(p, "<postmaster>", 12) != 0)
+		p = qualify_local(s, p, qualified, sizeof(qualified));
 	if (strncasecmp(p, "<postmaster>", 12) == 0) {
 		snprintf(addr, sizeof(addr), "postmaster@%s", s->cfg->hostname);
 		end = p + 12;

@@ -56,6 +56,7 @@ def test_message_is_queued_exactly():
         files = queued(t)
         assert len(files) == 1, files
         assert os.path.basename(files[0]) == qid
+        assert not [f for f in t.tmp_files() if f.startswith(qid)]
         env, rcpts, data = read_queue_file(files[0])
         assert env["version"] == "1" and env["id"] == qid
         assert env["sender"] == "a@example.org"
@@ -68,7 +69,6 @@ def test_message_is_queued_exactly():
                                b"[127.0.0.1])\r\n\tby tern.test (tern) with "
                                b"ESMTP id " + qid.encode())
         assert data[data.index(b"\r\nFrom: a@"):] == b"\r\n" + body, data
-        assert t.tmp_files() == []
         assert "%s: from=<a@example.org>, size=" % qid in t.log()
 
 
@@ -365,9 +365,13 @@ def test_kill9_master_after_250_keeps_message():
         s.quit()
         files = queued(t)
         before = open(files[0], "rb").read()
+        qmgr = [int(l.split("[")[1].split("]")[0]) for l in t.log().splitlines()
+                if " tern/qmgr[" in l][0]
         t.kill9()
-        for p in children_of(t.proc.pid):
-            os.kill(p, 9)
+        # the queue runner notices its master is gone and stops by itself
+        assert wait_for(lambda: not os.path.exists("/proc/%d" % qmgr), 5), \
+            "queue runner outlived its master"
+        assert "the master has gone away" in t.log()
         assert open(files[0], "rb").read() == before
         t.start()
         assert t.queue_files() == files
@@ -485,3 +489,35 @@ def test_client_name_lookup_is_forward_confirmed():
                             in t.log(), 5), t.log()
     finally:
         dns.stop()
+
+
+def test_local_submitter_may_name_bare_users():
+    with local_tern() as t:
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(10)
+        c.connect(t.conf["submit_socket"])
+        f = c.makefile("rwb")
+
+        def cmd(line):
+            f.write(line.encode() + b"\r\n")
+            f.flush()
+            while True:
+                r = f.readline().decode()
+                if r[3:4] != "-":
+                    return int(r[:3])
+        assert f.readline().startswith(b"220")
+        assert cmd("EHLO local") == 250
+        assert cmd("MAIL FROM:<%s>" % ME) == 250
+        assert cmd("RCPT TO:<alice>") == 250
+        assert cmd("DATA") == 354
+        f.write(b"Subject: bare\r\n\r\nhi\r\n.\r\n")
+        f.flush()
+        assert f.readline().startswith(b"250")
+        cmd("QUIT")
+        c.close()
+        assert wait_for(lambda: "from=<%s@tern.test>" % ME in t.log(), 5)
+    # a TCP client may not
+    with local_tern() as t:
+        r = t.raw()
+        r.cmd("EHLO x")
+        assert r.cmd("MAIL FROM:<%s>" % ME)[0] == 501
