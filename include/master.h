@@ -11,9 +11,11 @@
 #ifndef TERN_MASTER_H
 #define TERN_MASTER_H
 
+#include <sys/types.h>
+
 #include "config.h"
 
 int	master_run(struct config *, int foreground);
-int	priv_drop(const char *user);
+int	priv_drop(uid_t, gid_t);
 
 #endif

@@ -20,6 +20,7 @@
 static int	log_stderr = 1;
 static int	log_debug_on;
 static char	log_ident[64] = "tern";
+static char	log_host[64];
 
 void
 log_setproc(const char *proc)
@@ -34,6 +35,9 @@ log_setproc(const char *proc)
 void
 log_init(const char *proc, int to_stderr)
 {
+	if (gethostname(log_host, sizeof(log_host)) == -1)
+		strcpy(log_host, "localhost");
+	log_host[sizeof(log_host) - 1] = '\0';
 	log_stderr = to_stderr;
 	log_setproc(proc);
 }
@@ -47,7 +51,7 @@ log_setdebug(int on)
 static void
 log_vwrite(int pri, const char *fmt, va_list ap, const char *suffix)
 {
-	char	 msg[2048], stamp[32], host[64];
+	char	 msg[2048], stamp[32];
 	time_t	 now;
 	struct tm tm;
 
@@ -62,12 +66,9 @@ log_vwrite(int pri, const char *fmt, va_list ap, const char *suffix)
 	now = time(NULL);
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-	if (gethostname(host, sizeof(host)) == -1)
-		strcpy(host, "localhost");
-	host[sizeof(host) - 1] = '\0';
 	/* One write(2) per line keeps lines from several processes whole. */
-	dprintf(STDERR_FILENO, "%s %s %s[%ld]: %s%s%s%s\n", stamp, host,
-	    log_ident, (long)getpid(),
+	dprintf(STDERR_FILENO, "%s %s %s[%ld]: %s%s%s%s\n", stamp,
+	    log_host[0] ? log_host : "localhost", log_ident, (long)getpid(),
 	    pri == LOG_WARNING ? "warning: " : pri == LOG_CRIT ? "fatal: " : "",
 	    msg, suffix ? ": " : "", suffix ? suffix : "");
 }

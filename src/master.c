@@ -62,6 +62,8 @@ struct master {
 	pid_t		 queue_pid;
 	time_t		 queue_started, queue_restart_at;
 	int		 queue_backoff;
+	uid_t		 uid;		/* of cfg->user, when root */
+	gid_t		 gid;
 	struct child	*children;
 	size_t		 nchildren, maxchildren;
 	size_t		 nsessions;
@@ -123,30 +125,40 @@ child_setup(struct master *m, const char *proc, int keep_queue_sock)
 	log_setproc(proc);
 }
 
-/*
- * priv_drop - become `user` for good: supplementary groups, gid, uid,
- * and a check that root cannot be regained.  Without root it does nothing.
- */
-int
-priv_drop(const char *user)
+/* priv_lookup - the uid and gid of `user`, once per (re)load, not per fork */
+static int
+priv_lookup(struct master *m)
 {
 	struct passwd *pw;
 
 	if (geteuid() != 0)
 		return 0;
-	if ((pw = getpwnam(user)) == NULL) {
-		log_warnx("user \"%s\" does not exist", user);
+	if ((pw = getpwnam(m->cfg->user)) == NULL) {
+		log_warnx("user \"%s\" does not exist", m->cfg->user);
 		return -1;
 	}
-	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
-	    setuid(pw->pw_uid) == -1) {
-		log_warn("cannot drop privileges to %s", user);
+	m->uid = pw->pw_uid;
+	m->gid = pw->pw_gid;
+	return 0;
+}
+
+/*
+ * priv_drop - become uid/gid for good: supplementary groups, gid, uid,
+ * and a check that root cannot be regained.  Without root it does nothing.
+ */
+int
+priv_drop(uid_t uid, gid_t gid)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (setgroups(1, &gid) == -1 || setgid(gid) == -1 ||
+	    setuid(uid) == -1) {
+		log_warn("cannot drop privileges to uid %ld", (long)uid);
 		return -1;
 	}
-	if (pw->pw_uid != 0 && (getuid() != pw->pw_uid ||
-	    geteuid() != pw->pw_uid || getgid() != pw->pw_gid ||
-	    setuid(0) != -1)) {
-		log_warnx("privileges to %s not dropped", user);
+	if (uid != 0 && (getuid() != uid || geteuid() != uid ||
+	    getgid() != gid || setuid(0) != -1)) {
+		log_warnx("privileges to uid %ld not dropped", (long)uid);
 		return -1;
 	}
 	return 0;
@@ -215,7 +227,7 @@ queue_start(struct master *m)
 	}
 	if (pid == 0) {
 		child_setup(m, "qmgr", 1);
-		if (priv_drop(m->cfg->user) == -1)
+		if (priv_drop(m->uid, m->gid) == -1)
 			_exit(1);
 		_exit(queue_run(m->cfg, m->queue_child));
 	}
@@ -283,25 +295,33 @@ session_start(struct master *m, int fd, struct sockaddr *sa, long uid)
 	}
 	if (pid == 0) {
 		child_setup(m, "smtpd", 0);
-		if (priv_drop(m->cfg->user) == -1)
+		if (priv_drop(m->uid, m->gid) == -1)
 			_exit(1);
 		_exit(smtp_session_run(m->cfg, fd, sa, uid));
 	}
 	child_add(m, pid, CHILD_SMTPD, addr);
 }
 
+/* Take what the backlog holds (bounded), one poll wake-up for many. */
 static void
 accept_tcp(struct master *m, int lfd)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	int	 fd;
+	socklen_t len;
+	int	 fd, i;
 
-	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC)) ==
-	    -1)
-		return;
-	session_start(m, fd, (struct sockaddr *)&ss, -1);
-	close(fd);
+	for (i = 0; i < 32; i++) {
+		len = sizeof(ss);
+		if ((fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+		    SOCK_CLOEXEC)) == -1)
+			return;
+		session_start(m, fd, (struct sockaddr *)&ss, -1);
+		close(fd);
+		if (got_chld) {
+			got_chld = 0;
+			reap(m);
+		}
+	}
 }
 
 static void
@@ -441,6 +461,8 @@ reload(struct master *m)
 	}
 	config_free(m->cfg);
 	*m->cfg = new;
+	if (priv_lookup(m) == -1)
+		log_warnx("keeping the old user's ids");
 	log_info("configuration reloaded from %s", m->cfg->path);
 	if (m->queue_pid > 0)
 		kill(m->queue_pid, SIGHUP);
@@ -531,6 +553,8 @@ master_run(struct config *cfg, int foreground)
 	m.cfg = cfg;
 	m.queue_pid = -1;
 	(void)foreground;
+	if (priv_lookup(&m) == -1)
+		fatalx("cannot run as user %s", cfg->user);
 	for (i = 0; i < cfg->listen.n; i++)
 		if (listen_one(&m, cfg->listen.v[i]) == -1)
 			fatalx("cannot listen on %s", cfg->listen.v[i]);
