@@ -29,6 +29,7 @@
 #include "delivery.h"
 #include "log.h"
 #include "queue_priv.h"
+#include "transport.h"
 
 /* rcpt_dest - the destination of addr: "local" or its lower-cased domain */
 static int
@@ -97,6 +98,9 @@ queue_take(struct queue *q, struct agent *a, struct qmsg *m)
 	return 0;
 }
 
+static void	queue_record(struct qmsg *, size_t, int, const char *, const char *,
+	    const char *);
+
 /* queue_child - in a forked agent: drop what belongs to the runner */
 static void
 queue_child(struct queue *q, struct agent *self)
@@ -119,11 +123,50 @@ queue_child(struct queue *q, struct agent *self)
 	log_setproc(self->local ? "local" : "smtp");
 }
 
+/*
+ * queue_discard - a destination routed to "discard" needs no process:
+ * every recipient is delivered here, logged as the agent would log it.
+ * Returns 0 when it handled a, -1 when a needs a real agent.
+ */
+static int
+queue_discard(struct queue *q, struct agent *a)
+{
+	struct transport_route route;
+	struct qmsg *m;
+	char	 err[256];
+	size_t	 k, j, i;
+	time_t	 now = time(NULL);
+
+	if (a->local || q->cfg->transport[0] == '\0' ||
+	    transport_route(q->cfg, a->dest, &route, err, sizeof(err)) == -1 ||
+	    route.kind != TRANSPORT_DISCARD)
+		return -1;
+	for (k = 0; k < a->njobs; k++) {
+		m = a->msgs[k];
+		for (j = 0; j < a->jobs[k].nrcpt; j++) {
+			i = a->jobs[k].rcpt[j].index;
+			queue_record(m, i, DELIVER_OK, "2.0.0", "none",
+			    "discarded");
+			log_info("%s: to=<%s>, relay=none, delay=%.0f, "
+			    "dsn=2.0.0, status=sent (discarded)", m->id,
+			    a->jobs[k].rcpt[j].addr,
+			    difftime(now, m->env.arrival));
+		}
+	}
+	a->pid = -1;
+	a->fd = -1;
+	a->done = 1;
+	return 0;
+}
+
 /* queue_spawn - start the agent process; its results come on a->fd */
 static int
 queue_spawn(struct queue *q, struct agent *a)
 {
 	int	 fds[2];
+
+	if (queue_discard(q, a) == 0)
+		return 0;
 
 	if (pipe2(fds, O_CLOEXEC) == -1)
 		return -1;
