@@ -5,6 +5,8 @@ CC      ?= cc
 CFLAGS  ?= -O2
 CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude
 LDLIBS  += -lresolv -lcrypt
+# Bind every symbol at start: forked children then resolve nothing again.
+LDFLAGS += -Wl,-z,now -Wl,-z,relro
 PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 BINDIR  ?= $(PREFIX)/bin
