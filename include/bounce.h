@@ -10,10 +10,11 @@
  * runner.  The caller chooses the recipients: only those whose NOTIFY
  * asks for this kind of report (RFC 3461 section 4.1), one call per kind.
  *
- * Never bounce a bounce: bounce_enqueue() refuses an original whose
- * sender is the null sender (-1, errno EINVAL).  To report a failed
- * notice (a double bounce), pass a copy of the envelope whose sender is
- * the postmaster address (config double_bounce).
+ * The notice goes to `to`, or to orig->sender when to is NULL.  Never
+ * bounce a bounce: with to NULL an original from the null sender is
+ * refused (-1, errno EINVAL).  A failed notice (a double bounce) is
+ * reported by passing the postmaster address (config double_bounce) as
+ * to; the report still names the original's own sender, <>.
  */
 #ifndef TERN_BOUNCE_H
 #define TERN_BOUNCE_H
@@ -57,17 +58,17 @@ struct dsn_report {
  * BOUNCE_RETURN_MAX; otherwise its headers are.  -1 on error (errno).
  */
 int	bounce_compose(FILE *out, const struct config *,
-	    const struct envelope *orig, FILE *orig_msg,
+	    const struct envelope *orig, const char *to, FILE *orig_msg,
 	    const struct dsn_report *, size_t n, const char *newid, time_t now);
 
 /*
  * bounce_enqueue - compose the notice into a new queue file from <> to
- * orig->sender, commit it and poke the queue runner; the new queue id
- * goes to newid.  -1 on error (errno EINVAL for a null-sender original).
+ * `to` (NULL: orig->sender), commit it and poke the queue runner; the new
+ * queue id goes to newid.  -1 on error (errno EINVAL for a notice to <>).
  */
 int	bounce_enqueue(const struct config *, const struct envelope *orig,
-	    FILE *orig_msg, const struct dsn_report *, size_t n, time_t now,
-	    char newid[QUEUEID_LEN + 1]);
+	    const char *to, FILE *orig_msg, const struct dsn_report *, size_t n,
+	    time_t now, char newid[QUEUEID_LEN + 1]);
 
 /* "failed", "delayed", ... for an enum dsn_action; "failed" if unknown. */
 const char *dsn_action_name(int);

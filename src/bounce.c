@@ -391,7 +391,8 @@ bounce_status_message(FILE *out, const struct config *cfg,
 	bounce_sanitize(cfg->hostname, buf, sizeof(buf), 0);
 	fprintf(out, "Reporting-MTA: dns; %s\r\n", buf);
 	bounce_field(out, "X-Tern-Queue-ID: ", orig->id, 0);
-	bounce_sanitize(orig->sender, buf, sizeof(buf), 1);
+	bounce_sanitize(orig->sender[0] ? orig->sender : "<>", buf,
+	    sizeof(buf), 1);
 	bounce_fold(out, "X-Tern-Sender: rfc822; ", buf, "\t");
 	if (orig->arrival > 0) {
 		bounce_date(orig->arrival, date, sizeof(date));
@@ -569,14 +570,13 @@ bounce_boundary(char out[BOUNDARY_LEN + 1], const char *newid, time_t now,
 
 /* The top-level header of the notice. */
 static void
-bounce_header(FILE *out, const struct envelope *orig, int kind,
-    const char *newid, time_t now, const char *host, const char *boundary,
-    int eightbit)
+bounce_header(FILE *out, const char *rcpt, int kind, const char *newid,
+    time_t now, const char *host, const char *boundary, int eightbit)
 {
 	char	 date[64], to[TEXT_MAX];
 
 	bounce_date(now, date, sizeof(date));
-	bounce_sanitize(orig->sender, to, sizeof(to), 1);
+	bounce_sanitize(rcpt, to, sizeof(to), 1);
 	fprintf(out, "From: MAILER-DAEMON@%s (Mail Delivery System)\r\n",
 	    host);
 	fprintf(out, "To: <%s>\r\n", to);
@@ -621,9 +621,9 @@ bounce_orig_desc(int kind, int full)
 
 /* Assemble the three parts, already in memory, into the notice. */
 static int
-bounce_assemble(FILE *out, const struct config *cfg,
-    const struct envelope *orig, int kind, const char *newid, time_t now,
-    char *const part[3], const size_t len[3], int full)
+bounce_assemble(FILE *out, const struct config *cfg, const char *to,
+    int kind, const char *newid, time_t now, char *const part[3],
+    const size_t len[3], int full)
 {
 	char	 host[256], boundary[BOUNDARY_LEN + 1];
 	int	 eightbit = 0, i;
@@ -633,7 +633,7 @@ bounce_assemble(FILE *out, const struct config *cfg,
 		return -1;
 	for (i = 0; i < 3; i++)
 		eightbit |= bounce_has_8bit(part[i], len[i]);
-	bounce_header(out, orig, kind, newid, now, host, boundary,
+	bounce_header(out, to, kind, newid, now, host, boundary,
 	    eightbit);
 	bounce_part(out, boundary, "Notification", bounce_has_8bit(part[0],
 	    len[0]) ? "text/plain; charset=utf-8" :
@@ -676,8 +676,8 @@ bounce_text_parts(const struct config *cfg, const struct envelope *orig,
 
 int
 bounce_compose(FILE *out, const struct config *cfg,
-    const struct envelope *orig, FILE *orig_msg, const struct dsn_report *r,
-    size_t n, const char *newid, time_t now)
+    const struct envelope *orig, const char *to, FILE *orig_msg,
+    const struct dsn_report *r, size_t n, const char *newid, time_t now)
 {
 	struct orig_copy oc;
 	char	*part[3] = { NULL, NULL, NULL };
@@ -697,8 +697,8 @@ bounce_compose(FILE *out, const struct config *cfg,
 		goto out;
 	part[2] = oc.buf;
 	len[2] = oc.len;
-	ret = bounce_assemble(out, cfg, orig, kind, newid, now, part, len,
-	    oc.full);
+	ret = bounce_assemble(out, cfg, to ? to : orig->sender, kind, newid,
+	    now, part, len, oc.full);
 out:
 	free(part[0]);
 	free(part[1]);
@@ -706,10 +706,11 @@ out:
 	return ret;
 }
 
-/* The envelope of the notice: from <> to the original sender. */
+/* The envelope of the notice: from <> to its recipient. */
 static int
 bounce_envelope(struct envelope *env, const struct config *cfg,
-    const struct envelope *orig, const char *newid, time_t now, int eightbit)
+    const struct envelope *orig, const char *to, const char *newid,
+    time_t now, int eightbit)
 {
 	env->version = ENVELOPE_VERSION;
 	snprintf(env->id, sizeof(env->id), "%s", newid);
@@ -723,14 +724,14 @@ bounce_envelope(struct envelope *env, const struct config *cfg,
 	env->smtputf8 = eightbit && orig->smtputf8;
 	env->ret = RET_UNSET;
 	env->envid[0] = '\0';
-	return envelope_add_rcpt(env, orig->sender, 0, "");
+	return envelope_add_rcpt(env, to, 0, "");
 }
 
 /* bounce_compose_mem - the notice in a malloc'd buffer the caller frees. */
 static int
 bounce_compose_mem(const struct config *cfg, const struct envelope *orig,
-    FILE *orig_msg, const struct dsn_report *r, size_t n, const char *newid,
-    time_t now, char **buf, size_t *len)
+    const char *to, FILE *orig_msg, const struct dsn_report *r, size_t n,
+    const char *newid, time_t now, char **buf, size_t *len)
 {
 	FILE	*mem;
 	int	 rc;
@@ -738,7 +739,7 @@ bounce_compose_mem(const struct config *cfg, const struct envelope *orig,
 	*buf = NULL;
 	if ((mem = open_memstream(buf, len)) == NULL)
 		return -1;
-	rc = bounce_compose(mem, cfg, orig, orig_msg, r, n, newid, now);
+	rc = bounce_compose(mem, cfg, orig, to, orig_msg, r, n, newid, now);
 	if (fclose(mem) == EOF)
 		rc = -1;
 	if (rc == -1) {
@@ -759,8 +760,8 @@ bounce_trigger(const struct config *cfg, const char *newid)
 
 int
 bounce_enqueue(const struct config *cfg, const struct envelope *orig,
-    FILE *orig_msg, const struct dsn_report *r, size_t n, time_t now,
-    char newid[QUEUEID_LEN + 1])
+    const char *to, FILE *orig_msg, const struct dsn_report *r, size_t n,
+    time_t now, char newid[QUEUEID_LEN + 1])
 {
 	struct spool_file sf;
 	struct envelope env;
@@ -768,7 +769,9 @@ bounce_enqueue(const struct config *cfg, const struct envelope *orig,
 	size_t	 len = 0;
 	int	 opened = 0;
 
-	if (orig->sender[0] == '\0' || n == 0) {
+	if (to == NULL)
+		to = orig->sender;	/* never to <>: no bounce of a bounce */
+	if (to[0] == '\0' || n == 0) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -776,9 +779,9 @@ bounce_enqueue(const struct config *cfg, const struct envelope *orig,
 	if (spool_open(cfg->spool_dir, &sf) == -1)
 		goto fail;
 	opened = 1;
-	if (bounce_compose_mem(cfg, orig, orig_msg, r, n, sf.id, now, &buf,
-	    &len) == -1 || bounce_envelope(&env, cfg, orig, sf.id, now,
-	    bounce_has_8bit(buf, len)) == -1 ||
+	if (bounce_compose_mem(cfg, orig, to, orig_msg, r, n, sf.id, now,
+	    &buf, &len) == -1 || bounce_envelope(&env, cfg, orig, to, sf.id,
+	    now, bounce_has_8bit(buf, len)) == -1 ||
 	    envelope_write(sf.fp, &env) == -1 ||
 	    fwrite(buf, 1, len, sf.fp) != len)
 		goto fail;

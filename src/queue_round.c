@@ -82,11 +82,11 @@ queue_report(const struct qmsg *m, size_t i, int kind, time_t until,
 
 /*
  * queue_notify - enqueue one notice of this kind about m, addressed to
- * the sender of env (m's envelope, or a copy sent to double_bounce).
+ * `to` (double_bounce), or to m's sender when to is NULL.
  * 1 sent, 0 nothing to report, -1 error.
  */
 static int
-queue_notify(struct queue *q, struct qmsg *m, const struct envelope *env,
+queue_notify(struct queue *q, struct qmsg *m, const char *to,
     int kind, time_t now)
 {
 	struct dsn_report *rp;
@@ -109,11 +109,11 @@ queue_notify(struct queue *q, struct qmsg *m, const struct envelope *env,
 	if ((fp = queue_open(q, m->id, &tmp, NULL)) == NULL)
 		goto out;
 	envelope_free(&tmp);
-	if (bounce_enqueue(q->cfg, env, fp, rp, n, now, newid) == -1)
+	if (bounce_enqueue(q->cfg, &m->env, to, fp, rp, n, now, newid) == -1)
 		goto out;		/* bounce_enqueue() logged why */
 	if (kind == NOTICE_DOUBLE)
 		log_info("%s: undeliverable notice reported to <%s>: %s",
-		    m->id, env->sender, newid);
+		    m->id, to, newid);
 	if (queue_find(q, newid) == NULL)
 		queue_load(q, newid, now);
 	r = 1;
@@ -129,23 +129,22 @@ static int
 queue_double_bounce(struct queue *q, struct qmsg *m, time_t now)
 {
 	const char *db = q->cfg->double_bounce;
-	struct envelope copy = m->env;
+	char	 to[ADDR_MAX];
 	size_t	 i;
 
 	if (strchr(db, '@') == NULL && db[0] != '\0')
-		snprintf(copy.sender, sizeof(copy.sender), "%s@%s", db,
-		    q->cfg->hostname);
+		snprintf(to, sizeof(to), "%s@%s", db, q->cfg->hostname);
 	else
-		snprintf(copy.sender, sizeof(copy.sender), "%s", db);
+		snprintf(to, sizeof(to), "%s", db);
 	for (i = 0; i < m->env.nrcpt; i++)
 		if (m->round[i].mark == MARK_FAIL &&
 		    (db[0] == '\0' || strcasecmp(m->env.rcpt[i].addr,
-		    copy.sender) == 0)) {
+		    to) == 0)) {
 			log_info("%s: undeliverable notice to <%s> dropped",
 			    m->id, m->env.rcpt[i].addr);
 			return 0;
 		}
-	return queue_notify(q, m, &copy, NOTICE_DOUBLE, now);
+	return queue_notify(q, m, to, NOTICE_DOUBLE, now);
 }
 
 /* queue_expire - undelivered recipients of an expired message fail */
@@ -181,7 +180,7 @@ queue_failures(struct queue *q, struct qmsg *m, time_t now)
 	int	 r;
 
 	r = m->is_bounce ? queue_double_bounce(q, m, now) :
-	    queue_notify(q, m, &m->env, NOTICE_FAILURE, now);
+	    queue_notify(q, m, NULL, NOTICE_FAILURE, now);
 	if (r != -1)
 		return;
 	log_warnx("%s: failure notice not queued; the failed recipients "
@@ -219,7 +218,7 @@ queue_finish(struct queue *q, struct qmsg *m, time_t now)
 	queue_expire(q, m, now);
 	queue_failures(q, m, now);
 	if (!m->is_bounce)
-		queue_notify(q, m, &m->env, NOTICE_SUCCESS, now);
+		queue_notify(q, m, NULL, NOTICE_SUCCESS, now);
 	for (i = 0; i < m->env.nrcpt; i++) {
 		if (m->round[i].mark == MARK_DEFER)
 			m->st.rcpt[i].next_attempt = sched_next_attempt(q->cfg,
@@ -228,7 +227,7 @@ queue_finish(struct queue *q, struct qmsg *m, time_t now)
 	}
 	if (left > 0 && !m->warned && !m->is_bounce &&
 	    sched_warn_is_due(q->cfg, m->arrival, now) &&
-	    queue_notify(q, m, &m->env, NOTICE_DELAY, now) != -1)
+	    queue_notify(q, m, NULL, NOTICE_DELAY, now) != -1)
 		m->warned = 1;
 	if (left == 0) {
 		queue_remove(q, m);

@@ -105,6 +105,8 @@ def test_expiry_bounces_and_null_sender_does_not():
         m, b = by_rcpt["rfc822; other@remote.test"]
         assert "postmaster" in m["To"].lower(), m["To"]
         assert b["action"] == "failed" and b["status"] == "4.4.7", b
+        # the report about the failed notice names its real sender, <>
+        assert "X-Tern-Sender: rfc822; <>" in m.as_string(), m.as_string()
         assert "%s: to=<you@remote.test>, relay=none" % qid in t.log()
         assert "status=expired" in t.log()
         assert "%s: undeliverable notice reported to <postmaster@tern.test>" \
