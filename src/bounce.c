@@ -291,10 +291,27 @@ bounce_decoded(const char *xtext, char *out, size_t outlen)
 	bounce_sanitize(xtext, out, outlen, 0);
 }
 
+/*
+ * Is the diagnostic a reply from the remote MTA ("550 5.1.1 ...")?  Only
+ * then is it "host X said" and an smtp diagnostic (RFC 3464 2.3.6);
+ * "connect to ...: Connection refused" is our own words.
+ */
+static int
+bounce_is_reply(const struct dsn_report *r)
+{
+	const char *d = r->diagnostic;
+
+	return r->remote_mta != NULL && d != NULL && d[0] >= '2' &&
+	    d[0] <= '5' && isdigit((unsigned char)d[1]) &&
+	    isdigit((unsigned char)d[2]) && (d[3] == ' ' || d[3] == '-' ||
+	    d[3] == '\0');
+}
+
 /* The detail after "<rcpt>: " in the human-readable part. */
 static void
 bounce_human_detail(const struct dsn_report *r, char *out, size_t outlen)
 {
+	int	 said = bounce_is_reply(r);
 	char	 host[256], diag[TEXT_MAX];
 	const char *verb = "";
 
@@ -305,7 +322,7 @@ bounce_human_detail(const struct dsn_report *r, char *out, size_t outlen)
 		verb = r->action == DSN_ACTION_RELAYED ? "relayed; " :
 		    r->action == DSN_ACTION_EXPANDED ? "expanded; " :
 		    "delivered; ";
-	if (r->remote_mta != NULL && diag[0] != '\0')
+	if (said)
 		snprintf(out, outlen, "%shost %s said: %s", verb, host, diag);
 	else if (diag[0] != '\0')
 		snprintf(out, outlen, "%s%s", verb, diag);
@@ -435,7 +452,7 @@ bounce_status_rcpt(FILE *out, const struct dsn_report *r)
 		fprintf(out, "Remote-MTA: dns; %s\r\n", buf);
 	}
 	if (r->diagnostic != NULL && r->diagnostic[0] != '\0')
-		bounce_field(out, r->remote_mta != NULL ?
+		bounce_field(out, bounce_is_reply(r) ?
 		    "Diagnostic-Code: smtp; " : "Diagnostic-Code: X-Tern; ",
 		    r->diagnostic, 0);
 	if (r->last_attempt > 0) {
