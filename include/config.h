@@ -40,6 +40,8 @@ struct config {
 	long long	 max_connections_per_ip;
 	long long	 smtpd_timeout;
 	long long	 max_errors;
+	long long	 smtpd_max_use;		/* sessions per smtpd process */
+	long long	 smtpd_max_idle;	/* an idle smtpd then exits */
 	long long	 client_name_lookup;	/* bool */
 	int		 log;			/* enum config_log */
 	/* the queue runner */

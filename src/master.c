@@ -39,6 +39,7 @@
 #include "netaddr.h"
 #include "queue.h"
 #include "smtp_session.h"
+#include "smtpd_worker.h"
 #include "spool.h"
 
 #define MAX_LISTEN	16
@@ -49,7 +50,10 @@ enum child_kind { CHILD_SMTPD, CHILD_QUEUE, CHILD_LOCAL };
 struct child {
 	pid_t	 pid;
 	int	 kind;			/* enum child_kind */
-	char	 addr[64];		/* smtpd: client address */
+	char	 addr[64];		/* smtpd: client address while busy */
+	int	 ctl;			/* smtpd worker: control socket, -1 */
+	int	 busy;			/* smtpd: in a session */
+	time_t	 idle_since;
 };
 
 struct master {
@@ -122,6 +126,10 @@ child_setup(struct master *m, const char *proc, int keep_queue_sock)
 	close(m->queue_sock);
 	if (!keep_queue_sock)
 		close(m->queue_child);
+	/* Another worker's control socket must close when the master's does. */
+	for (i = 0; i < m->nchildren; i++)
+		if (m->children[i].ctl != -1)
+			close(m->children[i].ctl);
 	log_setproc(proc);
 }
 
@@ -165,7 +173,7 @@ priv_drop(uid_t uid, gid_t gid)
 }
 
 static int
-child_add(struct master *m, pid_t pid, int kind, const char *addr)
+child_add(struct master *m, pid_t pid, int kind, const char *addr, int ctl)
 {
 	struct child *c;
 
@@ -180,7 +188,9 @@ child_add(struct master *m, pid_t pid, int kind, const char *addr)
 	c->pid = pid;
 	c->kind = kind;
 	snprintf(c->addr, sizeof(c->addr), "%s", addr ? addr : "");
-	if (kind == CHILD_SMTPD)
+	c->ctl = ctl;
+	c->busy = kind == CHILD_SMTPD;
+	if (c->busy)
 		m->nsessions++;
 	return 0;
 }
@@ -193,8 +203,10 @@ child_remove(struct master *m, pid_t pid, int status)
 	for (i = 0; i < m->nchildren; i++) {
 		if (m->children[i].pid != pid)
 			continue;
-		if (m->children[i].kind == CHILD_SMTPD)
+		if (m->children[i].busy)
 			m->nsessions--;
+		if (m->children[i].ctl != -1)
+			close(m->children[i].ctl);
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
 			log_warnx("process %ld killed by signal %d", (long)pid,
 			    WTERMSIG(status));
@@ -209,7 +221,7 @@ sessions_from(const struct master *m, const char *addr)
 	size_t	 i, n = 0;
 
 	for (i = 0; i < m->nchildren; i++)
-		if (m->children[i].kind == CHILD_SMTPD &&
+		if (m->children[i].busy &&
 		    strcmp(m->children[i].addr, addr) == 0)
 			n++;
 	return n;
@@ -268,12 +280,81 @@ reap(struct master *m)
 	}
 }
 
+/* Hand the connection to a free worker; -1 if there is none. */
+static int
+worker_reuse(struct master *m, int fd, struct sockaddr *sa, const char *addr)
+{
+	struct child *c;
+	size_t	 i;
+
+	for (i = 0; i < m->nchildren; i++) {
+		c = &m->children[i];
+		if (c->kind != CHILD_SMTPD || c->busy || c->ctl == -1)
+			continue;
+		if (smtpd_worker_send(c->ctl, fd,
+		    (struct sockaddr_storage *)sa) == -1) {
+			close(c->ctl);		/* it is gone; reap() sees it */
+			c->ctl = -1;
+			continue;
+		}
+		c->busy = 1;
+		snprintf(c->addr, sizeof(c->addr), "%s", addr);
+		m->nsessions++;
+		return 0;
+	}
+	return -1;
+}
+
+/* A worker said "F": its session is over and it waits for the next. */
+static void
+worker_event(struct master *m, struct child *c)
+{
+	char	 b;
+
+	if (read(c->ctl, &b, 1) == 1 && b == 'F' && c->busy) {
+		c->busy = 0;
+		c->addr[0] = '\0';
+		c->idle_since = time(NULL);
+		m->nsessions--;
+		return;
+	}
+	close(c->ctl);		/* exiting, or talking nonsense */
+	c->ctl = -1;
+}
+
+/*
+ * Close the control socket of workers that idled past smtpd_max_idle
+ * (all of them, with all set: reload and shutdown); a busy one finishes
+ * its session first.  Returns the ms until the next idle deadline, -1.
+ */
+static int
+workers_retire(struct master *m, int all)
+{
+	time_t	 now = time(NULL), left;
+	int	 next = -1;
+	size_t	 i;
+	struct child *c;
+
+	for (i = 0; i < m->nchildren; i++) {
+		c = &m->children[i];
+		if (c->ctl == -1)
+			continue;
+		left = c->idle_since + m->cfg->smtpd_max_idle - now;
+		if (all || (!c->busy && left <= 0)) {
+			close(c->ctl);
+			c->ctl = -1;
+		} else if (!c->busy && (next == -1 || left * 1000 < next))
+			next = (int)(left * 1000);
+	}
+	return next;
+}
+
 static void
 session_start(struct master *m, int fd, struct sockaddr *sa, long uid)
 {
 	char	 addr[64], busy[256];
 	pid_t	 pid;
-	int	 n;
+	int	 n, sp[2];
 
 	netaddr_string(sa, addr, sizeof(addr));
 	if (m->nsessions >= (size_t)m->cfg->max_connections ||
@@ -289,17 +370,32 @@ session_start(struct master *m, int fd, struct sockaddr *sa, long uid)
 		    "too many connections from one address", addr);
 		return;
 	}
+	if (uid < 0 && worker_reuse(m, fd, sa, addr) == 0)
+		return;
+	sp[0] = sp[1] = -1;
+	if (uid < 0 && m->cfg->smtpd_max_use > 1 && socketpair(AF_UNIX,
+	    SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1)
+		log_warn("socketpair");
 	if ((pid = fork()) == -1) {
 		log_warn("fork");
+		close(sp[0]);
+		close(sp[1]);
 		return;
 	}
 	if (pid == 0) {
 		child_setup(m, "smtpd", 0);
 		if (priv_drop(m->uid, m->gid) == -1)
 			_exit(1);
+		if (sp[1] != -1) {
+			close(sp[0]);
+			_exit(smtpd_worker_run(m->cfg, sp[1], fd,
+			    (struct sockaddr_storage *)sa));
+		}
 		_exit(smtp_session_run(m->cfg, fd, sa, uid));
 	}
-	child_add(m, pid, CHILD_SMTPD, addr);
+	if (sp[1] != -1)
+		close(sp[1]);
+	child_add(m, pid, CHILD_SMTPD, addr, sp[0]);
 }
 
 /* Take what the backlog holds (bounded), one poll wake-up for many. */
@@ -369,7 +465,7 @@ local_request(struct master *m)
 		child_setup(m, "local", 0);
 		_exit(local_agent_run(m->cfg, &job, result_fd));
 	} else
-		child_add(m, pid, CHILD_LOCAL, NULL);
+		child_add(m, pid, CHILD_LOCAL, NULL, -1);
 	close(result_fd);
 	delivery_job_free(&job);
 }
@@ -464,6 +560,7 @@ reload(struct master *m)
 	if (priv_lookup(m) == -1)
 		log_warnx("keeping the old user's ids");
 	log_info("configuration reloaded from %s", m->cfg->path);
+	workers_retire(m, 1);	/* new sessions get the new configuration */
 	if (m->queue_pid > 0)
 		kill(m->queue_pid, SIGHUP);
 }
@@ -478,6 +575,7 @@ shutdown_children(struct master *m)
 	for (i = 0; i < m->nlisten; i++)
 		close(m->listen_fd[i]);
 	m->nlisten = 0;
+	workers_retire(m, 1);
 	if (m->submit_fd != -1) {
 		close(m->submit_fd);
 		unlink(m->cfg->submit_socket);
@@ -497,15 +595,52 @@ shutdown_children(struct master *m)
 		;
 }
 
+/* Poll the workers' control sockets; pids[] maps pfd slots to workers. */
+static size_t
+poll_workers(struct master *m, struct pollfd *pfd, pid_t *pids, size_t max)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < m->nchildren && n < max; i++)
+		if (m->children[i].ctl != -1) {
+			pids[n] = m->children[i].pid;
+			pfd[n].fd = m->children[i].ctl;
+			pfd[n++].events = POLLIN;
+		}
+	return n;
+}
+
+static struct child *
+child_find(struct master *m, pid_t pid)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->nchildren; i++)
+		if (m->children[i].pid == pid)
+			return &m->children[i];
+	return NULL;
+}
+
 static void
 master_loop(struct master *m)
 {
-	struct pollfd pfd[MAX_LISTEN + 3];
+	struct pollfd *pfd = NULL;
+	pid_t	*pids = NULL;
+	struct child *c;
 	char	 drain[64];
-	size_t	 i, n;
-	int	 timeout;
+	size_t	 i, n, nfixed, cap = 0;
+	int	 timeout, idle;
 
 	while (!got_term) {
+		if (cap < m->nchildren + MAX_LISTEN + 3) {
+			cap = m->nchildren + MAX_LISTEN + 64;
+			free(pfd);
+			free(pids);
+			pfd = calloc(cap, sizeof(*pfd));
+			pids = calloc(cap, sizeof(*pids));
+			if (pfd == NULL || pids == NULL)
+				fatal("poll set");
+		}
 		n = 0;
 		pfd[n].fd = sig_pipe[0];
 		pfd[n++].events = POLLIN;
@@ -517,11 +652,20 @@ master_loop(struct master *m)
 			pfd[n].fd = m->listen_fd[i];
 			pfd[n++].events = POLLIN;
 		}
+		nfixed = n;
+		n += poll_workers(m, pfd + n, pids + n, cap - n);
+		idle = workers_retire(m, 0);
 		timeout = m->queue_restart_at ? 1000 : -1;
+		if (idle != -1 && (timeout == -1 || idle < timeout))
+			timeout = idle + 1;
 		if (poll(pfd, n, timeout) == -1 && errno != EINTR)
 			fatal("poll");
 		if (pfd[0].revents & POLLIN)
 			(void)read(sig_pipe[0], drain, sizeof(drain));
+		for (i = nfixed; i < n; i++)
+			if (pfd[i].revents && (c = child_find(m, pids[i])) !=
+			    NULL && c->ctl == pfd[i].fd)
+				worker_event(m, c);
 		if (got_chld) {
 			got_chld = 0;
 			reap(m);
@@ -536,10 +680,12 @@ master_loop(struct master *m)
 			local_request(m);
 		if (pfd[2].revents & POLLIN)
 			accept_local(m);
-		for (i = 3; i < n; i++)
+		for (i = 3; i < nfixed; i++)
 			if (pfd[i].revents & POLLIN)
 				accept_tcp(m, pfd[i].fd);
 	}
+	free(pfd);
+	free(pids);
 }
 
 int

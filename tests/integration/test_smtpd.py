@@ -527,3 +527,48 @@ def test_local_submitter_may_name_bare_users():
         r = t.raw()
         r.cmd("EHLO x")
         assert r.cmd("MAIL FROM:<%s>" % ME)[0] == 501
+
+
+def smtpd_pids(t):
+    """The smtpd pids of the "connect from" lines, in log order."""
+    return [int(l.split("smtpd[")[1].split("]")[0]) for l in
+            t.log().splitlines() if "tern/smtpd[" in l and
+            "]: connect from" in l]
+
+
+def session(t):
+    r = t.raw()
+    assert r.greeting[0] == 220
+    r.cmd("QUIT")
+    assert r.closed()
+    r.close()
+
+
+def test_smtpd_process_serves_several_sessions():
+    with local_tern(smtpd_max_use=3, smtpd_max_idle="1s") as t:
+        before = len(smtpd_pids(t))  # the start-up probe
+        for _ in range(4):
+            session(t)
+            time.sleep(0.1)  # the worker reports itself free
+        pids = smtpd_pids(t)[before:]
+        assert len(pids) == 4, pids
+        # the probe's process and then these share at most 3 sessions each
+        every = smtpd_pids(t)
+        assert max(every.count(p) for p in every) == 3, every
+        assert len(set(every)) == 2, every
+        last = every[-1]
+        assert os.path.exists("/proc/%d" % last)
+        # idle past smtpd_max_idle: the master lets it go
+        assert wait_for(lambda: not os.path.exists("/proc/%d" % last) or
+                        open("/proc/%d/stat" % last).read().split()[2] == "Z",
+                        5), "idle smtpd did not exit"
+        session(t)
+        assert smtpd_pids(t)[-1] != last
+
+
+def test_smtpd_max_use_1_forks_per_connection():
+    with local_tern(smtpd_max_use=1) as t:
+        for _ in range(3):
+            session(t)
+        pids = smtpd_pids(t)
+        assert len(pids) == len(set(pids)) == 4, pids
