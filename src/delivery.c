@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "delivery.h"
+#include "fdpass.h"
 #include "envelope.h"
 #include "spool.h"
 
@@ -228,37 +229,15 @@ int
 delivery_request_send(int sock, const struct delivery_job *job,
     int result_fd)
 {
-	char	*buf, cbuf[CMSG_SPACE(sizeof(int))];
-	struct msghdr msg;
-	struct iovec iov;
-	struct cmsghdr *cmsg;
+	char	*buf;
 	int	 len, rc = -1;
 
 	if ((buf = malloc(REQUEST_MAX)) == NULL)
 		return -1;
-	if ((len = request_format(job, buf, REQUEST_MAX)) == -1) {
+	if ((len = request_format(job, buf, REQUEST_MAX)) == -1)
 		errno = EINVAL;
-		goto done;
-	}
-	memset(&msg, 0, sizeof(msg));
-	memset(cbuf, 0, sizeof(cbuf));
-	iov.iov_base = buf;
-	iov.iov_len = (size_t)len;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cbuf;
-	msg.msg_controllen = sizeof(cbuf);
-	cmsg = CMSG_FIRSTHDR(&msg);
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cmsg), &result_fd, sizeof(int));
-	while ((rc = (int)sendmsg(sock, &msg, MSG_NOSIGNAL)) == -1 &&
-	    errno == EINTR)
-		;
-	if (rc != -1)
-		rc = rc == len ? 0 : (errno = EMSGSIZE, -1);
-done:
+	else
+		rc = fdpass_send(sock, buf, (size_t)len, result_fd);
 	free(buf);
 	return rc;
 }
@@ -319,37 +298,6 @@ request_parse(char *text, size_t len, struct delivery_job *job)
 	return job->nrcpt > 0 ? 0 : -1;
 }
 
-/* request_fd - the one descriptor passed with the message, or -1 */
-static int
-request_fd(struct msghdr *msg, int *fd)
-{
-	struct cmsghdr *cmsg;
-	int	 nfd = 0, tmp, i, count;
-
-	*fd = -1;
-	for (cmsg = CMSG_FIRSTHDR(msg); cmsg != NULL;
-	    cmsg = CMSG_NXTHDR(msg, cmsg)) {
-		if (cmsg->cmsg_level != SOL_SOCKET ||
-		    cmsg->cmsg_type != SCM_RIGHTS)
-			continue;
-		count = (int)((cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		for (i = 0; i < count; i++) {
-			memcpy(&tmp, CMSG_DATA(cmsg) + i * sizeof(int),
-			    sizeof(int));
-			if (nfd++ == 0)
-				*fd = tmp;
-			else
-				close(tmp);
-		}
-	}
-	if (nfd == 1 && !(msg->msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
-		return 0;
-	if (*fd != -1)
-		close(*fd);
-	*fd = -1;
-	return -1;
-}
-
 /*
  * delivery_request_recv - 0 with *job and *result_fd (caller owns both),
  * 1 at end of file, -1 on error; a malformed request is -1 with EBADMSG
@@ -358,9 +306,7 @@ request_fd(struct msghdr *msg, int *fd)
 int
 delivery_request_recv(int sock, struct delivery_job *job, int *result_fd)
 {
-	char	*buf, cbuf[CMSG_SPACE(sizeof(int) * 8)];
-	struct msghdr msg;
-	struct iovec iov;
+	char	*buf;
 	ssize_t	 n;
 	int	 rc = -1;
 
@@ -368,26 +314,14 @@ delivery_request_recv(int sock, struct delivery_job *job, int *result_fd)
 	*result_fd = -1;
 	if ((buf = malloc(REQUEST_MAX + 2)) == NULL)
 		return -1;
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = buf;
-	iov.iov_len = REQUEST_MAX + 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cbuf;
-	msg.msg_controllen = sizeof(cbuf);
-	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) == -1 &&
-	    errno == EINTR)
-		;
-	if (n <= 0) {
+	if ((n = fdpass_recv(sock, buf, REQUEST_MAX + 1, result_fd)) <= 0) {
 		rc = n == 0 ? 1 : -1;
 		goto done;
 	}
 	buf[n] = '\0';
-	if (request_fd(&msg, result_fd) == -1 || n > REQUEST_MAX ||
-	    request_parse(buf, (size_t)n, job) == -1) {
+	if (n > REQUEST_MAX || request_parse(buf, (size_t)n, job) == -1) {
 		delivery_job_free(job);
-		if (*result_fd != -1)
-			close(*result_fd);
+		close(*result_fd);
 		*result_fd = -1;
 		errno = EBADMSG;
 		goto done;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "log.h"
 #include "smtp_session.h"
 #include "smtpd_worker.h"
@@ -23,60 +24,20 @@
 int
 smtpd_worker_send(int ctl, int fd, const struct sockaddr_storage *ss)
 {
-	struct msghdr msg;
-	struct iovec iov;
-	union {
-		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct cmsghdr *c;
-
-	memset(&msg, 0, sizeof(msg));
-	memset(&cm, 0, sizeof(cm));
-	iov.iov_base = (void *)ss;
-	iov.iov_len = sizeof(*ss);
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cm.buf;
-	msg.msg_controllen = sizeof(cm.buf);
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(ctl, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(*ss) ? 0 : -1;
+	return fdpass_send(ctl, ss, sizeof(*ss), fd);
 }
 
 /* The next connection from the master; -1 when told to exit. */
 static int
 worker_receive(int ctl, struct sockaddr_storage *ss)
 {
-	struct msghdr msg;
-	struct iovec iov;
-	union {
-		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct cmsghdr *c;
-	ssize_t	 n;
 	int	 fd;
 
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = ss;
-	iov.iov_len = sizeof(*ss);
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cm.buf;
-	msg.msg_controllen = sizeof(cm.buf);
-	do {
-		n = recvmsg(ctl, &msg, MSG_CMSG_CLOEXEC);
-	} while (n == -1 && errno == EINTR);
-	c = CMSG_FIRSTHDR(&msg);
-	if (n != (ssize_t)sizeof(*ss) || c == NULL ||
-	    c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(sizeof(int)))
+	if (fdpass_recv(ctl, ss, sizeof(*ss), &fd) != (ssize_t)sizeof(*ss)) {
+		if (fd != -1)
+			close(fd);
 		return -1;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	}
 	return fd;
 }
 

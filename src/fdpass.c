@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * fdpass.c - send and receive a record with one descriptor (SCM_RIGHTS).
+ *
+ * Used where a descriptor crosses between processes: the queue runner's
+ * local delivery requests to the master (with the result pipe), and the
+ * master's connections to free smtpd workers.  The receiver treats what
+ * arrives as untrusted: anything but exactly one descriptor in an
+ * untruncated record is refused and the descriptors are closed.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fdpass.h"
+
+#define FDPASS_MAX_FDS	8	/* room to receive, and close, extras */
+
+int
+fdpass_send(int sock, const void *buf, size_t len, int fd)
+{
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct msghdr msg;
+	struct iovec iov;
+	struct cmsghdr *c;
+	ssize_t	 n;
+
+	memset(&msg, 0, sizeof(msg));
+	memset(&cm, 0, sizeof(cm));
+	iov.iov_base = (void *)buf;
+	iov.iov_len = len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.buf;
+	msg.msg_controllen = sizeof(cm.buf);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	while ((n = sendmsg(sock, &msg, MSG_NOSIGNAL)) == -1 && errno == EINTR)
+		;
+	if (n == -1)
+		return -1;
+	if ((size_t)n != len) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return 0;
+}
+
+/* The one descriptor of msg in *fd; -1 (all closed) if not exactly one. */
+static int
+fdpass_take(struct msghdr *msg, int *fd)
+{
+	struct cmsghdr *c;
+	int	 nfd = 0, tmp, i, count;
+
+	*fd = -1;
+	for (c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (i = 0; i < count; i++) {
+			memcpy(&tmp, CMSG_DATA(c) + i * sizeof(int),
+			    sizeof(int));
+			if (nfd++ == 0)
+				*fd = tmp;
+			else
+				close(tmp);
+		}
+	}
+	if (nfd == 1 && !(msg->msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+		return 0;
+	if (*fd != -1)
+		close(*fd);
+	*fd = -1;
+	return -1;
+}
+
+ssize_t
+fdpass_recv(int sock, void *buf, size_t len, int *fd)
+{
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(sizeof(int) * FDPASS_MAX_FDS)];
+	} cm;
+	struct msghdr msg;
+	struct iovec iov;
+	ssize_t	 n;
+
+	*fd = -1;
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.buf;
+	msg.msg_controllen = sizeof(cm.buf);
+	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n <= 0)
+		return n;
+	if (fdpass_take(&msg, fd) == -1) {
+		errno = EBADMSG;
+		return -1;
+	}
+	return n;
+}
