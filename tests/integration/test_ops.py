@@ -543,3 +543,62 @@ def test_ternq_with_the_daemon_down():
         assert attempts(t, held) == before, t.log()
         assert run(t, "ternq", "release", held)[0] == 0
         wait_attempts(t, held, before + 1, 5)
+
+
+def test_init_script_runs_the_real_daemon():
+    """etc/init.d/tern starts, reloads and stops the real ternd, which
+    daemonizes, writes its pid file and delivers mail meanwhile."""
+    t = Tern(start=False)
+    script = os.path.join(t.dir, "init")
+    with open(os.path.join(harness.TOP, "etc/init.d/tern")) as f:
+        text = f.read()
+    text = re.sub(r"^DAEMON=.*$", "DAEMON=" + os.path.join(BIN, "ternd"),
+                  text, flags=re.M)
+    text = re.sub(r"^CONFIG=.*$", "CONFIG=" + t.conf_path, text, flags=re.M)
+    with open(script, "w") as f:
+        f.write(text)
+    pidfile = t.conf["pid_file"]
+
+    def init(action):
+        p = subprocess.run(["sh", script, action], capture_output=True,
+                           text=True, timeout=90)
+        return p.returncode, p.stdout + p.stderr
+
+    pid = None
+    try:
+        assert init("status")[0] == 3
+        rc, out = init("start")
+        assert rc == 0, out
+        assert wait_for(lambda: os.path.exists(pidfile), 10), out
+        pid = int(open(pidfile).read())
+        assert wait_for(lambda: _greets(t.port), 10)
+        s = t.smtp()
+        s.sendmail("a@example.org", ["%s@tern.test" % USER],
+                   b"Subject: via init\r\n\r\nhello\r\n")
+        s.quit()
+        box = os.path.join(t.mail, USER)
+        assert wait_for(lambda: maildir_messages(box), 10), box
+        assert init("reload")[0] == 0
+        rc, out = init("status")
+        assert rc == 0 and str(pid) in out, out
+        rc, out = init("stop")
+        assert rc == 0, out
+        assert wait_for(lambda: not os.path.exists("/proc/%d" % pid), 15)
+        pid = None
+        assert init("status")[0] == 3
+    finally:
+        if pid is not None:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+    shutil.rmtree(t.dir, ignore_errors=True)
+
+
+def _greets(port):
+    try:
+        r = harness.RawClient("127.0.0.1", port)
+        r.close()
+        return r.greeting[0] == 220
+    except OSError:
+        return False
