@@ -15,7 +15,8 @@
 # RELAY_RUNS (3), MEM_SESSIONS (50), LAT_COUNT (20), TERN_PORT (2625),
 # SINK_PORT (2726, fixed by the peer's transport map), PF_PORT (2725),
 # PFB (/var/tmp/tern-pfbench), TERND (bin/ternd), NO_TERN=1 (measure only the Postfix peer),
-# NO_POSTFIX=1 (only tern).
+# NO_POSTFIX=1 (only tern), MAILQ_MSGS (100000 queued messages for the
+# mailq listing at the end; 0 skips it).
 #
 # Durability, checked with strace -f -e trace=fsync,fdatasync,rename on
 # Postfix 3.7.11's cleanup processes (Debian 12, ext4): cleanup creates
@@ -206,4 +207,6 @@ python3 "$HERE/bench.py" "$@" --runs "$RUNS" --msgs "$MSGS" \
     --sink-port "$SINK_PORT"
 rc=$?
 [ $rc -eq 0 ] || echo "bench: bench.py exited $rc"
+# Listing the queue: mailq on a spool of MAILQ_MSGS (100000) messages.
+[ "${MAILQ_MSGS:-100000}" -gt 0 ] && sh "$HERE/mailq.sh"
 exit 0
