@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * envelope.c - read and write the queue-file envelope and the state file,
- * and the xtext and NOTIFY codings of RFC 3461 sections 4 and 4.1.
+ * envelope.c - read and write the queue-file envelope, the xtext and
+ * NOTIFY codings of RFC 3461 sections 4 and 4.1, and the "key: value"
+ * line reader shared with the state file (statefile.c).
  *
  *	envelope_write(fp, env)		header block + blank line
  *	envelope_read(fp, env, err)	strict; fp left at the message
- *	state_write(fp, st) / state_read(fp, st, err)
  *
  * The formats are specified in include/envelope.h.  Every line is
  * "key: value\n", at most ENV_LINE_MAX bytes with its newline, and holds
@@ -24,20 +24,14 @@
 #include <strings.h>
 
 #include "envelope.h"
+#include "envelope_priv.h"
 #include "spool.h"
-
-#define ENV_LINE_MAX	2048	/* bytes per line, newline included */
-
-#define KEY_REQUIRED	0x01
-#define KEY_REPEAT	0x02
 
 static const char *const notify_words[] = { "never", "success", "failure",
 	"delay" };
 static const char *const body_words[] = { "7bit", "8bitmime", NULL };
 static const char *const yesno_words[] = { "no", "yes", NULL };
 static const char *const ret_words[] = { "-", "full", "hdrs", NULL };
-static const char *const state_words[] = { "pending", "deferred",
-	"delivered", "failed", NULL };
 
 /* xtext_hexval - value of an upper-case hex digit, -1 for anything else */
 static int
@@ -205,26 +199,8 @@ orcpt_is_valid(const char *s)
 	    xtext_is_valid(s + n + 1);
 }
 
-/* dsn_is_valid - "class.subject.detail", digits and dots, < 16 chars */
-static int
-dsn_is_valid(const char *s)
-{
-	size_t	 i, digits = 0, dots = 0;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] >= '0' && s[i] <= '9') {
-			if (++digits > 3)
-				return 0;
-		} else if (s[i] == '.' && digits > 0 && ++dots <= 2)
-			digits = 0;
-		else
-			return 0;
-	}
-	return dots == 2 && digits > 0 && i < 16;
-}
-
 /* num_parse - unsigned decimal, no sign or leading zero, <= max */
-static int
+int
 num_parse(const char *s, long long max, long long *out)
 {
 	long long v = 0;
@@ -244,7 +220,7 @@ num_parse(const char *s, long long max, long long *out)
 }
 
 /* word_index - position of s in a NULL-terminated list, or -1 */
-static int
+int
 word_index(const char *s, const char *const words[])
 {
 	int	 i;
@@ -255,7 +231,7 @@ word_index(const char *s, const char *const words[])
 	return -1;
 }
 
-static void
+void
 errf(char *err, size_t errlen, unsigned lineno, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -277,7 +253,7 @@ errf(char *err, size_t errlen, unsigned lineno, const char *fmt, ...)
  * its newline.  Returns the length, -2 at end of file before any byte,
  * -1 with err set on a read error or a malformed line.
  */
-static int
+int
 line_read(FILE *fp, char *buf, unsigned lineno, char *err, size_t errlen)
 {
 	size_t	 n = 0;
@@ -326,11 +302,7 @@ line_split(char *line, char **value)
 }
 
 /* line_put - write one formatted line; -1 if it would be too long */
-static int
-line_put(FILE *fp, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int
+int
 line_put(FILE *fp, const char *fmt, ...)
 {
 	char	 line[ENV_LINE_MAX + 1];
@@ -350,7 +322,7 @@ line_put(FILE *fp, const char *fmt, ...)
 }
 
 /* rcpt_grow - room for one more element; capacity is the next power of 2 */
-static int
+int
 rcpt_grow(void **array, size_t n, size_t size)
 {
 	void	*p;
@@ -486,29 +458,9 @@ envelope_write(FILE *fp, const struct envelope *env)
 	return 0;
 }
 
-/*
- * Keys of both formats.  A key is a text field, one word of a list
- * (stored as its index), a queue id, or has its own parse function; each
- * returns NULL, or a short reason that key_line() prefixes with
- * "line N: key: ".
- */
-#define KEY_TEXT	0x04		/* char array at off, of size */
-#define KEY_EMPTY	0x08		/* text may be empty */
-#define KEY_WORD	0x10		/* int at off = index in words */
-#define KEY_ID		0x20		/* queue id at off */
-#define FIELD(t, f)	offsetof(struct t, f), sizeof(((struct t *)0)->f)
-
-struct key {
-	const char	*name;
-	int		 flags;
-	size_t		 off;
-	size_t		 size;
-	const char *const *words;
-	const char	*(*parse)(void *, char *);
-};
 
 /* key_version - the only version; envelope_init/state_init set it */
-static const char *
+const char *
 key_version(void *obj, char *v)
 {
 	(void)obj;
@@ -673,7 +625,7 @@ static const struct key env_keys[] = {
 #define ENV_NKEYS	(sizeof(env_keys) / sizeof(env_keys[0]))
 
 /* key_line - dispatch one "key: value" line; seen has a bit per key */
-static int
+int
 key_line(const struct key *keys, size_t nkeys, void *obj, char *line,
     unsigned lineno, unsigned *seen, char *err, size_t errlen)
 {
@@ -709,7 +661,7 @@ key_line(const struct key *keys, size_t nkeys, void *obj, char *line,
 }
 
 /* keys_missing - name the first required key not seen, or 0 */
-static int
+int
 keys_missing(const struct key *keys, size_t nkeys, unsigned seen,
     char *err, size_t errlen)
 {
@@ -758,195 +710,5 @@ envelope_read(FILE *fp, struct envelope *env, char *err, size_t errlen)
 fail:
 	envelope_free(env);
 	envelope_init(env);
-	return -1;
-}
-
-void
-state_init(struct state *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->version = ENVELOPE_VERSION;
-}
-
-void
-state_free(struct state *st)
-{
-	free(st->rcpt);
-	st->rcpt = NULL;
-	st->nrcpt = 0;
-}
-
-/* state_alloc - initialize st with nrcpt pending recipients */
-int
-state_alloc(struct state *st, const char *id, size_t nrcpt)
-{
-	state_init(st);
-	if (!spool_is_valid_id(id) || nrcpt == 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	if ((st->rcpt = calloc(nrcpt, sizeof(*st->rcpt))) == NULL)
-		return -1;
-	memcpy(st->id, id, QUEUEID_LEN + 1);
-	st->nrcpt = nrcpt;
-	return 0;
-}
-
-const char *
-rcpt_state_name(int state)
-{
-	if (state < RCPT_PENDING || state > RCPT_FAILED)
-		return "unknown";
-	return state_words[state];
-}
-
-static int
-state_write_rcpt(FILE *fp, size_t index, const struct state_rcpt *r)
-{
-	char	 reply[ENV_LINE_MAX];
-
-	if (r->state < RCPT_PENDING || r->state > RCPT_FAILED ||
-	    r->attempts < 0 || r->next_attempt < 0 || r->last_attempt < 0 ||
-	    (r->dsn[0] != '\0' && !dsn_is_valid(r->dsn)) ||
-	    xtext_encode(r->reply, reply, sizeof(reply)) == -1) {
-		errno = EINVAL;
-		return -1;
-	}
-	/* "-" stands for an empty reply, so a reply of "-" is hex-coded. */
-	if (reply[0] == '\0' || strcmp(reply, "-") == 0)
-		strcpy(reply, reply[0] ? "+2D" : "-");
-	return line_put(fp, "rcpt: %zu %s %d %lld %lld %s %s\n", index,
-	    state_words[r->state], r->attempts, (long long)r->next_attempt,
-	    (long long)r->last_attempt, r->dsn[0] ? r->dsn : "-", reply);
-}
-
-int
-state_write(FILE *fp, const struct state *st)
-{
-	size_t	 i;
-
-	if (!spool_is_valid_id(st->id) || st->nrcpt == 0 ||
-	    (st->held != 0 && st->held != 1) ||
-	    (st->warned != 0 && st->warned != 1)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (line_put(fp, "version: %d\nid: %s\nheld: %s\nwarned: %s\n",
-	    ENVELOPE_VERSION, st->id, yesno_words[st->held],
-	    yesno_words[st->warned]) == -1)
-		return -1;
-	for (i = 0; i < st->nrcpt; i++)
-		if (state_write_rcpt(fp, i, &st->rcpt[i]) == -1)
-			return -1;
-	return 0;
-}
-
-/* field_next - next single-space separated field, NULL if none/empty */
-static char *
-field_next(char **rest)
-{
-	char	*p = *rest, *q;
-
-	if (p == NULL)
-		return NULL;
-	if ((q = strchr(p, ' ')) != NULL) {
-		*q = '\0';
-		*rest = q + 1;
-	} else
-		*rest = NULL;
-	return p[0] != '\0' ? p : NULL;
-}
-
-/* st_rcpt_fields - INDEX STATE ATTEMPTS NEXT LAST DSN REPLY into r */
-static const char *
-st_rcpt_fields(char *f[7], size_t index, struct state_rcpt *r)
-{
-	long long n, next, last;
-
-	if (num_parse(f[0], INT64_MAX, &n) == -1 || (size_t)n != index)
-		return "index out of sequence";
-	if ((r->state = word_index(f[1], state_words)) == -1)
-		return "bad recipient state";
-	if (num_parse(f[2], INT_MAX, &n) == -1 ||
-	    num_parse(f[3], INT64_MAX, &next) == -1 ||
-	    num_parse(f[4], INT64_MAX, &last) == -1)
-		return "bad number";
-	r->attempts = (int)n;
-	r->next_attempt = (time_t)next;
-	r->last_attempt = (time_t)last;
-	if (strcmp(f[5], "-") == 0)
-		r->dsn[0] = '\0';
-	else if (dsn_is_valid(f[5]))
-		strcpy(r->dsn, f[5]);
-	else
-		return "bad dsn code";
-	if (strcmp(f[6], "-") == 0)
-		r->reply[0] = '\0';
-	else if (xtext_decode(f[6], r->reply, sizeof(r->reply)) == -1)
-		return "bad xtext or reply too long";
-	return NULL;
-}
-
-static const char *
-st_rcpt(void *obj, char *v)
-{
-	struct state *st = obj;
-
-	struct state_rcpt r;
-	const char *why;
-	char	*f[7], *rest = v;
-	size_t	 i;
-
-	for (i = 0; i < 7; i++)
-		if ((f[i] = field_next(&rest)) == NULL)
-			return "expected 7 fields";
-	if (rest != NULL)
-		return "expected 7 fields";
-	memset(&r, 0, sizeof(r));
-	if ((why = st_rcpt_fields(f, st->nrcpt, &r)) != NULL)
-		return why;
-	if (rcpt_grow((void **)&st->rcpt, st->nrcpt, sizeof(r)) == -1)
-		return "out of memory";
-	st->rcpt[st->nrcpt++] = r;
-	return NULL;
-}
-
-static const struct key state_keys[] = {
-	{ "version", KEY_REQUIRED, 0, 0, NULL, key_version },
-	{ "id", KEY_REQUIRED | KEY_ID, FIELD(state, id), NULL, NULL },
-	{ "held", KEY_REQUIRED | KEY_WORD, FIELD(state, held), yesno_words,
-	    NULL },
-	{ "warned", KEY_REQUIRED | KEY_WORD, FIELD(state, warned), yesno_words,
-	    NULL },
-	{ "rcpt", KEY_REQUIRED | KEY_REPEAT, 0, 0, NULL, st_rcpt },
-};
-#define STATE_NKEYS	(sizeof(state_keys) / sizeof(state_keys[0]))
-
-/* state_read - parse a whole state file; st is (re)initialized here */
-int
-state_read(FILE *fp, struct state *st, char *err, size_t errlen)
-{
-	char	 line[ENV_LINE_MAX];
-	unsigned lineno, seen = 0;
-	int	 n;
-
-	state_init(st);
-	for (lineno = 1;; lineno++) {
-		if ((n = line_read(fp, line, lineno, err, errlen)) == -2)
-			break;
-		if (n < 0 || key_line(state_keys, STATE_NKEYS, st, line,
-		    lineno, &seen, err, errlen) == -1)
-			goto fail;
-	}
-	if (lineno == 1) {
-		errf(err, errlen, 0, "empty state file");
-		goto fail;
-	}
-	if (keys_missing(state_keys, STATE_NKEYS, seen, err, errlen))
-		goto fail;
-	return 0;
-fail:
-	state_free(st);
-	state_init(st);
 	return -1;
 }

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * envelope_priv.h - the "key: value" line machinery shared by envelope.c
+ * (queue-file envelope) and statefile.c (state file).  Private to those
+ * two files; everybody else uses envelope.h.
+ */
+#ifndef TERN_ENVELOPE_PRIV_H
+#define TERN_ENVELOPE_PRIV_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define ENV_LINE_MAX	2048	/* bytes per line, newline included */
+
+#define KEY_REQUIRED	0x01		/* the file must have this key */
+#define KEY_REPEAT	0x02		/* the key may come more than once */
+/*
+ * Keys of both formats.  A key is a text field, one word of a list
+ * (stored as its index), a queue id, or has its own parse function; each
+ * returns NULL, or a short reason that key_line() prefixes with
+ * "line N: key: ".
+ */
+#define KEY_TEXT	0x04		/* char array at off, of size */
+#define KEY_EMPTY	0x08		/* text may be empty */
+#define KEY_WORD	0x10		/* int at off = index in words */
+#define KEY_ID		0x20		/* queue id at off */
+#define FIELD(t, f)	offsetof(struct t, f), sizeof(((struct t *)0)->f)
+
+struct key {
+	const char	*name;
+	int		 flags;
+	size_t		 off;
+	size_t		 size;
+	const char *const *words;
+	const char	*(*parse)(void *, char *);
+};
+
+/* num_parse - unsigned decimal, no sign or leading zero, <= max */
+int	num_parse(const char *s, long long max, long long *out);
+/* word_index - position of s in a NULL-terminated list, or -1 */
+int	word_index(const char *s, const char *const words[]);
+/* errf - "line N: " (if lineno > 0) and the message into err */
+void	errf(char *err, size_t errlen, unsigned lineno, const char *fmt, ...);
+/* line_read - one line without its newline: length, -2 at EOF, -1 bad */
+int	line_read(FILE *fp, char *buf, unsigned lineno, char *err,
+	    size_t errlen);
+/* line_put - write one formatted line; -1 if it would be too long */
+int	line_put(FILE *fp, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* rcpt_grow - room for one more element; capacity is the next power of 2 */
+int	rcpt_grow(void **array, size_t n, size_t size);
+/* key_version - parse function of the "version" key of both formats */
+const char *key_version(void *obj, char *v);
+/* key_line - dispatch one "key: value" line; seen has a bit per key */
+int	key_line(const struct key *keys, size_t nkeys, void *obj, char *line,
+	    unsigned lineno, unsigned *seen, char *err, size_t errlen);
+/* keys_missing - name the first required key not seen in err, or 0 */
+int	keys_missing(const struct key *keys, size_t nkeys, unsigned seen,
+	    char *err, size_t errlen);
+
+#endif
