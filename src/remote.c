@@ -18,7 +18,8 @@
  * and one log line, as soon as it is decided; undecided ones are
  * deferred at the end with the last connection error.  All waits use
  * poll(2) timeouts: connect_timeout for connect(2), smtp_timeout for
- * every read and write (including the final reply to DATA).
+ * every read and write (including the final reply to DATA).  The wire
+ * level (connect, commands, replies, body) is in remote_io.c.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -26,9 +27,7 @@
 #include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +42,7 @@
 #include "log.h"
 #include "mx.h"
 #include "netaddr.h"
+#include "remote_priv.h"
 #include "spool.h"
 #include "transport.h"
 
@@ -51,16 +51,6 @@
 #define EXT_8BITMIME	0x04
 #define EXT_SMTPUTF8	0x08
 #define EXT_DSN		0x10
-
-#define REPLY_LINE_MAX	1000	/* RFC 5321 4.5.3.1.5: 512, be lenient */
-#define REPLY_LINES_MAX	100
-
-struct reply {
-	int	 code;
-	char	 text[2048];		/* lines after the code, '\n' between */
-	char	 line[512];		/* "250 first second", for results */
-	char	 dsn[16];
-};
 
 struct message {
 	struct delivery_job *job;
@@ -71,23 +61,6 @@ struct message {
 	char		 err[256];	/* why it could not be loaded */
 	int		*done;		/* per job recipient: decided */
 	int		*accepted;	/* per job recipient: RCPT got 2xx */
-};
-
-struct remote {
-	const struct config *conf;
-	const char	*domain;
-	int		 result_fd;
-	struct message	*msgs;
-	size_t		 nmsgs;
-	/* the current connection */
-	struct iobuf	*io;
-	char		 relay[MX_NAME_MAX + 80];	/* host[addr]:port */
-	unsigned int	 ext;
-	long long	 size_max;
-	/* for recipients still undecided at the end */
-	char		 last_dsn[16];
-	char		 last_reply[512];
-	char		 last_relay[MX_NAME_MAX + 80];
 };
 
 /* remote_decide - record, report and log one recipient's outcome */
@@ -142,166 +115,6 @@ remote_undecided(const struct remote *r)
 		for (k = 0; k < r->msgs[i].job->nrcpt; k++)
 			n += !r->msgs[i].done[k];
 	return n;
-}
-
-/* remote_fail_conn - remember a connection-level error for the end */
-static void
-remote_fail_conn(struct remote *r, const char *dsn, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	snprintf(r->last_dsn, sizeof(r->last_dsn), "%s", dsn);
-	r->last_dsn[0] = '4';
-	snprintf(r->last_relay, sizeof(r->last_relay), "%s", r->relay);
-	va_start(ap, fmt);
-	vsnprintf(r->last_reply, sizeof(r->last_reply), fmt, ap);
-	va_end(ap);
-	log_info("%s", r->last_reply);
-}
-
-/* reply_dsn - the enhanced status code of a reply, or C.0.0 */
-static void
-reply_dsn(struct reply *rp)
-{
-	const char *t = rp->text;
-	size_t	 a, b;
-
-	snprintf(rp->dsn, sizeof(rp->dsn), "%d.0.0", rp->code / 100);
-	if (t[0] - '0' != rp->code / 100 || t[1] != '.')
-		return;
-	a = strspn(t + 2, "0123456789");
-	if (a < 1 || a > 3 || t[2 + a] != '.')
-		return;
-	b = strspn(t + 3 + a, "0123456789");
-	if (b < 1 || b > 3 || (t[3 + a + b] != ' ' && t[3 + a + b] != '\0' &&
-	    t[3 + a + b] != '\n'))
-		return;
-	snprintf(rp->dsn, sizeof(rp->dsn), "%.*s", (int)(3 + a + b), t);
-}
-
-/* reply_add_line - append one reply line; -1 if it is not "NNN[ -]..." */
-static int
-reply_add_line(struct reply *rp, char *line, size_t len, int *last)
-{
-	size_t	 used = strlen(rp->text);
-	int	 code;
-
-	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		len--;
-	if (len < 3 || line[0] < '2' || line[0] > '5' ||
-	    line[1] < '0' || line[1] > '9' || line[2] < '0' || line[2] > '9' ||
-	    (len > 3 && line[3] != ' ' && line[3] != '-'))
-		return -1;
-	code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-	if (rp->code != 0 && code != rp->code)
-		return -1;
-	rp->code = code;
-	*last = len == 3 || line[3] == ' ';
-	line += len > 3 ? 4 : 3;
-	len -= len > 3 ? 4 : 3;
-	snprintf(rp->text + used, sizeof(rp->text) - used, "%s%.*s",
-	    used > 0 ? "\n" : "", (int)len, line);
-	return 0;
-}
-
-/* remote_read_reply - one whole reply; -1 on a connection-level failure */
-static int
-remote_read_reply(struct remote *r, struct reply *rp, const char *stage)
-{
-	char	*line, *p;
-	ssize_t	 n;
-	int	 toolong, last = 0, i;
-
-	memset(rp, 0, sizeof(*rp));
-	for (i = 0; i < REPLY_LINES_MAX && !last; i++) {
-		if ((n = iobuf_getline(r->io, REPLY_LINE_MAX, &line,
-		    &toolong)) == -1) {
-			remote_fail_conn(r, "4.4.2", r->io->status ==
-			    IOBUF_TIMEOUT ? "conversation with %s timed out "
-			    "while %s" : "lost connection with %s while %s",
-			    r->relay, stage);
-			return -1;
-		}
-		if (toolong || reply_add_line(rp, line, (size_t)n, &last) == -1)
-			break;
-	}
-	if (!last) {
-		remote_fail_conn(r, "4.5.0", "malformed reply from %s while %s",
-		    r->relay, stage);
-		return -1;
-	}
-	reply_dsn(rp);
-	snprintf(rp->line, sizeof(rp->line), "%d %.500s", rp->code, rp->text);
-	for (p = rp->line; *p != '\0'; p++)
-		if (*p == '\n' || (unsigned char)*p < 0x20)
-			*p = ' ';
-	if (rp->code == 421) {
-		remote_fail_conn(r, rp->dsn, "host %s said: %s (while %s)",
-		    r->relay, rp->line, stage);
-		return -1;
-	}
-	return 0;
-}
-
-/* remote_command - send one command line and read its reply */
-static int
-remote_command(struct remote *r, struct reply *rp, const char *stage,
-    const char *fmt, ...)
-{
-	char	 buf[2048];
-	va_list	 ap;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf) ||
-	    iobuf_write(r->io, buf, (size_t)n) == -1) {
-		remote_fail_conn(r, "4.4.2", "lost connection with %s while %s",
-		    r->relay, stage);
-		return -1;
-	}
-	return remote_read_reply(r, rp, stage);
-}
-
-/* remote_connect - non-blocking connect with connect_timeout; fd or -1 */
-static int
-remote_connect(struct remote *r, const struct sockaddr_storage *ss)
-{
-	struct pollfd pfd;
-	socklen_t len = ss->ss_family == AF_INET ?
-	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-	int	 fd, error = 0, n;
-
-	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (fd == -1)
-		goto fail;
-	if (connect(fd, (const struct sockaddr *)ss, len) == 0)
-		return fd;
-	if (errno != EINPROGRESS)
-		goto fail;
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	while ((n = poll(&pfd, 1, (int)r->conf->connect_timeout * 1000)) ==
-	    -1 && errno == EINTR)
-		;
-	if (n == 0)
-		errno = ETIMEDOUT;
-	else if (n == 1) {
-		len = sizeof(error);
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 &&
-		    error == 0)
-			return fd;
-		errno = error;
-	}
-fail:
-	error = errno;
-	if (fd != -1)
-		close(fd);
-	remote_fail_conn(r, "4.4.1", "connect to %s: %s", r->relay,
-	    strerror(error));
-	return -1;
 }
 
 /* remote_ehlo_ext - the extensions we use from an EHLO reply */
@@ -466,39 +279,6 @@ remote_write_rcpt(struct remote *r, const struct delivery_rcpt *rc)
 		snprintf(orcpt, sizeof(orcpt), " ORCPT=%s", rc->orcpt);
 	return iobuf_printf(r->io, "RCPT TO:<%s>%s%s\r\n", rc->addr, notify,
 	    orcpt);
-}
-
-/*
- * remote_send_body - the message with dot-stuffing (RFC 5321 section
- * 4.5.2), bare LF sent as CRLF, then the end-of-data line.  -1 on a
- * connection error, -2 on a read error of the queue file.
- */
-static int
-remote_send_body(struct remote *r, FILE *fp)
-{
-	char	 in[8192], out[sizeof(in) * 2];
-	size_t	 n, i, o;
-	int	 bol = 1, prev = 0;
-
-	while ((n = fread(in, 1, sizeof(in), fp)) > 0) {
-		for (o = 0, i = 0; i < n; i++) {
-			if (bol && in[i] == '.')
-				out[o++] = '.';
-			if (in[i] == '\n' && prev != '\r')
-				out[o++] = '\r';
-			out[o++] = in[i];
-			bol = in[i] == '\n';
-			prev = (unsigned char)in[i];
-		}
-		if (iobuf_write(r->io, out, o) == -1)
-			return -1;
-	}
-	if (ferror(fp))
-		return -2;
-	if (!bol && iobuf_write(r->io, prev == '\r' ? "\n" : "\r\n",
-	    prev == '\r' ? 1 : 2) == -1)
-		return -1;
-	return iobuf_write(r->io, ".\r\n", 3);
 }
 
 static int

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * remote_priv.h - the SMTP client's state, shared by remote.c (the
+ * delivery logic) and remote_io.c (connect, commands, replies, body).
+ * Private to those two files; everybody else uses delivery.h.
+ */
+#ifndef TERN_REMOTE_PRIV_H
+#define TERN_REMOTE_PRIV_H
+
+#include <sys/socket.h>
+#include <stdio.h>
+
+#include "mx.h"
+
+struct config;
+struct iobuf;
+struct message;
+
+struct reply {
+	int	 code;
+	char	 text[2048];		/* lines after the code, '\n' between */
+	char	 line[512];		/* "250 first second", for results */
+	char	 dsn[16];
+};
+
+struct remote {
+	const struct config *conf;
+	const char	*domain;
+	int		 result_fd;
+	struct message	*msgs;
+	size_t		 nmsgs;
+	/* the current connection */
+	struct iobuf	*io;
+	char		 relay[MX_NAME_MAX + 80];	/* host[addr]:port */
+	unsigned int	 ext;
+	long long	 size_max;
+	/* for recipients still undecided at the end */
+	char		 last_dsn[16];
+	char		 last_reply[512];
+	char		 last_relay[MX_NAME_MAX + 80];
+};
+
+/* remote_fail_conn - remember a connection-level error for the end */
+void	remote_fail_conn(struct remote *r, const char *dsn, const char *fmt,
+	    ...) __attribute__((format(printf, 3, 4)));
+/* remote_read_reply - one whole reply; -1 on a connection-level failure */
+int	remote_read_reply(struct remote *r, struct reply *rp,
+	    const char *stage);
+/* remote_command - send one command line and read its reply */
+int	remote_command(struct remote *r, struct reply *rp, const char *stage,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* remote_connect - non-blocking connect with connect_timeout; fd or -1 */
+int	remote_connect(struct remote *r, const struct sockaddr_storage *ss);
+/* remote_send_body - dot-stuffed message and end of data; -1, -2 */
+int	remote_send_body(struct remote *r, FILE *fp);
+
+#endif
