@@ -15,7 +15,8 @@
  * Invariants: every line ends in CRLF and is at most 998 octets (RFC
  * 5322 section 2.1.1); text from the network or the spool (replies,
  * addresses, ids) is stripped of control characters before it enters a
- * header field, so it can never start a field of its own.
+ * header field, so it can never start a field of its own (the text
+ * helpers that ensure this are in bounce_text.c).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -27,14 +28,12 @@
 #include <unistd.h>
 
 #include "bounce.h"
+#include "bounce_priv.h"
 #include "config.h"
 #include "envelope.h"
 #include "log.h"
 #include "spool.h"
 
-#define LINE_MAX_OCTETS	998		/* RFC 5322 2.1.1, without CRLF */
-#define FOLD_WIDTH	76
-#define TEXT_MAX	2048		/* a sanitized reply or address */
 #define BOUNDARY_TRIES	32
 #define BOUNDARY_LEN	70		/* RFC 2046 5.1.1 */
 
@@ -103,116 +102,6 @@ bounce_kind(const struct dsn_report *r, size_t n)
 	return kind;
 }
 
-/*
- * bounce_sanitize - copy in to out with CR, LF and TAB as spaces and
- * other control characters as '?'; bytes >= 0x80 survive only if
- * allow8 (UTF-8 addresses), otherwise they become '?' too.
- */
-static void
-bounce_sanitize(const char *in, char *out, size_t outlen, int allow8)
-{
-	const unsigned char *p = (const unsigned char *)(in ? in : "");
-	size_t	 i;
-
-	for (i = 0; p[i] != '\0' && i + 1 < outlen; i++) {
-		if (p[i] == '\r' || p[i] == '\n' || p[i] == '\t')
-			out[i] = ' ';
-		else if (p[i] < 0x20 || p[i] == 0x7f)
-			out[i] = '?';
-		else if (p[i] >= 0x80 && !allow8)
-			out[i] = '?';
-		else
-			out[i] = (char)p[i];
-	}
-	out[i] = '\0';
-}
-
-/* RFC 5322 3.3 date-time in the local zone, independent of locale. */
-static void
-bounce_date(time_t t, char *buf, size_t len)
-{
-	static const char *const day[] = {
-		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr",
-		"May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm tm;
-	long	 off;
-
-	if (localtime_r(&t, &tm) == NULL) {
-		snprintf(buf, len, "Thu, 01 Jan 1970 00:00:00 +0000");
-		return;
-	}
-	off = tm.tm_gmtoff / 60;
-	snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld",
-	    day[tm.tm_wday % 7], tm.tm_mday, mon[tm.tm_mon % 12],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
-}
-
-/* Write one word, breaking it wherever a line would pass 998 octets. */
-static void
-bounce_put_word(FILE *out, const char *w, size_t wlen, size_t *col,
-    const char *indent)
-{
-	size_t	 room, take;
-
-	while (wlen > 0) {
-		if (*col >= LINE_MAX_OCTETS) {
-			fprintf(out, "\r\n%s", indent);
-			*col = strlen(indent);
-		}
-		room = LINE_MAX_OCTETS - *col;
-		take = wlen < room ? wlen : room;
-		fwrite(w, 1, take, out);
-		*col += take;
-		w += take;
-		wlen -= take;
-	}
-}
-
-/*
- * bounce_fold - write prefix and the sanitized text, folded at spaces
- * near FOLD_WIDTH; continuation lines start with indent, which begins
- * with white space (RFC 5322 2.2.3).  Runs of spaces become one.
- */
-static void
-bounce_fold(FILE *out, const char *prefix, const char *text,
-    const char *indent)
-{
-	size_t	 col, wlen;
-	int	 first = 1;
-
-	fputs(prefix, out);
-	col = strlen(prefix);
-	while (*text != '\0') {
-		while (*text == ' ')
-			text++;
-		if ((wlen = strcspn(text, " ")) == 0)
-			break;
-		if (!first && col + 1 + wlen > FOLD_WIDTH) {
-			fprintf(out, "\r\n%s", indent);
-			col = strlen(indent);
-		} else if (!first) {
-			fputc(' ', out);
-			col++;
-		}
-		bounce_put_word(out, text, wlen, &col, indent);
-		text += wlen;
-		first = 0;
-	}
-	fputs("\r\n", out);
-}
-
-/* A header field "Name: value" with the value sanitized and folded. */
-static void
-bounce_field(FILE *out, const char *name, const char *value, int allow8)
-{
-	char	 clean[TEXT_MAX];
-
-	bounce_sanitize(value, clean, sizeof(clean), allow8);
-	bounce_fold(out, name, clean, "\t");
-}
-
 static int
 bounce_has_8bit(const char *buf, size_t len)
 {
@@ -249,46 +138,6 @@ bounce_status(const struct dsn_report *r)
 	if (bounce_status_ok(r->status))
 		return r->status;
 	return fallback[bounce_action_kind(r->action)];
-}
-
-/* "host[addr]:port" -> "host", "[addr]:port" -> "addr". */
-static void
-bounce_mta_name(const char *relay, char *out, size_t outlen)
-{
-	char	 clean[TEXT_MAX];
-	char	*p = clean;
-
-	bounce_sanitize(relay, clean, sizeof(clean), 0);
-	if (*p == '[')
-		p++;
-	p[strcspn(p, "[]")] = '\0';
-	if (*p == '\0')
-		snprintf(out, outlen, "unknown");
-	else
-		snprintf(out, outlen, "%s", p);
-}
-
-/*
- * bounce_decoded - the xtext value decoded when the result is printable
- * ASCII, else the xtext as it is (still sanitized); RFC 3464 2.2.1 and
- * 2.3.1 carry the decoded envelope id and original address.
- */
-static void
-bounce_decoded(const char *xtext, char *out, size_t outlen)
-{
-	char	 dec[TEXT_MAX];
-	size_t	 i;
-
-	if (xtext_decode(xtext, dec, sizeof(dec)) == 0) {
-		for (i = 0; dec[i] != '\0'; i++)
-			if (dec[i] < 0x21 || dec[i] > 0x7e)
-				break;
-		if (dec[i] == '\0' && i > 0) {
-			snprintf(out, outlen, "%s", dec);
-			return;
-		}
-	}
-	bounce_sanitize(xtext, out, outlen, 0);
 }
 
 /*

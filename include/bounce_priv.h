@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * bounce_priv.h - the header-safe text helpers of bounce_text.c, shared
+ * with bounce.c.  Private to those two files; others use bounce.h.
+ * Every helper writes NUL-terminated, control-free text (or CRLF lines).
+ */
+#ifndef TERN_BOUNCE_PRIV_H
+#define TERN_BOUNCE_PRIV_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+#define LINE_MAX_OCTETS	998		/* RFC 5322 2.1.1, without CRLF */
+#define TEXT_MAX	2048		/* a sanitized reply or address */
+
+/* bounce_sanitize - controls to ' ' or '?'; 8-bit bytes kept if allow8 */
+void	bounce_sanitize(const char *in, char *out, size_t outlen, int allow8);
+/* bounce_date - RFC 5322 3.3 date-time in the local zone */
+void	bounce_date(time_t t, char *buf, size_t len);
+/* bounce_fold - prefix and text folded near 76 columns, then CRLF */
+void	bounce_fold(FILE *out, const char *prefix, const char *text,
+	    const char *indent);
+/* bounce_field - "Name: value" with the value sanitized and folded */
+void	bounce_field(FILE *out, const char *name, const char *value,
+	    int allow8);
+/* bounce_mta_name - the host (or address) part of "host[addr]:port" */
+void	bounce_mta_name(const char *relay, char *out, size_t outlen);
+/* bounce_decoded - xtext decoded if printable ASCII, else sanitized */
+void	bounce_decoded(const char *xtext, char *out, size_t outlen);
+
+#endif
