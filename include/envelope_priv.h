@@ -17,7 +17,7 @@
 /*
  * Keys of both formats.  A key is a text field, one word of a list
  * (stored as its index), a queue id, or has its own parse function; each
- * returns NULL, or a short reason that key_line() prefixes with
+ * returns NULL, or a short reason that envp_key_line() prefixes with
  * "line N: key: ".
  */
 #define KEY_TEXT	0x04		/* char array at off, of size */
@@ -35,27 +35,29 @@ struct key {
 	const char	*(*parse)(void *, char *);
 };
 
-/* num_parse - unsigned decimal, no sign or leading zero, <= max */
-int	num_parse(const char *s, long long max, long long *out);
-/* word_index - position of s in a NULL-terminated list, or -1 */
-int	word_index(const char *s, const char *const words[]);
-/* errf - "line N: " (if lineno > 0) and the message into err */
-void	errf(char *err, size_t errlen, unsigned lineno, const char *fmt, ...);
-/* line_read - one line without its newline: length, -2 at EOF, -1 bad */
-int	line_read(FILE *fp, char *buf, unsigned lineno, char *err,
+/* envp_num_parse - unsigned decimal, no sign or leading zero, <= max */
+int	envp_num_parse(const char *s, long long max, long long *out);
+/* envp_word_index - position of s in a NULL-terminated list, or -1 */
+int	envp_word_index(const char *s, const char *const words[]);
+/* envp_errf - "line N: " (if lineno > 0) and the message into err */
+void	envp_errf(char *err, size_t errlen, unsigned lineno,
+	    const char *fmt, ...);
+/* envp_line_read - one line without its newline: length, -2 at EOF, -1 bad */
+int	envp_line_read(FILE *fp, char *buf, unsigned lineno, char *err,
 	    size_t errlen);
-/* line_put - write one formatted line; -1 if it would be too long */
-int	line_put(FILE *fp, const char *fmt, ...)
+/* envp_line_put - write one formatted line; -1 if it would be too long */
+int	envp_line_put(FILE *fp, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-/* rcpt_grow - room for one more element; capacity is the next power of 2 */
-int	rcpt_grow(void **array, size_t n, size_t size);
-/* key_version - parse function of the "version" key of both formats */
-const char *key_version(void *obj, char *v);
-/* key_line - dispatch one "key: value" line; seen has a bit per key */
-int	key_line(const struct key *keys, size_t nkeys, void *obj, char *line,
-	    unsigned lineno, unsigned *seen, char *err, size_t errlen);
-/* keys_missing - name the first required key not seen in err, or 0 */
-int	keys_missing(const struct key *keys, size_t nkeys, unsigned seen,
+/* envp_rcpt_grow - room for one more element; capacity grows by doubling */
+int	envp_rcpt_grow(void **array, size_t n, size_t size);
+/* envp_key_version - parse function of the "version" key of both formats */
+const char *envp_key_version(void *obj, char *v);
+/* envp_key_line - dispatch one "key: value" line; seen has a bit per key */
+int	envp_key_line(const struct key *keys, size_t nkeys, void *obj,
+	    char *line, unsigned lineno, unsigned *seen, char *err,
+	    size_t errlen);
+/* envp_keys_missing - name the first required key not seen in err, or 0 */
+int	envp_keys_missing(const struct key *keys, size_t nkeys, unsigned seen,
 	    char *err, size_t errlen);
 
 #endif

@@ -199,9 +199,9 @@ orcpt_is_valid(const char *s)
 	    xtext_is_valid(s + n + 1);
 }
 
-/* num_parse - unsigned decimal, no sign or leading zero, <= max */
+/* envp_num_parse - unsigned decimal, no sign or leading zero, <= max */
 int
-num_parse(const char *s, long long max, long long *out)
+envp_num_parse(const char *s, long long max, long long *out)
 {
 	long long v = 0;
 	size_t	 i;
@@ -219,9 +219,9 @@ num_parse(const char *s, long long max, long long *out)
 	return 0;
 }
 
-/* word_index - position of s in a NULL-terminated list, or -1 */
+/* envp_word_index - position of s in a NULL-terminated list, or -1 */
 int
-word_index(const char *s, const char *const words[])
+envp_word_index(const char *s, const char *const words[])
 {
 	int	 i;
 
@@ -232,7 +232,7 @@ word_index(const char *s, const char *const words[])
 }
 
 void
-errf(char *err, size_t errlen, unsigned lineno, const char *fmt, ...)
+envp_errf(char *err, size_t errlen, unsigned lineno, const char *fmt, ...)
 {
 	va_list	 ap;
 	int	 n = 0;
@@ -249,12 +249,12 @@ errf(char *err, size_t errlen, unsigned lineno, const char *fmt, ...)
 }
 
 /*
- * line_read - read one line into buf (at least ENV_LINE_MAX bytes), without
- * its newline.  Returns the length, -2 at end of file before any byte,
+ * envp_line_read - read one line into buf (ENV_LINE_MAX bytes at least),
+ * without its newline.  Returns the length, -2 at end of file before any byte,
  * -1 with err set on a read error or a malformed line.
  */
 int
-line_read(FILE *fp, char *buf, unsigned lineno, char *err, size_t errlen)
+envp_line_read(FILE *fp, char *buf, unsigned lineno, char *err, size_t errlen)
 {
 	size_t	 n = 0;
 	int	 c;
@@ -265,25 +265,28 @@ line_read(FILE *fp, char *buf, unsigned lineno, char *err, size_t errlen)
 			return (int)n;
 		}
 		if (c == '\0') {
-			errf(err, errlen, lineno, "NUL byte");
+			envp_errf(err, errlen, lineno, "NUL byte");
 			return -1;
 		}
 		if (c < 0x20 || c == 0x7f) {
-			errf(err, errlen, lineno, "control byte 0x%02x", c);
+			envp_errf(err, errlen, lineno, "control byte 0x%02x",
+			    c);
 			return -1;
 		}
 		if (n + 2 > ENV_LINE_MAX) {
-			errf(err, errlen, lineno, "line too long");
+			envp_errf(err, errlen, lineno, "line too long");
 			return -1;
 		}
 		buf[n++] = (char)c;
 	}
 	if (ferror(fp))
-		errf(err, errlen, lineno, "read error: %s", strerror(errno));
+		envp_errf(err, errlen, lineno, "read error: %s",
+		    strerror(errno));
 	else if (n == 0)
 		return -2;
 	else
-		errf(err, errlen, lineno, "missing newline at end of file");
+		envp_errf(err, errlen, lineno,
+		    "missing newline at end of file");
 	return -1;
 }
 
@@ -301,9 +304,9 @@ line_split(char *line, char **value)
 	return line;
 }
 
-/* line_put - write one formatted line; -1 if it would be too long */
+/* envp_line_put - write one formatted line; -1 if it would be too long */
 int
-line_put(FILE *fp, const char *fmt, ...)
+envp_line_put(FILE *fp, const char *fmt, ...)
 {
 	char	 line[ENV_LINE_MAX + 1];
 	va_list	 ap;
@@ -321,9 +324,9 @@ line_put(FILE *fp, const char *fmt, ...)
 	return 0;
 }
 
-/* rcpt_grow - room for one more element; capacity is the next power of 2 */
+/* envp_rcpt_grow - room for one more element; capacity grows by doubling */
 int
-rcpt_grow(void **array, size_t n, size_t size)
+envp_rcpt_grow(void **array, size_t n, size_t size)
 {
 	void	*p;
 
@@ -375,7 +378,7 @@ envelope_add_rcpt(struct envelope *env, const char *addr, int notify,
 		errno = EINVAL;
 		return -1;
 	}
-	if (rcpt_grow((void **)&env->rcpt, env->nrcpt, sizeof(*r)) == -1)
+	if (envp_rcpt_grow((void **)&env->rcpt, env->nrcpt, sizeof(*r)) == -1)
 		return -1;
 	r = &env->rcpt[env->nrcpt++];
 	memset(r, 0, sizeof(*r));
@@ -398,7 +401,7 @@ envelope_write_rcpt(FILE *fp, const struct envelope_rcpt *r)
 		return -1;
 	}
 	notify_format(r->notify, notify, sizeof(notify));
-	return line_put(fp, "rcpt: %s%s%s%s%s\n", addr,
+	return envp_line_put(fp, "rcpt: %s%s%s%s%s\n", addr,
 	    notify[0] ? " notify=" : "", notify,
 	    r->orcpt[0] ? " orcpt=" : "", r->orcpt);
 }
@@ -433,22 +436,22 @@ envelope_write(FILE *fp, const struct envelope *env)
 		errno = EINVAL;
 		return -1;
 	}
-	if (line_put(fp, "version: %d\nid: %s\narrival: %lld\n",
+	if (envp_line_put(fp, "version: %d\nid: %s\narrival: %lld\n",
 	    ENVELOPE_VERSION, env->id, (long long)env->arrival) == -1 ||
-	    line_put(fp, "client: %s\n", env->client) == -1 ||
-	    line_put(fp, "helo: %s\n", env->helo) == -1 ||
-	    line_put(fp, "protocol: %s\n", env->protocol) == -1)
+	    envp_line_put(fp, "client: %s\n", env->client) == -1 ||
+	    envp_line_put(fp, "helo: %s\n", env->helo) == -1 ||
+	    envp_line_put(fp, "protocol: %s\n", env->protocol) == -1)
 		return -1;
-	if (env->uid >= 0 && line_put(fp, "uid: %ld\n", env->uid) == -1)
+	if (env->uid >= 0 && envp_line_put(fp, "uid: %ld\n", env->uid) == -1)
 		return -1;
-	if (line_put(fp, "sender: %s\nbody: %s\nsmtputf8: %s\n", sender,
+	if (envp_line_put(fp, "sender: %s\nbody: %s\nsmtputf8: %s\n", sender,
 	    body_words[env->body], yesno_words[env->smtputf8]) == -1)
 		return -1;
 	if (env->ret != RET_UNSET &&
-	    line_put(fp, "ret: %s\n", ret_words[env->ret]) == -1)
+	    envp_line_put(fp, "ret: %s\n", ret_words[env->ret]) == -1)
 		return -1;
 	if (env->envid[0] != '\0' &&
-	    line_put(fp, "envid: %s\n", env->envid) == -1)
+	    envp_line_put(fp, "envid: %s\n", env->envid) == -1)
 		return -1;
 	for (i = 0; i < env->nrcpt; i++)
 		if (envelope_write_rcpt(fp, &env->rcpt[i]) == -1)
@@ -459,9 +462,9 @@ envelope_write(FILE *fp, const struct envelope *env)
 }
 
 
-/* key_version - the only version; envelope_init/state_init set it */
+/* envp_key_version - the only version; envelope_init/state_init set it */
 const char *
-key_version(void *obj, char *v)
+envp_key_version(void *obj, char *v)
 {
 	(void)obj;
 	return strcmp(v, "1") == 0 ? NULL : "unsupported version";
@@ -476,7 +479,7 @@ key_value(const struct key *k, void *obj, char *v)
 	if (k->parse != NULL)
 		return k->parse(obj, v);
 	if (k->flags & KEY_WORD) {
-		if ((i = word_index(v, k->words)) == -1)
+		if ((i = envp_word_index(v, k->words)) == -1)
 			return "unexpected value";
 		*(int *)(void *)field = i;
 	} else if (k->flags & KEY_ID) {
@@ -499,7 +502,7 @@ env_arrival(void *obj, char *v)
 	struct envelope *env = obj;
 	long long n;
 
-	if (num_parse(v, INT64_MAX, &n) == -1)
+	if (envp_num_parse(v, INT64_MAX, &n) == -1)
 		return "bad number";
 	env->arrival = (time_t)n;
 	return NULL;
@@ -524,7 +527,7 @@ env_uid(void *obj, char *v)
 	struct envelope *env = obj;
 	long long n;
 
-	if (num_parse(v, (long long)UINT32_MAX - 1, &n) == -1)
+	if (envp_num_parse(v, (long long)UINT32_MAX - 1, &n) == -1)
 		return "bad number";
 	env->uid = (long)n;
 	return NULL;
@@ -545,7 +548,7 @@ env_ret(void *obj, char *v)
 {
 	struct envelope *env = obj;
 
-	env->ret = word_index(v, ret_words);
+	env->ret = envp_word_index(v, ret_words);
 	if (env->ret != RET_FULL && env->ret != RET_HDRS)
 		return "expected full or hdrs";
 	return NULL;
@@ -604,7 +607,7 @@ env_rcpt(void *obj, char *v)
 }
 
 static const struct key env_keys[] = {
-	{ "version", KEY_REQUIRED, 0, 0, NULL, key_version },
+	{ "version", KEY_REQUIRED, 0, 0, NULL, envp_key_version },
 	{ "id", KEY_REQUIRED | KEY_ID, FIELD(envelope, id), NULL, NULL },
 	{ "arrival", KEY_REQUIRED, 0, 0, NULL, env_arrival },
 	{ "client", KEY_REQUIRED | KEY_TEXT, FIELD(envelope, client), NULL,
@@ -624,9 +627,9 @@ static const struct key env_keys[] = {
 };
 #define ENV_NKEYS	(sizeof(env_keys) / sizeof(env_keys[0]))
 
-/* key_line - dispatch one "key: value" line; seen has a bit per key */
+/* envp_key_line - dispatch one "key: value" line; seen has a bit per key */
 int
-key_line(const struct key *keys, size_t nkeys, void *obj, char *line,
+envp_key_line(const struct key *keys, size_t nkeys, void *obj, char *line,
     unsigned lineno, unsigned *seen, char *err, size_t errlen)
 {
 	const char *why;
@@ -634,42 +637,42 @@ key_line(const struct key *keys, size_t nkeys, void *obj, char *line,
 	size_t	 i;
 
 	if ((key = line_split(line, &value)) == NULL) {
-		errf(err, errlen, lineno, "expected \"key: value\"");
+		envp_errf(err, errlen, lineno, "expected \"key: value\"");
 		return -1;
 	}
 	for (i = 0; i < nkeys; i++)
 		if (strcmp(key, keys[i].name) == 0)
 			break;
 	if (i == nkeys) {
-		errf(err, errlen, lineno, "unknown key \"%s\"", key);
+		envp_errf(err, errlen, lineno, "unknown key \"%s\"", key);
 		return -1;
 	}
 	if (lineno == 1 && i != 0) {
-		errf(err, errlen, lineno, "expected \"version\" first");
+		envp_errf(err, errlen, lineno, "expected \"version\" first");
 		return -1;
 	}
 	if ((*seen & (1u << i)) && !(keys[i].flags & KEY_REPEAT)) {
-		errf(err, errlen, lineno, "duplicate key \"%s\"", key);
+		envp_errf(err, errlen, lineno, "duplicate key \"%s\"", key);
 		return -1;
 	}
 	*seen |= 1u << i;
 	if ((why = key_value(&keys[i], obj, value)) != NULL) {
-		errf(err, errlen, lineno, "%s: %s", key, why);
+		envp_errf(err, errlen, lineno, "%s: %s", key, why);
 		return -1;
 	}
 	return 0;
 }
 
-/* keys_missing - name the first required key not seen, or 0 */
+/* envp_keys_missing - name the first required key not seen, or 0 */
 int
-keys_missing(const struct key *keys, size_t nkeys, unsigned seen,
+envp_keys_missing(const struct key *keys, size_t nkeys, unsigned seen,
     char *err, size_t errlen)
 {
 	size_t	 i;
 
 	for (i = 0; i < nkeys; i++)
 		if ((keys[i].flags & KEY_REQUIRED) && !(seen & (1u << i))) {
-			errf(err, errlen, 0, "missing key \"%s\"",
+			envp_errf(err, errlen, 0, "missing key \"%s\"",
 			    keys[i].name);
 			return 1;
 		}
@@ -690,21 +693,22 @@ envelope_read(FILE *fp, struct envelope *env, char *err, size_t errlen)
 
 	envelope_init(env);
 	for (lineno = 1;; lineno++) {
-		if ((n = line_read(fp, line, lineno, err, errlen)) == -2)
-			errf(err, errlen, lineno, "unexpected end of file");
+		if ((n = envp_line_read(fp, line, lineno, err, errlen)) == -2)
+			envp_errf(err, errlen, lineno,
+			    "unexpected end of file");
 		if (n < 0)
 			goto fail;
 		if (n == 0)
 			break;
-		if (key_line(env_keys, ENV_NKEYS, env, line, lineno, &seen,
+		if (envp_key_line(env_keys, ENV_NKEYS, env, line, lineno, &seen,
 		    err, errlen) == -1)
 			goto fail;
 	}
 	if (lineno == 1) {
-		errf(err, errlen, 1, "empty line before \"version\"");
+		envp_errf(err, errlen, 1, "empty line before \"version\"");
 		goto fail;
 	}
-	if (keys_missing(env_keys, ENV_NKEYS, seen, err, errlen))
+	if (envp_keys_missing(env_keys, ENV_NKEYS, seen, err, errlen))
 		goto fail;
 	return 0;
 fail:

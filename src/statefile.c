@@ -98,7 +98,7 @@ state_write_rcpt(FILE *fp, size_t index, const struct state_rcpt *r)
 	/* "-" stands for an empty reply, so a reply of "-" is hex-coded. */
 	if (reply[0] == '\0' || strcmp(reply, "-") == 0)
 		strcpy(reply, reply[0] ? "+2D" : "-");
-	return line_put(fp, "rcpt: %zu %s %d %lld %lld %s %s\n", index,
+	return envp_line_put(fp, "rcpt: %zu %s %d %lld %lld %s %s\n", index,
 	    state_words[r->state], r->attempts, (long long)r->next_attempt,
 	    (long long)r->last_attempt, r->dsn[0] ? r->dsn : "-", reply);
 }
@@ -114,7 +114,7 @@ state_write(FILE *fp, const struct state *st)
 		errno = EINVAL;
 		return -1;
 	}
-	if (line_put(fp, "version: %d\nid: %s\nheld: %s\nwarned: %s\n",
+	if (envp_line_put(fp, "version: %d\nid: %s\nheld: %s\nwarned: %s\n",
 	    ENVELOPE_VERSION, st->id, yesno_words[st->held],
 	    yesno_words[st->warned]) == -1)
 		return -1;
@@ -146,13 +146,13 @@ st_rcpt_fields(char *f[7], size_t index, struct state_rcpt *r)
 {
 	long long n, next, last;
 
-	if (num_parse(f[0], INT64_MAX, &n) == -1 || (size_t)n != index)
+	if (envp_num_parse(f[0], INT64_MAX, &n) == -1 || (size_t)n != index)
 		return "index out of sequence";
-	if ((r->state = word_index(f[1], state_words)) == -1)
+	if ((r->state = envp_word_index(f[1], state_words)) == -1)
 		return "bad recipient state";
-	if (num_parse(f[2], INT_MAX, &n) == -1 ||
-	    num_parse(f[3], INT64_MAX, &next) == -1 ||
-	    num_parse(f[4], INT64_MAX, &last) == -1)
+	if (envp_num_parse(f[2], INT_MAX, &n) == -1 ||
+	    envp_num_parse(f[3], INT64_MAX, &next) == -1 ||
+	    envp_num_parse(f[4], INT64_MAX, &last) == -1)
 		return "bad number";
 	r->attempts = (int)n;
 	r->next_attempt = (time_t)next;
@@ -188,14 +188,14 @@ st_rcpt(void *obj, char *v)
 	memset(&r, 0, sizeof(r));
 	if ((why = st_rcpt_fields(f, st->nrcpt, &r)) != NULL)
 		return why;
-	if (rcpt_grow((void **)&st->rcpt, st->nrcpt, sizeof(r)) == -1)
+	if (envp_rcpt_grow((void **)&st->rcpt, st->nrcpt, sizeof(r)) == -1)
 		return "out of memory";
 	st->rcpt[st->nrcpt++] = r;
 	return NULL;
 }
 
 static const struct key state_keys[] = {
-	{ "version", KEY_REQUIRED, 0, 0, NULL, key_version },
+	{ "version", KEY_REQUIRED, 0, 0, NULL, envp_key_version },
 	{ "id", KEY_REQUIRED | KEY_ID, FIELD(state, id), NULL, NULL },
 	{ "held", KEY_REQUIRED | KEY_WORD, FIELD(state, held), yesno_words,
 	    NULL },
@@ -215,17 +215,17 @@ state_read(FILE *fp, struct state *st, char *err, size_t errlen)
 
 	state_init(st);
 	for (lineno = 1;; lineno++) {
-		if ((n = line_read(fp, line, lineno, err, errlen)) == -2)
+		if ((n = envp_line_read(fp, line, lineno, err, errlen)) == -2)
 			break;
-		if (n < 0 || key_line(state_keys, STATE_NKEYS, st, line,
+		if (n < 0 || envp_key_line(state_keys, STATE_NKEYS, st, line,
 		    lineno, &seen, err, errlen) == -1)
 			goto fail;
 	}
 	if (lineno == 1) {
-		errf(err, errlen, 0, "empty state file");
+		envp_errf(err, errlen, 0, "empty state file");
 		goto fail;
 	}
-	if (keys_missing(state_keys, STATE_NKEYS, seen, err, errlen))
+	if (envp_keys_missing(state_keys, STATE_NKEYS, seen, err, errlen))
 		goto fail;
 	return 0;
 fail:
