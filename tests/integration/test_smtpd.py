@@ -371,8 +371,9 @@ def test_kill9_master_after_250_keeps_message():
         s.quit()
         files = queued(t)
         before = open(files[0], "rb").read()
-        qmgr = [int(l.split("[")[1].split("]")[0]) for l in t.log().splitlines()
-                if " tern/qmgr[" in l][0]
+        qmgr = wait_for(lambda: [int(l.split("qmgr[")[1].split("]")[0])
+                                 for l in t.log().splitlines()
+                                 if " tern/qmgr[" in l], 5)[0]
         t.kill9()
         # the queue runner notices its master is gone and stops by itself
         assert wait_for(lambda: not os.path.exists("/proc/%d" % qmgr), 5), \
