@@ -15,7 +15,7 @@
 
 #include "config.h"
 
-int	master_run(struct config *, int foreground);
+int	master_run(struct config *);
 int	priv_drop(uid_t, gid_t);
 
 #endif

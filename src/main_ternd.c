@@ -165,7 +165,7 @@ main(int argc, char *argv[])
 	if (!foreground)
 		daemonize();
 	write_pid_file(cfg.pid_file);
-	rc = master_run(&cfg, foreground);
+	rc = master_run(&cfg);
 	if (cfg.pid_file[0])
 		unlink(cfg.pid_file);
 	config_free(&cfg);

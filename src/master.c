@@ -689,7 +689,7 @@ master_loop(struct master *m)
 }
 
 int
-master_run(struct config *cfg, int foreground)
+master_run(struct config *cfg)
 {
 	struct master m;
 	int	 sp[2];
@@ -698,7 +698,6 @@ master_run(struct config *cfg, int foreground)
 	memset(&m, 0, sizeof(m));
 	m.cfg = cfg;
 	m.queue_pid = -1;
-	(void)foreground;
 	if (priv_lookup(&m) == -1)
 		fatalx("cannot run as user %s", cfg->user);
 	for (i = 0; i < cfg->listen.n; i++)
