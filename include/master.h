@@ -3,7 +3,9 @@
  * master.h - the ternd master process: listen, fork, reap, reload.
  *
  * master_run() binds every listener (as root, before any privilege is
- * given up), starts the queue runner, and then only accepts and forks:
+ * given up), detaches when asked (after binding, so a busy port is
+ * reported to the caller), writes the pid file, starts the queue runner,
+ * and then only accepts and forks:
  * it never reads a byte of network input.  It returns the exit status
  * for main() after SIGTERM.  priv_drop() is the one privilege step every
  * child takes before it touches untrusted input.
@@ -15,7 +17,7 @@
 
 #include "config.h"
 
-int	master_run(struct config *);
+int	master_run(struct config *, int detach);
 int	priv_drop(uid_t, gid_t);
 
 #endif

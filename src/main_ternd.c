@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,48 +64,6 @@ print_config(const struct config *cfg)
 }
 
 static void
-write_pid_file(const char *path)
-{
-	FILE	*fp;
-
-	if (path[0] == '\0')
-		return;
-	if ((fp = fopen(path, "w")) == NULL) {
-		log_warn("pid file %s", path);
-		return;
-	}
-	fprintf(fp, "%ld\n", (long)getpid());
-	fclose(fp);
-}
-
-static void
-daemonize(void)
-{
-	pid_t	 pid;
-	int	 fd;
-
-	if ((pid = fork()) == -1)
-		fatal("fork");
-	if (pid > 0)
-		_exit(0);
-	if (setsid() == -1)
-		fatal("setsid");
-	if ((pid = fork()) == -1)
-		fatal("fork");
-	if (pid > 0)
-		_exit(0);
-	if (chdir("/") == -1)
-		fatal("chdir /");
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
-	}
-}
-
-static void
 spool_prepare(const struct config *cfg)
 {
 	struct passwd *pw = NULL;
@@ -156,16 +113,14 @@ main(int argc, char *argv[])
 		config_free(&cfg);
 		return 0;
 	}
-	log_init("master", foreground || cfg.log == CONFIG_LOG_STDERR);
+	/* Until ternd detaches, whoever started it sees what goes wrong. */
+	log_init("master", 1);
 	log_setdebug(debug);
 	if (geteuid() != 0)
 		log_info("not started as root: every process runs as uid %ld, "
 		    "privilege steps skipped", (long)geteuid());
 	spool_prepare(&cfg);
-	if (!foreground)
-		daemonize();
-	write_pid_file(cfg.pid_file);
-	rc = master_run(&cfg);
+	rc = master_run(&cfg, !foreground);
 	if (cfg.pid_file[0])
 		unlink(cfg.pid_file);
 	config_free(&cfg);

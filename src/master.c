@@ -688,8 +688,54 @@ master_loop(struct master *m)
 	free(pids);
 }
 
+static void
+write_pid_file(const char *path)
+{
+	FILE	*fp;
+
+	if (path[0] == '\0')
+		return;
+	if ((fp = fopen(path, "w")) == NULL) {
+		log_warn("pid file %s", path);
+		return;
+	}
+	fprintf(fp, "%ld\n", (long)getpid());
+	fclose(fp);
+}
+
+/*
+ * daemonize - detach, after the listeners are bound so that a port in
+ * use is reported to whoever started us, not only to the log.
+ */
+static void
+daemonize(void)
+{
+	pid_t	 pid;
+	int	 fd;
+
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0)
+		_exit(0);
+	if (setsid() == -1)
+		fatal("setsid");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
 int
-master_run(struct config *cfg)
+master_run(struct config *cfg, int detach)
 {
 	struct master m;
 	int	 sp[2];
@@ -705,6 +751,11 @@ master_run(struct config *cfg)
 			fatalx("cannot listen on %s", cfg->listen.v[i]);
 	if (submit_listen(&m) == -1)
 		fatalx("cannot create the submit socket");
+	if (detach) {
+		daemonize();
+		log_init("master", cfg->log == CONFIG_LOG_STDERR);
+	}
+	write_pid_file(cfg->pid_file);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1 ||
 	    pipe(sig_pipe) == -1)
 		fatal("socketpair");

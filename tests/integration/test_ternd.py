@@ -63,3 +63,19 @@ def test_bad_aliases_file_fails_check():
     path = conf("aliases = %s/aliases\n" % d)
     code, out, err = run("-n", "-c", path)
     assert code != 0 and "%s/aliases:2:" % d in err, err
+
+
+def test_busy_port_is_reported_before_detaching():
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        d = harness.tempdir()
+        path = conf("listen = 127.0.0.1:%d\nspool_dir = %s/spool\n"
+                    "pid_file = %s/pid\nsubmit_socket = %s/s.sock\n"
+                    "user = %s\n" % (port, d, d, d, harness.daemon_user()))
+        code, out, err = run("-c", path)   # no -f: it would daemonize
+        assert code != 0, (out, err)
+        assert "cannot listen on 127.0.0.1:%d" % port in err, err
+        assert not os.path.exists(d + "/pid")
