@@ -72,5 +72,33 @@ install: all
 clean:
 	rm -rf build bin run
 
-.PHONY: all test testbuild run bench install clean
+.PHONY: all test testbuild run bench install clean fuzz
 .PRECIOUS: build/%.o build/test/%.o
+
+# make fuzz: libFuzzer targets in tests/fuzz/ (see tests/fuzz/README),
+# each run FUZZ_SECONDS; corpora in build/fuzz/corpus/, crashes in build/fuzz/.
+FUZZ_SECONDS ?= 30
+FUZZCC   = clang
+FUZZBASE = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -Iinclude
+FUZZSRC  = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZBIN  = $(FUZZSRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZOBJ  = $(LIBSRC:src/%.c=build/fuzz/%.o)
+
+$(FUZZOBJ): build/fuzz/%.o: src/%.c $(HDRS)
+	@mkdir -p build/fuzz
+	$(FUZZCC) $(FUZZBASE) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+
+$(FUZZBIN): build/fuzz/%: tests/fuzz/%.c $(FUZZOBJ)
+	$(FUZZCC) $(FUZZBASE) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZOBJ) $(LDLIBS)
+
+fuzz: $(FUZZBIN)
+	@for f in $(FUZZBIN); do \
+		t=$${f#build/fuzz/fuzz_}; mkdir -p build/fuzz/corpus/$$t; \
+		seeds=; [ -d tests/fuzz/corpus/$$t ] && seeds=tests/fuzz/corpus/$$t; \
+		echo "== $$f: $(FUZZ_SECONDS)s, log in build/fuzz/$$t.log"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		    -artifact_prefix=build/fuzz/$$t- build/fuzz/corpus/$$t \
+		    $$seeds >build/fuzz/$$t.log 2>&1; rc=$$?; \
+		grep -E 'executed_units|SUMMARY|Test unit written' build/fuzz/$$t.log; \
+		[ $$rc = 0 ] || { tail -40 build/fuzz/$$t.log; exit 1; }; \
+	done

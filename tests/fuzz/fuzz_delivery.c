@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * fuzz_delivery.c - libFuzzer target for what crosses process lines in
+ * delivery: the agent's result line (delivery_result_parse), the queue
+ * runner's local delivery request (delivery_request_recv, fed through a
+ * SOCK_SEQPACKET socketpair with a descriptor attached as the master
+ * receives it), and the xtext and NOTIFY codings.  Whatever parses must
+ * format and parse back to the same value.  See tests/fuzz/README.
+ */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "delivery.h"
+#include "envelope.h"
+#include "fdpass.h"
+
+#define REQUEST_LIMIT	(65536 + 16)
+
+static int	 sv[2] = { -1, -1 };
+static int	 devnull = -1;
+
+static void
+fuzz_result(const char *s)
+{
+	struct delivery_result r, again;
+	char	 line[8192];
+
+	if (delivery_result_parse(s, &r) == -1)
+		return;
+	if (delivery_result_format(&r, line, sizeof(line)) == -1 ||
+	    delivery_result_parse(line, &again) == -1 ||
+	    memcmp(&r, &again, sizeof(r)) != 0)
+		abort();
+}
+
+static void
+fuzz_xtext(const char *s, size_t len)
+{
+	char	*enc, *dec;
+	size_t	 cap = len * 3 + 1;
+
+	enc = malloc(cap);
+	dec = malloc(cap);
+	if (enc == NULL || dec == NULL)
+		goto done;
+	if (xtext_encode(s, enc, cap) == -1 || !xtext_is_valid(enc) ||
+	    xtext_decode(enc, dec, cap) == -1 || strcmp(s, dec) != 0)
+		abort();
+	if (xtext_decode(s, dec, cap) == 0) {
+		if (!xtext_is_valid(s) || xtext_encode(dec, enc, cap) == -1)
+			abort();
+	} else if (xtext_is_valid(s))
+		abort();
+done:
+	free(enc);
+	free(dec);
+}
+
+static void
+fuzz_notify(const char *s)
+{
+	char	 buf[64];
+	int	 bits;
+
+	if ((bits = notify_parse(s)) == -1)
+		return;
+	notify_format(bits, buf, sizeof(buf));
+	if (notify_parse(buf) != bits)
+		abort();
+}
+
+static int
+job_equal(const struct delivery_job *a, const struct delivery_job *b)
+{
+	size_t	 i;
+
+	if (strcmp(a->id, b->id) != 0 || a->nrcpt != b->nrcpt)
+		return 0;
+	for (i = 0; i < a->nrcpt; i++)
+		if (a->rcpt[i].index != b->rcpt[i].index ||
+		    a->rcpt[i].notify != b->rcpt[i].notify ||
+		    strcmp(a->rcpt[i].addr, b->rcpt[i].addr) != 0 ||
+		    strcmp(a->rcpt[i].orcpt, b->rcpt[i].orcpt) != 0)
+			return 0;
+	return 1;
+}
+
+static void
+fuzz_request(const uint8_t *data, size_t size)
+{
+	struct delivery_job job, again;
+	int	 fd;
+
+	if (size == 0 || size > REQUEST_LIMIT)
+		return;
+	if (fdpass_send(sv[0], data, size, devnull) == -1)
+		abort();
+	if (delivery_request_recv(sv[1], &job, &fd) != 0)
+		return;
+	close(fd);
+	if (delivery_request_send(sv[0], &job, devnull) == -1 ||
+	    delivery_request_recv(sv[1], &again, &fd) != 0)
+		abort();
+	close(fd);
+	if (!job_equal(&job, &again))
+		abort();
+	delivery_job_free(&job);
+	delivery_job_free(&again);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char	*s;
+	int	 big = 4 * REQUEST_LIMIT;
+
+	if (sv[0] == -1) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == -1 ||
+		    (devnull = open("/dev/null", O_RDWR)) == -1)
+			abort();
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	}
+	if ((s = malloc(size + 1)) == NULL)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = '\0';
+	fuzz_result(s);
+	fuzz_xtext(s, size);
+	fuzz_notify(s);
+	fuzz_request(data, size);
+	free(s);
+	return 0;
+}
