@@ -95,8 +95,9 @@ fuzz: $(FUZZBIN)
 	@for f in $(FUZZBIN); do \
 		t=$${f#build/fuzz/fuzz_}; mkdir -p build/fuzz/corpus/$$t; \
 		seeds=; [ -d tests/fuzz/corpus/$$t ] && seeds=tests/fuzz/corpus/$$t; \
+		dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
 		echo "== $$f: $(FUZZ_SECONDS)s, log in build/fuzz/$$t.log"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict \
 		    -artifact_prefix=build/fuzz/$$t- build/fuzz/corpus/$$t \
 		    $$seeds >build/fuzz/$$t.log 2>&1; rc=$$?; \
 		grep -E 'executed_units|SUMMARY|Test unit written' build/fuzz/$$t.log; \

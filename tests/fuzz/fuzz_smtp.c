@@ -96,9 +96,9 @@ setup(void)
 		abort();
 	atexit(cleanup);
 	snprintf(text, sizeof(text), "hostname = mx.test\n"
-	    "local_domains = test, mx.test\nrelay_networks =\n"
+	    "local_domains = test, mx.test\nrelay_networks = 198.51.100.0/24\n"
 	    "spool_dir = %s\naliases = %s/aliases\nsmtpd_timeout = 1s\n"
-	    "client_name_lookup = no\nmax_message_size = 100k\n"
+	    "client_name_lookup = no\nmax_message_size = 2k\n"
 	    "recipient_delimiter = +\n", spool, spool);
 	if (config_parse_string(&cfg, "fuzz.conf", text, err,
 	    sizeof(err)) == -1) {
