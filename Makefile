@@ -3,7 +3,9 @@
 
 CC      ?= cc
 CFLAGS  ?= -O2
-CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude
+# -iquote: our headers are found by #include "x.h" only, so include/sched.h
+# can never shadow the system <sched.h> (which <pthread.h> includes).
+CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror -iquote include
 LDLIBS  += -lresolv -lcrypt
 # Bind every symbol at start: forked children then resolve nothing again.
 LDFLAGS += -Wl,-z,now -Wl,-z,relro
@@ -51,7 +53,7 @@ build/test/bin/%: src/main_%.c build/test/libtern.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< build/test/libtern.a $(LDLIBS)
 
 build/test/test_%: tests/unit/test_%.c tests/unit/unit.h build/test/libtern.a
-	$(CC) $(CFLAGS) $(SANFLAGS) -Itests/unit -o $@ $< build/test/libtern.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(SANFLAGS) -iquote tests/unit -o $@ $< build/test/libtern.a $(LDLIBS)
 
 testbuild: $(PROGS:%=build/test/bin/%) $(UNITBIN)
 
@@ -79,7 +81,7 @@ clean:
 # each run FUZZ_SECONDS; corpora in build/fuzz/corpus/, crashes in build/fuzz/.
 FUZZ_SECONDS ?= 30
 FUZZCC   = clang
-FUZZBASE = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -Iinclude
+FUZZBASE = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -iquote include
 FUZZSRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZBIN  = $(FUZZSRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZOBJ  = $(LIBSRC:src/%.c=build/fuzz/%.o)
