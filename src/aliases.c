@@ -26,10 +26,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include "aliases.h"
@@ -674,13 +676,20 @@ expand_include(struct expand *x, const char *path)
 {
 	struct stat	 st;
 	char		 key[ALIAS_VALUE_MAX + 16];
-	FILE		*fp;
-	int		 rc;
+	FILE		*fp = NULL;
+	int		 rc, fd;
 
 	snprintf(key, sizeof(key), ":include:%s", path);
 	if ((rc = expand_push(x, key)) != DELIVER_OK)
 		return rc;
-	if ((fp = fopen(path, "r")) == NULL) {
+	/* O_NONBLOCK: a FIFO named here must not hang the agent in open() */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1 ||
+	    (fp = fdopen(fd, "r")) == NULL) {
+		int saved = errno;
+
+		if (fd != -1)
+			close(fd);
+		errno = saved;
 		rc = expand_fail(x, DELIVER_TEMPFAIL, "4.3.0", "cannot open "
 		    ":include: file %s: %s", path, strerror(errno));
 	} else if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode) ||

@@ -116,6 +116,16 @@ test_include(void)
 	expand(al, NULL, "broken", &rc);
 	CHECK(rc == DELIVER_TEMPFAIL);
 	aliases_free(al);
+	/* a FIFO is refused at once, not waited on for a writer */
+	snprintf(text, sizeof(text), "%s/fifo", dir);
+	CHECK(mkfifo(text, 0600) == 0);
+	snprintf(text, sizeof(text), "pipe: :include:%s/fifo\n", dir);
+	if ((al = load(text)) == NULL)
+		return;
+	CHECK(strstr(expand(al, NULL, "pipe", &rc), "not a regular file") !=
+	    NULL);
+	CHECK(rc == DELIVER_TEMPFAIL);
+	aliases_free(al);
 }
 
 static void
