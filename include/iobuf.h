@@ -12,6 +12,7 @@
 #ifndef TERN_IOBUF_H
 #define TERN_IOBUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -42,6 +43,8 @@ ssize_t	iobuf_getchunk(struct iobuf *, size_t max, char **p);
 /* Unread byte count without blocking (for PIPELINING checks). */
 size_t	iobuf_pending(const struct iobuf *);
 int	iobuf_write(struct iobuf *, const char *, size_t);
+/* Formatted output; -1 if it does not fit in 2048 octets, or on error. */
+int	iobuf_vprintf(struct iobuf *, const char *, va_list);
 int	iobuf_printf(struct iobuf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	iobuf_flush(struct iobuf *);

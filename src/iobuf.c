@@ -177,19 +177,27 @@ iobuf_write(struct iobuf *io, const char *p, size_t len)
 	return 0;
 }
 
+/* A line that does not fit is an error: a cut command is a wrong one. */
+int
+iobuf_vprintf(struct iobuf *io, const char *fmt, va_list ap)
+{
+	char	 buf[2048];
+	int	 n;
+
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -1;
+	return iobuf_write(io, buf, (size_t)n);
+}
+
 int
 iobuf_printf(struct iobuf *io, const char *fmt, ...)
 {
-	char	 buf[2048];
 	va_list	 ap;
-	int	 n;
+	int	 rc;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	rc = iobuf_vprintf(io, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return -1;
-	if ((size_t)n >= sizeof(buf))
-		n = sizeof(buf) - 1;
-	return iobuf_write(io, buf, (size_t)n);
+	return rc;
 }

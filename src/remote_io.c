@@ -134,15 +134,13 @@ int
 remote_command(struct remote *r, struct reply *rp, const char *stage,
     const char *fmt, ...)
 {
-	char	 buf[2048];
 	va_list	 ap;
-	int	 n;
+	int	 rc;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	rc = iobuf_vprintf(r->io, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf) ||
-	    iobuf_write(r->io, buf, (size_t)n) == -1) {
+	if (rc == -1) {
 		remote_fail_conn(r, "4.4.2", "lost connection with %s while %s",
 		    r->relay, stage);
 		return -1;
