@@ -183,15 +183,7 @@ class Tern:
         return RawClient("127.0.0.1", self.port)
 
     def queue_files(self):
-        out = []
-        qdir = os.path.join(self.spool, "queue")
-        if not os.path.isdir(qdir):
-            return out
-        for sub in sorted(os.listdir(qdir)):
-            d = os.path.join(qdir, sub)
-            if os.path.isdir(d):
-                out += [os.path.join(d, f) for f in sorted(os.listdir(d))]
-        return out
+        return spool_files(self.spool, "queue")
 
     def tmp_files(self):
         d = os.path.join(self.spool, "tmp")
@@ -205,6 +197,19 @@ class Tern:
         if exc[0] is None and not os.environ.get("TERN_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
         return False
+
+
+def spool_files(spool, kind):
+    """The files under spool/KIND/XX/ ("queue" or "state"), sorted."""
+    out = []
+    top = os.path.join(spool, kind)
+    if not os.path.isdir(top):
+        return out
+    for sub in sorted(os.listdir(top)):
+        d = os.path.join(top, sub)
+        if os.path.isdir(d):
+            out += [os.path.join(d, f) for f in sorted(os.listdir(d))]
+    return out
 
 
 def read_queue_file(path):
@@ -285,15 +290,7 @@ def wait_log(t, text, timeout=10.0, count=1):
 
 def state_files(t):
     """The state files under t's spool/state/."""
-    out = []
-    sdir = os.path.join(t.spool, "state")
-    if not os.path.isdir(sdir):
-        return out
-    for sub in sorted(os.listdir(sdir)):
-        d = os.path.join(sdir, sub)
-        if os.path.isdir(d):
-            out += [os.path.join(d, f) for f in sorted(os.listdir(d))]
-    return out
+    return spool_files(t.spool, "state")
 
 
 def maildir_messages(path):

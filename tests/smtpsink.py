@@ -323,13 +323,8 @@ class SMTPSink:
     def stop(self):
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        from harness import stop_pid   # tests/ is on the path of its users
+        stop_pid(self.proc, 5)
         self.proc = None
 
 
