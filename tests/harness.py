@@ -35,6 +35,30 @@ class TestTimeout(Exception):
     pass
 
 
+class Skip(Exception):
+    """Raised by skip(): the test could not run here, and says why."""
+
+
+def skip(why):
+    """End the current test as skipped: run.py prints "SKIP name: why"
+    and counts it (under TERN_TEST_STRICT=1, as CI runs, a skip fails)."""
+    raise Skip(why)
+
+
+def need_root(what):
+    """Skip unless running as root; what says what root is needed for."""
+    if not IS_ROOT:
+        skip("needs root (%s)" % what)
+
+
+def need_tool(tool, package=None):
+    """The path of tool on PATH, or skip naming the package to install."""
+    path = shutil.which(tool)
+    if not path:
+        skip("needs %s (apt-get install %s)" % (tool, package or tool))
+    return path
+
+
 def run_with_timeout(fn, seconds):
     """Run fn() with a SIGALRM deadline (tests run in worker processes)."""
     def alarm(signum, frame):
@@ -65,6 +89,17 @@ def daemon_user():
     if IS_ROOT:
         return "nobody"
     return pwd.getpwuid(os.getuid()).pw_name
+
+
+def bin_for_others(name, directory):
+    """A copy of BIN/name in directory (made 0755 on the way), for running
+    as another user: the checkout may sit where that user cannot enter
+    (/root/...)."""
+    os.chmod(directory, 0o755)
+    path = os.path.join(directory, name)
+    shutil.copy(os.path.join(BIN, name), path)
+    os.chmod(path, 0o755)
+    return path
 
 
 def wait_for(pred, timeout=10.0, step=0.02):

@@ -3,11 +3,15 @@
 """run.py - run every tern test and print "N passed, N failed".
 
 Unit tests are the C binaries build/test/test_* (built by `make
-testbuild`); each prints one "PASS name" or "FAIL name" line per test.
+testbuild`); each prints one "PASS name", "FAIL name" or "SKIP name: why"
+line per test.
 Integration tests are the functions named test_* in
 tests/integration/test_*.py; each starts what it needs through
 tests/harness.py and raises on failure.  Integration modules run in two
 worker processes (the machine has two cores); every test has a time limit.
+A test that cannot run here (no root, an optional tool missing) calls
+harness.skip(why) and is counted as skipped; with TERN_TEST_STRICT=1 (set
+by .ci/run) every skip counts as a failure, so CI runs everything.
 
     python3 tests/run.py [-j N] [PATTERN ...]   # PATTERN filters test names
 """
@@ -24,6 +28,8 @@ import traceback
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEST_TIMEOUT = 120
+STRICT = os.environ.get("TERN_TEST_STRICT", "") not in ("", "0")
+PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 
 
 def wanted(name, patterns):
@@ -38,19 +44,21 @@ def run_unit(path, patterns):
         out = p.stdout.decode(errors="replace")
         err = p.stderr.decode(errors="replace")
     except subprocess.TimeoutExpired:
-        return [(name, False, "timed out")]
+        return [(name, FAIL, "timed out")]
     detail = []
     for line in out.splitlines():
-        if line.startswith(("PASS ", "FAIL ")):
-            test = name + "." + line[5:]
-            ok = line.startswith("PASS")
+        if line.startswith(("PASS ", "FAIL ", "SKIP ")):
+            verdict = line[:4]
+            test, _, why = line[5:].partition(": ")
+            test = name + "." + test
             if wanted(test, patterns):
-                results.append((test, ok, "\n".join(detail) + err))
+                text = why if verdict == SKIP else "\n".join(detail) + err
+                results.append((test, verdict, text))
             detail = []
         else:
             detail.append(line)
-    if p.returncode != 0 and all(ok for _, ok, _ in results):
-        results.append((name, False, "exit %d\n%s%s" % (p.returncode, out, err)))
+    if p.returncode != 0 and all(v != FAIL for _, v, _ in results):
+        results.append((name, FAIL, "exit %d\n%s%s" % (p.returncode, out, err)))
     return results
 
 
@@ -66,7 +74,7 @@ def run_module(path, patterns):
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
     except Exception:
-        return [(modname, False, traceback.format_exc())]
+        return [(modname, FAIL, traceback.format_exc())]
     for attr in sorted(dir(mod), key=lambda a: getattr(getattr(mod, a),
                        "__code__", None) and getattr(mod, a).__code__.co_firstlineno or 0):
         fn = getattr(mod, attr)
@@ -76,12 +84,14 @@ def run_module(path, patterns):
         if not wanted(test, patterns):
             continue
         start = time.monotonic()
+        import harness
         try:
-            import harness
             harness.run_with_timeout(fn, TEST_TIMEOUT)
-            results.append((test, True, "%.1fs" % (time.monotonic() - start)))
+            results.append((test, PASS, "%.1fs" % (time.monotonic() - start)))
+        except harness.Skip as e:
+            results.append((test, SKIP, str(e)))
         except BaseException:
-            results.append((test, False, traceback.format_exc()))
+            results.append((test, FAIL, traceback.format_exc()))
     return results
 
 
@@ -90,16 +100,21 @@ def main():
     ap.add_argument("-j", type=int, default=2)
     ap.add_argument("patterns", nargs="*")
     args = ap.parse_args()
-    passed = failed = 0
+    passed = failed = skipped = 0
 
     def report(results):
-        nonlocal passed, failed
-        for test, ok, detail in results:
-            if ok:
+        nonlocal passed, failed, skipped
+        for test, verdict, detail in results:
+            if verdict == PASS:
                 passed += 1
                 print("PASS", test, flush=True)
+            elif verdict == SKIP and not STRICT:
+                skipped += 1
+                print("SKIP %s: %s" % (test, detail), flush=True)
             else:
                 failed += 1
+                if verdict == SKIP:
+                    detail = "skipped under TERN_TEST_STRICT: " + detail
                 print("FAIL", test, flush=True)
                 print("    " + detail.strip().replace("\n", "\n    "), flush=True)
 
@@ -111,7 +126,7 @@ def main():
         futures = [pool.submit(run_module, m, args.patterns) for m in modules]
         for f in futures:
             report(f.result())
-    print("%d passed, %d failed" % (passed, failed))
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     return 1 if failed or passed == 0 else 0
 
 

@@ -166,9 +166,7 @@ def test_command_exit_codes():
 
 
 def test_dot_forward():
-    if not IS_ROOT:
-        print("SKIP test_dot_forward: needs root for a throwaway user")
-        return
+    harness.need_root("a throwaway user owns the .forward")
     with Stack() as st:
         u = st.push(ThrowawayUser(st.tmp("tern-home-")))
         out = outdir(st)

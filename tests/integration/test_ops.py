@@ -269,8 +269,7 @@ def test_bsd_mailx():
     """`mail -s test USER` reaches tern.  bsd-mailx runs the program named
     by its "sendmail" variable (set in a MAILRC file here), so neither
     /usr/sbin/sendmail nor any other system file is involved."""
-    mailx = shutil.which("bsd-mailx")
-    assert mailx, "bsd-mailx is not installed: apt-get install -y bsd-mailx"
+    mailx = harness.need_tool("bsd-mailx")
     with Tern() as t:
         argfile = os.path.join(t.dir, "sendmail-args")
         wrapper = os.path.join(t.dir, "sendmail")
@@ -451,9 +450,7 @@ def grand_totals(report):
 
 
 def test_pflogsumm_counts():
-    pflogsumm = shutil.which("pflogsumm")
-    assert pflogsumm, \
-        "pflogsumm is not installed: apt-get install -y pflogsumm"
+    pflogsumm = harness.need_tool("pflogsumm")
     sink = sink_at(harness.free_port(),
                    ["--reply-rcpt", "later@example.net=451",
                     "--reply-rcpt", "gone@example.net=550"])
