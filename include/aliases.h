@@ -4,6 +4,7 @@
  * into delivery targets (users, addresses, files, commands).
  *
  *	al = aliases_load(path, err, errlen);	missing file = empty table
+ *	al = aliases_load_config(cfg, err, errlen);	the configured file
  *	aliases_expand(al, cfg, "postmaster", &list);
  *	aliases_list_free(&list); aliases_free(al);
  *
@@ -49,6 +50,11 @@ struct aliases;
 
 /* NULL with "file:line: message" in err; a missing file is empty. */
 struct aliases *aliases_load(const char *path, char *err, size_t errlen);
+/* cfg->aliases: missing is empty only for the default path, not when
+ * tern.conf names the file; aliases_missing_ok() tells that case. */
+struct aliases *aliases_load_config(const struct config *, char *err,
+	    size_t errlen);
+int	aliases_missing_ok(const struct config *);
 void	aliases_free(struct aliases *);
 int	aliases_lookup(const struct aliases *, const char *name);
 int	aliases_check(const char *path, char *err, size_t errlen);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #define TERN_CONF_PATH	"/etc/tern/tern.conf"
+#define CONFIG_MAX_KEYS	160
 
 struct strlist {
 	char	**v;
@@ -26,6 +27,7 @@ enum config_family { CONFIG_FAMILY_ANY, CONFIG_FAMILY_IPV4, CONFIG_FAMILY_IPV6 }
 struct config {
 	/* receiving: ternd and smtpd */
 	char		*hostname;
+	char		*origin;		/* qualifies bare local names */
 	struct strlist	 listen;		/* "addr:port", "[v6]:port" */
 	char		*user;
 	char		*spool_dir;
@@ -66,6 +68,7 @@ struct config {
 	long long	 smtp_timeout;
 	/* where the file came from, for messages and reloads */
 	char		*path;
+	unsigned char	 key_set[CONFIG_MAX_KEYS];	/* by table index */
 };
 
 int	config_load(struct config *, const char *path, char *err, size_t errlen);
@@ -73,6 +76,7 @@ int	config_parse_string(struct config *, const char *name, const char *text,
 	    char *err, size_t errlen);
 void	config_free(struct config *);
 int	config_is_local_domain(const struct config *, const char *domain);
+int	config_key_is_set(const struct config *, const char *name);
 /* Every key name, in table order, NULL-terminated (for docs and tests). */
 const char *config_key_name(size_t i);
 const char *config_key_default(size_t i);

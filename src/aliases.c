@@ -476,6 +476,33 @@ aliases_check(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A missing aliases file is an empty table only when it is the default
+ * one (a host where no MTA was installed before has no /etc/aliases).
+ * A file that tern.conf names must exist.
+ */
+int
+aliases_missing_ok(const struct config *cfg)
+{
+	struct stat	 st;
+
+	return !config_key_is_set(cfg, "aliases") &&
+	    stat(cfg->aliases, &st) == -1 && errno == ENOENT;
+}
+
+struct aliases *
+aliases_load_config(const struct config *cfg, char *err, size_t errlen)
+{
+	struct stat	 st;
+
+	if (config_key_is_set(cfg, "aliases") &&
+	    stat(cfg->aliases, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", cfg->aliases, strerror(errno));
+		return NULL;
+	}
+	return aliases_load(cfg->aliases, err, errlen);
+}
+
 /* The table smtpd asks at RCPT time, re-read when the file changes. */
 static struct {
 	struct aliases	*al;
@@ -484,14 +511,15 @@ static struct {
 } aliases_cache;
 
 static int
-aliases_cache_refresh(const char *path)
+aliases_cache_refresh(const struct config *cfg)
 {
+	const char	*path = cfg->aliases;
 	struct stat	 st;
 	char		 err[512];
 
 	if (stat(path, &st) == -1) {
 		memset(&st, 0, sizeof(st));
-		if (errno != ENOENT) {
+		if (errno != ENOENT || config_key_is_set(cfg, "aliases")) {
 			log_warn("aliases: %s", path);
 			return -1;
 		}
@@ -505,7 +533,8 @@ aliases_cache_refresh(const char *path)
 		return 0;
 	aliases_free(aliases_cache.al);
 	aliases_cache.al = NULL;
-	if ((aliases_cache.al = aliases_load(path, err, sizeof(err))) == NULL) {
+	if ((aliases_cache.al = aliases_load_config(cfg, err, sizeof(err))) ==
+	    NULL) {
 		log_warnx("aliases: %s", err);
 		return -1;
 	}
@@ -521,7 +550,7 @@ aliases_exists(const struct config *cfg, const char *localpart)
 	char		 base[256];
 	size_t		 n;
 
-	if (aliases_cache_refresh(cfg->aliases) == -1)
+	if (aliases_cache_refresh(cfg) == -1)
 		return -1;
 	if (aliases_lookup(aliases_cache.al, localpart))
 		return 1;

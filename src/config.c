@@ -42,6 +42,7 @@ struct conf_key {
 
 static const struct conf_key keys[] = {
 	{ "hostname", CONF_STRING, "", F(hostname), 0, 0, NULL },
+	{ "origin", CONF_STRING, "", F(origin), 0, 0, NULL },
 	{ "listen", CONF_LISTEN, "0.0.0.0:25, [::]:25", F(listen), 0, 0, NULL },
 	{ "user", CONF_STRING, "tern", F(user), 0, 0, NULL },
 	{ "spool_dir", CONF_STRING, "/var/spool/tern", F(spool_dir), 0, 0, NULL },
@@ -99,6 +100,7 @@ static const struct conf_key keys[] = {
 	    NULL },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+_Static_assert(NKEYS <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");
 
 const char *
 config_key_name(size_t i)
@@ -459,6 +461,50 @@ config_defaults(struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
+static int
+strlist_find(const struct strlist *l, const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcasecmp(l->v[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * The effective local domains: the host's name and "localhost", as
+ * Postfix's mydestination = $myhostname, localhost, then the listed
+ * ones.  "!name" takes a name out again, so an admin who really wants
+ * the host's own name relayed says so explicitly.
+ */
+static int
+local_domains_finish(struct config *c)
+{
+	struct strlist	 eff = { NULL, 0 };
+	const char	*implicit[2] = { c->hostname, "localhost" };
+	const char	*d;
+	size_t		 i;
+	int		 j;
+
+	for (i = 0; i < 2 + c->local_domains.n; i++) {
+		d = i < 2 ? implicit[i] : c->local_domains.v[i - 2];
+		if (d[0] == '!') {
+			if ((j = strlist_find(&eff, d + 1)) >= 0) {
+				free(eff.v[j]);
+				eff.v[j] = eff.v[--eff.n];
+			}
+		} else if (strlist_find(&eff, d) == -1 &&
+		    strlist_parse(d, &eff) == -1) {
+			strlist_free(&eff);
+			return -1;
+		}
+	}
+	strlist_free(&c->local_domains);
+	c->local_domains = eff;
+	return 0;
+}
+
 /* Fill what defaults refer to: the host name, the local domains. */
 static int
 config_finish(struct config *c, char *err, size_t errlen)
@@ -473,11 +519,13 @@ config_finish(struct config *c, char *err, size_t errlen)
 		if ((c->hostname = strdup(host)) == NULL)
 			goto nomem;
 	}
-	if (c->local_domains.n == 0) {
-		if (strlist_parse(c->hostname, &c->local_domains) == -1 ||
-		    strlist_parse("localhost", &c->local_domains) == -1)
+	if (c->origin[0] == '\0') {
+		free(c->origin);
+		if ((c->origin = strdup(c->hostname)) == NULL)
 			goto nomem;
 	}
+	if (local_domains_finish(c) == -1)
+		goto nomem;
 	if (c->listen.n == 0) {
 		snprintf(err, errlen, "listen: at least one address is needed");
 		return -1;
@@ -535,6 +583,7 @@ config_parse_string(struct config *c, const char *name, const char *text,
 			snprintf(err, errlen, "%s:%d: %s", name, lineno, msg);
 			goto out;
 		}
+		c->key_set[k - keys] = 1;
 	}
 	if (config_finish(c, msg, sizeof(msg)) == -1) {
 		snprintf(err, errlen, "%s: %s", name, msg);
@@ -625,10 +674,14 @@ config_free(struct config *c)
 int
 config_is_local_domain(const struct config *c, const char *domain)
 {
-	size_t	 i;
+	return strlist_find(&c->local_domains, domain) >= 0;
+}
 
-	for (i = 0; i < c->local_domains.n; i++)
-		if (strcasecmp(c->local_domains.v[i], domain) == 0)
-			return 1;
-	return 0;
+/* Whether the file set key name, or it has its compiled-in default. */
+int
+config_key_is_set(const struct config *c, const char *name)
+{
+	const struct conf_key *k = key_find(name);
+
+	return k != NULL && c->key_set[k - keys];
 }

@@ -713,8 +713,7 @@ local_open(struct local_ctx *c, const char *id, char *err, size_t errlen)
 		snprintf(err, errlen, "queue file: wrong id or unreadable");
 		return -1;
 	}
-	if ((c->al = aliases_load(c->cfg->aliases, msg, sizeof(msg))) ==
-	    NULL) {
+	if ((c->al = aliases_load_config(c->cfg, msg, sizeof(msg))) == NULL) {
 		snprintf(err, errlen, "aliases: %.400s", msg);
 		return -1;
 	}

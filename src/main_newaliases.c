@@ -72,7 +72,10 @@ main(int argc, char *argv[])
 		fprintf(stderr, "newaliases: %s\n", err);
 		return EX_CONFIG;
 	}
-	if (access(cfg.aliases, R_OK) == -1) {
+	if (aliases_missing_ok(&cfg))
+		printf("newaliases: %s does not exist: no aliases\n",
+		    cfg.aliases);
+	else if (access(cfg.aliases, R_OK) == -1) {
 		fprintf(stderr, "newaliases: %s: %s\n", cfg.aliases,
 		    strerror(errno));
 		rc = errno == ENOENT ? EX_NOINPUT : EX_NOPERM;

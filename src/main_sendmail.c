@@ -116,14 +116,14 @@ strvec_add(struct strvec *sv, const char *s)
 		die(EX_OSERR, "out of memory");
 }
 
-/* qualify - an address as RCPT/MAIL wants it: user -> user@hostname */
+/* qualify - an address as RCPT/MAIL wants it: user -> user@origin */
 static void
 qualify(const struct submit *s, const char *addr, char *out, size_t len)
 {
 	if (addr[0] == '\0' || strchr(addr, '@') != NULL)
 		snprintf(out, len, "%s", addr);
 	else
-		snprintf(out, len, "%s@%s", addr, s->cfg.hostname);
+		snprintf(out, len, "%s@%s", addr, s->cfg.origin);
 }
 
 static int
@@ -739,7 +739,7 @@ default_sender(struct submit *s)
 	if ((pw = getpwuid(getuid())) == NULL)
 		die(EX_NOUSER, "uid %ld has no user name", (long)getuid());
 	snprintf(s->sender, sizeof(s->sender), "%s@%s", pw->pw_name,
-	    s->cfg.hostname);
+	    s->cfg.origin);
 }
 
 int

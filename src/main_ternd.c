@@ -38,7 +38,10 @@ check_files(const struct config *cfg)
 	char	 err[1024];
 	int	 rc = 0;
 
-	if (aliases_check(cfg->aliases, err, sizeof(err)) == -1) {
+	if (aliases_missing_ok(cfg))
+		fprintf(stderr, "ternd: notice: %s does not exist: no aliases\n",
+		    cfg->aliases);
+	else if (aliases_check(cfg->aliases, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		rc = EX_CONFIG;
 	}
@@ -119,6 +122,11 @@ main(int argc, char *argv[])
 	if (geteuid() != 0)
 		log_info("not started as root: every process runs as uid %ld, "
 		    "privilege steps skipped", (long)geteuid());
+	/* One notice for the default file; a named one must exist. */
+	if (aliases_missing_ok(&cfg))
+		log_info("%s does not exist: no aliases", cfg.aliases);
+	else if (access(cfg.aliases, F_OK) == -1)
+		fatal("aliases %s", cfg.aliases);
 	spool_prepare(&cfg);
 	rc = master_run(&cfg, !foreground);
 	if (cfg.pid_file[0])

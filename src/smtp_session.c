@@ -220,7 +220,7 @@ cmd_helo(struct smtp_session *s, char *args)
 
 /*
  * A local submitter may name a bare user ("<root>"), as sendmail(8)
- * always allowed; it means user@hostname.  Rewrites p into buf.
+ * always allowed; it means user@origin.  Rewrites p into buf.
  */
 static char *
 qualify_local(const struct smtp_session *s, char *p, char *buf, size_t len)
@@ -230,7 +230,7 @@ qualify_local(const struct smtp_session *s, char *p, char *buf, size_t len)
 	if (s->uid < 0 || p[0] != '<' || p[n] != '>' || n < 2 ||
 	    memchr(p, '@', n) != NULL ||
 	    (size_t)snprintf(buf, len, "%.*s@%s%s", (int)n, p,
-	    s->cfg->hostname, p + n) >= len)
+	    s->cfg->origin, p + n) >= len)
 		return p;
 	return buf;
 }

@@ -144,7 +144,7 @@ def test_ternd_prints_documented_defaults():
                else (line.rstrip(" ="), "") for line in p.stdout.splitlines()]
     table = config_table()
     assert [k for k, _ in printed] == [k[0] for k in table], printed
-    computed = {"hostname", "local_domains"}
+    computed = {"hostname", "origin", "local_domains"}
     for (name, ctype, dflt), (_, value) in zip(table, printed):
         if name in computed:
             assert value, "%s: computed default is empty" % name

@@ -143,6 +143,37 @@ def test_sendmail_delivers_and_adds_headers():
             "is ternd running?" in err, err
 
 
+def test_host_name_stays_local():
+    """Setting local_domains keeps the host's own name and localhost local
+    (Postfix's mydestination = $myhostname, localhost): `sendmail USER`
+    and `sendmail USER@localhost` land here instead of being relayed.
+    origin qualifies bare names; !name takes a domain out explicitly."""
+    with relay_tern(local_domains="example.org") as t:
+        for rcpt in (USER, USER + "@localhost", USER + "@example.org"):
+            rc, out, err = run(t, "sendmail", "-i", rcpt, data=b"x\n")
+            assert rc == 0, (rc, err)
+        msgs = wait_mail(t, 3)
+        assert sorted(m["Delivered-To"] for m in msgs) == sorted(
+            [USER + "@tern.test", USER + "@localhost",
+             USER + "@example.org"]), [str(m) for m in msgs]
+        assert all(m["Return-Path"] == "<%s@tern.test>" % USER
+                   for m in msgs)
+        assert wait_for(lambda: t.queue_files() == [], 10), t.log()
+    with relay_tern(local_domains="example.org, !localhost",
+                    origin="example.org") as t:
+        rc, out, err = run(t, "sendmail", "-i", USER, data=b"x\n")
+        assert rc == 0, (rc, err)
+        m, = wait_mail(t)
+        assert m["Delivered-To"] == USER + "@example.org", str(m)
+        assert m["Return-Path"] == "<%s@example.org>" % USER, str(m)
+        # localhost was taken out: relayed (and deferred: nothing listens)
+        rc, out, err = run(t, "sendmail", "-i", USER + "@localhost",
+                           data=b"y\n")
+        assert rc == 0, (rc, err)
+        assert wait_for(lambda: "status=deferred" in t.log(), 10), t.log()
+        assert len(t.queue_files()) == 1
+
+
 def test_sendmail_t_bcc_is_removed():
     sink = sink_at(harness.free_port())
     sink.start()

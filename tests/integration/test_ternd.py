@@ -29,6 +29,45 @@ def test_empty_config_is_valid():
     assert "configuration ok" in out
 
 
+def test_missing_aliases_file():
+    """The default /etc/aliases may be missing (no MTA was installed):
+    one notice, and the configuration is fine.  A file that tern.conf
+    names must exist."""
+    path = conf("")
+    code, out, err = run("-n", "-c", path)
+    assert code == 0, err
+    if not os.path.exists("/etc/aliases"):
+        assert "notice: /etc/aliases does not exist: no aliases" in err, err
+    path = conf("aliases = /nonexistent/aliases\n")
+    code, out, err = run("-n", "-c", path)
+    assert code != 0, out
+    assert "/nonexistent/aliases: No such file or directory" in err, err
+
+
+def test_daemon_without_aliases_file():
+    """A daemon whose config names no aliases file starts, logs one
+    notice when /etc/aliases is missing, and delivers local mail."""
+    with harness.Tern(start=False) as t:
+        del t.conf["aliases"]
+        t.write_conf()
+        t.start()
+        s = t.smtp()
+        s.sendmail("a@example.org", [harness.daemon_user() + "@tern.test"],
+                   b"Subject: x\r\n\r\nbody\r\n")
+        s.quit()
+        box = os.path.join(t.mail, harness.daemon_user())
+        assert harness.wait_for(
+            lambda: len(harness.maildir_messages(box)) == 1, 10), t.log()
+        if not os.path.exists("/etc/aliases"):
+            assert t.log().count("/etc/aliases does not exist") == 1, t.log()
+    with harness.Tern(start=False) as t:
+        gone = os.path.join(t.dir, "gone")
+        t.write_conf(aliases=gone)
+        p = t.start(wait=False)
+        assert p.wait(10) != 0
+        assert "aliases %s: No such file" % gone in t.log(), t.log()
+
+
 def test_bad_config_names_file_and_line():
     path = conf("# ok\nhostname = mx.example\nretry_intervall = 5m\n")
     code, out, err = run("-n", "-c", path)

@@ -264,8 +264,12 @@ test_exists_cache(void)
 	ts[0].tv_sec = ts[1].tv_sec = time(NULL) + 20;
 	utimensat(AT_FDCWD, path, ts, 0);
 	CHECK(aliases_exists(&cfg, "root") == -1);
+	/* tern.conf names the file: missing is an error (4xx), not empty. */
 	unlink(path);
-	CHECK(aliases_exists(&cfg, "root") == 0);
+	CHECK(aliases_exists(&cfg, "root") == -1);
+	CHECK(aliases_load_config(&cfg, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "No such file") != NULL);
+	CHECK(!aliases_missing_ok(&cfg));
 	config_free(&cfg);
 }
 

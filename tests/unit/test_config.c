@@ -99,6 +99,36 @@ test_durations_sizes(void)
 	CHECK(config_parse_size("-1", &v) == -1);
 }
 
+static void
+test_local_domains(void)
+{
+	struct config	 c;
+	char		 err[256];
+
+	/* The host's name and localhost stay local beside a listed domain. */
+	CHECK(config_parse_string(&c, "t", "hostname = mx.example\n"
+	    "local_domains = example.org, EXAMPLE.org\n", err,
+	    sizeof(err)) == 0);
+	CHECK(c.local_domains.n == 3);
+	CHECK(config_is_local_domain(&c, "mx.example"));
+	CHECK(config_is_local_domain(&c, "localhost"));
+	CHECK(config_is_local_domain(&c, "example.org"));
+	CHECK(strcmp(c.origin, "mx.example") == 0);
+	CHECK(config_key_is_set(&c, "local_domains"));
+	CHECK(!config_key_is_set(&c, "aliases"));
+	config_free(&c);
+	/* "!name" takes one out; origin is its own key. */
+	CHECK(config_parse_string(&c, "t", "hostname = mx.example\n"
+	    "origin = example.org\n"
+	    "local_domains = example.org, !mx.example, !localhost\n", err,
+	    sizeof(err)) == 0);
+	CHECK(c.local_domains.n == 1);
+	CHECK(!config_is_local_domain(&c, "mx.example"));
+	CHECK(!config_is_local_domain(&c, "localhost"));
+	CHECK(strcmp(c.origin, "example.org") == 0);
+	config_free(&c);
+}
+
 int
 main(void)
 {
@@ -106,5 +136,6 @@ main(void)
 	RUN(test_values);
 	RUN(test_errors);
 	RUN(test_durations_sizes);
+	RUN(test_local_domains);
 	return unit_done();
 }
