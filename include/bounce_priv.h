@@ -18,6 +18,9 @@
 void	bounce_sanitize(const char *in, char *out, size_t outlen, int allow8);
 /* bounce_date - RFC 5322 3.3 date-time in the local zone */
 void	bounce_date(time_t t, char *buf, size_t len);
+/* Continuation of a folded header field: the separating space itself. */
+#define BOUNCE_FOLD	" "
+
 /* bounce_fold - prefix and text folded near 76 columns, then CRLF */
 void	bounce_fold(FILE *out, const char *prefix, const char *text,
 	    const char *indent);

@@ -7,8 +7,9 @@
  * CRLF: a bare CR or a bare LF becomes CRLF, so the queue file is always
  * canonical and never carries a line break that another server could read
  * differently (no SMTP smuggling downstream).  It counts the size, stops
- * storing past the limit, notes lines over 998 octets, and for local
- * submissions adds missing Date:, Message-ID: and From: headers at the
+ * storing past the limit, notes lines over 998 octets, and adds missing
+ * Date: and Message-ID: headers (when add_msgid is set: trusted
+ * clients) and From: (when add_from is set: local submissions) at the
  * end of the header block.
  */
 #ifndef TERN_SMTP_DATA_H
@@ -32,8 +33,8 @@ struct msgwriter {
 	size_t		 linelen;
 	char		 head[16];	/* start of the current header line */
 	unsigned int	 seen;		/* HDR_* present */
-	const char	*add_from;	/* NULL: add nothing (not local) */
-	const char	*add_msgid;
+	const char	*add_from;	/* NULL: no From: (not local) */
+	const char	*add_msgid;	/* NULL: add nothing (untrusted) */
 };
 
 void	msgw_init(struct msgwriter *, FILE *, long long max,

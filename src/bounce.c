@@ -259,7 +259,7 @@ bounce_status_message(FILE *out, const struct config *cfg,
 	bounce_field(out, "X-Tern-Queue-ID: ", orig->id, 0);
 	bounce_sanitize(orig->sender[0] ? orig->sender : "<>", buf,
 	    sizeof(buf), 1);
-	bounce_fold(out, "X-Tern-Sender: rfc822; ", buf, "\t");
+	bounce_fold(out, "X-Tern-Sender: rfc822; ", buf, BOUNCE_FOLD);
 	if (orig->arrival > 0) {
 		bounce_date(orig->arrival, date, sizeof(date));
 		fprintf(out, "Arrival-Date: %s\r\n", date);
@@ -281,7 +281,7 @@ bounce_orcpt(FILE *out, const char *orcpt)
 	bounce_sanitize(type, type, sizeof(type), 0);
 	bounce_decoded(semi + 1, addr, sizeof(addr));
 	snprintf(prefix, sizeof(prefix), "Original-Recipient: %s;", type);
-	bounce_fold(out, prefix, addr, "\t");
+	bounce_fold(out, prefix, addr, BOUNCE_FOLD);
 }
 
 /* RFC 3464 2.3: one block of per-recipient fields. */

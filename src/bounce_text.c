@@ -121,14 +121,19 @@ bounce_fold(FILE *out, const char *prefix, const char *text,
 	fputs("\r\n", out);
 }
 
-/* A header field "Name: value" with the value sanitized and folded. */
+/*
+ * A header field "Name: value" with the value sanitized and folded.  The
+ * fold is CRLF before the space between two words (BOUNCE_FOLD), so
+ * unfolding (RFC 5322 2.2.3: remove the CRLF) gives the text back; a
+ * TAB there would survive unfolding inside the text.
+ */
 void
 bounce_field(FILE *out, const char *name, const char *value, int allow8)
 {
 	char	 clean[TEXT_MAX];
 
 	bounce_sanitize(value, clean, sizeof(clean), allow8);
-	bounce_fold(out, name, clean, "\t");
+	bounce_fold(out, name, clean, BOUNCE_FOLD);
 }
 
 /* "host[addr]:port" -> "host", "[addr]:port" -> "addr". */

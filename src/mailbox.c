@@ -69,17 +69,22 @@ result_set(struct mailbox_result *res, int status, const char *dsn,
 	return status;
 }
 
-/* result_errno - what an I/O error means for the sender. */
+/*
+ * result_errno - what an I/O error means for the sender; path (or NULL)
+ * names the mailbox, so the admin reading the log knows which one.
+ */
 static int
-result_errno(struct mailbox_result *res, int err, const char *what)
+result_errno(struct mailbox_result *res, int err, const char *what,
+    const char *path)
 {
-	char	 msg[256];
+	char	 msg[512];
 
-	if (err == ENOSPC || err == EDQUOT)
-		return result_set(res, DELIVER_TEMPFAIL, "4.2.2",
-		    "mailbox full: %s", strerror(err));
-	snprintf(msg, sizeof(msg), "%s: %s", what, strerror(err));
-	return result_set(res, DELIVER_TEMPFAIL, "4.3.0", "%s", msg);
+	int	 full = err == ENOSPC || err == EDQUOT;
+
+	snprintf(msg, sizeof(msg), "%s%s%.200s: %s", full ? "mailbox full" :
+	    what, path ? " " : "", path ? path : "", strerror(err));
+	return result_set(res, DELIVER_TEMPFAIL, full ? "4.2.2" : "4.3.0",
+	    "%s", msg);
 }
 
 static void
@@ -324,7 +329,7 @@ mailbox_maildir(const struct mailbox_msg *msg, const char *dir,
 	while (len > 1 && base[len - 1] == '/')
 		base[--len] = '\0';
 	if (maildir_mkdirs(base) == -1)
-		return result_errno(res, errno, "cannot create maildir");
+		return result_errno(res, errno, "cannot create maildir", base);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	maildir_host(host, sizeof(host));
 	snprintf(name, sizeof(name), "%lld.M%ldP%ldQ%u.%s",
@@ -343,11 +348,11 @@ mailbox_maildir(const struct mailbox_msg *msg, const char *dir,
 		unlink(tmp);
 	if (snprintf(tmp, sizeof(tmp), "%s/new", base) > 0 &&
 	    fsync_dir(tmp) == -1)
-		return result_errno(res, errno, "maildir fsync");
+		return result_errno(res, errno, "maildir fsync", base);
 	return result_set(res, DELIVER_OK, "2.0.0", "delivered to maildir%s",
 	    "");
 fail:
-	result_errno(res, errno, "maildir write");
+	result_errno(res, errno, "maildir write", base);
 	unlink(tmp);
 	return DELIVER_TEMPFAIL;
 }
@@ -416,7 +421,8 @@ fcntl_lock(int fd)
 
 /* mbox_append - the locked part: From line, message, blank line. */
 static int
-mbox_append(const struct mailbox_msg *msg, int fd, struct mailbox_result *res)
+mbox_append(const struct mailbox_msg *msg, int fd, const char *path,
+    struct mailbox_result *res)
 {
 	static struct outbuf ob;
 	struct stat	 st;
@@ -426,7 +432,7 @@ mbox_append(const struct mailbox_msg *msg, int fd, struct mailbox_result *res)
 	int		 len;
 
 	if (fstat(fd, &st) == -1)
-		return result_errno(res, errno, "mailbox");
+		return result_errno(res, errno, "mailbox", path);
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm);
 	len = snprintf(from, sizeof(from), "From %s %s\n",
@@ -447,7 +453,7 @@ mbox_append(const struct mailbox_msg *msg, int fd, struct mailbox_result *res)
 		    (long long)st.st_size);
 	if (res->dsn[0] == '4')
 		return DELIVER_TEMPFAIL;
-	return result_errno(res, ob.err, "mailbox write");
+	return result_errno(res, ob.err, "mailbox write", path);
 }
 
 static int
@@ -465,14 +471,14 @@ mbox_deliver(const struct mailbox_msg *msg, const char *path, int nofollow,
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOCTTY | O_CLOEXEC |
 	    (nofollow ? O_NOFOLLOW : 0), 0600);
 	if (fd == -1)
-		return result_errno(res, errno, "cannot open mailbox");
+		return result_errno(res, errno, "cannot open mailbox", path);
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return result_set(res, DELIVER_TEMPFAIL, "4.3.0",
 		    "%.200s is not a regular file", path);
 	}
 	if (fcntl_lock(fd) == -1) {
-		rc = result_errno(res, errno, "cannot lock mailbox");
+		rc = result_errno(res, errno, "cannot lock mailbox", path);
 		goto out;
 	}
 	snprintf(lock, sizeof(lock), "%s.lock", path);
@@ -481,7 +487,7 @@ mbox_deliver(const struct mailbox_msg *msg, const char *path, int nofollow,
 		    "timeout waiting for lock %.200s", lock);
 		goto out;
 	}
-	rc = mbox_append(msg, fd, res);
+	rc = mbox_append(msg, fd, path, res);
 	if (rc == DELIVER_OK)
 		result_set(res, DELIVER_OK, "2.0.0", "%s", nofollow ?
 		    "delivered to mailbox" : "delivered to file");
@@ -662,14 +668,14 @@ mailbox_pipe(const struct mailbox_msg *msg, const char *command,
 
 	pipe_env(vars, envp, msg, env);
 	if ((out = tmpfile()) == NULL)
-		return result_errno(res, errno, "command output file");
+		return result_errno(res, errno, "command output file", NULL);
 	if (pipe2(in, O_CLOEXEC) == -1) {
 		fclose(out);
-		return result_errno(res, errno, "pipe");
+		return result_errno(res, errno, "pipe", NULL);
 	}
 	fflush(NULL);
 	if ((pid = fork()) == -1) {
-		result_errno(res, errno, "fork");
+		result_errno(res, errno, "fork", NULL);
 		goto fail;
 	}
 	if (pid == 0)
@@ -680,7 +686,7 @@ mailbox_pipe(const struct mailbox_msg *msg, const char *command,
 	pipe_feed(msg, in[1], deadline);
 	close(in[1]);
 	if ((timedout = pipe_wait(pid, deadline, &status)) == -1) {
-		result_errno(res, errno, "waitpid");
+		result_errno(res, errno, "waitpid", NULL);
 		fclose(out);
 		return DELIVER_TEMPFAIL;
 	}

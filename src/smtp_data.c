@@ -51,13 +51,16 @@ smtp_date(char *buf, size_t len)
 	strftime(buf, len, "%a, %d %b %Y %H:%M:%S %z", &tm);
 }
 
-/* The missing headers of a local submission (RFC 5322 3.6: required). */
+/*
+ * The missing headers (RFC 5322 3.6: required) of mail from a trusted
+ * client: Date: and Message-ID:, and From: for a local submission.
+ */
 static void
 add_missing(struct msgwriter *w)
 {
 	char	 line[1024], date[64];
 
-	if (w->add_from == NULL)
+	if (w->add_msgid == NULL)
 		return;
 	if (!(w->seen & HDR_DATE)) {
 		smtp_date(date, sizeof(date));
@@ -69,7 +72,7 @@ add_missing(struct msgwriter *w)
 		    w->add_msgid);
 		emit(w, line, strlen(line));
 	}
-	if (!(w->seen & HDR_FROM)) {
+	if (!(w->seen & HDR_FROM) && w->add_from != NULL) {
 		snprintf(line, sizeof(line), "From: %s\r\n", w->add_from);
 		emit(w, line, strlen(line));
 	}

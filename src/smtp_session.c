@@ -71,6 +71,7 @@ struct smtp_session {
 	char		 from_hdr[ADDR_MAX + 8];
 	unsigned int	 count[16];	/* per command, for the log */
 	unsigned int	 count_all;
+	const char	*last;		/* last command, for "after X" logs */
 };
 
 struct smtp_command {
@@ -235,6 +236,20 @@ qualify_local(const struct smtp_session *s, char *p, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * A path that is only bad because it is UTF-8 while the client did not
+ * say SMTPUTF8: RFC 6531 section 3.7.4.1 wants 553 5.6.7 for it.
+ */
+static int
+needs_smtputf8(const struct smtp_session *s, const char *p, int flags)
+{
+	char		 addr[ADDR_MAX];
+	const char	*end, *why;
+
+	return !s->env.smtputf8 && addr_parse_path(p, flags | ADDR_UTF8,
+	    addr, sizeof(addr), &end, &why) == 0;
+}
+
 /* "FROM:" / "TO:" then optional spaces (many clients send one). */
 static char *
 skip_keyword(char *args, const char *kw)
@@ -266,7 +281,12 @@ cmd_mail(struct smtp_session *s, char *args)
 	if (addr_parse_path(p, ADDR_ALLOW_NULL | (s->env.smtputf8 ? ADDR_UTF8 :
 	    0), addr, sizeof(addr), &end, &why) == -1) {
 		s->env.smtputf8 = 0;
-		reply(s, "501 5.1.7 Bad sender address syntax: %s", why);
+		if (needs_smtputf8(s, p, ADDR_ALLOW_NULL))
+			reply(s, "553 5.6.7 Sender address is UTF-8: "
+			    "MAIL FROM needs the SMTPUTF8 parameter");
+		else
+			reply(s, "501 5.1.7 Bad sender address syntax: %s",
+			    why);
 		return 0;
 	}
 	p += end - p;
@@ -366,7 +386,12 @@ cmd_rcpt(struct smtp_session *s, char *args)
 		end = p + 12;
 	} else if (addr_parse_path(p, s->env.smtputf8 ? ADDR_UTF8 : 0, addr,
 	    sizeof(addr), &end, &why) == -1) {
-		reply(s, "501 5.1.3 Bad recipient address syntax: %s", why);
+		if (needs_smtputf8(s, p, 0))
+			reply(s, "553 5.6.7 Recipient address is UTF-8: the "
+			    "transaction needs SMTPUTF8 in MAIL FROM");
+		else
+			reply(s, "501 5.1.3 Bad recipient address syntax: %s",
+			    why);
 		return 0;
 	}
 	p += end - p;
@@ -428,8 +453,9 @@ message_open(struct smtp_session *s)
 		fprintf(s->sf.fp, "Received: by %s (tern, from userid %ld)\r\n"
 		    "\tid %s;", s->cfg->hostname, s->uid, s->sf.id);
 	else
-		fprintf(s->sf.fp, "Received: from %s (%s [%s])\r\n\tby %s "
-		    "(tern) with %s id %s", s->helo, s->name, s->addr,
+		fprintf(s->sf.fp, "Received: from %s (%s [%s%s])\r\n\tby %s "
+		    "(tern) with %s id %s", s->helo, s->name,
+		    strchr(s->addr, ':') ? "IPv6:" : "", s->addr,
 		    s->cfg->hostname, proto, s->sf.id);
 	if (s->env.nrcpt == 1 && s->uid < 0)
 		fprintf(s->sf.fp, "\r\n\tfor <%s>;", s->env.rcpt[0].addr);
@@ -438,8 +464,10 @@ message_open(struct smtp_session *s)
 	fprintf(s->sf.fp, " %s\r\n", date);
 	snprintf(s->msgid, sizeof(s->msgid), "%s@%s", s->sf.id,
 	    s->cfg->hostname);
+	/* Like Postfix for its local clients: trusted ones get the
+	 * missing Date: and Message-ID:, local submitters From: too. */
 	msgw_init(&s->w, s->sf.fp, s->cfg->max_message_size,
-	    s->uid >= 0 ? s->from_hdr : NULL, s->msgid);
+	    s->uid >= 0 ? s->from_hdr : NULL, s->trusted ? s->msgid : NULL);
 	return 0;
 }
 
@@ -450,6 +478,7 @@ message_close(struct smtp_session *s)
 	char	 id[QUEUEID_LEN + 1], msg[64];
 
 	msgw_finish(&s->w);
+	s->last = "END-OF-MESSAGE";
 	if (s->w.too_big) {
 		reply(s, "552 5.3.4 Message size exceeds fixed limit");
 		log_info("%s: reject: size %lld exceeds limit %lld", s->sf.id,
@@ -670,11 +699,29 @@ session_command(struct smtp_session *s, char *line, size_t len)
 	}
 	s->count[c - commands]++;
 	s->count_all++;
+	s->last = c->verb;
 	if (!(c->allowed & (1u << s->state))) {
 		out_of_sequence(s, c);
 		return 0;
 	}
 	return c->handle(s, args);
+}
+
+/*
+ * The client went away or timed out: named after the last command, as
+ * Postfix does ("lost connection after RCPT", "timeout after DATA").
+ */
+static void
+session_log_lost(struct smtp_session *s)
+{
+	if (s->io.status == IOBUF_TIMEOUT) {
+		reply(s, "421 4.4.2 %s Error: timeout exceeded",
+		    s->cfg->hostname);
+		log_info("timeout after %s from %s[%s]", s->last, s->name,
+		    s->addr);
+	} else if (s->io.status != IOBUF_OK)
+		log_info("lost connection after %s from %s[%s]", s->last,
+		    s->name, s->addr);
 }
 
 /* "disconnect from x[a] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5" */
@@ -710,6 +757,7 @@ session_init(struct smtp_session *s, const struct config *cfg, int fd,
 	s->cfg = cfg;
 	s->uid = uid;
 	s->declared_size = -1;
+	s->last = "CONNECT";
 	envelope_init(&s->env);
 	iobuf_init(&s->io, fd, fd, (int)(cfg->smtpd_timeout * 1000));
 	snprintf(s->name, sizeof(s->name), "unknown");
@@ -760,23 +808,17 @@ smtp_session_run(const struct config *cfg, int fd, const struct sockaddr *peer,
 		}
 		n = iobuf_getline(&s->io, CMD_LINE_MAX, &line, &toolong);
 		if (n == -1) {
-			if (s->io.status == IOBUF_TIMEOUT) {
-				reply(s, "421 4.4.2 %s Error: timeout exceeded",
-				    cfg->hostname);
-				log_info("timeout after %s from %s[%s]",
-				    state_name(s->state), s->name, s->addr);
-			} else
-				log_info("lost connection after %s from "
-				    "%s[%s]", state_name(s->state), s->name,
-				    s->addr);
+			session_log_lost(s);
 			break;
 		}
 		if (toolong) {
 			reply(s, "500 5.5.2 Error: line too long");
 			continue;
 		}
-		if (session_command(s, line, (size_t)n) == -1)
+		if (session_command(s, line, (size_t)n) == -1) {
+			session_log_lost(s);
 			break;
+		}
 	}
 	iobuf_flush(&s->io);
 	session_log_disconnect(s);

@@ -66,7 +66,9 @@ def test_aliases_every_target():
                        '\t"|cat > %s/team.pipe", :include:%s\n'
                        % (u.name, out, out, inc),
                        relayhost="[127.0.0.1]:%d" % s.port)
-        body = b"Subject: to the team\r\n\r\nhello team\r\nFrom here\r\n"
+        body = (b"Subject: to the team\r\nMessage-ID: <t@x>\r\n"
+                b"Date: Tue, 01 Dec 2026 10:00:00 +0000\r\n\r\n"
+                b"hello team\r\nFrom here\r\n")
         qid = send(t, "sender@example.org", ["team@tern.test"], body)
         assert wait_for(lambda: queue_empty(t, 0) and s.messages(), 15,
                         0.1), t.log()

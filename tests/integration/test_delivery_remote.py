@@ -124,7 +124,8 @@ def queue_empty(t, timeout=15):
 
 
 BODY = (b"From: Alice <alice@tern.test>\r\nTo: Bob <bob@bob.test>\r\n"
-        b"Subject: through the MX\r\nMessage-ID: <mx1@tern.test>\r\n\r\n"
+        b"Subject: through the MX\r\nMessage-ID: <mx1@tern.test>\r\n"
+        b"Date: Tue, 01 Dec 2026 10:00:00 +0000\r\n\r\n"
         b"Hello Bob,\r\n.a line with a leading dot\r\n"
         b"From the start of a line\r\n>From quoted already\r\n"
         b"\xc3\xa9t\xc3\xa9 8bit\r\n")
@@ -232,6 +233,7 @@ def relay_to(st, port, **kw):
 
 
 MSG = (b"From: me@tern.test\r\nTo: a@remote.test, b@remote.test\r\n"
+       b"Date: Tue, 01 Dec 2026 10:00:00 +0000\r\nMessage-ID: <two@x>\r\n"
        b"Subject: two recipients\r\n\r\nbody\r\n")
 
 

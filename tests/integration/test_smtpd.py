@@ -47,6 +47,8 @@ def test_message_is_queued_exactly():
     with relay_tern() as t:
         s = t.smtp()
         body = (b"From: a@example.org\r\nTo: b@example.net\r\n"
+                b"Date: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
+                b"Message-ID: <m1@example.org>\r\n"
                 b"Subject: hello\r\n\r\nline one\r\n.leading dot\r\n"
                 b"\xc3\xa9t\xc3\xa9 8bit\r\n")
         s.ehlo("client.example")
@@ -115,6 +117,87 @@ def test_bad_sequence_and_syntax():
         assert r.cmd("RCPT TO:<alice@tern.test>")[0] == 250
         assert r.cmd("RSET")[0] == 250
         assert r.cmd("RCPT TO:<alice@tern.test>")[0] == 503
+
+
+def test_trusted_clients_get_date_and_message_id():
+    """Like Postfix for its local clients: a trusted (relay_networks)
+    client's message without Date: or Message-ID: gets them; a stranger's
+    message is stored as sent."""
+    body = b"From: a@example.org\r\nSubject: bare\r\n\r\nbody\r\n"
+    with local_tern(relay_networks="127.0.0.0/8") as t:
+        s = t.smtp()
+        s.sendmail("a@example.org", ["alice@tern.test"], body)
+        s.quit()
+        box = os.path.join(t.mail, ME)
+        assert wait_for(lambda: len(harness.maildir_messages(box)) == 1, 10)
+        _, m, raw = harness.maildir_messages(box)[0]
+        assert m["Date"] and m["Message-ID"], raw
+        assert m["Message-ID"].endswith("@tern.test>"), raw
+        assert raw.count(b"\nFrom: ") == 1, raw
+    with local_tern(relay_networks="192.0.2.0/24") as t:
+        s = t.smtp()
+        s.sendmail("a@example.org", ["alice@tern.test"], body)
+        s.quit()
+        box = os.path.join(t.mail, ME)
+        assert wait_for(lambda: len(harness.maildir_messages(box)) == 1, 10)
+        _, m, raw = harness.maildir_messages(box)[0]
+        assert m["Date"] is None and m["Message-ID"] is None, raw
+        assert raw.endswith(body.replace(b"\r\n", b"\n")), raw
+
+
+def test_utf8_address_needs_smtputf8():
+    """RFC 6531 3.7.4.1: a UTF-8 address without SMTPUTF8 is 553 5.6.7,
+    and says why; with SMTPUTF8 it is accepted."""
+    with relay_tern() as t:
+        r = t.raw()
+        r.cmd("EHLO x")
+        code, text = r.cmd("MAIL FROM:<j\u00f6rg@example.org>")
+        assert code == 553 and text.startswith("5.6.7 ") and \
+            "SMTPUTF8" in text, (code, text)
+        assert r.cmd("MAIL FROM:<a@example.org>")[0] == 250
+        code, text = r.cmd("RCPT TO:<m\u00fcller@example.net>")
+        assert code == 553 and text.startswith("5.6.7 ") and \
+            "SMTPUTF8" in text, (code, text)
+        assert r.cmd("RCPT TO:<a b@example.net>")[0] == 501
+        r.cmd("RSET")
+        assert r.cmd("MAIL FROM:<j\u00f6rg@example.org> SMTPUTF8")[0] == 250
+        assert r.cmd("RCPT TO:<m\u00fcller@example.net>")[0] == 250
+
+
+def test_received_names_ipv6_clients_and_lost_connections():
+    """Received: writes an IPv6 client as [IPv6:::1] (RFC 5321 4.1.3), and
+    a client that goes away is logged after its last command, as Postfix
+    does ("lost connection after RCPT")."""
+    with Tern(start=False, relay_networks="127.0.0.0/8, ::1/128",
+              relayhost="[127.0.0.1]:%d" % harness.free_port(),
+              retry_interval="1h") as t:
+        t.write_conf(listen="127.0.0.1:%d, [::1]:%d" % (t.port, t.port))
+        t.start()
+        s = smtplib.SMTP("::1", t.port, timeout=10)
+        s.sendmail("a@example.org", ["b@example.net"],
+                   b"Subject: v6\r\n\r\nx\r\n")
+        s.quit()
+        _, _, data = read_queue_file(queued(t)[0])
+        assert b"(unknown [IPv6:::1])\r\n" in data.split(b"\r\n\t")[0] + \
+            b"\r\n", data
+        for upto, last in ((["EHLO x"], "EHLO"),
+                           (["EHLO x", "MAIL FROM:<a@example.org>",
+                             "RCPT TO:<b@example.net>"], "RCPT"),
+                           (["EHLO x", "MAIL FROM:<a@example.org>",
+                             "RCPT TO:<b@example.net>", "DATA"], "DATA")):
+            r = t.raw()
+            for c in upto:
+                r.cmd(c)
+            if last == "DATA":
+                r.send("Subject: half\r\n")
+            r.close()
+            assert wait_for(lambda: "lost connection after %s from" % last
+                            in t.log(), 10), t.log()
+        r = t.raw()
+        r.close()
+        assert wait_for(lambda: "lost connection after CONNECT from"
+                        in t.log(), 10), t.log()
+        assert "after READY" not in t.log() and "after RCPT from" in t.log()
 
 
 def test_address_forms():
@@ -273,7 +356,8 @@ def test_bdat_chunking():
         r.cmd("EHLO x")
         r.cmd("MAIL FROM:<a@example.org>")
         r.cmd("RCPT TO:<b@example.net>")
-        part1 = b"Subject: chunks\r\n\r\nfirst "
+        part1 = (b"Date: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
+                 b"Message-ID: <c@x>\r\nSubject: chunks\r\n\r\nfirst ")
         part2 = b"second\r\n.\r\nstill content\r\n"
         r.send(b"BDAT %d\r\n" % len(part1) + part1)
         code, text = r.reply()

@@ -164,7 +164,11 @@ written(const char *in, size_t len, long long max, struct msgwriter *w,
 
 	memset(buf, 0, sizeof(buf));
 	fp = fmemopen(buf, sizeof(buf) - 1, "w");
-	msgw_init(w, fp, max, from, "ID@host");
+	/* "-" stands for a trusted SMTP client: Date and Message-ID only. */
+	if (from != NULL && strcmp(from, "-") == 0)
+		msgw_init(w, fp, max, NULL, "ID@host");
+	else
+		msgw_init(w, fp, max, from, from ? "ID@host" : NULL);
 	msgw_write(w, in, len);
 	msgw_finish(w);
 	fclose(fp);
@@ -195,6 +199,10 @@ test_data_writer(void)
 	CHECK(strstr(out, "Message-ID: <ID@host>\r\nFrom: user@host\r\n\r\n"
 	    "body") != NULL);
 	CHECK(strncmp(out, "Subject: s\r\nDate: ", 18) == 0);
+	out = written("Subject: s\r\n\r\nbody\r\n", 20, 1000, &w, "-");
+	CHECK(strstr(out, "\r\nMessage-ID: <ID@host>\r\n\r\nbody") != NULL);
+	CHECK(strncmp(out, "Subject: s\r\nDate: ", 18) == 0);
+	CHECK(strstr(out, "From:") == NULL);
 	out = written("From: me@x\r\nDate: d\r\nMessage-ID: <m>\r\n\r\nb\r\n",
 	    43, 1000, &w, "user@host");
 	CHECK_STR(out, "From: me@x\r\nDate: d\r\nMessage-ID: <m>\r\n\r\nb\r\n");

@@ -449,6 +449,45 @@ test_long_lines(void)
 	free(m);
 }
 
+/* Unfolding (removing each CRLF before white space) gives the text back. */
+static void
+test_fold_unfolds(void)
+{
+	struct envelope env;
+	struct dsn_report r = { "bob@example.com", NULL, DSN_ACTION_FAILED,
+	    "5.1.1", "mx.example.com", NULL, NOW, 0 };
+	const char *diag = "550 5.1.1 <bob@example.com>: Recipient address "
+	    "rejected: User unknown in virtual mailbox table, and this text "
+	    "goes on well past one line of seventy-six columns";
+	char	 want[512], *m, *p, *end, field[1024];
+	size_t	 n = 0;
+
+	r.diagnostic = diag;
+	orig_init(&env, RET_HDRS);
+	m = compose("fold", &env, "Subject: s\r\n\r\nb\r\n", 18, &r, 1);
+	CHECK(m != NULL && (p = strstr(m, "Diagnostic-Code: ")) != NULL);
+	if (m == NULL || p == NULL)
+		return;
+	for (end = p; (end = strstr(end, "\r\n")) != NULL &&
+	    end[2] == ' ' && n < sizeof(field) - 1; end += 2) {
+		memcpy(field + n, p, (size_t)(end - p));
+		n += (size_t)(end - p);
+		p = end + 2;
+	}
+	CHECK(end != NULL && end[2] != '\t');
+	if (end != NULL && n + (size_t)(end - p) < sizeof(field)) {
+		memcpy(field + n, p, (size_t)(end - p));
+		n += (size_t)(end - p);
+	}
+	field[n] = '\0';
+	CHECK(strchr(field, '\t') == NULL);
+	snprintf(want, sizeof(want), "Diagnostic-Code: smtp; %s", diag);
+	CHECK_STR(field, want);
+	CHECK(count(m, "\r\n ") >= 2);	/* it really was folded */
+	envelope_free(&env);
+	free(m);
+}
+
 /* Oversized addresses from a caller still give lines under 999. */
 static void
 test_long_addresses(void)
@@ -628,6 +667,7 @@ main(void)
 	RUN(test_mixed);
 	RUN(test_injection);
 	RUN(test_long_lines);
+	RUN(test_fold_unfolds);
 	RUN(test_long_addresses);
 	RUN(test_boundary_clash);
 	RUN(test_enqueue_refuses_null_sender);

@@ -109,6 +109,10 @@ test_maildir(void)
 	snprintf(md, sizeof(md), "%s/nohome/Maildir/", dir);
 	CHECK(mailbox_maildir(&m, md, &r) == DELIVER_TEMPFAIL);
 	CHECK_STR(r.dsn, "4.3.0");
+	/* The reason names the mailbox. */
+	snprintf(sub, sizeof(sub), "cannot create maildir %s/nohome/Maildir: "
+	    "No such file or directory", dir);
+	CHECK_STR(r.reply, sub);
 }
 
 /* The From line is "From sender Www Mmm dd hh:mm:ss yyyy". */
@@ -158,6 +162,7 @@ test_mbox(void)
 	snprintf(lock, sizeof(lock), "%s/link", dir);
 	CHECK(symlink(path, lock) == 0);
 	CHECK(mailbox_mbox(&m, lock, &r) == DELIVER_TEMPFAIL);
+	CHECK(strstr(r.reply, "cannot open mailbox ") && strstr(r.reply, lock));
 	CHECK(mailbox_file(&m, lock, &r) == DELIVER_OK);
 	CHECK(strncmp(r.reply, "delivered to file: ", 19) == 0);
 }
