@@ -443,6 +443,9 @@ bounce_header(FILE *out, const char *rcpt, int kind, const char *newid,
 
 	bounce_date(now, date, sizeof(date));
 	bounce_sanitize(rcpt, to, sizeof(to), 1);
+	/* A trace field, as Postfix's bounce writes: the notice's origin. */
+	fprintf(out, "Received: by %s (tern) id %s;\r\n\t%s\r\n", host,
+	    newid, date);
 	fprintf(out, "From: MAILER-DAEMON@%s (Mail Delivery System)\r\n",
 	    host);
 	fprintf(out, "To: <%s>\r\n", to);

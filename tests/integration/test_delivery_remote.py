@@ -262,12 +262,27 @@ def test_one_recipient_refused():
         parts = [p.get_content_type() for p in m.get_payload()]
         assert parts[0] == "text/plain" and parts[1] == \
             "message/delivery-status", parts
-        assert parts[2] in ("text/rfc822-headers", "message/rfc822"), parts
+        # Without RET=FULL only the headers come back; the notice has a
+        # Received: of its own (as Postfix's do).
+        assert parts[2] == "text/rfc822-headers", parts
+        returned = m.get_payload()[2].get_payload()
+        assert "Subject: two recipients" in returned, returned
+        assert returned.rstrip().endswith("Subject: two recipients"), \
+            returned
+        assert m["Received"].startswith("by tern.test (tern) id "), m.items()
         got = s.messages()
         assert len(got) == 1 and got[0]["rcpt_tos"] == ["good@remote.test"]
         assert "dsn=5.1.1, status=bounced" in a.log(), a.log()
         assert "%s: sender non-delivery notification" % qid in a.log()
         assert queue_empty(a)
+        # With RET=FULL the whole message comes back.
+        send(a, ME + "@tern.test", ["bad@remote.test"], MSG, ["RET=FULL"])
+        m = notices(a, n=2)[1]
+        part = m.get_payload()[2]
+        assert part.get_content_type() == "message/rfc822", m.as_string()
+        inner = part.get_payload()[0]
+        assert inner["Subject"] == "two recipients"
+        assert inner.get_payload() == "body\n", inner.as_string()
 
 
 def test_dsn_notify_and_pass_on():

@@ -178,6 +178,9 @@ boundary_ok(const char *msg)
 	return count(msg, d) == 1;
 }
 
+#define RECEIVED "Received: by mx.example.net (tern) id 0RB8KY00000001;\r\n" \
+	"\tWed, 26 Nov 2025 05:31:41 +0000\r\n"
+
 static void
 common_checks(const char *m)
 {
@@ -186,6 +189,7 @@ common_checks(const char *m)
 		return;
 	CHECK(crlf_ok(m));
 	CHECK(boundary_ok(m));
+	CHECK(strncmp(m, RECEIVED, strlen(RECEIVED)) == 0);
 	CHECK(has_line(m, "From: MAILER-DAEMON@mx.example.net "
 	    "(Mail Delivery System)"));
 	CHECK(has_line(m, "To: <alice@example.org>"));
@@ -615,6 +619,9 @@ test_enqueue(void)
 	CHECK(got.nrcpt == 1 && strcmp(got.rcpt[0].addr,
 	    "alice@example.org") == 0);
 	CHECK(got.body == BODY_7BIT);
+	CHECK(fgets(line, sizeof(line), fp) != NULL);
+	CHECK(strncmp(line, "Received: by mx.example.net (tern) id ", 38) == 0);
+	CHECK(fgets(line, sizeof(line), fp) != NULL && line[0] == '\t');
 	CHECK(fgets(line, sizeof(line), fp) != NULL);
 	CHECK_STR(line, "From: MAILER-DAEMON@mx.example.net "
 	    "(Mail Delivery System)\r\n");
