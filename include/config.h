@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #define TERN_CONF_PATH	"/etc/tern/tern.conf"
+#define TERN_CONF_ENV	"TERN_CONFIG"	/* names another file, as -c/-C */
 
 struct strlist {
 	char	**v;
@@ -68,6 +69,13 @@ struct config {
 	char		*path;
 };
 
+/*
+ * The configuration file of every tern program: flag (its -c or -C
+ * argument, NULL when not given), else $TERN_CONFIG when set and not
+ * empty, else TERN_CONF_PATH.  *named (may be NULL) is set to 0 only
+ * for the compiled-in default, the one file allowed to be missing.
+ */
+const char *config_path(const char *flag, int *named);
 int	config_load(struct config *, const char *path, char *err, size_t errlen);
 int	config_parse_string(struct config *, const char *name, const char *text,
 	    char *err, size_t errlen);

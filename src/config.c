@@ -551,6 +551,22 @@ out:
 	return rc;
 }
 
+const char *
+config_path(const char *flag, int *named)
+{
+	const char *env = getenv(TERN_CONF_ENV);
+
+	if (named != NULL)
+		*named = 1;
+	if (flag != NULL)
+		return flag;
+	if (env != NULL && env[0] != '\0')
+		return env;
+	if (named != NULL)
+		*named = 0;
+	return TERN_CONF_PATH;
+}
+
 int
 config_load(struct config *c, const char *path, char *err, size_t errlen)
 {

@@ -332,13 +332,14 @@ queueview_put_text(FILE *fp, const char *str)
 }
 
 int
-queueview_config(struct config *cfg, const char *path, char *err,
+queueview_config(struct config *cfg, const char *flag, char *err,
     size_t errlen)
 {
-	if (path == NULL) {
-		path = TERN_CONF_PATH;
-		if (access(path, F_OK) == -1 && errno == ENOENT)
-			return config_parse_string(cfg, path, "", err, errlen);
-	}
+	const char *path;
+	int	 named;
+
+	path = config_path(flag, &named);
+	if (!named && access(path, F_OK) == -1 && errno == ENOENT)
+		return config_parse_string(cfg, path, "", err, errlen);
 	return config_load(cfg, path, err, errlen);
 }

@@ -99,6 +99,28 @@ test_durations_sizes(void)
 	CHECK(config_parse_size("-1", &v) == -1);
 }
 
+/* The command line wins, then a non-empty $TERN_CONFIG, then the default. */
+static void
+test_config_path(void)
+{
+	int	 named = -1;
+
+	unsetenv("TERN_CONFIG");
+	CHECK_STR(config_path(NULL, &named), TERN_CONF_PATH);
+	CHECK(named == 0);
+	CHECK_STR(config_path("/a.conf", &named), "/a.conf");
+	CHECK(named == 1);
+	setenv("TERN_CONFIG", "/env.conf", 1);
+	CHECK_STR(config_path(NULL, &named), "/env.conf");
+	CHECK(named == 1);
+	CHECK_STR(config_path("/a.conf", NULL), "/a.conf");
+	setenv("TERN_CONFIG", "", 1);
+	named = -1;
+	CHECK_STR(config_path(NULL, &named), TERN_CONF_PATH);
+	CHECK(named == 0);
+	unsetenv("TERN_CONFIG");
+}
+
 int
 main(void)
 {
@@ -106,5 +128,6 @@ main(void)
 	RUN(test_values);
 	RUN(test_errors);
 	RUN(test_durations_sizes);
+	RUN(test_config_path);
 	return unit_done();
 }
