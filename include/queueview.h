@@ -6,6 +6,7 @@
  *	queueview_load(spool_dir, id, &msg): one message by id
  *	queueview_json_string(fp, s): s as a JSON string literal
  *	queueview_put_text(fp, s): s with control characters made harmless
+ *	queueview_put_escaped(fp, s): the same, each such byte shown as \xNN
  *	queueview_config(&cfg, flag_or_NULL, err, errlen): a command's config
  *
  * Every spool file is untrusted: a message whose queue or state file does
@@ -67,5 +68,6 @@ int	queueview_config(struct config *, const char *flag, char *err,
 
 void	queueview_json_string(FILE *, const char *);
 void	queueview_put_text(FILE *, const char *);
+void	queueview_put_escaped(FILE *, const char *);
 
 #endif

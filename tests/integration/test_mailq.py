@@ -231,6 +231,42 @@ def test_ternq_direct():
         assert rc != 0 and "no such message" in err, (rc, err)
 
 
+def test_ternq_show_decodes():
+    """ternq show prints addresses and replies decoded from xtext, with
+    control bytes escaped, never raw."""
+    with tempfile.TemporaryDirectory() as d:
+        spool = os.path.join(d, "spool")
+        setup_spool(spool)
+        now = int(time.time())
+        qid = make_id(now, 9)
+        write_msg(spool, qid, now, "al+ice@example.org",
+                  ["b\u00e9b+x@example.com", "c@example.net"],
+                  state=[("deferred", 2, now + 600, "4.4.1",
+                          "connect to mx[192.0.2.1]:25: Connection refused"
+                          " \x1b[2J \\ end"),
+                         ("delivered", 1, 0, "2.0.0", "250 2.0.0 Ok")])
+        rc, out, err = run("ternq", "-C", conf(d), "show", qid)
+        assert rc == 0, (rc, err)
+        state = out.split("*** STATE ***\n")[1].split("*** MESSAGE")[0]
+        assert state.splitlines() == [
+            "held: no", "warned: no",
+            "rcpt: b\u00e9b+x@example.com",
+            "    state: deferred, 2 attempts",
+            "    last attempt: %s (%d)" % (time.strftime(
+                "%a %b %e %H:%M:%S %Y", time.localtime(now - 1200)), now - 1200),
+            "    next attempt: %s (%d)" % (time.strftime(
+                "%a %b %e %H:%M:%S %Y", time.localtime(now + 600)), now + 600),
+            "    dsn: 4.4.1",
+            "    reply: connect to mx[192.0.2.1]:25: Connection refused "
+            "\\x1b[2J \\\\ end",
+            "rcpt: c@example.net",
+            "    state: delivered, 1 attempt",
+            "    dsn: 2.0.0",
+            "    reply: 250 2.0.0 Ok"], state
+        assert "sender: al+ice@example.org\n" in out, out
+        assert "\x1b" not in out and "+20" not in out and "+2B" not in out, out
+
+
 def test_ternq_runner():
     """With a reader on the FIFO, ternq sends one command line."""
     with tempfile.TemporaryDirectory() as d:

@@ -425,8 +425,11 @@ def test_ternq_show_and_delete():
         assert rc == 0, (rc, err)
         for text in ("id: " + qid, "sender: a@example.org",
                      "rcpt: x@example.com", "Subject: doomed", "\nbody\n",
-                     "Connection+20refused"):
+                     "    state: deferred, 1 attempt",
+                     "    reply: connect to 127.0.0.1[127.0.0.1]:%d: "
+                     "Connection refused\n" % relay_port(t)):
             assert text in out, (text, out)
+        assert "+20" not in out, out
         rc, out, err = run(t, "ternq", "delete", qid)
         assert rc == 0 and out == qid + ": delete requested\n", (rc, out)
         assert wait_for(lambda: not t.queue_files() and
