@@ -32,6 +32,7 @@ struct config {
 	char		*spool_dir;
 	char		*pid_file;
 	char		*submit_socket;
+	struct strlist	 mailq_users;		/* may list the queue, "*" all */
 	struct strlist	 local_domains;
 	struct strlist	 relay_networks;	/* CIDR, checked at load */
 	char		*aliases;
