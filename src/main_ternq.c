@@ -41,14 +41,13 @@
 #include "queueview.h"
 #include "spool.h"
 
-#define PERM_HINT	" (run as root or the tern user)"
-
 struct ternq {
 	const char	*spool;
 	const char	*verb;
 	int		 fifo;		/* -1 until opened, -2: no runner */
 	int		 rc;
 	size_t		 done;
+	char		 hint[128];	/* after EACCES: who may do it */
 };
 
 /* what a direct action does to one message; returns a sysexits code */
@@ -118,7 +117,7 @@ check_target(struct ternq *t, const char *arg, int allow_all)
 			return EX_NOINPUT;
 		}
 		fprintf(stderr, "ternq: %s: %s%s\n", path, strerror(errno),
-		    errno == EACCES ? PERM_HINT : "");
+		    errno == EACCES ? t->hint : "");
 		return errno_exit();
 	}
 	return 0;
@@ -137,7 +136,7 @@ fifo_open(struct ternq *t)
 			return t->fifo = -2;
 		fprintf(stderr, "ternq: cannot write to the queue runner at "
 		    "%s: %s%s\n", path, strerror(errno),
-		    errno == EACCES ? PERM_HINT : "");
+		    errno == EACCES ? t->hint : "");
 		exit(errno_exit());
 	}
 	if (fstat(t->fifo, &sb) == -1 || !S_ISFIFO(sb.st_mode)) {
@@ -192,7 +191,7 @@ direct_delete(struct ternq *t, const char *id)
 	return 0;
 fail:
 	fprintf(stderr, "ternq: %s: %s%s\n", path, strerror(errno),
-	    errno == EACCES ? PERM_HINT : "");
+	    errno == EACCES ? t->hint : "");
 	return errno_exit();
 }
 
@@ -219,7 +218,7 @@ direct_hold(struct ternq *t, const char *id)
 	    spool_write_state(t->spool, &m.state) == -1)) {
 		fprintf(stderr, "ternq: %s: cannot write the state file: "
 		    "%s%s\n", id, strerror(errno),
-		    errno == EACCES ? PERM_HINT : "");
+		    errno == EACCES ? t->hint : "");
 		rc = errno_exit();
 	} else {
 		printf("%s: %s\n", id, held ? "held" : "released");
@@ -274,7 +273,7 @@ direct(struct ternq *t, const char *arg, action_fn fn)
 		s.domain = arg + 1;
 	if (queueview_scan(t->spool, select_one, &s) == -1) {
 		fprintf(stderr, "ternq: cannot read the queue at %s: %s%s\n",
-		    t->spool, strerror(errno), errno == EACCES ? PERM_HINT : "");
+		    t->spool, strerror(errno), errno == EACCES ? t->hint : "");
 		return errno_exit();
 	}
 	return 0;
@@ -497,7 +496,7 @@ main(int argc, char *argv[])
 		{ "delete", cmd_change }, { "hold", cmd_change },
 		{ "release", cmd_change },
 	};
-	struct ternq	 t = { NULL, NULL, -1, 0, 0 };
+	struct ternq	 t = { NULL, NULL, -1, 0, 0, "" };
 	struct config	 cfg;
 	const char	*conf = NULL;
 	char		 err[512];
@@ -524,6 +523,8 @@ main(int argc, char *argv[])
 	}
 	signal(SIGPIPE, SIG_IGN);
 	t.spool = cfg.spool_dir;
+	snprintf(t.hint, sizeof(t.hint), " (run as root or as the user %s)",
+	    cfg.user);
 	t.verb = cmds[i].verb;
 	if (drop_to_spool_owner(t.spool) == -1)
 		rc = EX_NOPERM;

@@ -234,7 +234,7 @@ class Outsider:
 def test_mailq_permission():
     """A user who cannot read the spool gets from the daemon the very
     listing its owner sees, in each format; with the daemon down mailq
-    exits 77 and names the configured user."""
+    (and ternq) exit 77 and name the configured user."""
     with deferring_tern() as t:
         submit_deferred(t, 2)
         out = Outsider(t)
@@ -257,6 +257,11 @@ def test_mailq_permission():
             assert "is ternd running?" in err, err
             assert err.rstrip().endswith(
                 "run as root or as the user %s" % t.conf["user"]), err
+            qid = os.path.basename(t.queue_files()[0])
+            rc, got, err = out.run("show", qid, prog="ternq")
+            assert rc == 77 and err.rstrip().endswith(
+                "Permission denied (run as root or as the user %s)" %
+                t.conf["user"]), (rc, err)
         finally:
             out.close()
 
