@@ -14,6 +14,7 @@
 
 #define TERN_CONF_PATH	"/etc/tern/tern.conf"
 #define CONFIG_MAX_KEYS	160
+#define TERN_CONF_ENV	"TERN_CONFIG"	/* names another file, as -c/-C */
 
 struct strlist {
 	char	**v;
@@ -33,6 +34,7 @@ struct config {
 	char		*spool_dir;
 	char		*pid_file;
 	char		*submit_socket;
+	struct strlist	 mailq_users;		/* may list the queue, "*" all */
 	struct strlist	 local_domains;
 	struct strlist	 relay_networks;	/* CIDR, checked at load */
 	char		*aliases;
@@ -71,6 +73,13 @@ struct config {
 	unsigned char	 key_set[CONFIG_MAX_KEYS];	/* by table index */
 };
 
+/*
+ * The configuration file of every tern program: flag (its -c or -C
+ * argument, NULL when not given), else $TERN_CONFIG when set and not
+ * empty, else TERN_CONF_PATH.  *named (may be NULL) is set to 0 only
+ * for the compiled-in default, the one file allowed to be missing.
+ */
+const char *config_path(const char *flag, int *named);
 int	config_load(struct config *, const char *path, char *err, size_t errlen);
 int	config_parse_string(struct config *, const char *name, const char *text,
 	    char *err, size_t errlen);

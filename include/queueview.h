@@ -6,7 +6,8 @@
  *	queueview_load(spool_dir, id, &msg): one message by id
  *	queueview_json_string(fp, s): s as a JSON string literal
  *	queueview_put_text(fp, s): s with control characters made harmless
- *	queueview_config(&cfg, path_or_NULL, err, errlen): a command's config
+ *	queueview_put_escaped(fp, s): the same, each such byte shown as \xNN
+ *	queueview_config(&cfg, flag_or_NULL, err, errlen): a command's config
  *
  * Every spool file is untrusted: a message whose queue or state file does
  * not parse is reported with msg->error set, never skipped silently and
@@ -58,13 +59,15 @@ const struct state_rcpt *queueview_rcpt_state(const struct queueview_msg *,
 	    size_t i);
 
 /*
- * The configuration of a command: path from -C, or NULL for the default
- * TERN_CONF_PATH, whose absence means the compiled-in defaults.
+ * The configuration of a command: the file of config_path(flag), where
+ * flag is the -C argument or NULL; a missing TERN_CONF_PATH, when no
+ * file was named, means the compiled-in defaults.
  */
-int	queueview_config(struct config *, const char *path, char *err,
+int	queueview_config(struct config *, const char *flag, char *err,
 	    size_t errlen);
 
 void	queueview_json_string(FILE *, const char *);
 void	queueview_put_text(FILE *, const char *);
+void	queueview_put_escaped(FILE *, const char *);
 
 #endif

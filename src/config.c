@@ -49,6 +49,7 @@ static const struct conf_key keys[] = {
 	{ "pid_file", CONF_STRING, "/run/ternd.pid", F(pid_file), 0, 0, NULL },
 	{ "submit_socket", CONF_STRING, "/run/tern/submit.sock",
 	    F(submit_socket), 0, 0, NULL },
+	{ "mailq_users", CONF_LIST, "*", F(mailq_users), 0, 0, NULL },
 	{ "local_domains", CONF_LIST, "", F(local_domains), 0, 0, NULL },
 	{ "relay_networks", CONF_CIDRS, "127.0.0.0/8, ::1/128",
 	    F(relay_networks), 0, 0, NULL },
@@ -598,6 +599,22 @@ out:
 	if (rc == -1)
 		config_free(c);
 	return rc;
+}
+
+const char *
+config_path(const char *flag, int *named)
+{
+	const char *env = getenv(TERN_CONF_ENV);
+
+	if (named != NULL)
+		*named = 1;
+	if (flag != NULL)
+		return flag;
+	if (env != NULL && env[0] != '\0')
+		return env;
+	if (named != NULL)
+		*named = 0;
+	return TERN_CONF_PATH;
 }
 
 int

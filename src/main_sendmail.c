@@ -25,7 +25,6 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -46,6 +45,7 @@
 #include "envelope.h"
 #include "queueview.h"
 #include "rfc822.h"
+#include "submit.h"
 
 #define LINE_MAX_OCTETS	998		/* RFC 5322 2.1.1 */
 #define HEADER_MAX	(1024 * 1024)	/* bytes of header block kept */
@@ -368,22 +368,15 @@ smtp_fail(struct submit *s, int code, const char *what)
 static int
 sock_connect(struct submit *s)
 {
-	struct sockaddr_un sun;
-	struct timeval	 tv = { 300, 0 };
-	int		 fd;
+	int	 fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(s->cfg.submit_socket) >= sizeof(sun.sun_path))
+	if ((fd = submit_connect(s->cfg.submit_socket, 300)) == -1 &&
+	    errno == ENAMETOOLONG)
 		die(EX_CONFIG, "submit_socket is too long");
-	strcpy(sun.sun_path, s->cfg.submit_socket);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+	if (fd == -1)
 		die(EX_TEMPFAIL, "cannot connect to tern at %s: %s "
 		    "(is ternd running?)", s->cfg.submit_socket,
 		    strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	return fd;
 }
 

@@ -85,7 +85,7 @@ int
 main(int argc, char *argv[])
 {
 	struct config cfg;
-	const char *path = TERN_CONF_PATH;
+	const char *path = NULL;
 	char	 err[1024];
 	int	 ch, foreground = 0, debug = 0, check = 0, print = 0, rc;
 
@@ -101,6 +101,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	path = config_path(path, NULL);
 	if (config_load(&cfg, path, err, sizeof(err)) == -1) {
 		fprintf(stderr, "ternd: %s\n", err);
 		return EX_CONFIG;

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -40,14 +41,13 @@
 #include "queueview.h"
 #include "spool.h"
 
-#define PERM_HINT	" (run as root or the tern user)"
-
 struct ternq {
 	const char	*spool;
 	const char	*verb;
 	int		 fifo;		/* -1 until opened, -2: no runner */
 	int		 rc;
 	size_t		 done;
+	char		 hint[128];	/* after EACCES: who may do it */
 };
 
 /* what a direct action does to one message; returns a sysexits code */
@@ -117,7 +117,7 @@ check_target(struct ternq *t, const char *arg, int allow_all)
 			return EX_NOINPUT;
 		}
 		fprintf(stderr, "ternq: %s: %s%s\n", path, strerror(errno),
-		    errno == EACCES ? PERM_HINT : "");
+		    errno == EACCES ? t->hint : "");
 		return errno_exit();
 	}
 	return 0;
@@ -136,7 +136,7 @@ fifo_open(struct ternq *t)
 			return t->fifo = -2;
 		fprintf(stderr, "ternq: cannot write to the queue runner at "
 		    "%s: %s%s\n", path, strerror(errno),
-		    errno == EACCES ? PERM_HINT : "");
+		    errno == EACCES ? t->hint : "");
 		exit(errno_exit());
 	}
 	if (fstat(t->fifo, &sb) == -1 || !S_ISFIFO(sb.st_mode)) {
@@ -191,7 +191,7 @@ direct_delete(struct ternq *t, const char *id)
 	return 0;
 fail:
 	fprintf(stderr, "ternq: %s: %s%s\n", path, strerror(errno),
-	    errno == EACCES ? PERM_HINT : "");
+	    errno == EACCES ? t->hint : "");
 	return errno_exit();
 }
 
@@ -218,7 +218,7 @@ direct_hold(struct ternq *t, const char *id)
 	    spool_write_state(t->spool, &m.state) == -1)) {
 		fprintf(stderr, "ternq: %s: cannot write the state file: "
 		    "%s%s\n", id, strerror(errno),
-		    errno == EACCES ? PERM_HINT : "");
+		    errno == EACCES ? t->hint : "");
 		rc = errno_exit();
 	} else {
 		printf("%s: %s\n", id, held ? "held" : "released");
@@ -273,7 +273,7 @@ direct(struct ternq *t, const char *arg, action_fn fn)
 		s.domain = arg + 1;
 	if (queueview_scan(t->spool, select_one, &s) == -1) {
 		fprintf(stderr, "ternq: cannot read the queue at %s: %s%s\n",
-		    t->spool, strerror(errno), errno == EACCES ? PERM_HINT : "");
+		    t->spool, strerror(errno), errno == EACCES ? t->hint : "");
 		return errno_exit();
 	}
 	return 0;
@@ -346,6 +346,104 @@ copy_crlf(FILE *fp)
 		putchar('\r');
 }
 
+/* show_text - "key: value", the value with control bytes escaped */
+static void
+show_text(const char *key, const char *value)
+{
+	printf("%s: ", key);
+	queueview_put_escaped(stdout, value);
+	putchar('\n');
+}
+
+/* put_xtext - a value kept in xtext, decoded, control bytes escaped */
+static void
+put_xtext(const char *xtext)
+{
+	char	 text[ADDR_MAX];
+
+	if (xtext_decode(xtext, text, sizeof(text)) == -1)
+		snprintf(text, sizeof(text), "%s", xtext);
+	queueview_put_escaped(stdout, text);
+	putchar('\n');
+}
+
+static void
+show_time(const char *key, time_t when)
+{
+	char	 date[64];
+
+	if (when == 0 || strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y",
+	    localtime(&when)) == 0)
+		printf("%s: %lld\n", key, (long long)when);
+	else
+		printf("%s: %s (%lld)\n", key, date, (long long)when);
+}
+
+/* show_envelope - the envelope decoded: addresses as they were given */
+static void
+show_envelope(const struct envelope *env)
+{
+	const struct envelope_rcpt *r;
+	const char *semi;
+	char	 notify[64];
+	size_t	 i;
+
+	printf("id: %s\n", env->id);
+	show_time("arrival", env->arrival);
+	show_text("client", env->client);
+	show_text("helo", env->helo);
+	printf("protocol: %s\n", env->protocol);
+	if (env->uid >= 0)
+		printf("uid: %ld\n", env->uid);
+	show_text("sender", env->sender[0] ? env->sender : "<>");
+	printf("body: %s\nsmtputf8: %s\n", env->body == BODY_8BITMIME ?
+	    "8bitmime" : "7bit", env->smtputf8 ? "yes" : "no");
+	if (env->ret != RET_UNSET)
+		printf("ret: %s\n", env->ret == RET_FULL ? "full" : "hdrs");
+	if (env->envid[0]) {
+		printf("envid: ");
+		put_xtext(env->envid);
+	}
+	for (i = 0; i < env->nrcpt; i++) {
+		r = &env->rcpt[i];
+		show_text("rcpt", r->addr);
+		notify_format(r->notify, notify, sizeof(notify));
+		if (notify[0])
+			printf("    notify: %s\n", notify);
+		if ((semi = strchr(r->orcpt, ';')) != NULL) {
+			printf("    orcpt: %.*s", (int)(semi - r->orcpt + 1),
+			    r->orcpt);
+			put_xtext(semi + 1);
+		}
+	}
+}
+
+/* show_state - each recipient's state, its last reply decoded */
+static void
+show_state(const struct queueview_msg *m)
+{
+	const struct state_rcpt *r;
+	size_t	 i;
+
+	printf("held: %s\nwarned: %s\n", m->state.held ? "yes" : "no",
+	    m->state.warned ? "yes" : "no");
+	for (i = 0; i < m->state.nrcpt; i++) {
+		r = &m->state.rcpt[i];
+		show_text("rcpt", m->env.rcpt[i].addr);
+		printf("    state: %s, %d attempt%s\n",
+		    rcpt_state_name(r->state), r->attempts,
+		    r->attempts == 1 ? "" : "s");
+		if (r->last_attempt)
+			show_time("    last attempt", r->last_attempt);
+		if (r->next_attempt)
+			show_time("    next attempt", r->next_attempt);
+		if (r->dsn[0])
+			printf("    dsn: %s\n", r->dsn);
+		if (r->reply[0])
+			show_text("    reply", r->reply);
+	}
+}
+
 static int
 cmd_show(struct ternq *t, int argc, char **argv)
 {
@@ -367,16 +465,18 @@ cmd_show(struct ternq *t, int argc, char **argv)
 	}
 	printf("*** ENVELOPE RECORDS %s ***\n", m.id);
 	if (envelope_read(fp, &env, err, sizeof(err)) == 0) {
-		envelope_write(stdout, &env);
+		show_envelope(&env);
 		envelope_free(&env);
 	} else
-		printf("(unreadable: %s)\n", err);
+		show_text("unreadable", err);
 	printf("*** STATE ***\n");
 	if (m.has_state)
-		state_write(stdout, &m.state);
+		show_state(&m);
+	else if (m.error[0])
+		show_text("unreadable", m.error);
 	else
-		printf("%s\n", m.error[0] ? m.error : "(no state file: "
-		    "every recipient pending, no attempt yet)");
+		printf("(no state file: every recipient pending, no attempt "
+		    "yet)\n");
 	printf("*** MESSAGE CONTENTS %s ***\n", m.id);
 	copy_crlf(fp);
 	printf("*** END OF MESSAGE %s ***\n", m.id);
@@ -396,7 +496,7 @@ main(int argc, char *argv[])
 		{ "delete", cmd_change }, { "hold", cmd_change },
 		{ "release", cmd_change },
 	};
-	struct ternq	 t = { NULL, NULL, -1, 0, 0 };
+	struct ternq	 t = { NULL, NULL, -1, 0, 0, "" };
 	struct config	 cfg;
 	const char	*conf = NULL;
 	char		 err[512];
@@ -423,6 +523,8 @@ main(int argc, char *argv[])
 	}
 	signal(SIGPIPE, SIG_IGN);
 	t.spool = cfg.spool_dir;
+	snprintf(t.hint, sizeof(t.hint), " (run as root or as the user %s)",
+	    cfg.user);
 	t.verb = cmds[i].verb;
 	if (drop_to_spool_owner(t.spool) == -1)
 		rc = EX_NOPERM;

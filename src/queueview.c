@@ -308,37 +308,56 @@ queueview_json_string(FILE *fp, const char *str)
 }
 
 /*
- * queueview_put_text - print spool text on a terminal: C0 and C1
- * controls, DEL and malformed UTF-8 become '?', so a hostile address or
- * server reply cannot send escape sequences to the administrator.
+ * put_safe - spool text for a terminal: C0 and C1 controls, DEL and
+ * malformed UTF-8 become '?', or with escape set "\xNN" for each byte
+ * (and a backslash "\\", so the form is unambiguous).  Either way a
+ * hostile address or server reply cannot send escape sequences to the
+ * administrator.
  */
-void
-queueview_put_text(FILE *fp, const char *str)
+static void
+put_safe(FILE *fp, const char *str, int escape)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	unsigned cp;
-	size_t	 n;
+	size_t	 n, i;
 
 	while (*s) {
 		n = utf8_len(s, &cp);
 		if (n == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
-			putc('?', fp);
-			s += n ? n : 1;
-		} else {
+			n = n ? n : 1;
+			for (i = 0; i < n && escape; i++)
+				fprintf(fp, "\\x%02x", s[i]);
+			if (!escape)
+				putc('?', fp);
+		} else if (escape && *s == '\\')
+			fputs("\\\\", fp);
+		else
 			fwrite(s, 1, n, fp);
-			s += n;
-		}
+		s += n;
 	}
 }
 
+void
+queueview_put_text(FILE *fp, const char *str)
+{
+	put_safe(fp, str, 0);
+}
+
+void
+queueview_put_escaped(FILE *fp, const char *str)
+{
+	put_safe(fp, str, 1);
+}
+
 int
-queueview_config(struct config *cfg, const char *path, char *err,
+queueview_config(struct config *cfg, const char *flag, char *err,
     size_t errlen)
 {
-	if (path == NULL) {
-		path = TERN_CONF_PATH;
-		if (access(path, F_OK) == -1 && errno == ENOENT)
-			return config_parse_string(cfg, path, "", err, errlen);
-	}
+	const char *path;
+	int	 named;
+
+	path = config_path(flag, &named);
+	if (!named && access(path, F_OK) == -1 && errno == ENOENT)
+		return config_parse_string(cfg, path, "", err, errlen);
 	return config_load(cfg, path, err, errlen);
 }

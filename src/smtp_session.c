@@ -6,7 +6,8 @@
  * states it is legal in, and a handler that first checks its arguments
  * and then acts.  Extensions: PIPELINING (RFC 2920), SIZE (1870),
  * 8BITMIME (6152), ENHANCEDSTATUSCODES (2034, 3463), SMTPUTF8 (6531),
- * DSN (3461), CHUNKING (3030), ETRN (1985, trusted clients only).
+ * DSN (3461), CHUNKING (3030), ETRN (1985, trusted clients only), and
+ * for local submitters only XMAILQ, the queue listing (smtp_mailq.c).
  *
  * Relaying (DESIGN.md): a recipient is accepted when its domain is local
  * and the local part names a user or an alias, or when the client is
@@ -33,6 +34,7 @@
 #include "mx.h"
 #include "netaddr.h"
 #include "smtp_data.h"
+#include "smtp_mailq.h"
 #include "smtp_params.h"
 #include "smtp_session.h"
 #include "spool.h"
@@ -92,6 +94,7 @@ static int	cmd_quit(struct smtp_session *, char *);
 static int	cmd_vrfy(struct smtp_session *, char *);
 static int	cmd_help(struct smtp_session *, char *);
 static int	cmd_etrn(struct smtp_session *, char *);
+static int	cmd_xmailq(struct smtp_session *, char *);
 
 static const struct smtp_command commands[] = {
 	{ "EHLO", ANY, cmd_ehlo },
@@ -106,6 +109,7 @@ static const struct smtp_command commands[] = {
 	{ "VRFY", ANY, cmd_vrfy },
 	{ "HELP", ANY, cmd_help },
 	{ "ETRN", 1 << SMTP_READY, cmd_etrn },
+	{ "XMAILQ", (1 << SMTP_INIT) | (1 << SMTP_READY), cmd_xmailq },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -646,6 +650,24 @@ cmd_etrn(struct smtp_session *s, char *args)
 	}
 	spool_trigger(s->cfg->spool_dir, msg);
 	reply(s, "250 2.0.0 Queuing started");
+	return 0;
+}
+
+/* XMAILQ: the queue listing, for a local user only; TCP never sees it. */
+static int
+cmd_xmailq(struct smtp_session *s, char *args)
+{
+	char	 why[256];
+
+	if (s->uid < 0) {
+		reply(s, "500 5.5.2 Error: command not recognized");
+		return 0;
+	}
+	if (smtp_mailq(s->cfg, s->uid, args, &s->io, why, sizeof(why)) == 0)
+		return 0;
+	if (why[0] == '\0')
+		return -1;
+	reply(s, "%s", why);
 	return 0;
 }
 

@@ -172,12 +172,18 @@ class Tern:
             for k, v in self.conf.items():
                 f.write("%s = %s\n" % (k, v))
 
-    def start(self, wait=True):
+    def start(self, wait=True, conf_from_env=False):
+        """Start ternd; conf_from_env: name the file in $TERN_CONFIG
+        instead of with -c."""
+        argv = [os.path.join(BIN, "ternd"), "-f", "-d"]
+        env = dict(os.environ, TERN_CONFIG=self.conf_path) \
+            if conf_from_env else None
+        if not conf_from_env:
+            argv += ["-c", self.conf_path]
         self.logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [os.path.join(BIN, "ternd"), "-f", "-d", "-c", self.conf_path],
-            stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf,
-            start_new_session=True)
+            argv, env=env, stdin=subprocess.DEVNULL, stdout=self.logf,
+            stderr=self.logf, start_new_session=True)
         if wait and not wait_for(self.is_listening, 15):
             self.stop()
             raise AssertionError("ternd did not start:\n" + self.log())
@@ -332,7 +338,9 @@ def maildir_messages(path):
     """The messages of the Maildir at path, read with mailbox.Maildir,
     oldest first, as (key, mailbox.MaildirMessage, raw bytes)."""
     import mailbox
-    if not os.path.isdir(os.path.join(path, "new")):
+    # The agent makes tmp/, new/ and cur/ one after the other.
+    if not all(os.path.isdir(os.path.join(path, d))
+               for d in ("tmp", "new", "cur")):
         return []
     md = mailbox.Maildir(path, factory=None, create=False)
 

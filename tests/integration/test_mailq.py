@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: ISC
-"""test_mailq.py - mailq and ternq on a spool written by hand (no daemon).
+"""test_mailq.py - mailq and ternq on a spool written by hand (no daemon),
+and mailq for a user who cannot read the spool (through a real daemon).
 
 Spool files are written here in their documented text formats
 (include/envelope.h), so these tests also pin the formats down.
@@ -174,24 +175,121 @@ def test_mailq_shape():
         assert rows["example.com"][1] == "1" and rows["example.com"][6] == "1", out
 
 
+def deferring_tern(**conf):
+    """A daemon that relays to a closed port: remote mail stays queued."""
+    return harness.Tern(relay_networks="127.0.0.0/8", retry_interval="1h",
+                        relayhost="[127.0.0.1]:%d" % harness.free_port(),
+                        **conf)
+
+
+def submit_deferred(t, n):
+    """Queue n messages for a remote recipient on t (whose relayhost is a
+    closed port) and wait until each has been attempted once."""
+    import smtplib
+    for i in range(n):
+        with smtplib.SMTP("127.0.0.1", t.port, timeout=10) as s:
+            s.sendmail("a%d@example.org" % i, ["r%d@example.com" % i],
+                       b"Subject: %d\r\n\r\nbody\r\n" % i)
+    assert harness.wait_for(lambda: len(harness.state_files(t)) == n, 10), \
+        t.log()
+
+
+class Outsider:
+    """Runs mailq as a local user who cannot read t's spool.  As root: a
+    throwaway user (the daemon runs as nobody).  Otherwise the daemon runs
+    as ourselves, so we are that user with a configuration whose
+    spool_dir we cannot enter; it names the daemon's submit socket."""
+
+    def __init__(self, t):
+        self.t, self.user = t, None
+        if harness.IS_ROOT:
+            self.user = harness.ThrowawayUser(t.dir)
+            self.name = self.user.name
+            self.bin = t.dir
+            for prog in ("mailq", "ternq"):
+                harness.bin_for_others(prog, t.dir)
+            self.conf = t.conf_path
+            os.chmod(self.conf, 0o644)
+        else:
+            self.name = harness.daemon_user()
+            self.bin = BIN
+            locked = os.path.join(t.dir, "locked")
+            os.mkdir(locked, 0)
+            self.conf = os.path.join(t.dir, "outsider.conf")
+            with open(t.conf_path) as f, open(self.conf, "w") as g:
+                g.write(f.read() + "spool_dir = %s\n" % locked)
+
+    def run(self, *args, prog="mailq"):
+        kw = dict(user=self.user.uid, group=self.user.gid,
+                  extra_groups=[]) if self.user else {}
+        p = subprocess.run([os.path.join(self.bin, prog), "-C", self.conf] +
+                           list(args), capture_output=True, timeout=60, **kw)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def close(self):
+        if self.user:
+            self.user.remove()
+
+
 def test_mailq_permission():
-    """An unprivileged user gets 77 and a clear message (as root: nobody)."""
-    with tempfile.TemporaryDirectory() as d:
-        spool, a, b, c = fixture(d)
-        cf = conf(d)
-        os.chmod(d, 0o755)
-        os.chmod(spool, 0o755)
-        os.chmod(os.path.join(spool, "queue"), 0 if os.geteuid() else 0o700)
+    """A user who cannot read the spool gets from the daemon the very
+    listing its owner sees, in each format; with the daemon down mailq
+    (and ternq) exit 77 and name the configured user."""
+    with deferring_tern() as t:
+        submit_deferred(t, 2)
+        out = Outsider(t)
         try:
-            mailq = harness.bin_for_others("mailq", d)
-            p = subprocess.run([mailq, "-C", cf],
-                               capture_output=True, timeout=60,
-                               user=65534 if os.geteuid() == 0 else None)
+            for args, want in (([], "-- 1 Kbytes in 2 Requests.\n"),
+                               (["-j"], '"address":"r1@example.com"'),
+                               (["-s"], "\nexample.com 2 ")):
+                rc, own, err = run("mailq", "-C", t.conf_path, *args)
+                assert rc == 0 and want in own, (args, rc, own, err)
+                rc, got, err = out.run(*args)
+                assert (rc, got, err) == (0, own, ""), (args, rc, got, err)
+            r = t.raw()              # over TCP the command does not exist
+            assert r.cmd("XMAILQ JSON")[0] == 500
+            r.close()
+            t.stop()
+            rc, got, err = out.run()
+            assert rc == 77 and got == "", (rc, got, err)
+            assert "cannot read the queue at" in err and \
+                "Permission denied" in err, err
+            assert "is ternd running?" in err, err
+            assert err.rstrip().endswith(
+                "run as root or as the user %s" % t.conf["user"]), err
+            qid = os.path.basename(t.queue_files()[0])
+            rc, got, err = out.run("show", qid, prog="ternq")
+            assert rc == 77 and err.rstrip().endswith(
+                "Permission denied (run as root or as the user %s)" %
+                t.conf["user"]), (rc, err)
         finally:
-            os.chmod(os.path.join(spool, "queue"), 0o700)
-        err = p.stderr.decode()
-        assert p.returncode == 77, (p.returncode, err)
-        assert "Permission denied (run as root or the tern user)" in err, err
+            out.close()
+
+
+def test_mailq_users():
+    """mailq_users: a user it does not name is refused with a clear
+    message (exit 77); one it names, and root, may list."""
+    harness.need_root("a second local user for the daemon to refuse")
+    with deferring_tern(mailq_users="root") as t:
+        submit_deferred(t, 1)
+        out = Outsider(t)
+        try:
+            rc, got, err = out.run("-j")
+            assert rc == 77 and got == "", (rc, got, err)
+            assert err == "mailq: the daemon does not list the queue: 550 " \
+                "5.7.1 Queue listing not allowed for user %s (mailq_users)" \
+                "\n" % out.name, err
+            assert "reject: XMAILQ from uid=%d (%s)" % (out.user.uid,
+                                                        out.name) in t.log()
+            t.write_conf(mailq_users="postmaster, " + out.name)
+            os.kill(t.proc.pid, 1)
+            assert harness.wait_for(
+                lambda: "configuration reloaded" in t.log(), 5), t.log()
+            rc, got, err = out.run("-j")
+            assert rc == 0 and json.loads(got)["recipients"][0][
+                "address"] == "r0@example.com", (rc, got, err)
+        finally:
+            out.close()
 
 
 def test_mailq_bad_config():
@@ -229,6 +327,42 @@ def test_ternq_direct():
         assert rc == 64, (rc, err)
         rc, out, err = run("ternq", "-C", cf, "delete", make_id(1, 1))
         assert rc != 0 and "no such message" in err, (rc, err)
+
+
+def test_ternq_show_decodes():
+    """ternq show prints addresses and replies decoded from xtext, with
+    control bytes escaped, never raw."""
+    with tempfile.TemporaryDirectory() as d:
+        spool = os.path.join(d, "spool")
+        setup_spool(spool)
+        now = int(time.time())
+        qid = make_id(now, 9)
+        write_msg(spool, qid, now, "al+ice@example.org",
+                  ["b\u00e9b+x@example.com", "c@example.net"],
+                  state=[("deferred", 2, now + 600, "4.4.1",
+                          "connect to mx[192.0.2.1]:25: Connection refused"
+                          " \x1b[2J \\ end"),
+                         ("delivered", 1, 0, "2.0.0", "250 2.0.0 Ok")])
+        rc, out, err = run("ternq", "-C", conf(d), "show", qid)
+        assert rc == 0, (rc, err)
+        state = out.split("*** STATE ***\n")[1].split("*** MESSAGE")[0]
+        assert state.splitlines() == [
+            "held: no", "warned: no",
+            "rcpt: b\u00e9b+x@example.com",
+            "    state: deferred, 2 attempts",
+            "    last attempt: %s (%d)" % (time.strftime(
+                "%a %b %e %H:%M:%S %Y", time.localtime(now - 1200)), now - 1200),
+            "    next attempt: %s (%d)" % (time.strftime(
+                "%a %b %e %H:%M:%S %Y", time.localtime(now + 600)), now + 600),
+            "    dsn: 4.4.1",
+            "    reply: connect to mx[192.0.2.1]:25: Connection refused "
+            "\\x1b[2J \\\\ end",
+            "rcpt: c@example.net",
+            "    state: delivered, 1 attempt",
+            "    dsn: 2.0.0",
+            "    reply: 250 2.0.0 Ok"], state
+        assert "sender: al+ice@example.org\n" in out, out
+        assert "\x1b" not in out and "+20" not in out and "+2B" not in out, out
 
 
 def test_ternq_runner():

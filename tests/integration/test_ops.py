@@ -355,6 +355,48 @@ def test_mailq_live_deferred():
         assert rc == 0 and bp == out, (rc, bp, out, err)
 
 
+# --- 3b. TERN_CONFIG: the configuration file without -C ---
+
+def run_env(prog, *args, conf, data=b""):
+    """Run one of tern's commands with TERN_CONFIG=conf and no -C."""
+    p = subprocess.run([os.path.join(BIN, prog)] + list(args), input=data,
+                       capture_output=True, timeout=30,
+                       env=dict(os.environ, TERN_CONFIG=conf))
+    return (p.returncode, p.stdout.decode("utf-8", "replace"),
+            p.stderr.decode("utf-8", "replace"))
+
+
+def test_tern_config_environment():
+    """With only TERN_CONFIG naming the file, ternd, sendmail, mailq, ternq
+    and newaliases all use the test instance; -C still wins over it."""
+    t = relay_tern(start=False)
+    with t:
+        t.start(conf_from_env=True)
+        cf = t.conf_path
+        rc, out, err = run_env("ternd", "-n", conf=cf)
+        assert rc == 0 and out == "ternd: %s: configuration ok\n" % cf, \
+            (rc, out, err)
+        rc, out, err = run_env("sendmail", "-i", "x@example.com", conf=cf,
+                               data=b"Subject: via env\n\nbody\n")
+        assert rc == 0 and err == "", (rc, err)
+        assert wait_for(lambda: len(t.queue_files()) == 1, 5), t.log()
+        qid = os.path.basename(t.queue_files()[0])
+        rc, out, err = run_env("mailq", conf=cf)
+        assert rc == 0 and out.splitlines()[1].startswith(qid + " "), \
+            (rc, out, err)
+        rc, out, err = run_env("ternq", "show", qid, conf=cf)
+        assert rc == 0 and "Subject: via env" in out, (rc, out, err)
+        rc, out, err = run_env("newaliases", conf=cf)
+        assert rc == 0 and t.conf["aliases"] in out, (rc, out, err)
+        missing = os.path.join(t.dir, "no-such.conf")
+        rc, out, err = run_env("mailq", conf=missing)
+        assert rc == 78 and missing in err, (rc, err)
+        rc, out, err = run_env("mailq", "-C", cf, conf=missing)
+        assert rc == 0 and qid in out, (rc, out, err)
+        rc, out, err = run_env("ternd", "-n", "-c", cf, conf=missing)
+        assert rc == 0, (rc, out, err)
+
+
 # --- 4. ternq while the queue runner is busy ---
 
 def test_ternq_hold_and_release():
@@ -414,8 +456,11 @@ def test_ternq_show_and_delete():
         assert rc == 0, (rc, err)
         for text in ("id: " + qid, "sender: a@example.org",
                      "rcpt: x@example.com", "Subject: doomed", "\nbody\n",
-                     "Connection+20refused"):
+                     "    state: deferred, 1 attempt",
+                     "    reply: connect to 127.0.0.1[127.0.0.1]:%d: "
+                     "Connection refused\n" % relay_port(t)):
             assert text in out, (text, out)
+        assert "+20" not in out, out
         rc, out, err = run(t, "ternq", "delete", qid)
         assert rc == 0 and out == qid + ": delete requested\n", (rc, out)
         assert wait_for(lambda: not t.queue_files() and

@@ -129,6 +129,28 @@ test_local_domains(void)
 	config_free(&c);
 }
 
+/* The command line wins, then a non-empty $TERN_CONFIG, then the default. */
+static void
+test_config_path(void)
+{
+	int	 named = -1;
+
+	unsetenv("TERN_CONFIG");
+	CHECK_STR(config_path(NULL, &named), TERN_CONF_PATH);
+	CHECK(named == 0);
+	CHECK_STR(config_path("/a.conf", &named), "/a.conf");
+	CHECK(named == 1);
+	setenv("TERN_CONFIG", "/env.conf", 1);
+	CHECK_STR(config_path(NULL, &named), "/env.conf");
+	CHECK(named == 1);
+	CHECK_STR(config_path("/a.conf", NULL), "/a.conf");
+	setenv("TERN_CONFIG", "", 1);
+	named = -1;
+	CHECK_STR(config_path(NULL, &named), TERN_CONF_PATH);
+	CHECK(named == 0);
+	unsetenv("TERN_CONFIG");
+}
+
 int
 main(void)
 {
@@ -137,5 +159,6 @@ main(void)
 	RUN(test_errors);
 	RUN(test_durations_sizes);
 	RUN(test_local_domains);
+	RUN(test_config_path);
 	return unit_done();
 }

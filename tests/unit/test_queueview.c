@@ -128,16 +128,21 @@ test_load_missing(void)
 	CHECK(queueview_load(spool, "../../etc/passwd", &m) == -1);
 }
 
+/* render - what a printer of queueview.c makes of in */
 static char *
-json(const char *in)
+render(void (*print)(FILE *, const char *), const char *in)
 {
 	static char	 out[512];
 	FILE		*fp = fmemopen(out, sizeof(out), "w");
 
-	queueview_json_string(fp, in);
+	print(fp, in);
 	fclose(fp);
 	return out;
 }
+
+#define json(in)	render(queueview_json_string, in)
+#define text(in)	render(queueview_put_text, in)
+#define escaped(in)	render(queueview_put_escaped, in)
 
 static void
 test_json(void)
@@ -152,17 +157,6 @@ test_json(void)
 	CHECK_STR(json("\xe2\x80\xa8"), "\"\\u2028\"");
 }
 
-static char *
-text(const char *in)
-{
-	static char	 out[512];
-	FILE		*fp = fmemopen(out, sizeof(out), "w");
-
-	queueview_put_text(fp, in);
-	fclose(fp);
-	return out;
-}
-
 static void
 test_put_text(void)
 {
@@ -170,6 +164,15 @@ test_put_text(void)
 	CHECK_STR(text("\033[2Jx"), "?[2Jx");
 	CHECK_STR(text("\xc2\x9b" "1m"), "?1m");	/* C1 CSI */
 	CHECK_STR(text("\xff"), "?");
+}
+
+static void
+test_put_escaped(void)
+{
+	CHECK_STR(escaped("ok \xc3\xa9 +20"), "ok \xc3\xa9 +20");
+	CHECK_STR(escaped("\033[2Jx"), "\\x1b[2Jx");
+	CHECK_STR(escaped("\xc2\x9b" "1m"), "\\xc2\\x9b1m");
+	CHECK_STR(escaped("a\\b\xff\r\n"), "a\\\\b\\xff\\x0d\\x0a");
 }
 
 struct addrs {
@@ -233,6 +236,7 @@ main(void)
 	RUN(test_load_missing);
 	RUN(test_json);
 	RUN(test_put_text);
+	RUN(test_put_escaped);
 	RUN(test_addresses);
 	RUN(test_quote_phrase);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", spool);

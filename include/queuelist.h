@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * queuelist.h - the mailq listing (text, JSON lines, queue shape) of a
+ * spool, written to a stream; shared by mailq and the smtpd process that
+ * answers a local user's XMAILQ.
+ */
+#ifndef TERN_QUEUELIST_H
+#define TERN_QUEUELIST_H
+
+#include <stdio.h>
+
+enum queuelist_mode { QUEUELIST_TEXT, QUEUELIST_JSON, QUEUELIST_SHAPE };
+
+/*
+ * The listing of spool_dir in mode, to fp: 0, or -1 with errno set
+ * (EACCES when the queue cannot be read, ENOMEM); after -1 nothing has
+ * been written.  Write errors are left for the caller to see in fp.
+ */
+int	queuelist_print(FILE *fp, const char *spool_dir,
+	    enum queuelist_mode mode);
+
+#endif

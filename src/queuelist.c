@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * queuelist.c - the mailq listing of a spool, written to a stream.
+ *
+ *	queuelist_print(fp, spool_dir, mode)
+ *
+ * QUEUELIST_TEXT: the sendmail/Postfix layout, one entry per message
+ * (oldest first), '!' after the id of a held message, the undelivered
+ * recipients with the last reason "(...)" above each deferred one, and a
+ * closing "-- N Kbytes in M Requests." line.  QUEUELIST_JSON: one JSON
+ * object per message and line, in the spirit of `postqueue -j`.
+ * QUEUELIST_SHAPE: the queue shape (Postfix qshape): messages per
+ * destination domain by age in minutes; a message counts once per domain
+ * it still has recipients in, and once in TOTAL.
+ *
+ * mailq prints it on its standard output, and the smtpd process answering
+ * a local user's XMAILQ sends the same bytes, so both paths agree.  Every
+ * spool string goes through queueview_put_text() or
+ * queueview_json_string(): no line of the listing holds a control byte.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "envelope.h"
+#include "queuelist.h"
+#include "queueview.h"
+
+#define SHAPE_NCOL	11	/* T, then the age buckets */
+
+static const char *const shape_label[SHAPE_NCOL] = {
+	"T", "5", "10", "20", "40", "80", "160", "320", "640", "1280", "1280+"
+};
+
+struct shape_row {
+	char		*domain;
+	unsigned long	 last;		/* serial of the last message counted */
+	long long	 count[SHAPE_NCOL];
+};
+
+struct shape {
+	struct shape_row *rows;
+	size_t		  n, cap;
+	size_t		 *slot;		/* hash: row index + 1, 0 = empty */
+	size_t		  nslot;
+	struct shape_row  total;
+	unsigned long	  serial;
+	time_t		  now;
+};
+
+struct listing {
+	FILE		*fp;
+	long long	 bytes;
+	long long	 count;
+	struct shape	 shape;
+};
+
+static void
+print_reason(FILE *fp, const char *reason)
+{
+	fprintf(fp, "%47s(", "");
+	queueview_put_text(fp, reason);
+	fprintf(fp, ")\n");
+}
+
+/* print_text - one entry of the classic layout */
+static int
+print_text(const struct queueview_msg *m, void *arg)
+{
+	struct listing	*l = arg;
+	FILE		*fp = l->fp;
+	const struct state_rcpt *r;
+	const char	*last = "";
+	char		 id[QUEUEID_LEN + 2], date[64];
+	size_t		 i;
+
+	if (l->count++ == 0)
+		fprintf(fp, "-Queue ID-       --Size-- ----Arrival Time---- "
+		    "-Sender/Recipient-------\n");
+	if (m->error[0]) {
+		fprintf(fp, "%-16s %8s %-20s (unreadable: ", m->id, "?", "");
+		queueview_put_text(fp, m->error);
+		fprintf(fp, ")\n\n");
+		return 0;
+	}
+	l->bytes += m->size;
+	snprintf(id, sizeof(id), "%s%s", m->id, m->state.held ? "!" : "");
+	if (strftime(date, sizeof(date), "%a %b %e %H:%M:%S",
+	    localtime(&m->env.arrival)) == 0)
+		date[0] = '\0';
+	fprintf(fp, "%-16s %8lld %-20s ", id, m->size, date);
+	queueview_put_text(fp, m->env.sender[0] ? m->env.sender :
+	    "MAILER-DAEMON");
+	putc('\n', fp);
+	for (i = 0; i < m->env.nrcpt; i++) {
+		if (!queueview_rcpt_is_queued(m, i))
+			continue;
+		r = queueview_rcpt_state(m, i);
+		if (r != NULL && r->reply[0] && strcmp(r->reply, last) != 0) {
+			print_reason(fp, r->reply);
+			last = r->reply;
+		}
+		fprintf(fp, "%47s", "");
+		queueview_put_text(fp, m->env.rcpt[i].addr);
+		putc('\n', fp);
+	}
+	putc('\n', fp);
+	return 0;
+}
+
+static void
+json_key(FILE *fp, const char *key, const char *value, int comma)
+{
+	fprintf(fp, "\"%s\":", key);
+	if (value == NULL)
+		fprintf(fp, "null");
+	else
+		queueview_json_string(fp, value);
+	if (comma)
+		putc(',', fp);
+}
+
+static void
+json_rcpt(FILE *fp, const struct queueview_msg *m, size_t i)
+{
+	const struct state_rcpt *r = queueview_rcpt_state(m, i);
+
+	putc('{', fp);
+	json_key(fp, "address", m->env.rcpt[i].addr, 1);
+	json_key(fp, "state", r && r->state == RCPT_DEFERRED ? "deferred" :
+	    "pending", 1);
+	fprintf(fp, "\"attempts\":%d,", r ? r->attempts : 0);
+	if (r && r->next_attempt)
+		fprintf(fp, "\"next_attempt\":%lld,",
+		    (long long)r->next_attempt);
+	else
+		fprintf(fp, "\"next_attempt\":null,");
+	json_key(fp, "dsn", r && r->dsn[0] ? r->dsn : NULL, 1);
+	json_key(fp, "delay_reason", r && r->reply[0] ? r->reply : NULL, 0);
+	putc('}', fp);
+}
+
+/* print_json - one line per message; fields after `postqueue -j` */
+static int
+print_json(const struct queueview_msg *m, void *arg)
+{
+	struct listing	*l = arg;
+	FILE		*fp = l->fp;
+	size_t		 i, n = 0;
+
+	l->count++;
+	putc('{', fp);
+	json_key(fp, "queue_id", m->id, 1);
+	if (m->error[0]) {
+		fprintf(fp, "\"unreadable\":true,");
+		json_key(fp, "error", m->error, 0);
+		fprintf(fp, "}\n");
+		return 0;
+	}
+	fprintf(fp, "\"arrival_time\":%lld,\"message_size\":%lld,",
+	    (long long)m->env.arrival, m->size);
+	json_key(fp, "sender", m->env.sender, 1);
+	fprintf(fp, "\"held\":%s,\"recipients\":[", m->state.held ? "true" :
+	    "false");
+	for (i = 0; i < m->env.nrcpt; i++) {
+		if (!queueview_rcpt_is_queued(m, i))
+			continue;
+		if (n++)
+			putc(',', fp);
+		json_rcpt(fp, m, i);
+	}
+	fprintf(fp, "]}\n");
+	return 0;
+}
+
+static size_t
+shape_hash(const char *s)
+{
+	size_t	 h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+static int
+shape_grow(struct shape *sh)
+{
+	size_t	 i, j, nslot = sh->nslot ? sh->nslot * 2 : 1024;
+	size_t	*slot;
+	void	*rows;
+
+	if ((rows = reallocarray(sh->rows, nslot / 2, sizeof(*sh->rows)))
+	    == NULL || (slot = calloc(nslot, sizeof(*slot))) == NULL) {
+		if (rows)
+			sh->rows = rows;
+		return -1;
+	}
+	sh->rows = rows;
+	sh->cap = nslot / 2;
+	for (i = 0; i < sh->n; i++) {
+		j = shape_hash(sh->rows[i].domain) & (nslot - 1);
+		while (slot[j])
+			j = (j + 1) & (nslot - 1);
+		slot[j] = i + 1;
+	}
+	free(sh->slot);
+	sh->slot = slot;
+	sh->nslot = nslot;
+	return 0;
+}
+
+/* shape_row - the row of a (lowercased) domain, made on first use */
+static struct shape_row *
+shape_row(struct shape *sh, const char *domain)
+{
+	struct shape_row *r;
+	size_t		  j;
+
+	if (sh->n == sh->cap && shape_grow(sh) == -1)
+		return NULL;
+	j = shape_hash(domain) & (sh->nslot - 1);
+	for (; sh->slot[j]; j = (j + 1) & (sh->nslot - 1))
+		if (strcmp(sh->rows[sh->slot[j] - 1].domain, domain) == 0)
+			return &sh->rows[sh->slot[j] - 1];
+	r = &sh->rows[sh->n];
+	memset(r, 0, sizeof(*r));
+	if ((r->domain = strdup(domain)) == NULL)
+		return NULL;
+	sh->slot[j] = ++sh->n;
+	return r;
+}
+
+static int
+shape_bucket(time_t now, time_t arrival)
+{
+	static const long long limit[] = { 5, 10, 20, 40, 80, 160, 320, 640,
+	    1280 };
+	long long minutes = now > arrival ? (now - arrival) / 60 : 0;
+	int	 i;
+
+	for (i = 0; i < 9; i++)
+		if (minutes < limit[i])
+			return i + 1;
+	return 10;
+}
+
+static void
+shape_count(struct shape_row *r, unsigned long serial, int bucket)
+{
+	if (r->last == serial)
+		return;
+	r->last = serial;
+	r->count[0]++;
+	r->count[bucket]++;
+}
+
+static int
+shape_add(const struct queueview_msg *m, void *arg)
+{
+	struct shape	*sh = &((struct listing *)arg)->shape;
+	struct shape_row *r;
+	char		 domain[ADDR_MAX];
+	const char	*at;
+	size_t		 i, k;
+	int		 bucket;
+
+	if (m->error[0])
+		return 0;
+	sh->serial++;
+	bucket = shape_bucket(sh->now, m->env.arrival);
+	for (i = 0; i < m->env.nrcpt; i++) {
+		if (!queueview_rcpt_is_queued(m, i))
+			continue;
+		at = strrchr(m->env.rcpt[i].addr, '@');
+		snprintf(domain, sizeof(domain), "%s", at ? at + 1 : "(local)");
+		for (k = 0; domain[k]; k++)
+			if (domain[k] >= 'A' && domain[k] <= 'Z')
+				domain[k] += 'a' - 'A';
+		if ((r = shape_row(sh, domain)) == NULL)
+			return -1;
+		shape_count(r, sh->serial, bucket);
+		shape_count(&sh->total, sh->serial, bucket);
+	}
+	return 0;
+}
+
+static int
+shape_cmp(const void *a, const void *b)
+{
+	const struct shape_row *x = a, *y = b;
+
+	if (x->count[0] != y->count[0])
+		return x->count[0] > y->count[0] ? -1 : 1;
+	return strcmp(x->domain, y->domain);
+}
+
+static void
+shape_print_row(FILE *fp, const char *name, int namew,
+    const long long *count, const int *w)
+{
+	int	 i, len = (int)strlen(name);
+
+	if (len < namew)
+		fprintf(fp, "%*s", namew - len, "");
+	queueview_put_text(fp, name);
+	for (i = 0; i < SHAPE_NCOL; i++)
+		fprintf(fp, " %*lld", w[i], count[i]);
+	putc('\n', fp);
+}
+
+static void
+shape_print(FILE *fp, struct shape *sh)
+{
+	int	 w[SHAPE_NCOL], namew = 5, i, len;
+	size_t	 k;
+	char	 num[32];
+
+	qsort(sh->rows, sh->n, sizeof(*sh->rows), shape_cmp);
+	for (k = 0; k < sh->n; k++)
+		if ((len = (int)strlen(sh->rows[k].domain)) > namew)
+			namew = len > 50 ? 50 : len;
+	for (i = 0; i < SHAPE_NCOL; i++) {
+		w[i] = snprintf(num, sizeof(num), "%lld", sh->total.count[i]);
+		if ((len = (int)strlen(shape_label[i])) > w[i])
+			w[i] = len;
+	}
+	fprintf(fp, "%*s", namew, "");
+	for (i = 0; i < SHAPE_NCOL; i++)
+		fprintf(fp, " %*s", w[i], shape_label[i]);
+	putc('\n', fp);
+	shape_print_row(fp, "TOTAL", namew, sh->total.count, w);
+	for (k = 0; k < sh->n; k++)
+		shape_print_row(fp, sh->rows[k].domain, namew,
+		    sh->rows[k].count, w);
+}
+
+static void
+shape_free(struct shape *sh)
+{
+	size_t	 k;
+
+	for (k = 0; k < sh->n; k++)
+		free(sh->rows[k].domain);
+	free(sh->rows);
+	free(sh->slot);
+}
+
+
+int
+queuelist_print(FILE *fp, const char *spool_dir, enum queuelist_mode mode)
+{
+	struct listing	 l;
+	queueview_fn	 fn;
+	int		 rc, save;
+
+	memset(&l, 0, sizeof(l));
+	l.fp = fp;
+	l.shape.now = time(NULL);
+	fn = mode == QUEUELIST_JSON ? print_json : mode == QUEUELIST_SHAPE ?
+	    shape_add : print_text;
+	if ((rc = queueview_scan(spool_dir, fn, &l)) != 0) {
+		save = rc > 0 || errno == 0 ? ENOMEM : errno;
+		shape_free(&l.shape);
+		errno = save;
+		return -1;
+	}
+	if (mode == QUEUELIST_SHAPE)
+		shape_print(fp, &l.shape);
+	else if (mode == QUEUELIST_TEXT && l.count == 0)
+		fprintf(fp, "Mail queue is empty\n");
+	else if (mode == QUEUELIST_TEXT)
+		fprintf(fp, "-- %lld Kbytes in %lld Request%s.\n",
+		    (l.bytes + 1023) / 1024, l.count, l.count == 1 ? "" : "s");
+	shape_free(&l.shape);
+	return 0;
+}
