@@ -34,6 +34,18 @@
  * some were delivered and the rest failed it is ok, the failed targets
  * are logged.  Log: one Postfix-style line per target ("to=<user@dom>,
  * orig_to=<alias@dom>" when the alias differs).
+ *
+ * Duplicate filter: within one run (one message, the recipients the
+ * queue runner handed over together) each final target is tried once,
+ * keyed by what it writes: "mailbox PATH" (so user, \user and user+ext
+ * are one), "file UID PATH", "command UID COMMAND", "address ADDR" (a
+ * forwarded copy).  A later recipient reaching a target takes over the
+ * outcome of that first attempt, "duplicate: " before its reply: ok,
+ * deferred or failed alike, so that a deferral defers every recipient
+ * behind it and they are retried together.  Nothing of it is kept
+ * between runs: a recipient retried alone delivers all its targets
+ * again (a duplicate, never a loss).  At most duplicate_filter_limit
+ * targets are remembered; past that, targets are simply delivered.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -55,6 +67,7 @@
 #include "aliases.h"
 #include "config.h"
 #include "delivery.h"
+#include "dupfilter.h"
 #include "envelope.h"
 #include "log.h"
 #include "mailbox.h"
@@ -83,6 +96,8 @@ struct local_ctx {
 	char			 ext[ADDR_MAX];
 	char			 domain[ADDR_MAX];
 	const struct alias_list	*list;		/* remote targets, for inject */
+	const unsigned char	*fresh;		/* list->v[i] not yet forwarded */
+	struct dupfilter	*dups;		/* targets done for this message */
 };
 
 /* What a child reports through its pipe. */
@@ -321,14 +336,72 @@ local_log(const struct local_ctx *c, const char *to, int status,
 	    "deferred" : "bounced", reply);
 }
 
+/* local_dup_report - the outcome of an earlier attempt, said so */
+static void
+local_dup_report(const struct local_report *seen, struct local_report *rep)
+{
+	char	 reply[sizeof(rep->res.reply)];
+
+	*rep = *seen;
+	snprintf(reply, sizeof(reply), "duplicate: %.*s",
+	    (int)sizeof(reply) - 12, seen->res.reply);
+	memcpy(rep->res.reply, reply, sizeof(reply));
+}
+
+/*
+ * local_once - run fn for target t as user u, unless key (the final
+ * target) was already tried for this message in this run: then the
+ * outcome of that attempt is this one's too, so a deferral there defers
+ * here and both are retried together (see the top).
+ */
+static void
+local_once(struct local_ctx *c, const char *key, const struct alias_target *t,
+    const struct local_user *u, struct local_report *rep,
+    void (*fn)(struct local_ctx *, const struct alias_target *,
+    const struct local_user *, struct local_report *))
+{
+	const struct local_report *seen;
+
+	if ((seen = dupfilter_find(c->dups, key)) != NULL) {
+		local_dup_report(seen, rep);
+		return;
+	}
+	local_fork(c, t, u, rep, fn);
+	dupfilter_add(c->dups, key, rep, sizeof(*rep));
+}
+
+/* local_deliver_user - the mailbox of user t->value */
+static void
+local_deliver_user(struct local_ctx *c, const struct alias_target *t,
+    struct local_report *rep)
+{
+	struct local_user	 u;
+	struct stat		 st;
+	char			 path[PATH_MAX], key[PATH_MAX + 16];
+
+	if (local_user_byname(c, t->value, &u) == -1)
+		report_set(rep, DELIVER_PERMFAIL, "5.1.1", "unknown user");
+	else if (strstr(local_mailbox_tmpl(c), "%h") != NULL &&
+	    stat(u.home, &st) == -1)
+		report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
+		    "home directory missing");
+	else if (local_mailbox_path(c, &u, path, sizeof(path)) == -1)
+		report_set(rep, DELIVER_TEMPFAIL, "4.3.0", "bad mailbox_path");
+	else {
+		snprintf(key, sizeof(key), "mailbox %s", path);
+		local_mbox_create(c, &u);
+		local_once(c, key, t, &u, rep, local_do_mailbox);
+	}
+}
+
 /* local_deliver_one - one user, file or command target. */
 static void
 local_deliver_one(struct local_ctx *c, const struct alias_target *t,
     struct local_report *rep)
 {
 	struct local_user	 u;
-	struct stat		 st;
 	char			 to[ADDR_MAX + 300];
+	char			 key[ALIAS_VALUE_MAX + 64];
 
 	if (t->kind == ALIAS_USER) {
 		if (strcmp(t->value, c->local) == 0)
@@ -336,24 +409,18 @@ local_deliver_one(struct local_ctx *c, const struct alias_target *t,
 		else
 			snprintf(to, sizeof(to), "%.300s@%.300s", t->value,
 			    c->domain);
-		if (local_user_byname(c, t->value, &u) == -1)
-			report_set(rep, DELIVER_PERMFAIL, "5.1.1",
-			    "unknown user");
-		else if (strstr(local_mailbox_tmpl(c), "%h") != NULL &&
-		    stat(u.home, &st) == -1)
-			report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
-			    "home directory missing");
-		else {
-			local_mbox_create(c, &u);
-			local_fork(c, t, &u, rep, local_do_mailbox);
-		}
+		local_deliver_user(c, t, rep);
 	} else {
 		snprintf(to, sizeof(to), "%s", c->rcpt->addr);
 		if (local_user_runas(c, t->owner, &u) == -1)
 			report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
 			    "no user to run as");
-		else
-			local_fork(c, t, &u, rep, local_do_target);
+		else {
+			snprintf(key, sizeof(key), "%s %ld %s",
+			    t->kind == ALIAS_FILE ? "file" : "command",
+			    (long)u.uid, t->value);
+			local_once(c, key, t, &u, rep, local_do_target);
+		}
 	}
 	local_log(c, to, rep->status, rep->res.dsn, rep->res.reply);
 }
@@ -388,9 +455,8 @@ local_inject_envelope(const struct local_ctx *c, struct envelope *ne)
 	if (strlen(orcpt) >= ADDR_MAX)
 		orcpt[0] = '\0';
 	for (i = 0; i < l->n; i++)
-		if (l->v[i].kind == ALIAS_ADDRESS &&
-		    envelope_add_rcpt(ne, l->v[i].value, c->rcpt->notify,
-		    orcpt) == -1)
+		if (c->fresh[i] && envelope_add_rcpt(ne, l->v[i].value,
+		    c->rcpt->notify, orcpt) == -1)
 			return -1;
 	return 0;
 }
@@ -591,6 +657,83 @@ local_tally(struct local_tally *y, const struct local_report *rep)
 		y->fail = *rep;
 }
 
+/* local_address_key - the filter key of a forwarded address */
+static void
+local_address_key(const char *addr, char *key, size_t len)
+{
+	char	*p;
+
+	snprintf(key, len, "address %s", addr);
+	for (p = key; *p != '\0'; p++)
+		*p = tolower((unsigned char)*p);
+}
+
+/* local_inject - fork the child that queues the copy for c->fresh */
+static void
+local_inject(struct local_ctx *c, struct local_report *rep)
+{
+	struct local_user	 u;
+
+	if (local_user_runas(c, -1, &u) == -1)
+		report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
+		    "no user to run as");
+	else
+		local_fork(c, NULL, &u, rep, local_do_inject);
+	local_log(c, c->rcpt->addr, rep->status, rep->res.dsn,
+	    rep->res.reply);
+}
+
+/*
+ * local_forward_copy - one new queue message for the addresses of l not
+ * yet forwarded for this message; an address forwarded earlier in this
+ * run shares the outcome of that copy instead.
+ */
+static void
+local_forward_copy(struct local_ctx *c, const struct alias_list *l,
+    struct local_tally *y)
+{
+	const struct local_report *seen;
+	struct local_report	 rep;
+	unsigned char		*fresh;
+	char			 key[ALIAS_VALUE_MAX + 16];
+	size_t			 i, nfresh = 0;
+
+	if ((fresh = calloc(l->n, 1)) == NULL) {
+		report_set(&rep, DELIVER_TEMPFAIL, "4.3.0", "out of memory");
+		local_tally(y, &rep);
+		return;
+	}
+	for (i = 0; i < l->n; i++) {
+		if (l->v[i].kind != ALIAS_ADDRESS)
+			continue;
+		local_address_key(l->v[i].value, key, sizeof(key));
+		if ((seen = dupfilter_find(c->dups, key)) == NULL) {
+			fresh[i] = 1;
+			nfresh++;
+			continue;
+		}
+		local_dup_report(seen, &rep);
+		local_log(c, l->v[i].value, rep.status, rep.res.dsn,
+		    rep.res.reply);
+		local_tally(y, &rep);
+	}
+	if (nfresh > 0) {
+		c->list = l;
+		c->fresh = fresh;
+		local_inject(c, &rep);
+		local_tally(y, &rep);
+		for (i = 0; i < l->n; i++) {
+			if (!fresh[i])
+				continue;
+			local_address_key(l->v[i].value, key, sizeof(key));
+			dupfilter_add(c->dups, key, &rep, sizeof(rep));
+		}
+	}
+	c->list = NULL;
+	c->fresh = NULL;
+	free(fresh);
+}
+
 /* local_targets - deliver every target, then sum up (see the top). */
 static void
 local_targets(struct local_ctx *c, struct alias_list *l,
@@ -598,7 +741,6 @@ local_targets(struct local_ctx *c, struct alias_list *l,
 {
 	struct local_tally	 y;
 	struct local_report	 rep;
-	struct local_user	 u;
 	size_t			 i, nremote = 0;
 
 	memset(&y, 0, sizeof(y));
@@ -613,17 +755,8 @@ local_targets(struct local_ctx *c, struct alias_list *l,
 		local_deliver_one(c, &l->v[i], &rep);
 		local_tally(&y, &rep);
 	}
-	if (nremote > 0) {
-		c->list = l;
-		if (local_user_runas(c, -1, &u) == -1)
-			report_set(&rep, DELIVER_TEMPFAIL, "4.3.0",
-			    "no user to run as");
-		else
-			local_fork(c, NULL, &u, &rep, local_do_inject);
-		local_log(c, c->rcpt->addr, rep.status, rep.res.dsn,
-		    rep.res.reply);
-		local_tally(&y, &rep);
-	}
+	if (nremote > 0)
+		local_forward_copy(c, l, &y);
 	if (y.ndefer > 0)
 		*out = y.defer;
 	else if (y.nok == 0 && y.nfail > 0)
@@ -735,6 +868,7 @@ local_agent_run(const struct config *cfg, struct delivery_job *job,
 	memset(&c, 0, sizeof(c));
 	c.cfg = cfg;
 	envelope_init(&c.env);
+	c.dups = dupfilter_new((size_t)cfg->duplicate_filter_limit);
 	log_setproc("local");
 	/* waitpid() must see our children whatever the master had set. */
 	signal(SIGCHLD, SIG_DFL);
@@ -758,6 +892,7 @@ local_agent_run(const struct config *cfg, struct delivery_job *job,
 			rc = 1;
 		}
 	}
+	dupfilter_free(c.dups);
 	aliases_free((struct aliases *)c.al);
 	if (c.fp)
 		fclose(c.fp);
