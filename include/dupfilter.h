@@ -5,7 +5,7 @@
  *
  *	f = dupfilter_new(limit);	NULL (no filter) when limit is 0
  *	if ((v = dupfilter_find(f, "mailbox /home/bob/Maildir/")) == NULL)
- *		... deliver, then dupfilter_add(f, key, &result, sizeof(result));
+ *		deliver, then dupfilter_add(f, key, &res, sizeof(res));
  *	dupfilter_free(f);
  *
  * Each key keeps a copy of a value (the outcome of the first delivery).

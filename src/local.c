@@ -10,6 +10,7 @@
  *	/file		mbox format append		(mailbox.c)
  *	|command	/bin/sh -c, message on stdin	(mailbox.c)
  *	user@remote	one new queue message with the same sender
+ *			(local_inject.c)
  * Each target is written by a forked child that first becomes the
  * target's user (initgroups, setgid, setuid, checked); without root,
  * every step runs as the invoking user and no uid changes.
@@ -69,42 +70,13 @@
 #include "delivery.h"
 #include "dupfilter.h"
 #include "envelope.h"
+#include "local_priv.h"
 #include "log.h"
 #include "mailbox.h"
 #include "spool.h"
 
 #define LOCAL_COMMAND_TIMEOUT	3600	/* seconds for a |command */
 #define LOCAL_HEADER_MAX	(64 * 1024)	/* header bytes scanned */
-
-struct local_user {
-	uid_t	 uid;
-	gid_t	 gid;
-	char	 name[256];
-	char	 home[PATH_MAX];
-	char	 shell[256];
-};
-
-/* One message; its recipients are delivered one after the other. */
-struct local_ctx {
-	const struct config	*cfg;
-	const struct aliases	*al;
-	struct envelope		 env;
-	FILE			*fp;
-	off_t			 offset;	/* first message byte */
-	const struct delivery_rcpt *rcpt;	/* the current recipient */
-	char			 local[ADDR_MAX];	/* without extension */
-	char			 ext[ADDR_MAX];
-	char			 domain[ADDR_MAX];
-	const struct alias_list	*list;		/* remote targets, for inject */
-	const unsigned char	*fresh;		/* list->v[i] not yet forwarded */
-	struct dupfilter	*dups;		/* targets done for this message */
-};
-
-/* What a child reports through its pipe. */
-struct local_report {
-	int			 status;
-	struct mailbox_result	 res;
-};
 
 static int
 local_user_fill(struct local_user *u, const struct passwd *pw)
@@ -139,7 +111,7 @@ local_user_byname(const struct local_ctx *c, const char *name,
 }
 
 /* local_user_runas - whom a file or command target runs as. */
-static int
+int
 local_user_runas(const struct local_ctx *c, long owner, struct local_user *u)
 {
 	if (geteuid() != 0)
@@ -168,8 +140,8 @@ local_become(const struct local_user *u)
 	return 0;
 }
 
-static void
-report_set(struct local_report *r, int status, const char *dsn,
+void
+local_report_set(struct local_report *r, int status, const char *dsn,
     const char *reply)
 {
 	r->status = status;
@@ -181,27 +153,26 @@ report_set(struct local_report *r, int status, const char *dsn,
  * local_fork - run fn(c, t, u, report) in a child as user u, and read
  * its report back.  A child that dies without one is a deferral.
  */
-static void
+void
 local_fork(struct local_ctx *c, const struct alias_target *t,
-    const struct local_user *u, struct local_report *rep,
-    void (*fn)(struct local_ctx *, const struct alias_target *,
-    const struct local_user *, struct local_report *))
+    const struct local_user *u, struct local_report *rep, local_fn *fn)
 {
 	int	 p[2], status;
 	ssize_t	 n;
 	pid_t	 pid;
 
-	report_set(rep, DELIVER_TEMPFAIL, "4.3.0", "delivery process died");
+	local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
+	    "delivery process died");
 	fflush(NULL);
 	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
 		log_warn("%s: pipe/fork", c->env.id);
-		report_set(rep, DELIVER_TEMPFAIL, "4.3.0", "cannot fork");
+		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0", "cannot fork");
 		return;
 	}
 	if (pid == 0) {
 		close(p[0]);
 		if (local_become(u) == -1)
-			report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
+			local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
 			    "cannot change to the recipient's user id");
 		else
 			fn(c, t, u, rep);
@@ -213,7 +184,7 @@ local_fork(struct local_ctx *c, const struct alias_target *t,
 		n = read(p[0], rep, sizeof(*rep));
 	while (n == -1 && errno == EINTR);
 	if (n != (ssize_t)sizeof(*rep))
-		report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
+		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
 		    "delivery process died");
 	close(p[0]);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
@@ -284,7 +255,8 @@ local_do_mailbox(struct local_ctx *c, const struct alias_target *t,
 	(void)t;
 	local_msg(c, &m);
 	if (local_mailbox_path(c, u, path, sizeof(path)) == -1) {
-		report_set(rep, DELIVER_TEMPFAIL, "4.3.0", "bad mailbox_path");
+		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
+		    "bad mailbox_path");
 		return;
 	}
 	len = strlen(path);
@@ -316,7 +288,7 @@ local_do_target(struct local_ctx *c, const struct alias_target *t,
 	    &rep->res);
 }
 
-static void
+void
 local_log(const struct local_ctx *c, const char *to, int status,
     const char *dsn, const char *reply)
 {
@@ -337,7 +309,7 @@ local_log(const struct local_ctx *c, const char *to, int status,
 }
 
 /* local_dup_report - the outcome of an earlier attempt, said so */
-static void
+void
 local_dup_report(const struct local_report *seen, struct local_report *rep)
 {
 	char	 reply[sizeof(rep->res.reply)];
@@ -356,9 +328,7 @@ local_dup_report(const struct local_report *seen, struct local_report *rep)
  */
 static void
 local_once(struct local_ctx *c, const char *key, const struct alias_target *t,
-    const struct local_user *u, struct local_report *rep,
-    void (*fn)(struct local_ctx *, const struct alias_target *,
-    const struct local_user *, struct local_report *))
+    const struct local_user *u, struct local_report *rep, local_fn *fn)
 {
 	const struct local_report *seen;
 
@@ -380,13 +350,15 @@ local_deliver_user(struct local_ctx *c, const struct alias_target *t,
 	char			 path[PATH_MAX], key[PATH_MAX + 16];
 
 	if (local_user_byname(c, t->value, &u) == -1)
-		report_set(rep, DELIVER_PERMFAIL, "5.1.1", "unknown user");
+		local_report_set(rep, DELIVER_PERMFAIL, "5.1.1",
+		    "unknown user");
 	else if (strstr(local_mailbox_tmpl(c), "%h") != NULL &&
 	    stat(u.home, &st) == -1)
-		report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
+		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
 		    "home directory missing");
 	else if (local_mailbox_path(c, &u, path, sizeof(path)) == -1)
-		report_set(rep, DELIVER_TEMPFAIL, "4.3.0", "bad mailbox_path");
+		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
+		    "bad mailbox_path");
 	else {
 		snprintf(key, sizeof(key), "mailbox %s", path);
 		local_mbox_create(c, &u);
@@ -413,7 +385,7 @@ local_deliver_one(struct local_ctx *c, const struct alias_target *t,
 	} else {
 		snprintf(to, sizeof(to), "%s", c->rcpt->addr);
 		if (local_user_runas(c, t->owner, &u) == -1)
-			report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
+			local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
 			    "no user to run as");
 		else {
 			snprintf(key, sizeof(key), "%s %ld %s",
@@ -423,97 +395,6 @@ local_deliver_one(struct local_ctx *c, const struct alias_target *t,
 		}
 	}
 	local_log(c, to, rep->status, rep->res.dsn, rep->res.reply);
-}
-
-/*
- * local_inject_envelope - the envelope of a forwarded copy: the old one
- * with a new arrival time and the remote targets as recipients, each
- * with the original recipient's NOTIFY and ORCPT (RFC 3461 6.2).
- */
-static int
-local_inject_envelope(const struct local_ctx *c, struct envelope *ne)
-{
-	const struct alias_list	*l = c->list;
-	char			 x[ADDR_MAX], orcpt[ADDR_MAX + 8] = "";
-	size_t			 i;
-
-	envelope_init(ne);
-	ne->arrival = time(NULL);
-	memcpy(ne->client, c->env.client, sizeof(ne->client));
-	memcpy(ne->helo, c->env.helo, sizeof(ne->helo));
-	memcpy(ne->protocol, c->env.protocol, sizeof(ne->protocol));
-	memcpy(ne->sender, c->env.sender, sizeof(ne->sender));
-	memcpy(ne->envid, c->env.envid, sizeof(ne->envid));
-	ne->uid = c->env.uid;
-	ne->body = c->env.body;
-	ne->smtputf8 = c->env.smtputf8;
-	ne->ret = c->env.ret;
-	if (c->rcpt->orcpt[0] != '\0')
-		snprintf(orcpt, sizeof(orcpt), "%s", c->rcpt->orcpt);
-	else if (xtext_encode(c->rcpt->addr, x, sizeof(x)) == 0)
-		snprintf(orcpt, sizeof(orcpt), "rfc822;%s", x);
-	if (strlen(orcpt) >= ADDR_MAX)
-		orcpt[0] = '\0';
-	for (i = 0; i < l->n; i++)
-		if (c->fresh[i] && envelope_add_rcpt(ne, l->v[i].value,
-		    c->rcpt->notify, orcpt) == -1)
-			return -1;
-	return 0;
-}
-
-/* local_do_inject - in a child running as `user`: a new queue file. */
-static void
-local_do_inject(struct local_ctx *c, const struct alias_target *t,
-    const struct local_user *u, struct local_report *rep)
-{
-	struct spool_file	 sf;
-	struct envelope		 ne;
-	char			 buf[16384], msg[256];
-	off_t			 pos = c->offset;
-	ssize_t			 n;
-
-	(void)t;
-	(void)u;
-	if (local_inject_envelope(c, &ne) == -1) {
-		report_set(rep, DELIVER_TEMPFAIL, "4.3.0", "cannot build "
-		    "the envelope of the forwarded copy");
-		goto out;
-	}
-	if (spool_open(c->cfg->spool_dir, &sf) == -1) {
-		snprintf(msg, sizeof(msg), "spool: %s", strerror(errno));
-		report_set(rep, DELIVER_TEMPFAIL, "4.3.0", msg);
-		goto out;
-	}
-	memcpy(ne.id, sf.id, sizeof(ne.id));
-	if (envelope_write(sf.fp, &ne) == -1 ||
-	    fprintf(sf.fp, "Delivered-To: %s\r\n", c->rcpt->addr) < 0)
-		goto fail;
-	while ((n = pread(fileno(c->fp), buf, sizeof(buf), pos)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 || fwrite(buf, 1, n, sf.fp) != (size_t)n)
-			goto fail;
-		pos += n;
-	}
-	if (ferror(sf.fp))
-		goto fail;
-	if (spool_commit(c->cfg->spool_dir, &sf) == -1) {
-		snprintf(msg, sizeof(msg), "spool commit: %s",
-		    strerror(errno));
-		report_set(rep, DELIVER_TEMPFAIL, "4.3.0", msg);
-		goto out;
-	}
-	snprintf(buf, sizeof(buf), "new %s\n", sf.id);
-	spool_trigger(c->cfg->spool_dir, buf);
-	snprintf(msg, sizeof(msg), "forwarded as %s", sf.id);
-	report_set(rep, DELIVER_OK, "2.0.0", msg);
-	goto out;
-fail:
-	snprintf(msg, sizeof(msg), "forwarding: %s", strerror(errno));
-	report_set(rep, DELIVER_TEMPFAIL, "4.3.0", msg);
-	spool_abort(&sf);
-out:
-	envelope_free(&ne);
 }
 
 /*
@@ -636,13 +517,7 @@ local_is_dup(const struct alias_list *l, size_t i)
 	return 0;
 }
 
-struct local_tally {
-	int			 nok, ndefer, nfail;
-	struct local_report	 defer, fail;
-	char			 ok[512];
-};
-
-static void
+void
 local_tally(struct local_tally *y, const struct local_report *rep)
 {
 	size_t	 len = strlen(y->ok);
@@ -655,83 +530,6 @@ local_tally(struct local_tally *y, const struct local_report *rep)
 			y->defer = *rep;
 	} else if (y->nfail++ == 0)
 		y->fail = *rep;
-}
-
-/* local_address_key - the filter key of a forwarded address */
-static void
-local_address_key(const char *addr, char *key, size_t len)
-{
-	char	*p;
-
-	snprintf(key, len, "address %s", addr);
-	for (p = key; *p != '\0'; p++)
-		*p = tolower((unsigned char)*p);
-}
-
-/* local_inject - fork the child that queues the copy for c->fresh */
-static void
-local_inject(struct local_ctx *c, struct local_report *rep)
-{
-	struct local_user	 u;
-
-	if (local_user_runas(c, -1, &u) == -1)
-		report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
-		    "no user to run as");
-	else
-		local_fork(c, NULL, &u, rep, local_do_inject);
-	local_log(c, c->rcpt->addr, rep->status, rep->res.dsn,
-	    rep->res.reply);
-}
-
-/*
- * local_forward_copy - one new queue message for the addresses of l not
- * yet forwarded for this message; an address forwarded earlier in this
- * run shares the outcome of that copy instead.
- */
-static void
-local_forward_copy(struct local_ctx *c, const struct alias_list *l,
-    struct local_tally *y)
-{
-	const struct local_report *seen;
-	struct local_report	 rep;
-	unsigned char		*fresh;
-	char			 key[ALIAS_VALUE_MAX + 16];
-	size_t			 i, nfresh = 0;
-
-	if ((fresh = calloc(l->n, 1)) == NULL) {
-		report_set(&rep, DELIVER_TEMPFAIL, "4.3.0", "out of memory");
-		local_tally(y, &rep);
-		return;
-	}
-	for (i = 0; i < l->n; i++) {
-		if (l->v[i].kind != ALIAS_ADDRESS)
-			continue;
-		local_address_key(l->v[i].value, key, sizeof(key));
-		if ((seen = dupfilter_find(c->dups, key)) == NULL) {
-			fresh[i] = 1;
-			nfresh++;
-			continue;
-		}
-		local_dup_report(seen, &rep);
-		local_log(c, l->v[i].value, rep.status, rep.res.dsn,
-		    rep.res.reply);
-		local_tally(y, &rep);
-	}
-	if (nfresh > 0) {
-		c->list = l;
-		c->fresh = fresh;
-		local_inject(c, &rep);
-		local_tally(y, &rep);
-		for (i = 0; i < l->n; i++) {
-			if (!fresh[i])
-				continue;
-			local_address_key(l->v[i].value, key, sizeof(key));
-			dupfilter_add(c->dups, key, &rep, sizeof(rep));
-		}
-	}
-	c->list = NULL;
-	c->fresh = NULL;
-	free(fresh);
 }
 
 /* local_targets - deliver every target, then sum up (see the top). */
@@ -762,9 +560,9 @@ local_targets(struct local_ctx *c, struct alias_list *l,
 	else if (y.nok == 0 && y.nfail > 0)
 		*out = y.fail;
 	else if (y.nok == 0)
-		report_set(out, DELIVER_TEMPFAIL, "4.3.0", "no targets");
+		local_report_set(out, DELIVER_TEMPFAIL, "4.3.0", "no targets");
 	else
-		report_set(out, DELIVER_OK, "2.0.0", y.ok);
+		local_report_set(out, DELIVER_OK, "2.0.0", y.ok);
 }
 
 /* local_split - local part (lowercase, extension split off) and domain. */
@@ -807,17 +605,17 @@ local_recipient(struct local_ctx *c, const struct delivery_rcpt *r,
 	c->rcpt = r;
 	if (r->index >= c->env.nrcpt ||
 	    strcasecmp(c->env.rcpt[r->index].addr, r->addr) != 0)
-		report_set(out, DELIVER_TEMPFAIL, "4.3.0",
+		local_report_set(out, DELIVER_TEMPFAIL, "4.3.0",
 		    "recipient not in the queue file");
 	else if (local_split(c) == -1)
-		report_set(out, DELIVER_PERMFAIL, "5.1.3",
+		local_report_set(out, DELIVER_PERMFAIL, "5.1.3",
 		    "bad recipient address");
 	else if (local_is_loop(c))
-		report_set(out, DELIVER_PERMFAIL, "5.4.6",
+		local_report_set(out, DELIVER_PERMFAIL, "5.4.6",
 		    "mail forwarding loop");
 	else if ((rc = aliases_expand(c->al, c->cfg, c->local, &l)) !=
 	    DELIVER_OK || (rc = local_forwards(c, &l)) != DELIVER_OK)
-		report_set(out, rc, l.dsn, l.error);
+		local_report_set(out, rc, l.dsn, l.error);
 	else {
 		local_targets(c, &l, out);
 		aliases_list_free(&l);
@@ -877,7 +675,7 @@ local_agent_run(const struct config *cfg, struct delivery_job *job,
 		log_warnx("%s: %s", job->id, err);
 	for (i = 0; i < job->nrcpt; i++) {
 		if (ok == -1)
-			report_set(&rep, DELIVER_TEMPFAIL, "4.3.0", err);
+			local_report_set(&rep, DELIVER_TEMPFAIL, "4.3.0", err);
 		else
 			local_recipient(&c, &job->rcpt[i], &rep);
 		memset(&res, 0, sizeof(res));
