@@ -10,7 +10,8 @@
  * relayhost is "host[:port]" (MX lookup of host) or "[host][:port]"
  * (no MX lookup).  An address is never looked up as MX, bracketed or
  * not ("192.0.2.7:25", "[192.0.2.7]", "[IPv6:2001:db8::1]:25", and
- * "2001:db8::1", which cannot take a port without brackets).
+ * "2001:db8::1", which cannot take a port without brackets), and
+ * neither is "localhost".
  * transport_check() validates the map for `ternd -n`, and
  * transport_relayhost_warning() says what `ternd -n` warns about.
  */

@@ -118,7 +118,8 @@ transport_untag(char *host)
 
 /*
  * An address (v4 or v6, in brackets or not) is always the host itself:
- * only a name can have MX records.
+ * only a name can have MX records.  So is "localhost", the loopback
+ * host by name (RFC 6761 section 6.3), whose MX no name server knows.
  */
 int
 transport_parse_target(const char *target, int default_port,
@@ -144,8 +145,9 @@ transport_parse_target(const char *target, int default_port,
 	route->port = default_port;
 	if (port != NULL && transport_parse_port(port, &route->port) == -1)
 		return -1;
-	route->kind = mx_unless_bracketed && !bracketed && !literal ?
-	    TRANSPORT_MX : TRANSPORT_HOST;
+	route->kind = mx_unless_bracketed && !bracketed && !literal &&
+	    strcasecmp(route->host, "localhost") != 0 ? TRANSPORT_MX :
+	    TRANSPORT_HOST;
 	return 0;
 }
 

@@ -49,6 +49,19 @@ def test_relayhost_address_without_brackets():
         assert no_notice(a)
 
 
+def test_relayhost_localhost():
+    """localhost is the loopback host by name (RFC 6761): no MX lookup,
+    which the test DNS server would answer with NXDOMAIN."""
+    with Stack() as st:
+        s = sink(st)
+        a = sender_tern(st, relayhost="localhost:%d" % s.port)
+        qid = send(a, ME + "@tern.test", ["far@remote.test"], MSG)
+        assert wait_for(lambda: s.messages(), 15, 0.1), a.log()
+        assert queue_empty(a), a.log()
+        assert "%s: to=<far@remote.test>, relay=localhost[127.0.0.1]:%d, " \
+            % (qid, s.port) in a.log(), a.log()
+
+
 def test_transport_address_target():
     with Stack() as st:
         s = sink(st)

@@ -62,6 +62,8 @@ test_targets(void)
 	CHECK_STR(r.host, "127.0.0.1");
 	CHECK(transport_parse_target("10.1.2.3", 25, 1, &r) == 0);
 	CHECK(r.kind == TRANSPORT_HOST && r.port == 25);
+	CHECK(transport_parse_target("LocalHost:10025", 25, 1, &r) == 0);
+	CHECK(r.kind == TRANSPORT_HOST && r.port == 10025);
 	CHECK(transport_parse_target("10.1.2", 25, 1, &r) == 0);
 	CHECK(r.kind == TRANSPORT_MX);		/* not an address: a name */
 	CHECK(transport_parse_target("[IPv6:2001:db8::1]:26", 25, 1, &r) == 0);
