@@ -166,7 +166,8 @@ transport_relayhost_warning(const struct config *conf, char *msg,
 	const char *rh = conf->relayhost;
 
 	if (rh == NULL || rh[0] == '\0' || rh[0] == '[' ||
-	    transport_parse_target(rh, (int)conf->remote_port, 1, &route) == -1)
+	    transport_parse_target(rh, (int)conf->remote_port, 1, &route) == -1
+	    || strcasecmp(route.host, "localhost") == 0)
 		return 0;
 	if (route.kind == TRANSPORT_HOST && strchr(route.host, ':') != NULL)
 		snprintf(msg, len, "relayhost = %s: an IPv6 address without "

@@ -150,7 +150,8 @@ def test_ternd_n_warns_about_unbracketed_address():
                               % (path, relayhost)), (relayhost, err)
         assert says in err, (relayhost, err)
     for relayhost in ("[10.1.2.3]", "[10.1.2.3]:2526", "[IPv6:2001:db8::1]",
-                      "smtp.example.net", "smtp.example.net:587"):
+                      "smtp.example.net", "smtp.example.net:587",
+                      "localhost:10025"):
         path, rc, out, err = ternd_check(relayhost)
         assert rc == 0 and err == "", (relayhost, rc, err)
         assert "configuration ok" in out, (relayhost, out)

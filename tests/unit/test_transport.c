@@ -192,6 +192,7 @@ test_relayhost_warning(void)
 		{ "[IPv6:2001:db8::1]", NULL },
 		{ "smart.example.net", NULL },
 		{ "smart.example.net:587", NULL },
+		{ "localhost:10025", NULL },
 		{ "", NULL },
 	};
 	size_t	 i;
