@@ -60,6 +60,7 @@ struct config {
 	int		 mailbox;		/* enum config_mailbox */
 	char		*mailbox_path;		/* %h %u %d; "" = by mailbox */
 	char		*recipient_delimiter;
+	long long	 duplicate_filter_limit; /* targets kept; 0 = off */
 	/* remote delivery */
 	char		*relayhost;
 	char		*transport;		/* map file, "" = none */

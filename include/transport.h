@@ -8,7 +8,12 @@
  * "[host]:port" (never an MX lookup: the host itself) or "discard";
  * ".example.org" matches every subdomain, "*" every domain.
  * relayhost is "host[:port]" (MX lookup of host) or "[host][:port]"
- * (no MX lookup).  transport_check() validates the map for `ternd -n`.
+ * (no MX lookup).  An address is never looked up as MX, bracketed or
+ * not ("192.0.2.7:25", "[192.0.2.7]", "[IPv6:2001:db8::1]:25", and
+ * "2001:db8::1", which cannot take a port without brackets), and
+ * neither is "localhost".
+ * transport_check() validates the map for `ternd -n`, and
+ * transport_relayhost_warning() says what `ternd -n` warns about.
  */
 #ifndef TERN_TRANSPORT_H
 #define TERN_TRANSPORT_H
@@ -41,5 +46,12 @@ int	transport_check(const struct config *, char *err, size_t errlen);
  */
 int	transport_parse_target(const char *target, int default_port,
 	    int mx_unless_bracketed, struct transport_route *);
+/*
+ * 1 and a message when relayhost is an address without brackets (used
+ * as that address, as if bracketed) or looks like an IPv4 address that
+ * is not one (looked up as a name); 0 otherwise.
+ */
+int	transport_relayhost_warning(const struct config *, char *msg,
+	    size_t len);
 
 #endif

@@ -89,6 +89,8 @@ static const struct conf_key keys[] = {
 	{ "mailbox_path", CONF_STRING, "", F(mailbox_path), 0, 0, NULL },
 	{ "recipient_delimiter", CONF_STRING, "+", F(recipient_delimiter), 0,
 	    0, NULL },
+	{ "duplicate_filter_limit", CONF_INT, "1000",
+	    F(duplicate_filter_limit), 0, 1000000, NULL },
 	{ "relayhost", CONF_STRING, "", F(relayhost), 0, 0, NULL },
 	{ "transport", CONF_STRING, "", F(transport), 0, 0, NULL },
 	{ "remote_port", CONF_INT, "25", F(remote_port), 1, 65535, NULL },

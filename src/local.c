@@ -10,6 +10,7 @@
  *	/file		mbox format append		(mailbox.c)
  *	|command	/bin/sh -c, message on stdin	(mailbox.c)
  *	user@remote	one new queue message with the same sender
+ *			(local_inject.c)
  * Each target is written by a forked child that first becomes the
  * target's user (initgroups, setgid, setuid, checked); without root,
  * every step runs as the invoking user and no uid changes.
@@ -34,6 +35,18 @@
  * some were delivered and the rest failed it is ok, the failed targets
  * are logged.  Log: one Postfix-style line per target ("to=<user@dom>,
  * orig_to=<alias@dom>" when the alias differs).
+ *
+ * Duplicate filter: within one run (one message, the recipients the
+ * queue runner handed over together) each final target is tried once,
+ * keyed by what it writes: "mailbox PATH" (so user, \user and user+ext
+ * are one), "file UID PATH", "command UID COMMAND", "address ADDR" (a
+ * forwarded copy).  A later recipient reaching a target takes over the
+ * outcome of that first attempt, "duplicate: " before its reply: ok,
+ * deferred or failed alike, so that a deferral defers every recipient
+ * behind it and they are retried together.  Nothing of it is kept
+ * between runs: a recipient retried alone delivers all its targets
+ * again (a duplicate, never a loss).  At most duplicate_filter_limit
+ * targets are remembered; past that, targets are simply delivered.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -55,41 +68,15 @@
 #include "aliases.h"
 #include "config.h"
 #include "delivery.h"
+#include "dupfilter.h"
 #include "envelope.h"
+#include "local_priv.h"
 #include "log.h"
 #include "mailbox.h"
 #include "spool.h"
 
 #define LOCAL_COMMAND_TIMEOUT	3600	/* seconds for a |command */
 #define LOCAL_HEADER_MAX	(64 * 1024)	/* header bytes scanned */
-
-struct local_user {
-	uid_t	 uid;
-	gid_t	 gid;
-	char	 name[256];
-	char	 home[PATH_MAX];
-	char	 shell[256];
-};
-
-/* One message; its recipients are delivered one after the other. */
-struct local_ctx {
-	const struct config	*cfg;
-	const struct aliases	*al;
-	struct envelope		 env;
-	FILE			*fp;
-	off_t			 offset;	/* first message byte */
-	const struct delivery_rcpt *rcpt;	/* the current recipient */
-	char			 local[ADDR_MAX];	/* without extension */
-	char			 ext[ADDR_MAX];
-	char			 domain[ADDR_MAX];
-	const struct alias_list	*list;		/* remote targets, for inject */
-};
-
-/* What a child reports through its pipe. */
-struct local_report {
-	int			 status;
-	struct mailbox_result	 res;
-};
 
 static int
 local_user_fill(struct local_user *u, const struct passwd *pw)
@@ -124,7 +111,7 @@ local_user_byname(const struct local_ctx *c, const char *name,
 }
 
 /* local_user_runas - whom a file or command target runs as. */
-static int
+int
 local_user_runas(const struct local_ctx *c, long owner, struct local_user *u)
 {
 	if (geteuid() != 0)
@@ -153,8 +140,8 @@ local_become(const struct local_user *u)
 	return 0;
 }
 
-static void
-report_set(struct local_report *r, int status, const char *dsn,
+void
+local_report_set(struct local_report *r, int status, const char *dsn,
     const char *reply)
 {
 	r->status = status;
@@ -166,27 +153,26 @@ report_set(struct local_report *r, int status, const char *dsn,
  * local_fork - run fn(c, t, u, report) in a child as user u, and read
  * its report back.  A child that dies without one is a deferral.
  */
-static void
+void
 local_fork(struct local_ctx *c, const struct alias_target *t,
-    const struct local_user *u, struct local_report *rep,
-    void (*fn)(struct local_ctx *, const struct alias_target *,
-    const struct local_user *, struct local_report *))
+    const struct local_user *u, struct local_report *rep, local_fn *fn)
 {
 	int	 p[2], status;
 	ssize_t	 n;
 	pid_t	 pid;
 
-	report_set(rep, DELIVER_TEMPFAIL, "4.3.0", "delivery process died");
+	local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
+	    "delivery process died");
 	fflush(NULL);
 	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
 		log_warn("%s: pipe/fork", c->env.id);
-		report_set(rep, DELIVER_TEMPFAIL, "4.3.0", "cannot fork");
+		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0", "cannot fork");
 		return;
 	}
 	if (pid == 0) {
 		close(p[0]);
 		if (local_become(u) == -1)
-			report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
+			local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
 			    "cannot change to the recipient's user id");
 		else
 			fn(c, t, u, rep);
@@ -198,7 +184,7 @@ local_fork(struct local_ctx *c, const struct alias_target *t,
 		n = read(p[0], rep, sizeof(*rep));
 	while (n == -1 && errno == EINTR);
 	if (n != (ssize_t)sizeof(*rep))
-		report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
+		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
 		    "delivery process died");
 	close(p[0]);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
@@ -269,7 +255,8 @@ local_do_mailbox(struct local_ctx *c, const struct alias_target *t,
 	(void)t;
 	local_msg(c, &m);
 	if (local_mailbox_path(c, u, path, sizeof(path)) == -1) {
-		report_set(rep, DELIVER_TEMPFAIL, "4.3.0", "bad mailbox_path");
+		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
+		    "bad mailbox_path");
 		return;
 	}
 	len = strlen(path);
@@ -301,7 +288,7 @@ local_do_target(struct local_ctx *c, const struct alias_target *t,
 	    &rep->res);
 }
 
-static void
+void
 local_log(const struct local_ctx *c, const char *to, int status,
     const char *dsn, const char *reply)
 {
@@ -321,14 +308,72 @@ local_log(const struct local_ctx *c, const char *to, int status,
 	    "deferred" : "bounced", reply);
 }
 
+/* local_dup_report - the outcome of an earlier attempt, said so */
+void
+local_dup_report(const struct local_report *seen, struct local_report *rep)
+{
+	char	 reply[sizeof(rep->res.reply)];
+
+	*rep = *seen;
+	snprintf(reply, sizeof(reply), "duplicate: %.*s",
+	    (int)sizeof(reply) - 12, seen->res.reply);
+	memcpy(rep->res.reply, reply, sizeof(reply));
+}
+
+/*
+ * local_once - run fn for target t as user u, unless key (the final
+ * target) was already tried for this message in this run: then the
+ * outcome of that attempt is this one's too, so a deferral there defers
+ * here and both are retried together (see the top).
+ */
+static void
+local_once(struct local_ctx *c, const char *key, const struct alias_target *t,
+    const struct local_user *u, struct local_report *rep, local_fn *fn)
+{
+	const struct local_report *seen;
+
+	if ((seen = dupfilter_find(c->dups, key)) != NULL) {
+		local_dup_report(seen, rep);
+		return;
+	}
+	local_fork(c, t, u, rep, fn);
+	dupfilter_add(c->dups, key, rep, sizeof(*rep));
+}
+
+/* local_deliver_user - the mailbox of user t->value */
+static void
+local_deliver_user(struct local_ctx *c, const struct alias_target *t,
+    struct local_report *rep)
+{
+	struct local_user	 u;
+	struct stat		 st;
+	char			 path[PATH_MAX], key[PATH_MAX + 16];
+
+	if (local_user_byname(c, t->value, &u) == -1)
+		local_report_set(rep, DELIVER_PERMFAIL, "5.1.1",
+		    "unknown user");
+	else if (strstr(local_mailbox_tmpl(c), "%h") != NULL &&
+	    stat(u.home, &st) == -1)
+		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
+		    "home directory missing");
+	else if (local_mailbox_path(c, &u, path, sizeof(path)) == -1)
+		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
+		    "bad mailbox_path");
+	else {
+		snprintf(key, sizeof(key), "mailbox %s", path);
+		local_mbox_create(c, &u);
+		local_once(c, key, t, &u, rep, local_do_mailbox);
+	}
+}
+
 /* local_deliver_one - one user, file or command target. */
 static void
 local_deliver_one(struct local_ctx *c, const struct alias_target *t,
     struct local_report *rep)
 {
 	struct local_user	 u;
-	struct stat		 st;
 	char			 to[ADDR_MAX + 300];
+	char			 key[ALIAS_VALUE_MAX + 64];
 
 	if (t->kind == ALIAS_USER) {
 		if (strcmp(t->value, c->local) == 0)
@@ -336,118 +381,20 @@ local_deliver_one(struct local_ctx *c, const struct alias_target *t,
 		else
 			snprintf(to, sizeof(to), "%.300s@%.300s", t->value,
 			    c->domain);
-		if (local_user_byname(c, t->value, &u) == -1)
-			report_set(rep, DELIVER_PERMFAIL, "5.1.1",
-			    "unknown user");
-		else if (strstr(local_mailbox_tmpl(c), "%h") != NULL &&
-		    stat(u.home, &st) == -1)
-			report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
-			    "home directory missing");
-		else {
-			local_mbox_create(c, &u);
-			local_fork(c, t, &u, rep, local_do_mailbox);
-		}
+		local_deliver_user(c, t, rep);
 	} else {
 		snprintf(to, sizeof(to), "%s", c->rcpt->addr);
 		if (local_user_runas(c, t->owner, &u) == -1)
-			report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
+			local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
 			    "no user to run as");
-		else
-			local_fork(c, t, &u, rep, local_do_target);
+		else {
+			snprintf(key, sizeof(key), "%s %ld %s",
+			    t->kind == ALIAS_FILE ? "file" : "command",
+			    (long)u.uid, t->value);
+			local_once(c, key, t, &u, rep, local_do_target);
+		}
 	}
 	local_log(c, to, rep->status, rep->res.dsn, rep->res.reply);
-}
-
-/*
- * local_inject_envelope - the envelope of a forwarded copy: the old one
- * with a new arrival time and the remote targets as recipients, each
- * with the original recipient's NOTIFY and ORCPT (RFC 3461 6.2).
- */
-static int
-local_inject_envelope(const struct local_ctx *c, struct envelope *ne)
-{
-	const struct alias_list	*l = c->list;
-	char			 x[ADDR_MAX], orcpt[ADDR_MAX + 8] = "";
-	size_t			 i;
-
-	envelope_init(ne);
-	ne->arrival = time(NULL);
-	memcpy(ne->client, c->env.client, sizeof(ne->client));
-	memcpy(ne->helo, c->env.helo, sizeof(ne->helo));
-	memcpy(ne->protocol, c->env.protocol, sizeof(ne->protocol));
-	memcpy(ne->sender, c->env.sender, sizeof(ne->sender));
-	memcpy(ne->envid, c->env.envid, sizeof(ne->envid));
-	ne->uid = c->env.uid;
-	ne->body = c->env.body;
-	ne->smtputf8 = c->env.smtputf8;
-	ne->ret = c->env.ret;
-	if (c->rcpt->orcpt[0] != '\0')
-		snprintf(orcpt, sizeof(orcpt), "%s", c->rcpt->orcpt);
-	else if (xtext_encode(c->rcpt->addr, x, sizeof(x)) == 0)
-		snprintf(orcpt, sizeof(orcpt), "rfc822;%s", x);
-	if (strlen(orcpt) >= ADDR_MAX)
-		orcpt[0] = '\0';
-	for (i = 0; i < l->n; i++)
-		if (l->v[i].kind == ALIAS_ADDRESS &&
-		    envelope_add_rcpt(ne, l->v[i].value, c->rcpt->notify,
-		    orcpt) == -1)
-			return -1;
-	return 0;
-}
-
-/* local_do_inject - in a child running as `user`: a new queue file. */
-static void
-local_do_inject(struct local_ctx *c, const struct alias_target *t,
-    const struct local_user *u, struct local_report *rep)
-{
-	struct spool_file	 sf;
-	struct envelope		 ne;
-	char			 buf[16384], msg[256];
-	off_t			 pos = c->offset;
-	ssize_t			 n;
-
-	(void)t;
-	(void)u;
-	if (local_inject_envelope(c, &ne) == -1) {
-		report_set(rep, DELIVER_TEMPFAIL, "4.3.0", "cannot build "
-		    "the envelope of the forwarded copy");
-		goto out;
-	}
-	if (spool_open(c->cfg->spool_dir, &sf) == -1) {
-		snprintf(msg, sizeof(msg), "spool: %s", strerror(errno));
-		report_set(rep, DELIVER_TEMPFAIL, "4.3.0", msg);
-		goto out;
-	}
-	memcpy(ne.id, sf.id, sizeof(ne.id));
-	if (envelope_write(sf.fp, &ne) == -1 ||
-	    fprintf(sf.fp, "Delivered-To: %s\r\n", c->rcpt->addr) < 0)
-		goto fail;
-	while ((n = pread(fileno(c->fp), buf, sizeof(buf), pos)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 || fwrite(buf, 1, n, sf.fp) != (size_t)n)
-			goto fail;
-		pos += n;
-	}
-	if (ferror(sf.fp))
-		goto fail;
-	if (spool_commit(c->cfg->spool_dir, &sf) == -1) {
-		snprintf(msg, sizeof(msg), "spool commit: %s",
-		    strerror(errno));
-		report_set(rep, DELIVER_TEMPFAIL, "4.3.0", msg);
-		goto out;
-	}
-	snprintf(buf, sizeof(buf), "new %s\n", sf.id);
-	spool_trigger(c->cfg->spool_dir, buf);
-	snprintf(msg, sizeof(msg), "forwarded as %s", sf.id);
-	report_set(rep, DELIVER_OK, "2.0.0", msg);
-	goto out;
-fail:
-	snprintf(msg, sizeof(msg), "forwarding: %s", strerror(errno));
-	report_set(rep, DELIVER_TEMPFAIL, "4.3.0", msg);
-	spool_abort(&sf);
-out:
-	envelope_free(&ne);
 }
 
 /*
@@ -570,13 +517,7 @@ local_is_dup(const struct alias_list *l, size_t i)
 	return 0;
 }
 
-struct local_tally {
-	int			 nok, ndefer, nfail;
-	struct local_report	 defer, fail;
-	char			 ok[512];
-};
-
-static void
+void
 local_tally(struct local_tally *y, const struct local_report *rep)
 {
 	size_t	 len = strlen(y->ok);
@@ -598,7 +539,6 @@ local_targets(struct local_ctx *c, struct alias_list *l,
 {
 	struct local_tally	 y;
 	struct local_report	 rep;
-	struct local_user	 u;
 	size_t			 i, nremote = 0;
 
 	memset(&y, 0, sizeof(y));
@@ -613,25 +553,16 @@ local_targets(struct local_ctx *c, struct alias_list *l,
 		local_deliver_one(c, &l->v[i], &rep);
 		local_tally(&y, &rep);
 	}
-	if (nremote > 0) {
-		c->list = l;
-		if (local_user_runas(c, -1, &u) == -1)
-			report_set(&rep, DELIVER_TEMPFAIL, "4.3.0",
-			    "no user to run as");
-		else
-			local_fork(c, NULL, &u, &rep, local_do_inject);
-		local_log(c, c->rcpt->addr, rep.status, rep.res.dsn,
-		    rep.res.reply);
-		local_tally(&y, &rep);
-	}
+	if (nremote > 0)
+		local_forward_copy(c, l, &y);
 	if (y.ndefer > 0)
 		*out = y.defer;
 	else if (y.nok == 0 && y.nfail > 0)
 		*out = y.fail;
 	else if (y.nok == 0)
-		report_set(out, DELIVER_TEMPFAIL, "4.3.0", "no targets");
+		local_report_set(out, DELIVER_TEMPFAIL, "4.3.0", "no targets");
 	else
-		report_set(out, DELIVER_OK, "2.0.0", y.ok);
+		local_report_set(out, DELIVER_OK, "2.0.0", y.ok);
 }
 
 /* local_split - local part (lowercase, extension split off) and domain. */
@@ -674,17 +605,17 @@ local_recipient(struct local_ctx *c, const struct delivery_rcpt *r,
 	c->rcpt = r;
 	if (r->index >= c->env.nrcpt ||
 	    strcasecmp(c->env.rcpt[r->index].addr, r->addr) != 0)
-		report_set(out, DELIVER_TEMPFAIL, "4.3.0",
+		local_report_set(out, DELIVER_TEMPFAIL, "4.3.0",
 		    "recipient not in the queue file");
 	else if (local_split(c) == -1)
-		report_set(out, DELIVER_PERMFAIL, "5.1.3",
+		local_report_set(out, DELIVER_PERMFAIL, "5.1.3",
 		    "bad recipient address");
 	else if (local_is_loop(c))
-		report_set(out, DELIVER_PERMFAIL, "5.4.6",
+		local_report_set(out, DELIVER_PERMFAIL, "5.4.6",
 		    "mail forwarding loop");
 	else if ((rc = aliases_expand(c->al, c->cfg, c->local, &l)) !=
 	    DELIVER_OK || (rc = local_forwards(c, &l)) != DELIVER_OK)
-		report_set(out, rc, l.dsn, l.error);
+		local_report_set(out, rc, l.dsn, l.error);
 	else {
 		local_targets(c, &l, out);
 		aliases_list_free(&l);
@@ -734,6 +665,7 @@ local_agent_run(const struct config *cfg, struct delivery_job *job,
 	memset(&c, 0, sizeof(c));
 	c.cfg = cfg;
 	envelope_init(&c.env);
+	c.dups = dupfilter_new((size_t)cfg->duplicate_filter_limit);
 	log_setproc("local");
 	/* waitpid() must see our children whatever the master had set. */
 	signal(SIGCHLD, SIG_DFL);
@@ -742,7 +674,7 @@ local_agent_run(const struct config *cfg, struct delivery_job *job,
 		log_warnx("%s: %s", job->id, err);
 	for (i = 0; i < job->nrcpt; i++) {
 		if (ok == -1)
-			report_set(&rep, DELIVER_TEMPFAIL, "4.3.0", err);
+			local_report_set(&rep, DELIVER_TEMPFAIL, "4.3.0", err);
 		else
 			local_recipient(&c, &job->rcpt[i], &rep);
 		memset(&res, 0, sizeof(res));
@@ -757,6 +689,7 @@ local_agent_run(const struct config *cfg, struct delivery_job *job,
 			rc = 1;
 		}
 	}
+	dupfilter_free(c.dups);
 	aliases_free((struct aliases *)c.al);
 	if (c.fp)
 		fclose(c.fp);

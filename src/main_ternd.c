@@ -6,7 +6,8 @@
  *
  * -f stays in the foreground and logs to standard error; -d adds debug
  * lines; -n checks the configuration (and the aliases and transport files
- * it names) and exits; -P prints every key with its effective value.
+ * it names) and exits, warning about a relayhost that is an address
+ * without brackets; -P prints every key with its effective value.
  */
 #include <sys/stat.h>
 
@@ -49,6 +50,8 @@ check_files(const struct config *cfg)
 		fprintf(stderr, "%s\n", err);
 		rc = EX_CONFIG;
 	}
+	if (transport_relayhost_warning(cfg, err, sizeof(err)))
+		fprintf(stderr, "ternd: %s: warning: %s\n", cfg->path, err);
 	return rc;
 }
 

@@ -16,7 +16,11 @@
  * a 4xx/5xx to MAIL or DATA decides all of that message's recipients.
  * Every recipient gets exactly one result line on result_fd (delivery.h)
  * and one log line, as soon as it is decided; undecided ones are
- * deferred at the end with the last connection error.  All waits use
+ * deferred at the end with the last connection error.  DNS that rules
+ * the next hop out (NXDOMAIN, no address, null MX, an MX that is this
+ * host) fails every recipient when it is the destination's own MX, and
+ * defers them (4.4.3, 4.4.6) when relayhost or transport named it: a
+ * configuration mistake must not destroy mail.  All waits use
  * poll(2) timeouts: connect_timeout for connect(2), smtp_timeout for
  * every read and write (including the final reply to DATA).  The wire
  * level (connect, commands, replies, body) is in remote_io.c.
@@ -450,6 +454,23 @@ remote_session(struct remote *r, const char *host,
 	r->io = NULL;
 }
 
+/*
+ * remote_no_route - DNS (or a loop) rules the next hop out: a permanent
+ * failure (dsn) for the MX of the destination itself, a deferral (soft)
+ * for a next hop the admin configured, relayhost or transport, because
+ * a configuration mistake must not destroy mail.
+ */
+static void
+remote_no_route(struct remote *r, const struct transport_route *route,
+    const char *dsn, const char *soft, const char *reply)
+{
+	if (strcmp(route->source, "mx") == 0)
+		remote_decide_every(r, DELIVER_PERMFAIL, dsn, "", reply);
+	else
+		remote_fail_conn(r, soft, "%s (%s %s)", reply, route->source,
+		    route->host);
+}
+
 /* remote_hosts - the hosts to try for a route; 0, or -1 if decided */
 static int
 remote_hosts(struct remote *r, const struct transport_route *route,
@@ -473,11 +494,11 @@ remote_hosts(struct remote *r, const struct transport_route *route,
 	if (st == MX_NULL) {
 		snprintf(reply, sizeof(reply), "Domain %s does not accept mail "
 		    "(nullMX)", route->host);
-		remote_decide_every(r, DELIVER_PERMFAIL, "5.1.10", "", reply);
+		remote_no_route(r, route, "5.1.10", "4.4.3", reply);
 	} else if (st == MX_NOTFOUND) {
 		snprintf(reply, sizeof(reply), "Host or domain name not found. "
 		    "Name service error for name=%s", err);
-		remote_decide_every(r, DELIVER_PERMFAIL, "5.1.2", "", reply);
+		remote_no_route(r, route, "5.1.2", "4.4.3", reply);
 	} else
 		remote_fail_conn(r, "4.4.3", "Host or domain name not found. "
 		    "Name service error for name=%s", err);
@@ -502,21 +523,20 @@ remote_try_hosts(struct remote *r, const struct transport_route *route)
 			snprintf(reply, sizeof(reply), "mail for %s loops back "
 			    "to myself", r->domain);
 			if (h == 0)
-				remote_decide_every(r, DELIVER_PERMFAIL,
-				    "5.4.6", "", reply);
+				remote_no_route(r, route, "5.4.6", "4.4.6",
+				    reply);
 			break;	/* RFC 5321 5.1: no MX less preferred */
 		}
 		st = mx_addresses(r->conf, hosts[h].name, route->port, addrs,
 		    MX_ADDRS_MAX, &naddrs, err, sizeof(err));
-		if (st == MX_NOTFOUND && implicit) {
-			snprintf(reply, sizeof(reply), "Host or domain name "
-			    "not found. Name service error for name=%s", err);
-			remote_decide_every(r, DELIVER_PERMFAIL, "5.1.2", "",
-			    reply);
-		} else if (st != MX_OK)
-			remote_fail_conn(r, st == MX_TEMPFAIL ? "4.4.3" :
-			    "4.4.4", "Host or domain name not found. Name "
-			    "service error for name=%s", err);
+		snprintf(reply, sizeof(reply), "Host or domain name not "
+		    "found. Name service error for name=%s", err);
+		if (st == MX_NOTFOUND && implicit)
+			remote_no_route(r, route, "5.1.2", "4.4.3", reply);
+		else if (st != MX_OK)
+			remote_fail_conn(r, st == MX_TEMPFAIL ||
+			    strcmp(route->source, "mx") != 0 ? "4.4.3" :
+			    "4.4.4", "%s", reply);
 		for (a = 0; st == MX_OK && a < naddrs &&
 		    remote_undecided(r) > 0; a++)
 			remote_session(r, hosts[h].name, &addrs[a]);

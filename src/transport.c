@@ -15,6 +15,9 @@
  * line makes the whole map unusable ("file:line: message"), and mail for
  * every domain then defers rather than going to the wrong place.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -60,6 +63,14 @@ transport_parse_port(const char *s, int *port)
 	return 0;
 }
 
+static int
+transport_is_ipv6(const char *s)
+{
+	struct in6_addr a;
+
+	return inet_pton(AF_INET6, s, &a) == 1;
+}
+
 /* transport_split - "[host]:port" / "host:port" / "host" into parts */
 static int
 transport_split(const char *target, char *host, size_t hostlen,
@@ -79,10 +90,13 @@ transport_split(const char *target, char *host, size_t hostlen,
 			*port = end + 2;
 		else if (end[1] != '\0')
 			return -1;
+	} else if ((colon = strchr(target, ':')) != NULL &&
+	    strchr(colon + 1, ':') != NULL) {
+		/* A bare IPv6 address: all of it, no port (that needs []). */
+		if (!transport_is_ipv6(target))
+			return -1;
+		n = strlen(target);
 	} else {
-		colon = strchr(target, ':');
-		if (colon != NULL && strchr(colon + 1, ':') != NULL)
-			return -1;	/* a bare IPv6 address needs brackets */
 		n = colon != NULL ? (size_t)(colon - target) : strlen(target);
 		if (colon != NULL)
 			*port = colon + 1;
@@ -94,13 +108,26 @@ transport_split(const char *target, char *host, size_t hostlen,
 	return 0;
 }
 
+/* transport_untag - "[IPv6:2001:db8::1]" is "[2001:db8::1]" (RFC 5321) */
+static void
+transport_untag(char *host)
+{
+	if (strncasecmp(host, "IPv6:", 5) == 0 && transport_is_ipv6(host + 5))
+		memmove(host, host + 5, strlen(host + 5) + 1);
+}
+
+/*
+ * An address (v4 or v6, in brackets or not) is always the host itself:
+ * only a name can have MX records.  So is "localhost", the loopback
+ * host by name (RFC 6761 section 6.3), whose MX no name server knows.
+ */
 int
 transport_parse_target(const char *target, int default_port,
     int mx_unless_bracketed, struct transport_route *route)
 {
 	struct sockaddr_storage ss;
 	const char *port;
-	int	 bracketed;
+	int	 bracketed, literal;
 
 	memset(route, 0, sizeof(*route));
 	if (strcasecmp(target, "discard") == 0) {
@@ -110,15 +137,54 @@ transport_parse_target(const char *target, int default_port,
 	if (transport_split(target, route->host, sizeof(route->host), &port,
 	    &bracketed) == -1)
 		return -1;
-	if (!transport_is_hostname(route->host) &&
-	    mx_parse_literal(route->host, 0, &ss) == -1)
+	if (bracketed)
+		transport_untag(route->host);
+	literal = mx_parse_literal(route->host, 0, &ss) == 0;
+	if (!literal && !transport_is_hostname(route->host))
 		return -1;
 	route->port = default_port;
 	if (port != NULL && transport_parse_port(port, &route->port) == -1)
 		return -1;
-	route->kind = mx_unless_bracketed && !bracketed ? TRANSPORT_MX :
+	route->kind = mx_unless_bracketed && !bracketed && !literal &&
+	    strcasecmp(route->host, "localhost") != 0 ? TRANSPORT_MX :
 	    TRANSPORT_HOST;
 	return 0;
+}
+
+/* transport_is_numeric - only digits and dots: meant as an IPv4 address */
+static int
+transport_is_numeric(const char *s)
+{
+	return strspn(s, "0123456789.") == strlen(s);
+}
+
+int
+transport_relayhost_warning(const struct config *conf, char *msg,
+    size_t len)
+{
+	struct transport_route route;
+	const char *rh = conf->relayhost;
+
+	if (rh == NULL || rh[0] == '\0' || rh[0] == '[' ||
+	    transport_parse_target(rh, (int)conf->remote_port, 1, &route) == -1
+	    || strcasecmp(route.host, "localhost") == 0)
+		return 0;
+	if (route.kind == TRANSPORT_HOST && strchr(route.host, ':') != NULL)
+		snprintf(msg, len, "relayhost = %s: an IPv6 address without "
+		    "brackets, used as [%s]:%d without MX lookup; a port "
+		    "needs brackets: write [%s]:%d", rh, route.host,
+		    route.port, route.host, route.port);
+	else if (route.kind == TRANSPORT_HOST)
+		snprintf(msg, len, "relayhost = %s: an address without "
+		    "brackets, used as [%s]:%d without MX lookup; write it so",
+		    rh, route.host, route.port);
+	else if (transport_is_numeric(route.host))
+		snprintf(msg, len, "relayhost = %s: looks like an IPv4 address "
+		    "but is not one, so it is looked up in DNS as a name",
+		    rh);
+	else
+		return 0;
+	return 1;
 }
 
 /* transport_rank - how well key matches domain: 0 no, larger is better */

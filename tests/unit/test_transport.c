@@ -56,7 +56,28 @@ test_targets(void)
 	CHECK(transport_parse_target("127.0.0.1:2525", 25, 0, &r) == 0);
 	CHECK(transport_parse_target("DISCARD", 25, 0, &r) == 0);
 	CHECK(r.kind == TRANSPORT_DISCARD);
-	CHECK(transport_parse_target("::1", 25, 0, &r) == -1);
+	/* An address is the host itself, even where a name means its MX. */
+	CHECK(transport_parse_target("127.0.0.1:2526", 25, 1, &r) == 0);
+	CHECK(r.kind == TRANSPORT_HOST && r.port == 2526);
+	CHECK_STR(r.host, "127.0.0.1");
+	CHECK(transport_parse_target("10.1.2.3", 25, 1, &r) == 0);
+	CHECK(r.kind == TRANSPORT_HOST && r.port == 25);
+	CHECK(transport_parse_target("LocalHost:10025", 25, 1, &r) == 0);
+	CHECK(r.kind == TRANSPORT_HOST && r.port == 10025);
+	CHECK(transport_parse_target("10.1.2", 25, 1, &r) == 0);
+	CHECK(r.kind == TRANSPORT_MX);		/* not an address: a name */
+	CHECK(transport_parse_target("[IPv6:2001:db8::1]:26", 25, 1, &r) == 0);
+	CHECK(r.kind == TRANSPORT_HOST && r.port == 26);
+	CHECK_STR(r.host, "2001:db8::1");
+	/* A bare IPv6 address is all address: no port without brackets. */
+	CHECK(transport_parse_target("::1", 25, 1, &r) == 0);
+	CHECK(r.kind == TRANSPORT_HOST && r.port == 25);
+	CHECK_STR(r.host, "::1");
+	CHECK(transport_parse_target("2001:db8::1:2526", 25, 0, &r) == 0);
+	CHECK(r.port == 25);
+	CHECK_STR(r.host, "2001:db8::1:2526");
+	CHECK(transport_parse_target("host:25:26", 25, 0, &r) == -1);
+	CHECK(transport_parse_target("[IPv6:host]", 25, 0, &r) == -1);
 	CHECK(transport_parse_target("host:0", 25, 0, &r) == -1);
 	CHECK(transport_parse_target("host:65536", 25, 0, &r) == -1);
 	CHECK(transport_parse_target("host:", 25, 0, &r) == -1);
@@ -136,9 +157,64 @@ test_fallbacks(void)
 	config_free(&c);
 
 	CHECK(load(&c, "relayhost = ::1\n") == 0);
+	CHECK(transport_check(&c, err, sizeof(err)) == 0);
+	CHECK(transport_route(&c, "other.net", &r, err, sizeof(err)) == 0);
+	CHECK(r.kind == TRANSPORT_HOST);
+	CHECK_STR(r.host, "::1");
+	config_free(&c);
+
+	CHECK(load(&c, "relayhost = ::1:2\n") == 0);
+	CHECK(transport_check(&c, err, sizeof(err)) == 0);
+	config_free(&c);
+	CHECK(load(&c, "relayhost = [::1\n") == 0);
 	CHECK(transport_check(&c, err, sizeof(err)) == -1);
 	CHECK(transport_route(&c, "other.net", &r, err, sizeof(err)) == -1);
 	config_free(&c);
+}
+
+static void
+test_relayhost_warning(void)
+{
+	struct config c;
+	char	 msg[512], conf[128];
+	const struct {
+		const char *relayhost;
+		const char *says;	/* NULL: no warning */
+	} cases[] = {
+		{ "10.1.2.3", "an address without brackets, used as "
+		    "[10.1.2.3]:25 without MX lookup" },
+		{ "127.0.0.1:2526", "used as [127.0.0.1]:2526" },
+		{ "2001:db8::1", "an IPv6 address without brackets, used as "
+		    "[2001:db8::1]:25" },
+		{ "10.1.2.300", "looks like an IPv4 address but is not one" },
+		{ "[10.1.2.3]", NULL },
+		{ "[10.1.2.3]:2526", NULL },
+		{ "[IPv6:2001:db8::1]", NULL },
+		{ "smart.example.net", NULL },
+		{ "smart.example.net:587", NULL },
+		{ "localhost:10025", NULL },
+		{ "", NULL },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(conf, sizeof(conf), "relayhost = %s\n",
+		    cases[i].relayhost);
+		CHECK(config_parse_string(&c, "t.conf", conf, msg,
+		    sizeof(msg)) == 0);
+		msg[0] = '\0';
+		if (cases[i].says == NULL)
+			CHECK(transport_relayhost_warning(&c, msg,
+			    sizeof(msg)) == 0);
+		else {
+			CHECK(transport_relayhost_warning(&c, msg,
+			    sizeof(msg)) == 1);
+			CHECK(strstr(msg, cases[i].says) != NULL);
+		}
+		if (cases[i].says != NULL && strstr(msg, cases[i].says) == NULL)
+			printf("  %s: %s\n", cases[i].relayhost, msg);
+		config_free(&c);
+	}
 }
 
 static void
@@ -187,6 +263,7 @@ main(void)
 	RUN(test_map_routes);
 	RUN(test_fallbacks);
 	RUN(test_map_errors);
+	RUN(test_relayhost_warning);
 	unlink(map_path);
 	return unit_done();
 }

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * local_priv.h - what the parts of the local delivery agent share; not
+ * for use outside src/local*.c.
+ *
+ *	local.c		recipients, aliases, ~/.forward, mailboxes, files,
+ *			commands, the duplicate filter, the result lines
+ *	local_inject.c	the forwarded copy: one new queue message for the
+ *			remote targets of a recipient
+ */
+#ifndef TERN_LOCAL_PRIV_H
+#define TERN_LOCAL_PRIV_H
+
+#include <sys/types.h>
+#include <limits.h>
+#include <stdio.h>
+
+#include "aliases.h"
+#include "config.h"
+#include "delivery.h"
+#include "envelope.h"
+#include "mailbox.h"
+
+struct dupfilter;
+
+struct local_user {
+	uid_t	 uid;
+	gid_t	 gid;
+	char	 name[256];
+	char	 home[PATH_MAX];
+	char	 shell[256];
+};
+
+/* One message; its recipients are delivered one after the other. */
+struct local_ctx {
+	const struct config	*cfg;
+	const struct aliases	*al;
+	struct envelope		 env;
+	FILE			*fp;
+	off_t			 offset;	/* first message byte */
+	const struct delivery_rcpt *rcpt;	/* the current recipient */
+	char			 local[ADDR_MAX];	/* without extension */
+	char			 ext[ADDR_MAX];
+	char			 domain[ADDR_MAX];
+	const struct alias_list	*list;		/* remote targets, for inject */
+	const unsigned char	*fresh;		/* list->v[i] not yet forwarded */
+	struct dupfilter	*dups;		/* targets done for this message */
+};
+
+/* What a child reports through its pipe. */
+struct local_report {
+	int			 status;
+	struct mailbox_result	 res;
+};
+
+struct local_tally {
+	int			 nok, ndefer, nfail;
+	struct local_report	 defer, fail;
+	char			 ok[512];
+};
+
+typedef void local_fn(struct local_ctx *, const struct alias_target *,
+    const struct local_user *, struct local_report *);
+
+/* local.c */
+void	local_report_set(struct local_report *, int status, const char *dsn,
+	    const char *reply);
+int	local_user_runas(const struct local_ctx *, long owner,
+	    struct local_user *);
+/* Run fn in a child as user u and read its report back. */
+void	local_fork(struct local_ctx *, const struct alias_target *,
+	    const struct local_user *, struct local_report *, local_fn *);
+void	local_log(const struct local_ctx *, const char *to, int status,
+	    const char *dsn, const char *reply);
+void	local_tally(struct local_tally *, const struct local_report *);
+void	local_dup_report(const struct local_report *seen,
+	    struct local_report *);
+
+/* local_inject.c */
+void	local_forward_copy(struct local_ctx *, const struct alias_list *,
+	    struct local_tally *);
+
+#endif
