@@ -215,7 +215,9 @@ def test_mbox_in_a_root_owned_spool():
         assert st_.st_uid == u.uid, (st_.st_uid, u.uid)
         assert st_.st_mode & 0o077 == 0, oct(st_.st_mode)
         import mailbox
-        msgs = list(mailbox.mbox(path, create=False))
+        # The two may be delivered in either order.
+        msgs = sorted(mailbox.mbox(path, create=False),
+                      key=lambda m: m["Subject"])
         assert [m["Subject"] for m in msgs] == ["mbox 0", "mbox 1"]
         assert msgs[1].get_payload() == ">From line 1\n", \
             msgs[1].get_payload()

@@ -19,6 +19,7 @@ from test_delivery_remote import (ME, Stack, dsn_blocks, notices,
                                   queue_empty, send, sink)
 
 BODY = (b"From: me@tern.test\r\nTo: you@remote.test\r\n"
+        b"Date: Tue, 01 Dec 2026 10:00:00 +0000\r\nMessage-ID: <q@x>\r\n"
         b"Subject: queued\r\n\r\nbody line\r\n")
 
 
