@@ -36,6 +36,7 @@ struct mailbox_env {
 	const char	*local;		/* the recipient's local part */
 	const char	*extension;	/* after the recipient_delimiter */
 	const char	*domain;
+	const char	*config;	/* TERN_CONFIG for the command, or NULL */
 };
 
 struct mailbox_result {

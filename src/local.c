@@ -284,6 +284,7 @@ local_do_target(struct local_ctx *c, const struct alias_target *t,
 	e.local = c->local;
 	e.extension = c->ext;
 	e.domain = c->domain;
+	e.config = c->cfg->path;
 	rep->status = mailbox_pipe(&m, t->value, &e, LOCAL_COMMAND_TIMEOUT,
 	    &rep->res);
 }

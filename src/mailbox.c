@@ -560,6 +560,13 @@ pipe_env(char vars[][PIPE_VAR_MAX], char *envp[],
 		    value[i] ? value[i] : "");
 		envp[i + 1] = vars[i + 1];
 	}
+	/* A command that calls sendmail reaches the same tern instance. */
+	if (e->config != NULL && e->config[0] != '\0') {
+		snprintf(vars[i + 1], PIPE_VAR_MAX, "TERN_CONFIG=%s",
+		    e->config);
+		envp[i + 1] = vars[i + 1];
+		i++;
+	}
 	envp[i + 1] = NULL;
 }
 
@@ -660,7 +667,7 @@ int
 mailbox_pipe(const struct mailbox_msg *msg, const char *command,
     const struct mailbox_env *env, int timeout, struct mailbox_result *res)
 {
-	char	 vars[10][PIPE_VAR_MAX], *envp[11], output[MAILBOX_OUTPUT_MAX];
+	char	 vars[11][PIPE_VAR_MAX], *envp[12], output[MAILBOX_OUTPUT_MAX];
 	int	 in[2] = { -1, -1 }, status = 0, timedout;
 	time_t	 deadline = time(NULL) + timeout;
 	FILE	*out;

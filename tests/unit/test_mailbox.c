@@ -219,7 +219,7 @@ test_pipe(void)
 	struct mailbox_msg	 m;
 	struct mailbox_result	 r;
 	struct mailbox_env	 e = { "/", "bob", "/bin/sh", "bob", "tag",
-	    "example.com" };
+	    "example.com", "/etc/tern/other.conf" };
 	char			 cmd[700], path[300], *env;
 
 	msg_init(&m, "alice@example.org");
@@ -241,6 +241,7 @@ test_pipe(void)
 	CHECK(strstr(env, "PATH=/usr/bin:/bin\n") != NULL);
 	CHECK(strstr(env, "LOGNAME=bob\n") != NULL);
 	CHECK(strstr(env, "TERN_SECRET") == NULL);
+	CHECK(strstr(env, "TERN_CONFIG=/etc/tern/other.conf\n") != NULL);
 
 	CHECK(mailbox_pipe(&m, "exit 75", &e, 10, &r) == DELIVER_TEMPFAIL);
 	CHECK_STR(r.dsn, "4.3.0");
@@ -262,7 +263,7 @@ test_pipe_unread(void)
 {
 	struct mailbox_msg	 m;
 	struct mailbox_result	 r;
-	struct mailbox_env	 e = { NULL, NULL, NULL, NULL, NULL, NULL };
+	struct mailbox_env	 e = { NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 	FILE			*big;
 	int			 i;
 
