@@ -57,8 +57,9 @@ build/test/test_%: tests/unit/test_%.c tests/unit/unit.h build/test/libtern.a
 
 testbuild: $(PROGS:%=build/test/bin/%) $(UNITBIN)
 
-# make test: build the sanitizer variant, run unit and integration tests.
-test: testbuild
+# make test: build the programs (-O2 finds warnings -O1 misses) and the
+# sanitizer variant, then run unit and integration tests.
+test: all testbuild
 	python3 tests/run.py
 
 # make run: the server in the foreground on 127.0.0.1:2525, spool under run/.

@@ -77,14 +77,13 @@ static int
 result_errno(struct mailbox_result *res, int err, const char *what,
     const char *path)
 {
-	char	 msg[512];
-
 	int	 full = err == ENOSPC || err == EDQUOT;
 
-	snprintf(msg, sizeof(msg), "%s%s%.200s: %s", full ? "mailbox full" :
-	    what, path ? " " : "", path ? path : "", strerror(err));
-	return result_set(res, DELIVER_TEMPFAIL, full ? "4.2.2" : "4.3.0",
-	    "%s", msg);
+	snprintf(res->dsn, sizeof(res->dsn), "%s", full ? "4.2.2" : "4.3.0");
+	snprintf(res->reply, sizeof(res->reply), "%.40s%s%.160s: %.40s",
+	    full ? "mailbox full" : what, path ? " " : "", path ? path : "",
+	    strerror(err));
+	return DELIVER_TEMPFAIL;
 }
 
 static void
