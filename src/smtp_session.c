@@ -454,10 +454,6 @@ message_close(struct smtp_session *s)
 		reply(s, "552 5.3.4 Message size exceeds fixed limit");
 		log_info("%s: reject: size %lld exceeds limit %lld", s->sf.id,
 		    s->w.size, s->cfg->max_message_size);
-	} else if (s->w.long_line) {
-		reply(s, "550 5.6.0 Message has a line longer than 998 "
-		    "octets (RFC 5322 2.1.1)");
-		log_info("%s: reject: line too long", s->sf.id);
 	} else if (ferror(s->sf.fp) ||
 	    spool_commit(s->cfg->spool_dir, &s->sf) == -1) {
 		log_warn("%s: cannot commit queue file", s->sf.id);

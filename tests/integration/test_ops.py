@@ -192,6 +192,24 @@ def test_sendmail_f_and_F():
         assert m["Return-Path"] == "<%s@tern.test>" % USER, str(m)
 
 
+def test_sendmail_keeps_long_lines():
+    """A 2000-character line (and a 1600-character header line) reach
+    the mailbox byte for byte: sendmail no longer cuts them."""
+    line = b"x" * 1000 + b" " + b"y" * 999
+    subject = b" ".join([b"subject"] * 200)
+    with Tern() as t:
+        rc, out, err = run(t, "sendmail", "-i", USER,
+                           data=b"Subject: " + subject + b"\n\n" + line +
+                           b"\n.\nshort\n")
+        assert rc == 0 and err == "", (rc, err)
+        wait_mail(t)
+        (_, _, raw), = maildir_messages(mailbox(t))
+        assert b"\nSubject: " + subject + b"\n" in raw, raw
+        assert raw.endswith(b"\n\n" + line + b"\n.\nshort\n"), raw[-3000:]
+        m = email.message_from_bytes(raw, policy=email.policy.default)
+        assert m.get_content() == (line + b"\n.\nshort\n").decode(), str(m)
+
+
 class Chat:
     """A program speaking SMTP on its standard input and output."""
 
