@@ -174,8 +174,32 @@ emit_field(struct submit *s, const char *field)
 }
 
 /*
+ * from_field - the From: of a message that has none, as Sendmail and
+ * Postfix write it: the full name of -F (else of $NAME) and the envelope
+ * sender (-f, else the submitting user; MAILER-DAEMON for the null
+ * sender).  0 when there is no full name: the daemon then adds the same
+ * From: without one (smtp_session.c), as it does for sendmail -bs.
+ */
+static int
+from_field(const struct submit *s, char *out, size_t len)
+{
+	const char *fullname = s->fullname ? s->fullname : getenv("NAME");
+	char	 name[512];
+
+	if (fullname == NULL || fullname[0] == '\0')
+		return 0;
+	rfc822_quote_phrase(fullname, name, sizeof(name));
+	if (s->sender[0] != '\0')
+		snprintf(out, len, "From: %s <%s>", name, s->sender);
+	else
+		snprintf(out, len, "From: %s <MAILER-DAEMON@%s>", name,
+		    s->cfg.hostname);
+	return 1;
+}
+
+/*
  * finish_headers - -t recipients (Resent-To/Cc/Bcc when present, RFC
- * 5322 3.6.6, else To/Cc/Bcc), Bcc fields removed, From: added for -F.
+ * 5322 3.6.6, else To/Cc/Bcc), Bcc fields removed, From: with a name.
  */
 static void
 finish_headers(struct submit *s, struct strvec *fields)
@@ -184,7 +208,7 @@ finish_headers(struct submit *s, struct strvec *fields)
 	static const char *const resent[] = { "resent-to", "resent-cc",
 	    "resent-bcc" };
 	const char *const *names = plain;
-	char	 name[512], from[RFC822_ADDR_MAX * 2];
+	char	 from[RFC822_ADDR_MAX * 2];
 	size_t	 i, k;
 	int	 has_from = 0;
 
@@ -207,12 +231,8 @@ finish_headers(struct submit *s, struct strvec *fields)
 			continue;
 		emit_field(s, f);
 	}
-	if (!has_from && s->fullname != NULL) {
-		rfc822_quote_phrase(s->fullname, name, sizeof(name));
-		snprintf(from, sizeof(from), "From: %s <%s>", name,
-		    s->sender[0] ? s->sender : "MAILER-DAEMON");
+	if (!has_from && from_field(s, from, sizeof(from)))
 		emit_line(s, from, strlen(from));
-	}
 }
 
 /* read_line - next input line without its LF or CRLF; -1 at the end */

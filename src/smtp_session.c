@@ -397,6 +397,23 @@ cmd_rcpt(struct smtp_session *s, char *args)
 	return 0;
 }
 
+/*
+ * local_from - the From: added to a local submission that has none: the
+ * envelope sender, as sendmail(8) writes it (and Postfix's cleanup).
+ */
+static const char *
+local_from(struct smtp_session *s)
+{
+	if (s->uid < 0)
+		return NULL;
+	if (s->env.sender[0] != '\0')
+		snprintf(s->from_hdr, sizeof(s->from_hdr), "%s", s->env.sender);
+	else
+		snprintf(s->from_hdr, sizeof(s->from_hdr), "MAILER-DAEMON@%s",
+		    s->cfg->hostname);
+	return s->from_hdr;
+}
+
 /* Open the queue file and write the envelope and the Received: header. */
 static int
 message_open(struct smtp_session *s)
@@ -438,8 +455,8 @@ message_open(struct smtp_session *s)
 	fprintf(s->sf.fp, " %s\r\n", date);
 	snprintf(s->msgid, sizeof(s->msgid), "%s@%s", s->sf.id,
 	    s->cfg->hostname);
-	msgw_init(&s->w, s->sf.fp, s->cfg->max_message_size,
-	    s->uid >= 0 ? s->from_hdr : NULL, s->msgid);
+	msgw_init(&s->w, s->sf.fp, s->cfg->max_message_size, local_from(s),
+	    s->msgid);
 	return 0;
 }
 
@@ -699,7 +716,6 @@ static void
 session_init(struct smtp_session *s, const struct config *cfg, int fd,
     const struct sockaddr *peer, long uid)
 {
-	struct passwd *pw;
 	size_t	 i;
 
 	memset(s, 0, sizeof(*s));
@@ -713,9 +729,6 @@ session_init(struct smtp_session *s, const struct config *cfg, int fd,
 		snprintf(s->addr, sizeof(s->addr), "local");
 		snprintf(s->name, sizeof(s->name), "localhost");
 		s->trusted = 1;
-		pw = getpwuid((uid_t)uid);
-		snprintf(s->from_hdr, sizeof(s->from_hdr), "%s@%s",
-		    pw ? pw->pw_name : "nobody", cfg->hostname);
 		return;
 	}
 	netaddr_string(peer, s->addr, sizeof(s->addr));
