@@ -25,7 +25,8 @@
  * in a multipart preamble or epilogue or in a composite part we do not
  * follow, or one that starts like a boundary.
  * Invariant: every line written ends in CRLF and has at most 998 octets
- * before it.  Input lines end at LF; a CR before it is dropped.
+ * before it.  Input lines end at LF; a CR before it is dropped, and one
+ * elsewhere is an octet of the line (the queue file has none).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -224,11 +225,13 @@ ll_converting(const struct longline *ll)
 static void
 field_flush(struct longline *ll)
 {
-	const char *p = ll->field, *end = p + ll->flen, *crlf;
-	size_t	 n = mime_field_name(p, ll->flen);
+	const char *p = ll->field, *end, *crlf;
+	size_t	 n;
 
 	if (ll->flen == 0)
 		return;
+	end = p + ll->flen;
+	n = mime_field_name(p, ll->flen);
 	head_parse(&ll->head, p, ll->flen);
 	ll->flen = 0;
 	if (ll_converting(ll) &&
