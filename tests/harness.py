@@ -332,7 +332,10 @@ def maildir_messages(path):
     """The messages of the Maildir at path, read with mailbox.Maildir,
     oldest first, as (key, mailbox.MaildirMessage, raw bytes)."""
     import mailbox
-    if not os.path.isdir(os.path.join(path, "new")):
+    # The local agent makes tmp/, new/, then cur/: until cur/ is there
+    # mailbox.Maildir cannot read the directory (FileNotFoundError).
+    if not all(os.path.isdir(os.path.join(path, d))
+               for d in ("tmp", "new", "cur")):
         return []
     md = mailbox.Maildir(path, factory=None, create=False)
 
