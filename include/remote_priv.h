@@ -14,6 +14,7 @@
 
 struct config;
 struct iobuf;
+struct longline;
 struct message;
 
 struct reply {
@@ -51,7 +52,16 @@ int	remote_command(struct remote *r, struct reply *rp, const char *stage,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* remote_connect - non-blocking connect with connect_timeout; fd or -1 */
 int	remote_connect(struct remote *r, const struct sockaddr_storage *ss);
+/*
+ * remote_reencode_plan - *ll stays NULL when every line of the message
+ * (at offset body) fits in 998 octets; else it is set up (longline.h)
+ * and *size is the length of the re-encoded message.  -1 with a reason,
+ * *permanent when the message cannot be re-encoded at all.
+ */
+int	remote_reencode_plan(FILE *fp, long body, struct longline **ll,
+	    long long *size, char *err, size_t errlen, int *permanent);
 /* remote_send_body - dot-stuffed message and end of data; -1, -2 */
-int	remote_send_body(struct remote *r, FILE *fp);
+int	remote_send_body(struct remote *r, FILE *fp, long body,
+	    struct longline *ll);
 
 #endif

@@ -7,7 +7,7 @@
  * CRLF: a bare CR or a bare LF becomes CRLF, so the queue file is always
  * canonical and never carries a line break that another server could read
  * differently (no SMTP smuggling downstream).  It counts the size, stops
- * storing past the limit, notes lines over 998 octets, and adds missing
+ * storing past the limit, keeps lines of any length, and adds missing
  * Date: and Message-ID: headers (when add_msgid is set: trusted
  * clients) and From: (when add_from is set: local submissions) at the
  * end of the header block.
@@ -19,14 +19,11 @@
 
 #include "iobuf.h"
 
-#define LINE_MAX_TEXT	998	/* RFC 5322 2.1.1, RFC 5321 4.5.3.1.6 */
-
 struct msgwriter {
 	FILE		*fp;
 	long long	 size;		/* octets stored (or that would be) */
 	long long	 max;
 	int		 too_big;
-	int		 long_line;
 	int		 eightbit;	/* saw an octet >= 0x80 */
 	int		 cr;		/* a CR waits for its LF */
 	int		 in_headers;

@@ -11,10 +11,11 @@
  * needed; it speaks ordinary SMTP on the socket.  The message is read in
  * full first (into an unlinked temporary file): BODY=8BITMIME must be
  * known before MAIL, and -t needs the headers.  Input lines may end in
- * LF or CRLF and are sent as CRLF, dot-stuffed (RFC 5321 4.5.2); lines
- * over 998 octets are split (a header continues with a space); a last
- * line without a newline is completed.  NUL bytes are refused (exit 65):
- * they are not legal in a mail message (RFC 5322 2.3) and silently
+ * LF or CRLF and are sent as CRLF, dot-stuffed (RFC 5321 4.5.2), and of
+ * any length: they are stored as they are, and a relayed copy is
+ * re-encoded by the daemon's SMTP client (longline.c), never cut here;
+ * a last line without a newline is completed.  NUL bytes are refused
+ * (exit 65): they are not legal in a mail message (RFC 5322 2.3) and silently
  * changing them would corrupt the content.  A lone "." ends the input
  * unless -i or -oi.  "ETRN *" asks the daemon to flush the whole queue
  * (a tern extension for local clients), used by -q when the trigger
@@ -47,7 +48,6 @@
 #include "rfc822.h"
 #include "submit.h"
 
-#define LINE_MAX_OCTETS	998		/* RFC 5322 2.1.1 */
 #define HEADER_MAX	(1024 * 1024)	/* bytes of header block kept */
 #define REPLY_MAX	4096
 
@@ -148,24 +148,14 @@ trace(struct submit *s, const char *dir, const char *line)
 		fprintf(s->trace, "%s %s\n", dir, line);
 }
 
-/* emit_line - one message line to the spool copy: dot-stuffed, split */
+/* emit_line - one message line to the spool copy, dot-stuffed */
 static void
-emit_line(struct submit *s, const char *line, size_t len, int header)
+emit_line(struct submit *s, const char *line, size_t len)
 {
-	size_t	 chunk, first = 1;
-
-	do {
-		chunk = len > LINE_MAX_OCTETS - 1 ? LINE_MAX_OCTETS - 1 : len;
-		if (!first && header)
-			putc(' ', s->msg);
-		else if (line[0] == '.')
-			putc('.', s->msg);
-		fwrite(line, 1, chunk, s->msg);
-		fputs("\r\n", s->msg);
-		line += chunk;
-		len -= chunk;
-		first = 0;
-	} while (len > 0);
+	if (len > 0 && line[0] == '.')
+		putc('.', s->msg);
+	fwrite(line, 1, len, s->msg);
+	fputs("\r\n", s->msg);
 }
 
 /* emit_field - a header field, whose folds are "\r\n" + white space */
@@ -176,8 +166,7 @@ emit_field(struct submit *s, const char *field)
 
 	for (;;) {
 		eol = strstr(field, "\r\n");
-		emit_line(s, field, eol ? (size_t)(eol - field) : strlen(field),
-		    1);
+		emit_line(s, field, eol ? (size_t)(eol - field) : strlen(field));
 		if (eol == NULL)
 			break;
 		field = eol + 2;
@@ -185,8 +174,32 @@ emit_field(struct submit *s, const char *field)
 }
 
 /*
+ * from_field - the From: of a message that has none, as Sendmail and
+ * Postfix write it: the full name of -F (else of $NAME) and the envelope
+ * sender (-f, else the submitting user; MAILER-DAEMON for the null
+ * sender).  0 when there is no full name: the daemon then adds the same
+ * From: without one (smtp_session.c), as it does for sendmail -bs.
+ */
+static int
+from_field(const struct submit *s, char *out, size_t len)
+{
+	const char *fullname = s->fullname ? s->fullname : getenv("NAME");
+	char	 name[512];
+
+	if (fullname == NULL || fullname[0] == '\0')
+		return 0;
+	rfc822_quote_phrase(fullname, name, sizeof(name));
+	if (s->sender[0] != '\0')
+		snprintf(out, len, "From: %s <%s>", name, s->sender);
+	else
+		snprintf(out, len, "From: %s <MAILER-DAEMON@%s>", name,
+		    s->cfg.hostname);
+	return 1;
+}
+
+/*
  * finish_headers - -t recipients (Resent-To/Cc/Bcc when present, RFC
- * 5322 3.6.6, else To/Cc/Bcc), Bcc fields removed, From: added for -F.
+ * 5322 3.6.6, else To/Cc/Bcc), Bcc fields removed, From: with a name.
  */
 static void
 finish_headers(struct submit *s, struct strvec *fields)
@@ -195,7 +208,7 @@ finish_headers(struct submit *s, struct strvec *fields)
 	static const char *const resent[] = { "resent-to", "resent-cc",
 	    "resent-bcc" };
 	const char *const *names = plain;
-	char	 name[512], from[RFC822_ADDR_MAX * 2];
+	char	 from[RFC822_ADDR_MAX * 2];
 	size_t	 i, k;
 	int	 has_from = 0;
 
@@ -218,12 +231,8 @@ finish_headers(struct submit *s, struct strvec *fields)
 			continue;
 		emit_field(s, f);
 	}
-	if (!has_from && s->fullname != NULL) {
-		rfc822_quote_phrase(s->fullname, name, sizeof(name));
-		snprintf(from, sizeof(from), "From: %s <%s>", name,
-		    s->sender[0] ? s->sender : "MAILER-DAEMON");
-		emit_line(s, from, strlen(from), 1);
-	}
+	if (!has_from && from_field(s, from, sizeof(from)))
+		emit_line(s, from, strlen(from));
 }
 
 /* read_line - next input line without its LF or CRLF; -1 at the end */
@@ -295,7 +304,7 @@ read_message(struct submit *s)
 	if (more && len > 0)
 		fputs("\r\n", s->msg);	/* headers end before a body line */
 	for (; more; more = (len = read_line(s, &line, &cap)) >= 0)
-		emit_line(s, line, len, 0);
+		emit_line(s, line, len);
 	if (fflush(s->msg) == EOF || ferror(s->msg))
 		die(EX_CANTCREAT, "cannot write a temporary file: %s",
 		    strerror(errno));

@@ -44,6 +44,7 @@
 #include "envelope.h"
 #include "iobuf.h"
 #include "log.h"
+#include "longline.h"
 #include "mx.h"
 #include "netaddr.h"
 #include "remote_priv.h"
@@ -65,6 +66,7 @@ struct message {
 	char		 err[256];	/* why it could not be loaded */
 	int		*done;		/* per job recipient: decided */
 	int		*accepted;	/* per job recipient: RCPT got 2xx */
+	struct longline	*ll;		/* lines over 998 octets: re-encode */
 };
 
 /* remote_decide - record, report and log one recipient's outcome */
@@ -237,6 +239,38 @@ remote_precheck(struct remote *r, struct message *m)
 	return 0;
 }
 
+/*
+ * remote_prepare - before any connection: a message with a line over 998
+ * octets is re-encoded for the next hop (longline.c), and SIZE must
+ * count what will be sent.  What cannot be re-encoded fails here.
+ */
+static void
+remote_prepare(struct remote *r, struct message *m)
+{
+	char	 path[1024], err[300], reply[400];
+	FILE	*fp = NULL;
+	int	 permanent = 0, rc = -1;
+
+	if (spool_path(r->conf->spool_dir, "queue", m->job->id, path,
+	    sizeof(path)) == -1 || (fp = fopen(path, "r")) == NULL)
+		snprintf(err, sizeof(err), "cannot read queue file: %s",
+		    strerror(errno));
+	else
+		rc = remote_reencode_plan(fp, m->body, &m->ll, &m->size, err,
+		    sizeof(err), &permanent);
+	if (fp != NULL)
+		fclose(fp);
+	if (rc == -1) {
+		snprintf(reply, sizeof(reply), "cannot send the message "
+		    "within the line limit of 998 octets: %s", err);
+		remote_decide_all(r, m, 0, permanent ? DELIVER_PERMFAIL :
+		    DELIVER_TEMPFAIL, permanent ? "5.6.0" : "4.3.0", reply);
+	} else if (m->ll != NULL)
+		log_info("%s: lines over 998 octets: %zu part(s) sent as "
+		    "quoted-printable, size=%lld", m->job->id,
+		    longline_converted(m->ll), m->size);
+}
+
 /* remote_write_mail - queue "MAIL FROM:<...> params" for sending */
 static int
 remote_write_mail(struct remote *r, struct message *m)
@@ -344,7 +378,7 @@ remote_data(struct remote *r, struct message *m, FILE *fp, int mail_ok,
 	}
 	if (!mail_ok || naccepted == 0)
 		return remote_command(r, &rp, "sending end of data", ".\r\n");
-	if ((rc = remote_send_body(r, fp)) == -2) {
+	if ((rc = remote_send_body(r, fp, m->body, m->ll)) == -2) {
 		remote_decide_all(r, m, 1, DELIVER_TEMPFAIL, "4.3.0",
 		    "error reading the queue file");
 		return -1;
@@ -366,16 +400,15 @@ remote_transaction(struct remote *r, struct message *m)
 	size_t	 k, naccepted;
 	int	 rc = -1;
 
-	if (remote_precheck(r, m))
-		return 0;
 	if (spool_path(r->conf->spool_dir, "queue", m->job->id, path,
-	    sizeof(path)) == -1 || (fp = fopen(path, "r")) == NULL ||
-	    fseek(fp, m->body, SEEK_SET) == -1) {
+	    sizeof(path)) == -1 || (fp = fopen(path, "r")) == NULL) {
 		snprintf(reason, sizeof(reason), "cannot read queue file: %s",
 		    strerror(errno));
 		remote_decide_all(r, m, 0, DELIVER_TEMPFAIL, "4.3.0", reason);
-		if (fp != NULL)
-			fclose(fp);
+		return 0;
+	}
+	if (remote_precheck(r, m)) {
+		fclose(fp);
 		return 0;
 	}
 	memset(m->accepted, 0, m->job->nrcpt * sizeof(*m->accepted));
@@ -611,14 +644,19 @@ remote_agent_run(const struct config *conf, const char *domain,
 	} else if (route.kind == TRANSPORT_DISCARD)
 		remote_decide_every(&r, DELIVER_OK, "2.0.0", "none",
 		    "discarded");
-	else
+	else {
+		for (i = 0; i < r.nmsgs; i++)
+			if (r.msgs[i].loaded)
+				remote_prepare(&r, &r.msgs[i]);
 		remote_try_hosts(&r, &route);
+	}
 	remote_decide_every(&r, DELIVER_TEMPFAIL, r.last_dsn[0] ? r.last_dsn :
 	    "4.4.1", r.last_relay, r.last_reply[0] ? r.last_reply :
 	    "no mail exchanger could be reached");
 out:
 	for (i = 0; i < r.nmsgs; i++) {
 		envelope_free(&r.msgs[i].env);
+		longline_free(r.msgs[i].ll);
 		free(r.msgs[i].done);
 		free(r.msgs[i].accepted);
 	}

@@ -6,7 +6,8 @@
  *	remote_connect(r, ss)			fd or -1
  *	remote_command(r, rp, stage, fmt, ...)	one line out, one reply in
  *	remote_read_reply(r, rp, stage)		RFC 5321 section 4.2
- *	remote_send_body(r, fp)			dot-stuffed, RFC 5321 4.5.2
+ *	remote_reencode_plan(fp, body, &ll, ...)	lines over 998 octets?
+ *	remote_send_body(r, fp, body, ll)	dot-stuffed, RFC 5321 4.5.2
  *
  * Every failure of the connection itself (refused, timeout, lost, 421,
  * malformed reply) is recorded with remote_fail_conn() and returns -1;
@@ -25,6 +26,7 @@
 #include "config.h"
 #include "iobuf.h"
 #include "log.h"
+#include "longline.h"
 #include "remote_priv.h"
 
 #define REPLY_LINE_MAX	1000	/* RFC 5321 4.5.3.1.5: 512, be lenient */
@@ -188,35 +190,130 @@ fail:
 	return -1;
 }
 
-/*
- * remote_send_body - the message with dot-stuffing (RFC 5321 section
- * 4.5.2), bare LF sent as CRLF, then the end-of-data line.  -1 on a
- * connection error, -2 on a read error of the queue file.
- */
-int
-remote_send_body(struct remote *r, FILE *fp)
-{
-	char	 in[8192], out[sizeof(in) * 2];
-	size_t	 n, i, o;
-	int	 bol = 1, prev = 0;
+/* The dot-stuffing writer (RFC 5321 section 4.5.2); bare LF sent as CRLF. */
+struct stuffer {
+	struct iobuf	*io;
+	int		 bol, prev;
+	int		 failed;
+};
 
-	while ((n = fread(in, 1, sizeof(in), fp)) > 0) {
-		for (o = 0, i = 0; i < n; i++) {
-			if (bol && in[i] == '.')
+static int
+stuff_put(void *arg, const char *p, size_t n)
+{
+	struct stuffer *st = arg;
+	char	 out[8192 * 2];
+	size_t	 i, o, k;
+
+	for (; n > 0; p += k, n -= k) {
+		k = n < sizeof(out) / 2 ? n : sizeof(out) / 2;
+		for (o = 0, i = 0; i < k; i++) {
+			if (st->bol && p[i] == '.')
 				out[o++] = '.';
-			if (in[i] == '\n' && prev != '\r')
+			if (p[i] == '\n' && st->prev != '\r')
 				out[o++] = '\r';
-			out[o++] = in[i];
-			bol = in[i] == '\n';
-			prev = (unsigned char)in[i];
+			out[o++] = p[i];
+			st->bol = p[i] == '\n';
+			st->prev = (unsigned char)p[i];
 		}
-		if (iobuf_write(r->io, out, o) == -1)
+		if (iobuf_write(st->io, out, o) == -1) {
+			st->failed = 1;
 			return -1;
+		}
 	}
+	return 0;
+}
+
+static int
+count_put(void *arg, const char *p, size_t n)
+{
+	(void)p;
+	*(long long *)arg += (long long)n;
+	return 0;
+}
+
+/*
+ * body_pass - the message at offset body through ll, or fn when ll is
+ * NULL.  -1 when they failed, -2 when the file could not be read.
+ */
+static int
+body_pass(FILE *fp, long body, struct longline *ll, longline_put *fn,
+    void *arg)
+{
+	char	 in[8192];
+	size_t	 n;
+
+	if (fseek(fp, body, SEEK_SET) == -1)
+		return -2;
+	while ((n = fread(in, 1, sizeof(in), fp)) > 0)
+		if ((ll != NULL ? longline_write(ll, in, n) : fn(arg, in, n))
+		    == -1)
+			return -1;
 	if (ferror(fp))
 		return -2;
-	if (!bol && iobuf_write(r->io, prev == '\r' ? "\n" : "\r\n",
-	    prev == '\r' ? 1 : 2) == -1)
+	return ll != NULL ? longline_end(ll) : 0;
+}
+
+static int
+scan_put(void *arg, const char *p, size_t n)
+{
+	return longline_scan(arg, p, n) ? -1 : 0;
+}
+
+/*
+ * remote_reencode_plan - NULL into *llp when no line passes 998 octets;
+ * else both learning passes, and *size becomes what will be sent.
+ */
+int
+remote_reencode_plan(FILE *fp, long body, struct longline **llp,
+    long long *size, char *err, size_t errlen, int *permanent)
+{
+	struct longline_scan sc = { 0, 0 };
+	struct longline *ll = NULL;
+	int	 rc;
+
+	*llp = NULL;
+	*permanent = 0;
+	if ((rc = body_pass(fp, body, NULL, scan_put, &sc)) == 0 &&
+	    !longline_scan(&sc, "\n", 1))
+		return 0;
+	if (rc == -2 || (ll = longline_new()) == NULL)
+		goto fail;
+	*size = 0;
+	longline_begin(ll, 0, NULL, NULL);
+	if ((rc = body_pass(fp, body, ll, NULL, NULL)) == 0) {
+		longline_begin(ll, 1, count_put, size);
+		rc = body_pass(fp, body, ll, NULL, NULL);
+	}
+	if (rc == 0) {
+		*llp = ll;
+		return 0;
+	}
+fail:
+	if (rc == -2 || ll == NULL)
+		snprintf(err, errlen, "cannot read the queue file: %s",
+		    strerror(errno));
+	else
+		snprintf(err, errlen, "%s", longline_error(ll, permanent));
+	longline_free(ll);
+	return -1;
+}
+
+/*
+ * remote_send_body - the message (re-encoded through ll when not NULL)
+ * dot-stuffed, then the end-of-data line.  -1 on a connection error,
+ * -2 when the queue file could not be read or re-encoded.
+ */
+int
+remote_send_body(struct remote *r, FILE *fp, long body, struct longline *ll)
+{
+	struct stuffer st = { r->io, 1, 0, 0 };
+
+	if (ll != NULL)
+		longline_begin(ll, 1, stuff_put, &st);
+	if (body_pass(fp, body, ll, stuff_put, &st) != 0)
+		return st.failed ? -1 : -2;
+	if (!st.bol && iobuf_write(r->io, st.prev == '\r' ? "\n" : "\r\n",
+	    st.prev == '\r' ? 1 : 2) == -1)
 		return -1;
 	return iobuf_write(r->io, ".\r\n", 3);
 }

@@ -7,6 +7,10 @@
  * CRLF itself.  "\n.\r\n", "\r\n.\n" and "\r.\r" are content.  The writer
  * then turns every bare CR and bare LF into CRLF, so such content can
  * never become an end-of-data marker when the message is relayed.
+ * Lines of any length are stored as they are (bounded only by the size
+ * limit): the SMTP client re-encodes a message whose lines pass 998
+ * octets when it relays it (longline.c), and local delivery needs no
+ * limit, so refusing them would only lose mail.
  */
 #include <stdio.h>
 #include <string.h>
@@ -97,8 +101,6 @@ end_line(struct msgwriter *w)
 			w->seen |= HDR_MSGID;
 	}
 	emit(w, "\r\n", 2);
-	if (w->linelen > LINE_MAX_TEXT)
-		w->long_line = 1;
 	w->linelen = 0;
 }
 

@@ -426,6 +426,23 @@ cmd_rcpt(struct smtp_session *s, char *args)
 	return 0;
 }
 
+/*
+ * local_from - the From: added to a local submission that has none: the
+ * envelope sender, as sendmail(8) writes it (and Postfix's cleanup).
+ */
+static const char *
+local_from(struct smtp_session *s)
+{
+	if (s->uid < 0)
+		return NULL;
+	if (s->env.sender[0] != '\0')
+		snprintf(s->from_hdr, sizeof(s->from_hdr), "%s", s->env.sender);
+	else
+		snprintf(s->from_hdr, sizeof(s->from_hdr), "MAILER-DAEMON@%s",
+		    s->cfg->hostname);
+	return s->from_hdr;
+}
+
 /* Open the queue file and write the envelope and the Received: header. */
 static int
 message_open(struct smtp_session *s)
@@ -470,8 +487,8 @@ message_open(struct smtp_session *s)
 	    s->cfg->hostname);
 	/* Like Postfix for its local clients: trusted ones get the
 	 * missing Date: and Message-ID:, local submitters From: too. */
-	msgw_init(&s->w, s->sf.fp, s->cfg->max_message_size,
-	    s->uid >= 0 ? s->from_hdr : NULL, s->trusted ? s->msgid : NULL);
+	msgw_init(&s->w, s->sf.fp, s->cfg->max_message_size, local_from(s),
+	    s->trusted ? s->msgid : NULL);
 	return 0;
 }
 
@@ -487,10 +504,6 @@ message_close(struct smtp_session *s)
 		reply(s, "552 5.3.4 Message size exceeds fixed limit");
 		log_info("%s: reject: size %lld exceeds limit %lld", s->sf.id,
 		    s->w.size, s->cfg->max_message_size);
-	} else if (s->w.long_line) {
-		reply(s, "550 5.6.0 Message has a line longer than 998 "
-		    "octets (RFC 5322 2.1.1)");
-		log_info("%s: reject: line too long", s->sf.id);
 	} else if (ferror(s->sf.fp) ||
 	    spool_commit(s->cfg->spool_dir, &s->sf) == -1) {
 		log_warn("%s: cannot commit queue file", s->sf.id);
@@ -772,7 +785,6 @@ static void
 session_init(struct smtp_session *s, const struct config *cfg, int fd,
     const struct sockaddr *peer, long uid)
 {
-	struct passwd *pw;
 	size_t	 i;
 
 	memset(s, 0, sizeof(*s));
@@ -787,9 +799,6 @@ session_init(struct smtp_session *s, const struct config *cfg, int fd,
 		snprintf(s->addr, sizeof(s->addr), "local");
 		snprintf(s->name, sizeof(s->name), "localhost");
 		s->trusted = 1;
-		pw = getpwuid((uid_t)uid);
-		snprintf(s->from_hdr, sizeof(s->from_hdr), "%s@%s",
-		    pw ? pw->pw_name : "nobody", cfg->hostname);
 		return;
 	}
 	netaddr_string(peer, s->addr, sizeof(s->addr));

@@ -338,7 +338,8 @@ def maildir_messages(path):
     """The messages of the Maildir at path, read with mailbox.Maildir,
     oldest first, as (key, mailbox.MaildirMessage, raw bytes)."""
     import mailbox
-    # The agent makes tmp/, new/ and cur/ one after the other.
+    # The local agent makes tmp/, new/, then cur/: until cur/ is there
+    # mailbox.Maildir cannot read the directory (FileNotFoundError).
     if not all(os.path.isdir(os.path.join(path, d))
                for d in ("tmp", "new", "cur")):
         return []

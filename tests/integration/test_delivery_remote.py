@@ -7,10 +7,12 @@ Alice's tern finds Bob's tern through MX records served by dnsserver.py
 on loopback; remote_port sends every connection to Bob's port.  Remote
 failures come from smtpsink.py (a closed port, 550 for one recipient).
 Every helper process is stopped by its PID."""
+import base64
 import email
 import email.policy
 import mailbox
 import os
+import re
 import shutil
 import time
 
@@ -439,3 +441,139 @@ def harness_flush(t):
         os.write(fd, b"flush\n")
     finally:
         os.close(fd)
+
+
+# --- lines over 998 octets, relayed (RFC 5322 2.1.1) ---
+
+def sink_raw(s, n, timeout=15):
+    """Wait for n messages at sink s; [(json, raw bytes as received)]."""
+    wait_for(lambda: len(s.messages()) >= n, timeout, 0.1)
+    out = []
+    for i, meta in enumerate(s.messages()):
+        with open(os.path.join(s.dir, "%d.eml" % (i + 1)), "rb") as f:
+            out.append((meta, f.read()))
+    return out
+
+
+def check_line_limit(raw):
+    lines = raw.split(b"\r\n")
+    assert lines[-1] == b"", raw[-100:]     # ends in CRLF
+    longest = max(len(line) for line in lines)
+    assert longest <= 998, longest
+    assert b"\n" not in raw.replace(b"\r\n", b""), "bare LF"
+
+
+def unfold(header_block):
+    return re.sub(rb"\r\n(?=[ \t])", b"", header_block)
+
+
+def decoded_parts(raw):
+    m = email.message_from_bytes(raw, policy=email.policy.default)
+    return [(p.get_content_type(), p.get_payload(decode=True))
+            for p in m.walk() if not p.is_multipart()]
+
+
+LONG_TEXT = "Gr\u00fc\u00dfe aus K\u00f6ln, " * 120 + "end"   # 2400+ octets
+LONG_SUBJECT = " ".join("word%d" % i for i in range(300))
+
+
+def test_long_lines_reencoded_when_relayed():
+    """A text body line of 2400 octets and a 2300-octet Subject: the
+    next hop gets no line over 998 octets (the body as quoted-printable,
+    the Subject folded), decoding gives back the original text exactly,
+    and SIZE counts what was sent."""
+    body = ("From: alice@tern.test\r\nTo: x@remote.test\r\n"
+            "Date: Tue, 01 Dec 2026 10:00:00 +0000\r\nMessage-ID: <ll@x>\r\n"
+            "Subject: %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n\r\nfirst line\r\n%s\r\n"
+            "-- \r\nsig\r\n" % (LONG_SUBJECT, LONG_TEXT)).encode()
+    with Stack() as st:
+        s = sink(st)
+        a = relay_to(st, s.port)
+        qid = send(a, "alice@tern.test", ["x@remote.test"], body,
+                   ["BODY=8BITMIME"])
+        (meta, raw), = sink_raw(s, 1)
+        check_line_limit(raw)
+        assert "SIZE=%d" % len(raw) in meta["mail_params"], \
+            (meta["mail_params"], len(raw))
+        head, _, _ = raw.partition(b"\r\n\r\n")
+        orig_head = body.partition(b"\r\n\r\n")[0]
+        assert unfold(head).endswith(b"\r\n" + orig_head.replace(
+            b"Content-Transfer-Encoding: 8bit",
+            b"Content-Transfer-Encoding: quoted-printable") +
+            b"\r\nMIME-Version: 1.0"), head
+        m = email.message_from_bytes(raw, policy=email.policy.default)
+        orig = email.message_from_bytes(body, policy=email.policy.default)
+        assert m["Subject"] == LONG_SUBJECT
+        assert m["Content-Transfer-Encoding"] == "quoted-printable"
+        assert m.get_content() == orig.get_content(), m.get_content()[:200]
+        assert LONG_TEXT in m.get_content()
+        assert wait_log(a, "%s: lines over 998 octets: 1 part(s) sent as "
+                        "quoted-printable, size=%d" % (qid, len(raw)), 5), \
+            a.log()
+        assert queue_empty(a)
+
+
+def test_long_lines_in_multipart_reencoded():
+    """Only the parts with long lines change: a 7bit HTML part becomes
+    quoted-printable, a base64 part written as one long line is cut into
+    76-octet lines; the short part and the structure stay byte for byte."""
+    html = "<p>" + "x" * 3000 + "</p>"
+    blob = bytes(range(256)) * 12
+    b64 = base64.b64encode(blob).decode()            # one 4096-octet line
+    short = ("--frontier\r\nContent-Type: text/plain\r\n\r\n"
+             "short part\r\n")
+    body = ("From: alice@tern.test\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/mixed; boundary=frontier\r\n\r\n"
+            "preamble\r\n" + short +
+            "--frontier\r\nContent-Type: text/html\r\n"
+            "Content-Transfer-Encoding: 7bit\r\n\r\n" + html + "\r\n"
+            "--frontier\r\nContent-Type: application/octet-stream\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n" + b64 + "\r\n"
+            "--frontier--\r\n").encode()
+    with Stack() as st:
+        s = sink(st)
+        a = relay_to(st, s.port)
+        send(a, "alice@tern.test", ["x@remote.test"], body)
+        (meta, raw), = sink_raw(s, 1)
+        check_line_limit(raw)
+        assert "SIZE=%d" % len(raw) in meta["mail_params"]
+        assert short.encode() in raw and b"\r\npreamble\r\n" in raw
+        assert raw.endswith(b"\r\n--frontier--\r\n"), raw[-50:]
+        assert decoded_parts(raw) == decoded_parts(body), \
+            [(t, len(p)) for t, p in decoded_parts(raw)]
+        assert dict(decoded_parts(raw))["application/octet-stream"] == blob
+        assert dict(decoded_parts(raw))["text/html"].decode() == html
+        m = email.message_from_bytes(raw, policy=email.policy.default)
+        ctes = [p["Content-Transfer-Encoding"] for p in m.walk()]
+        assert ctes == [None, None, "quoted-printable", "base64"], ctes
+
+
+def test_long_header_without_white_space_bounces():
+    """A header line that cannot be folded is not cut: the recipient
+    fails with 5.6.0 and the sender gets a bounce naming the reason;
+    nothing reaches the next hop.  Local delivery keeps it as it is."""
+    token = "t" * 1200
+    body = ("From: alice@tern.test\r\nX-Token: %s\r\nSubject: unfoldable"
+            "\r\n\r\nbody\r\n" % token).encode()
+    with Stack() as st:
+        s = sink(st)
+        a = relay_to(st, s.port)
+        send(a, "alice@tern.test", ["x@remote.test", "alice@tern.test"],
+             body)
+        msgs = notices(a, n=2)
+        copy = [m for m in msgs if m["Subject"] == "unfoldable"]
+        assert len(copy) == 1 and copy[0]["X-Token"] == token, \
+            [m["Subject"] for m in msgs]
+        bounce, = [m for m in msgs if m["Subject"] != "unfoldable"]
+        kind, per_msg, blocks = dsn_blocks(bounce)
+        assert [(b["final-recipient"], b["action"], b["status"])
+                for b in blocks] == \
+            [("rfc822; x@remote.test", "failed", "5.6.0")], blocks
+        diag = " ".join(blocks[0]["diagnostic-code"].split())
+        assert diag.startswith("X-Tern; ") and \
+            "no white space to fold at" in diag, diag
+        assert "remote-mta" not in blocks[0], blocks[0]   # decided here
+        assert "dsn=5.6.0, status=bounced" in a.log(), a.log()
+        assert s.messages() == []
+        assert queue_empty(a)

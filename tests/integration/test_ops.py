@@ -32,8 +32,16 @@ from smtpsink import SMTPSink
 USER = pwd.getpwuid(os.getuid()).pw_name
 
 
+def clean_env(**extra):
+    """The environment without NAME (sendmail's default full name)."""
+    env = dict((k, v) for k, v in os.environ.items() if k != "NAME")
+    env.update(extra)
+    return env
+
+
 def run(t, prog, *args, data=b"", env=None):
     """Run one of tern's commands with -C t's configuration."""
+    env = clean_env() if env is None else env
     p = subprocess.run([os.path.join(BIN, prog), "-C", t.conf_path] +
                        list(args), input=data, capture_output=True,
                        timeout=30, env=env)
@@ -210,23 +218,75 @@ def test_sendmail_t_bcc_is_removed():
         stop_sink(sink)
 
 
-def test_sendmail_f_and_F():
+def test_sendmail_from_header():
+    """The From: that sendmail adds to a message without one names the
+    envelope sender (-f, else the submitting user), with the full name
+    of -F (else $NAME) as display name; -F alone never changes the
+    address.  A From: in the message is kept, -F or not."""
+    me = "%s@tern.test" % USER
+    other = "other@example.org"
+    cases = [([], {}, ("", me), me),
+             (["-f", other], {}, ("", other), other),
+             (["-F", "Full Name"], {}, ("Full Name", me), me),
+             (["-f", other, "-F", "Full Name"], {}, ("Full Name", other),
+              other),
+             (["-F", "Q. Public, Jr."], {}, ("Q. Public, Jr.", me), me),
+             ([], {"NAME": "Env Name"}, ("Env Name", me), me),
+             (["-F", "Option"], {"NAME": "Env Name"}, ("Option", me), me),
+             (["-f", "<>", "-F", "Robot"], {},
+              ("Robot", "MAILER-DAEMON@tern.test"), "")]
     with Tern() as t:
-        rc, out, err = run(t, "sendmail", "-f", "other@example.org",
-                           "-F", "Full Name", USER,
-                           data=b"Subject: from someone else\n\nhi\n")
-        assert rc == 0, (rc, err)
-        m, = wait_mail(t)
-        assert m["Return-Path"] == "<other@example.org>", str(m)
-        assert email.utils.parseaddr(m["From"]) == \
-            ("Full Name", "other@example.org"), m["From"]
-        # A From: already in the message is kept; -F is not applied.
-        rc, out, err = run(t, "sendmail", "-F", "Ignored", USER,
+        for i, (args, env, want, sender) in enumerate(cases):
+            rc, out, err = run(t, "sendmail", *(args + [USER]),
+                               data=b"Subject: case %d\n\nhi\n" % i,
+                               env=clean_env(**env))
+            assert rc == 0, (args, rc, err)
+            m = wait_mail(t, i + 1)[i]
+            assert m["Subject"] == "case %d" % i, str(m)
+            assert len(m.get_all("From")) == 1, (args, str(m))
+            assert email.utils.parseaddr(m["From"]) == want, \
+                (args, env, m["From"])
+            assert m["Return-Path"] == "<%s>" % sender, (args, str(m))
+        n = len(cases)
+        rc, out, err = run(t, "sendmail", "-F", "Ignored", "-f", other, USER,
                            data=b"From: Me <me@example.org>\n\nhi\n")
         assert rc == 0, (rc, err)
-        m = wait_mail(t, 2)[1]
-        assert m["From"] == "Me <me@example.org>", str(m)
-        assert m["Return-Path"] == "<%s@tern.test>" % USER, str(m)
+        m = wait_mail(t, n + 1)[n]
+        assert m.get_all("From") == ["Me <me@example.org>"], str(m)
+        assert m["Return-Path"] == "<%s>" % other, str(m)
+        # -bs: the daemon adds the same From: for local SMTP clients.
+        c = Chat([os.path.join(BIN, "sendmail"), "-C", t.conf_path, "-bs"])
+        try:
+            assert c.reply()[0] == 220
+            assert c.cmd("HELO me.example")[0] == 250
+            assert c.cmd("MAIL FROM:<%s>" % other)[0] == 250
+            assert c.cmd("RCPT TO:<%s>" % me)[0] == 250
+            assert c.cmd("DATA")[0] == 354
+            c.p.stdin.write(b"Subject: bs\r\n\r\nhi\r\n")
+            assert c.cmd(".")[0] == 250
+            assert c.cmd("QUIT")[0] == 221
+        finally:
+            c.close()
+        m = wait_mail(t, n + 2)[n + 1]
+        assert email.utils.parseaddr(m["From"]) == ("", other), str(m)
+
+
+def test_sendmail_keeps_long_lines():
+    """A 2000-character line (and a 1600-character header line) reach
+    the mailbox byte for byte: sendmail no longer cuts them."""
+    line = b"x" * 1000 + b" " + b"y" * 999
+    subject = b" ".join([b"subject"] * 200)
+    with Tern() as t:
+        rc, out, err = run(t, "sendmail", "-i", USER,
+                           data=b"Subject: " + subject + b"\n\n" + line +
+                           b"\n.\nshort\n")
+        assert rc == 0 and err == "", (rc, err)
+        wait_mail(t)
+        (_, _, raw), = maildir_messages(mailbox(t))
+        assert b"\nSubject: " + subject + b"\n" in raw, raw
+        assert raw.endswith(b"\n\n" + line + b"\n.\nshort\n"), raw[-3000:]
+        m = email.message_from_bytes(raw, policy=email.policy.default)
+        assert m.get_content() == (line + b"\n.\nshort\n").decode(), str(m)
 
 
 class Chat:
@@ -317,7 +377,7 @@ def test_bsd_mailx():
         rcfile = os.path.join(t.dir, "mailrc")
         with open(rcfile, "w") as f:
             f.write("set sendmail=%s\nset sendwait\n" % wrapper)
-        env = dict(os.environ, MAILRC=rcfile, HOME=t.dir)
+        env = clean_env(MAILRC=rcfile, HOME=t.dir)
         p = subprocess.run([mailx, "-s", "test", USER], input=b"hi\n",
                            env=env, capture_output=True, timeout=30)
         assert p.returncode == 0, p
