@@ -55,9 +55,13 @@ def test_daemon_without_aliases_file():
         s.sendmail("a@example.org", [harness.daemon_user() + "@tern.test"],
                    b"Subject: x\r\n\r\nbody\r\n")
         s.quit()
-        box = os.path.join(t.mail, harness.daemon_user())
-        assert harness.wait_for(
-            lambda: len(harness.maildir_messages(box)) == 1, 10), t.log()
+        # The system's /etc/aliases, if there is one, may send it on to
+        # another user (Debian's "nobody: root"): any mailbox will do.
+
+        def delivered():
+            return sum(len(harness.maildir_messages(os.path.join(t.mail, u)))
+                       for u in os.listdir(t.mail))
+        assert harness.wait_for(lambda: delivered() == 1, 10), t.log()
         if not os.path.exists("/etc/aliases"):
             assert t.log().count("/etc/aliases does not exist") == 1, t.log()
     with harness.Tern(start=False) as t:
