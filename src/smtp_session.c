@@ -181,12 +181,36 @@ transaction_reset(struct smtp_session *s)
 		session_set_state(s, SMTP_READY);
 }
 
+/* has_control - a C0 control byte or DEL (a NUL cannot get this far) */
+static int
+has_control(const char *p)
+{
+	for (; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return 1;
+	return 0;
+}
+
+/*
+ * HELO/EHLO name (RFC 5321 4.1.1.1).  A control byte is refused: it
+ * would go into the log, the envelope and the Received: header.  Spaces
+ * and 8-bit bytes are kept as sent (RFC 6531 3.7.1 allows U-labels, and
+ * RFC 5321 4.1.4 does not let a server refuse mail over the name).
+ */
 static int
 helo_common(struct smtp_session *s, char *args, int esmtp)
 {
+	const char *verb = esmtp ? "EHLO" : "HELO";
+
 	if (*args == '\0' || strlen(args) >= sizeof(s->helo)) {
-		reply(s, "501 5.5.4 Syntax: %s hostname", esmtp ? "EHLO" :
-		    "HELO");
+		reply(s, "501 5.5.4 Syntax: %s hostname", verb);
+		return 0;
+	}
+	if (has_control(args)) {
+		reply(s, "501 5.5.2 Error: control character in %s hostname",
+		    verb);
+		log_info("reject: %s from %s[%s]: 501 5.5.2 control character "
+		    "in host name; helo=<%s>", verb, s->name, s->addr, args);
 		return 0;
 	}
 	snprintf(s->helo, sizeof(s->helo), "%s", args);
