@@ -181,6 +181,21 @@ transaction_reset(struct smtp_session *s)
 		session_set_state(s, SMTP_READY);
 }
 
+/*
+ * etrn_allowed - ETRN is for trusted clients: TCP clients in
+ * relay_networks, and of the local submitters only root and `user` (whom
+ * smtpd runs as), the queue's owners, as sendmail's restrictqrun has it.
+ * Every other local user is trusted to send, not to make the queue
+ * runner rescan the spool.
+ */
+static int
+etrn_allowed(const struct smtp_session *s)
+{
+	if (s->uid < 0)
+		return s->trusted;
+	return s->uid == 0 || (uid_t)s->uid == geteuid();
+}
+
 /* has_control - a C0 control byte or DEL (a NUL cannot get this far) */
 static int
 has_control(const char *p)
@@ -229,7 +244,7 @@ cmd_ehlo(struct smtp_session *s, char *args)
 	reply(s, "250-%s", s->cfg->hostname);
 	reply(s, "250-PIPELINING");
 	reply(s, "250-SIZE %lld", s->cfg->max_message_size);
-	if (s->trusted)
+	if (etrn_allowed(s))
 		reply(s, "250-ETRN");
 	reply(s, "250-ENHANCEDSTATUSCODES");
 	reply(s, "250-8BITMIME");
@@ -651,6 +666,7 @@ cmd_help(struct smtp_session *s, char *args)
 /*
  * ETRN (RFC 1985): trusted clients flush the queue for a domain.  Local
  * submitters (sendmail -q) may also say "ETRN *" for all, or a queue id.
+ * The queue runner does one rescan for a domain at a time (queue.h).
  */
 static int
 cmd_etrn(struct smtp_session *s, char *args)
@@ -658,8 +674,14 @@ cmd_etrn(struct smtp_session *s, char *args)
 	char	 msg[300];
 	const char *d = args[0] == '@' ? args + 1 : args;
 
-	if (!s->trusted) {
-		reply(s, "459 4.7.1 Error: ETRN not allowed for this client");
+	if (!etrn_allowed(s)) {
+		reply(s, "459 4.7.1 Error: ETRN not allowed for this %s",
+		    s->uid < 0 ? "client" : "user; only root and the mail "
+		    "system's user may flush the queue");
+		if (s->uid >= 0)
+			snprintf(msg, sizeof(msg), ", uid=%ld", s->uid);
+		log_info("reject: ETRN from %s[%s]%s: 459 4.7.1 not allowed",
+		    s->name, s->addr, s->uid >= 0 ? msg : "");
 		return 0;
 	}
 	if (!strcmp(args, "*"))
