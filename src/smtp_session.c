@@ -675,9 +675,13 @@ cmd_etrn(struct smtp_session *s, char *args)
 	const char *d = args[0] == '@' ? args + 1 : args;
 
 	if (!etrn_allowed(s)) {
-		reply(s, "459 4.7.1 Error: ETRN not allowed for this %s",
-		    s->uid < 0 ? "client" : "user; only root and the mail "
-		    "system's user may flush the queue");
+		if (s->uid < 0)
+			reply(s, "459 4.7.1 Error: ETRN not allowed for this "
+			    "client");
+		else
+			reply(s, "459 4.7.1 Error: ETRN not allowed for this "
+			    "user; only root and %s may flush the queue",
+			    s->cfg->user);
 		if (s->uid >= 0)
 			snprintf(msg, sizeof(msg), ", uid=%ld", s->uid);
 		log_info("reject: ETRN from %s[%s]%s: 459 4.7.1 not allowed",

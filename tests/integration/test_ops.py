@@ -504,7 +504,8 @@ def test_etrn_is_for_trusted_clients_only():
                                  "ETRN *", user=u)
             assert "ETRN" not in out.split("\n")[:-2], out
             assert out.count("459 4.7.1 Error: ETRN not allowed for this "
-                             "user") == 2, out
+                             "user; only root and %s may flush the queue"
+                             % t.conf["user"]) == 2, out
             prog = harness.bin_for_others("sendmail", t.dir)
             os.chmod(t.conf_path, 0o644)
             p = subprocess.run([prog, "-C", t.conf_path, "-qR" + "x.example"],
