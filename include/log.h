@@ -5,12 +5,14 @@
  * log_init("smtpd", to_stderr) once per process; every line is then
  * tagged "tern/smtpd[pid]" as Postfix tags its own, so log tools that read
  * Postfix logs (pflogsumm --syslog-name=tern, fail2ban) read ours.
- * log_warn() appends strerror(errno); log_warnx() does not.
+ * log_warn() appends strerror(errno); log_warnx() does not.  Each line
+ * is passed through log_escape(), so no control byte reaches the log.
  */
 #ifndef TERN_LOG_H
 #define TERN_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 void	log_init(const char *proc, int to_stderr);
 void	log_setproc(const char *proc);
@@ -23,5 +25,10 @@ void	fatal(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
+/*
+ * log_escape - in with each control byte (0x00-0x1f, 0x7f) as "\xNN",
+ * cut at a whole character or escape to fit outlen; out is NUL-ended.
+ */
+void	log_escape(const char *in, char *out, size_t outlen);
 
 #endif

@@ -18,7 +18,9 @@
  *	flush		attempt every message that is not held, now
  *	flush ID	attempt that message now
  *	flush @domain	attempt now every message with an undelivered
- *			recipient at domain
+ *			recipient at domain: a rescan of the spool, one at
+ *			a time; requests made while one runs share a
+ *			single rescan that follows it (queue_rescan.c)
  *	hold ID		do not attempt the message until released
  *			(kept in its state file: "held: yes")
  *	release ID	end a hold; the message is attempted now

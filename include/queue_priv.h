@@ -7,6 +7,7 @@
  *	queue_spool.c	messages in the spool: load, scan, activate, remove
  *	queue_agent.c	delivery agents: dispatch by destination, results
  *	queue_round.c	end of an attempt round: notices, expiry, persist
+ *	queue_rescan.c	flush @domain: one bounded rescan at a time
  *
  * Every message in the spool has a struct qmsg (found by id through a
  * tsearch(3) tree) and a place in the heap keyed by its next attempt;
@@ -71,6 +72,21 @@ struct agent {
 	size_t	 len;
 };
 
+#define RESCAN_DOMAINS		16	/* domains one rescan looks for */
+#define RESCAN_NAME_MAX		256	/* a domain, with the NUL */
+
+struct rescan_set {
+	char	 name[RESCAN_DOMAINS][RESCAN_NAME_MAX];	/* lower case */
+	size_t	 n;
+};
+
+/* flush @domain: the rescan that runs and the one to follow it */
+struct rescan {
+	int	 dir;			/* next queue/XX to read; -1 idle */
+	size_t	 flushed;		/* messages it made due so far */
+	struct rescan_set now, next;
+};
+
 struct queue {
 	struct config *cfg;
 	int	 master_sock;
@@ -85,6 +101,7 @@ struct queue {
 	size_t	 tlen;
 	int	 tskip;			/* discarding an overlong line */
 	int	 sig[2];		/* self-pipe: signal numbers */
+	struct rescan rescan;
 };
 
 static inline int
@@ -105,7 +122,8 @@ time_t	queue_due(const struct qmsg *, const struct state *, time_t now);
 void	queue_scan(struct queue *);
 void	queue_activate_due(struct queue *, time_t now);
 void	queue_save_flags(struct queue *, struct qmsg *);
-int	queue_has_domain(struct queue *, struct qmsg *, const char *domain);
+int	queue_has_domain(struct queue *, struct qmsg *,
+	    const char *const *domains, size_t ndomains);
 
 /* queue_agent.c */
 void	queue_dispatch(struct queue *);
@@ -113,6 +131,11 @@ void	queue_agent_read(struct agent *);
 void	queue_agents_sweep(struct queue *);
 void	queue_agents_kill(struct queue *);
 void	queue_reap(struct queue *);
+
+/* queue_rescan.c */
+void	queue_rescan_request(struct queue *, const char *domain);
+void	queue_rescan_step(struct queue *, time_t now);
+int	queue_rescan_running(const struct queue *);
 
 /* queue_round.c */
 int	queue_round_is_over(const struct qmsg *);

@@ -13,6 +13,7 @@
 #include "mx.h"
 
 struct config;
+struct delivery_result;
 struct iobuf;
 struct longline;
 struct message;
@@ -63,5 +64,10 @@ int	remote_reencode_plan(FILE *fp, long body, struct longline **ll,
 /* remote_send_body - dot-stuffed message and end of data; -1, -2 */
 int	remote_send_body(struct remote *r, FILE *fp, long body,
 	    struct longline *ll);
+/* remote_result - the result for one recipient, as the agent reports it
+ * (a temporary failure always gets a 4.X.X status) */
+void	remote_result(struct delivery_result *res, const char *id,
+	    size_t index, int status, const char *dsn, const char *relay,
+	    const char *reply);
 
 #endif

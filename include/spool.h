@@ -15,6 +15,8 @@
 #ifndef TERN_SPOOL_H
 #define TERN_SPOOL_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdio.h>
 
@@ -27,7 +29,16 @@ struct spool_file {
 	char	*iobuf;			/* fp's 64 KiB buffer, owned */
 };
 
-int	spool_setup(const char *spool_dir, long uid, long gid);
+/*
+ * Start-up.  Root only makes a missing spool directory and gives it to
+ * the user (spool_make_top); the rest runs as that user: spool_setup()
+ * makes or checks every part, never following a symbolic link, and
+ * spool_clean_tmp() removes stale files from tmp/.  On error the first
+ * two return -1 with "PATH: what is wrong" in err.
+ */
+int	spool_make_top(const char *spool_dir, uid_t, gid_t, char *err,
+	    size_t errlen);
+int	spool_setup(const char *spool_dir, char *err, size_t errlen);
 int	spool_clean_tmp(const char *spool_dir);
 void	spool_new_id(char id[QUEUEID_LEN + 1]);
 void	spool_hash(const char *id, char out[3]);

@@ -6,6 +6,11 @@
  * tern/proc[pid]: " prefix that syslogd would write, so a log captured
  * from `ternd -f` reads like a mail log file.  Errno is saved and restored
  * so that callers can log before reporting a failure.
+ *
+ * Every line passes log_escape() on its way out, whoever wrote it: a
+ * control byte (C0 or DEL) that came from a client, a server reply or a
+ * spool file is written as \xNN, so nothing can end a line early or
+ * forge the next one, or send escape sequences to a terminal.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -48,14 +53,41 @@ log_setdebug(int on)
 	log_debug_on = on;
 }
 
+void
+log_escape(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)in;
+	size_t	 o = 0;
+
+	if (outlen == 0)
+		return;
+	for (; *p != '\0'; p++) {
+		if (*p >= 0x20 && *p != 0x7f) {
+			if (o + 1 >= outlen)
+				break;
+			out[o++] = (char)*p;
+			continue;
+		}
+		if (o + 4 >= outlen)
+			break;
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[*p >> 4];
+		out[o++] = hex[*p & 0xf];
+	}
+	out[o] = '\0';
+}
+
 static void
 log_vwrite(int pri, const char *fmt, va_list ap, const char *suffix)
 {
-	char	 msg[2048], stamp[32];
+	char	 raw[2048], msg[4096], stamp[32];
 	time_t	 now;
 	struct tm tm;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	log_escape(raw, msg, sizeof(msg));
 	if (!log_stderr) {
 		if (suffix)
 			syslog(pri, "%s: %s", msg, suffix);

@@ -590,6 +590,8 @@ flush(struct submit *s)
 		die(EX_TEMPFAIL, "queue runner not running (is ternd running?)");
 	smtp_open(s);
 	code = smtp_cmd(s, "ETRN %s", s->flush_arg ? s->flush_arg : "*");
+	if (code == 459)		/* RFC 1985: not allowed */
+		die(EX_NOPERM, "cannot flush the queue: %s", s->reply);
 	if (code / 100 != 2)
 		smtp_fail(s, code, "ETRN");
 	smtp_cmd(s, "QUIT");

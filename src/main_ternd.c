@@ -10,6 +10,7 @@
  * without brackets; -P prints every key with its effective value.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <pwd.h>
@@ -69,19 +70,55 @@ print_config(const struct config *cfg)
 	}
 }
 
+/*
+ * spool_child - set up the spool as its owner: in a child that has
+ * dropped to `user` the way every child of the master does, so that
+ * nothing root does follows a name a spool user controls.
+ */
+static void
+spool_child(const struct config *cfg, const struct passwd *pw)
+{
+	char	 err[1024];
+
+	if (pw != NULL && priv_drop(pw->pw_uid, pw->pw_gid) == -1)
+		_exit(1);
+	if (spool_setup(cfg->spool_dir, err, sizeof(err)) == -1) {
+		log_warnx("spool %s; every part of the spool must belong to "
+		    "user %s, see tern(8)", err, pw ? pw->pw_name : cfg->user);
+		_exit(1);
+	}
+	if (spool_clean_tmp(cfg->spool_dir) == -1)
+		log_warn("cleaning %s/tmp", cfg->spool_dir);
+	_exit(0);
+}
+
+/*
+ * spool_prepare - as root, only make a missing spool directory for
+ * `user`; the child does the rest, and ternd stops if it fails.
+ */
 static void
 spool_prepare(const struct config *cfg)
 {
 	struct passwd *pw = NULL;
+	char	 err[1024];
+	pid_t	 pid;
+	int	 status;
 
 	if (geteuid() == 0 && (pw = getpwnam(cfg->user)) == NULL)
 		fatalx("user \"%s\" does not exist (create it, or set user "
 		    "in %s)", cfg->user, cfg->path);
-	if (spool_setup(cfg->spool_dir, pw ? (long)pw->pw_uid : -1,
-	    pw ? (long)pw->pw_gid : -1) == -1)
-		fatal("spool %s", cfg->spool_dir);
-	if (spool_clean_tmp(cfg->spool_dir) == -1)
-		log_warn("cleaning %s/tmp", cfg->spool_dir);
+	if (pw != NULL && spool_make_top(cfg->spool_dir, pw->pw_uid,
+	    pw->pw_gid, err, sizeof(err)) == -1)
+		fatalx("spool %s", err);
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid == 0)
+		spool_child(cfg, pw);
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			fatal("waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fatalx("spool %s not usable; not started", cfg->spool_dir);
 }
 
 int

@@ -31,14 +31,10 @@
 
 #include "config.h"
 #include "mx.h"
+#include "mx_priv.h"
 #include "netaddr.h"
 
 #define MX_ANSWER_MAX	65536
-
-struct mx_sortable {
-	struct mx_host	 host;
-	unsigned int	 key;		/* random tie-breaker */
-};
 
 /* mx_server - point the resolver at dns_server; -1 on a bad value */
 static int
@@ -124,7 +120,7 @@ mx_compare(const void *a, const void *b)
 }
 
 /* mx_parse_mx - the MX records of an answer, unsorted; count or -1 */
-static int
+int
 mx_parse_mx(const unsigned char *answer, int len, struct mx_sortable *out,
     size_t max, int *null_mx)
 {
@@ -231,7 +227,7 @@ mx_parse_literal(const char *host, int port, struct sockaddr_storage *out)
 }
 
 /* mx_parse_addrs - append the A or AAAA records of an answer */
-static void
+void
 mx_parse_addrs(const unsigned char *answer, int len, int type, int port,
     struct sockaddr_storage *out, size_t max, size_t *n)
 {
@@ -352,6 +348,24 @@ mx_addresses(const struct config *conf, const char *host, int port,
 	return MX_NOTFOUND;
 }
 
+/* mx_parse_ptr - the name in the first answer record, a PTR; 0 or -1 */
+int
+mx_parse_ptr(const unsigned char *answer, int len, char *host,
+    size_t hostlen)
+{
+	ns_msg	 msg;
+	ns_rr	 rr;
+
+	if (ns_initparse(answer, len, &msg) == -1 ||
+	    ns_msg_count(msg, ns_s_an) < 1 ||
+	    ns_parserr(&msg, ns_s_an, 0, &rr) == -1 ||
+	    ns_rr_type(rr) != ns_t_ptr ||
+	    dn_expand(ns_msg_base(msg), ns_msg_end(msg), ns_rr_rdata(rr), host,
+	    (int)hostlen) == -1)
+		return -1;
+	return 0;
+}
+
 /* "4.3.2.1.in-addr.arpa" or the nibble form under ip6.arpa (RFC 3596). */
 static int
 mx_reverse_name(const struct sockaddr *sa, char *out, size_t len)
@@ -384,20 +398,14 @@ mx_client_name(const struct config *conf, const struct sockaddr *sa,
 	unsigned char answer[MX_ANSWER_MAX];
 	char	 rev[128], host[MX_NAME_MAX], want[64], got[64], err[256];
 	struct sockaddr_storage addrs[MX_ADDRS_MAX];
-	ns_msg	 msg;
-	ns_rr	 rr;
 	size_t	 i, n = 0;
 	int	 len, status;
 
 	netaddr_string(sa, want, sizeof(want));
 	if (mx_reverse_name(sa, rev, sizeof(rev)) == -1 ||
 	    (len = mx_query(conf, rev, ns_t_ptr, answer, &status, err,
-	    sizeof(err))) == -1 || ns_initparse(answer, len, &msg) == -1 ||
-	    ns_msg_count(msg, ns_s_an) < 1 ||
-	    ns_parserr(&msg, ns_s_an, 0, &rr) == -1 ||
-	    ns_rr_type(rr) != ns_t_ptr ||
-	    dn_expand(ns_msg_base(msg), ns_msg_end(msg), ns_rr_rdata(rr), host,
-	    sizeof(host)) == -1)
+	    sizeof(err))) == -1 ||
+	    mx_parse_ptr(answer, len, host, sizeof(host)) == -1)
 		return -1;
 	if (mx_addresses(conf, host, 0, addrs, MX_ADDRS_MAX, &n, err,
 	    sizeof(err)) != MX_OK)

@@ -5,9 +5,10 @@
  * the next message in the schedule is due.  See queue.h for the
  * interface and the trigger protocol, queue_priv.h for the parts.
  *
- * Each turn: end finished agents, end finished rounds, activate due
- * messages, start agents, sleep.  Nothing rescans the spool on a timer;
- * the schedule is rebuilt from the spool once, at start-up.
+ * Each turn: end finished agents, end finished rounds, read one
+ * directory for a running "flush @domain" rescan (queue_rescan.c),
+ * activate due messages, start agents, sleep.  Nothing rescans the spool
+ * on a timer; the schedule is rebuilt from the spool once, at start-up.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -87,6 +88,7 @@ queue_select(struct queue *q, const char *arg, time_t now,
     void (*fn)(struct queue *, struct qmsg *, time_t))
 {
 	struct qmsg *m, **all;
+	const char *domain = arg != NULL ? arg + 1 : NULL;
 	size_t	 i, n = q->heap.n;
 
 	if (arg != NULL && strcmp(arg, "ALL") != 0 && arg[0] != '@') {
@@ -104,7 +106,7 @@ queue_select(struct queue *q, const char *arg, time_t now,
 		all[i] = q->heap.v[i]->data;
 	for (i = 0; i < n; i++)
 		if (arg == NULL || arg[0] != '@' ||
-		    queue_has_domain(q, all[i], arg + 1))
+		    queue_has_domain(q, all[i], &domain, 1))
 			fn(q, all[i], now);
 	free(all);
 }
@@ -131,6 +133,10 @@ queue_command(struct queue *q, char *line, time_t now)
 	copy[i] = '\0';
 	if (arg != NULL)
 		*arg++ = '\0';
+	if (strcmp(line, "flush") == 0 && arg != NULL && arg[0] == '@') {
+		queue_rescan_request(q, arg + 1);
+		return;
+	}
 	if (strcmp(line, "new") == 0 && arg != NULL &&
 	    spool_is_valid_id(arg)) {
 		if (queue_find(q, arg) == NULL)
@@ -247,6 +253,7 @@ queue_setup(struct queue *q, struct config *cfg, int master_sock)
 	q->cfg = cfg;
 	q->master_sock = master_sock;
 	q->trig_rd = q->trig_wr = -1;
+	q->rescan.dir = -1;
 	sched_init(&q->heap);
 	if (pipe2(q->sig, O_CLOEXEC | O_NONBLOCK) == -1)
 		return -1;
@@ -280,6 +287,8 @@ queue_timeout(struct queue *q, time_t now)
 	struct agent *a;
 	size_t	 i;
 
+	if (queue_rescan_running(q))
+		return 0;
 	for (a = q->agents; a != NULL; a = a->next)
 		if (a->done)
 			return 0;
@@ -385,6 +394,7 @@ queue_run(struct config *cfg, int master_sock)
 		now = time(NULL);
 		queue_agents_sweep(&q);
 		queue_finish_rounds(&q, now);
+		queue_rescan_step(&q, now);
 		queue_activate_due(&q, now);
 		queue_dispatch(&q);
 		if (queue_wait(&q, &pfd, &map, &cap))

@@ -376,13 +376,26 @@ queue_save_flags(struct queue *q, struct qmsg *m)
 	state_free(&st);
 }
 
-/* queue_has_domain - has m an undelivered recipient at domain? */
+/* domain_is_one_of - is the domain of addr one of domains[0..n)? */
+static int
+domain_is_one_of(const char *addr, const char *const *domains, size_t n)
+{
+	const char *at = strrchr(addr, '@');
+	size_t	 i;
+
+	for (i = 0; at != NULL && i < n; i++)
+		if (strcasecmp(at + 1, domains[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* queue_has_domain - has m an undelivered recipient at one of domains? */
 int
-queue_has_domain(struct queue *q, struct qmsg *m, const char *domain)
+queue_has_domain(struct queue *q, struct qmsg *m, const char *const *domains,
+    size_t ndomains)
 {
 	struct envelope env;
 	struct state st;
-	const char *at;
 	size_t	 i;
 	int	 found = 0;
 	FILE	*fp;
@@ -401,8 +414,7 @@ queue_has_domain(struct queue *q, struct qmsg *m, const char *domain)
 	}
 	for (i = 0; i < env.nrcpt && !found; i++)
 		found = queue_rcpt_is_undelivered(&st.rcpt[i]) &&
-		    (at = strrchr(env.rcpt[i].addr, '@')) != NULL &&
-		    strcasecmp(at + 1, domain) == 0;
+		    domain_is_one_of(env.rcpt[i].addr, domains, ndomains);
 	if (!m->active) {
 		envelope_free(&env);
 		state_free(&st);

@@ -69,6 +69,21 @@ struct message {
 	struct longline	*ll;		/* lines over 998 octets: re-encode */
 };
 
+void
+remote_result(struct delivery_result *res, const char *id, size_t index,
+    int status, const char *dsn, const char *relay, const char *reply)
+{
+	memset(res, 0, sizeof(*res));
+	snprintf(res->id, sizeof(res->id), "%s", id);
+	res->index = index;
+	res->status = status;
+	snprintf(res->dsn, sizeof(res->dsn), "%s", dsn);
+	if (status == DELIVER_TEMPFAIL)
+		res->dsn[0] = '4';
+	snprintf(res->relay, sizeof(res->relay), "%s", relay);
+	snprintf(res->reply, sizeof(res->reply), "%s", reply);
+}
+
 /* remote_decide - record, report and log one recipient's outcome */
 static void
 remote_decide(struct remote *r, struct message *m, size_t k, int status,
@@ -82,15 +97,8 @@ remote_decide(struct remote *r, struct message *m, size_t k, int status,
 	if (m->done[k])
 		return;
 	m->done[k] = 1;
-	memset(&res, 0, sizeof(res));
-	snprintf(res.id, sizeof(res.id), "%s", m->job->id);
-	res.index = m->job->rcpt[k].index;
-	res.status = status;
-	snprintf(res.dsn, sizeof(res.dsn), "%s", dsn);
-	if (status == DELIVER_TEMPFAIL)
-		res.dsn[0] = '4';
-	snprintf(res.relay, sizeof(res.relay), "%s", relay);
-	snprintf(res.reply, sizeof(res.reply), "%s", reply);
+	remote_result(&res, m->job->id, m->job->rcpt[k].index, status, dsn,
+	    relay, reply);
 	if (delivery_result_send(r->result_fd, &res) == -1)
 		log_warn("%s: cannot report result", m->job->id);
 	delay = m->loaded && m->env.arrival <= now ?

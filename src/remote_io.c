@@ -47,7 +47,11 @@ remote_fail_conn(struct remote *r, const char *dsn, const char *fmt, ...)
 	log_info("%s", r->last_reply);
 }
 
-/* reply_dsn - the enhanced status code of a reply, or C.0.0 */
+/*
+ * reply_dsn - the enhanced status code of a reply, or C.0.0.  RFC 3463
+ * section 2: 1 to 3 digits each for subject and detail; with a leading
+ * zero it is not taken, as the result line (delivery.c) would refuse it.
+ */
 static void
 reply_dsn(struct reply *rp)
 {
@@ -58,10 +62,11 @@ reply_dsn(struct reply *rp)
 	if (t[0] - '0' != rp->code / 100 || t[1] != '.')
 		return;
 	a = strspn(t + 2, "0123456789");
-	if (a < 1 || a > 3 || t[2 + a] != '.')
+	if (a < 1 || a > 3 || (a > 1 && t[2] == '0') || t[2 + a] != '.')
 		return;
 	b = strspn(t + 3 + a, "0123456789");
-	if (b < 1 || b > 3 || (t[3 + a + b] != ' ' && t[3 + a + b] != '\0' &&
+	if (b < 1 || b > 3 || (b > 1 && t[3 + a] == '0') ||
+	    (t[3 + a + b] != ' ' && t[3 + a + b] != '\0' &&
 	    t[3 + a + b] != '\n'))
 		return;
 	snprintf(rp->dsn, sizeof(rp->dsn), "%.*s", (int)(3 + a + b), t);
@@ -121,7 +126,7 @@ remote_read_reply(struct remote *r, struct reply *rp, const char *stage)
 	reply_dsn(rp);
 	snprintf(rp->line, sizeof(rp->line), "%d %.500s", rp->code, rp->text);
 	for (p = rp->line; *p != '\0'; p++)
-		if (*p == '\n' || (unsigned char)*p < 0x20)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
 	if (rp->code == 421) {
 		remote_fail_conn(r, rp->dsn, "host %s said: %s (while %s)",

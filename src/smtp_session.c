@@ -181,12 +181,51 @@ transaction_reset(struct smtp_session *s)
 		session_set_state(s, SMTP_READY);
 }
 
+/*
+ * etrn_allowed - ETRN is for trusted clients: TCP clients in
+ * relay_networks, and of the local submitters only root and `user` (whom
+ * smtpd runs as), the queue's owners, as sendmail's restrictqrun has it.
+ * Every other local user is trusted to send, not to make the queue
+ * runner rescan the spool.
+ */
+static int
+etrn_allowed(const struct smtp_session *s)
+{
+	if (s->uid < 0)
+		return s->trusted;
+	return s->uid == 0 || (uid_t)s->uid == geteuid();
+}
+
+/* has_control - a C0 control byte or DEL (a NUL cannot get this far) */
+static int
+has_control(const char *p)
+{
+	for (; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return 1;
+	return 0;
+}
+
+/*
+ * HELO/EHLO name (RFC 5321 4.1.1.1).  A control byte is refused: it
+ * would go into the log, the envelope and the Received: header.  Spaces
+ * and 8-bit bytes are kept as sent (RFC 6531 3.7.1 allows U-labels, and
+ * RFC 5321 4.1.4 does not let a server refuse mail over the name).
+ */
 static int
 helo_common(struct smtp_session *s, char *args, int esmtp)
 {
+	const char *verb = esmtp ? "EHLO" : "HELO";
+
 	if (*args == '\0' || strlen(args) >= sizeof(s->helo)) {
-		reply(s, "501 5.5.4 Syntax: %s hostname", esmtp ? "EHLO" :
-		    "HELO");
+		reply(s, "501 5.5.4 Syntax: %s hostname", verb);
+		return 0;
+	}
+	if (has_control(args)) {
+		reply(s, "501 5.5.2 Error: control character in %s hostname",
+		    verb);
+		log_info("reject: %s from %s[%s]: 501 5.5.2 control character "
+		    "in host name; helo=<%s>", verb, s->name, s->addr, args);
 		return 0;
 	}
 	snprintf(s->helo, sizeof(s->helo), "%s", args);
@@ -205,7 +244,7 @@ cmd_ehlo(struct smtp_session *s, char *args)
 	reply(s, "250-%s", s->cfg->hostname);
 	reply(s, "250-PIPELINING");
 	reply(s, "250-SIZE %lld", s->cfg->max_message_size);
-	if (s->trusted)
+	if (etrn_allowed(s))
 		reply(s, "250-ETRN");
 	reply(s, "250-ENHANCEDSTATUSCODES");
 	reply(s, "250-8BITMIME");
@@ -640,6 +679,7 @@ cmd_help(struct smtp_session *s, char *args)
 /*
  * ETRN (RFC 1985): trusted clients flush the queue for a domain.  Local
  * submitters (sendmail -q) may also say "ETRN *" for all, or a queue id.
+ * The queue runner does one rescan for a domain at a time (queue.h).
  */
 static int
 cmd_etrn(struct smtp_session *s, char *args)
@@ -647,8 +687,18 @@ cmd_etrn(struct smtp_session *s, char *args)
 	char	 msg[300];
 	const char *d = args[0] == '@' ? args + 1 : args;
 
-	if (!s->trusted) {
-		reply(s, "459 4.7.1 Error: ETRN not allowed for this client");
+	if (!etrn_allowed(s)) {
+		if (s->uid < 0)
+			reply(s, "459 4.7.1 Error: ETRN not allowed for this "
+			    "client");
+		else
+			reply(s, "459 4.7.1 Error: ETRN not allowed for this "
+			    "user; only root and %s may flush the queue",
+			    s->cfg->user);
+		if (s->uid >= 0)
+			snprintf(msg, sizeof(msg), ", uid=%ld", s->uid);
+		log_info("reject: ETRN from %s[%s]%s: 459 4.7.1 not allowed",
+		    s->name, s->addr, s->uid >= 0 ? msg : "");
 		return 0;
 	}
 	if (!strcmp(args, "*"))

@@ -13,7 +13,8 @@
  * it).  A crash leaves either no queue file or a whole one; a partial
  * file can only be in tmp/, which spool_clean_tmp() empties at start-up.
  * The XX directories are made once by spool_setup(), so a commit never
- * needs a mkdir and never fsyncs more than one directory.
+ * needs a mkdir and never fsyncs more than one directory.  Start-up work
+ * in the spool runs as its owner and follows no symbolic link in it.
  *
  * Queue ids are 15 characters of a 32-letter alphabet kept in ASCII
  * order: 7 for the seconds since the epoch, 4 for the microseconds and 4
@@ -158,86 +159,201 @@ spool_path(const char *dir, const char *kind, const char *id, char *out,
 	return spool_idpath(dir, kind, id, 1, out, outlen);
 }
 
-/* spool_own - chown path to the spool user when running as root */
-static int
-spool_own(const char *path, long uid, long gid)
+/* spool_err - "DIR/NAME: what is wrong" into err; returns -1 */
+static int __attribute__((format(printf, 5, 6)))
+spool_err(char *err, size_t errlen, const char *dir, const char *name,
+    const char *fmt, ...)
 {
-	if (uid < 0)
-		return 0;
-	return lchown(path, (uid_t)uid, gid < 0 ? (gid_t)-1 : (gid_t)gid);
+	char	 what[256];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "%s%s%s: %s", dir, name[0] ? "/" : "", name,
+	    what);
+	return -1;
 }
 
-/* spool_mkdir - make a directory, or accept an existing one */
+/* spool_is_ours - the type wanted, and owned by the user we run as */
 static int
-spool_mkdir(const char *path, long uid, long gid)
+spool_is_ours(const struct stat *st, mode_t type, const char *dir,
+    const char *name, char *err, size_t errlen)
 {
-	struct stat st;
-
-	if (mkdir(path, 0700) == -1) {
-		if (errno != EEXIST)
-			return -1;
-		if (stat(path, &st) == -1)
-			return -1;
-		if (!S_ISDIR(st.st_mode)) {
-			errno = ENOTDIR;
-			return -1;
-		}
-	}
-	return spool_own(path, uid, gid);
-}
-
-/* spool_mkfifo - make the trigger FIFO, or accept an existing one */
-static int
-spool_mkfifo(const char *path, long uid, long gid)
-{
-	struct stat st;
-
-	if (mkfifo(path, 0600) == -1) {
-		if (errno != EEXIST)
-			return -1;
-		if (lstat(path, &st) == -1)
-			return -1;
-		if (!S_ISFIFO(st.st_mode)) {
-			errno = EEXIST;
-			return -1;
-		}
-	}
-	return spool_own(path, uid, gid);
-}
-
-/*
- * spool_setup - make the spool tree; idempotent, so every start-up runs
- * it.  -1 with errno on the first failure.
- */
-int
-spool_setup(const char *dir, long uid, long gid)
-{
-	static const char *const kinds[] = { "tmp", "queue", "state" };
-	char	 path[PATH_MAX], hash[3];
-	size_t	 k;
-	int	 i;
-
-	if (spool_mkdir(dir, uid, gid) == -1)
-		return -1;
-	for (k = 0; k < 3; k++) {
-		if (spool_fmt(path, sizeof(path), "%s/%s", dir,
-		    kinds[k]) == -1 || spool_mkdir(path, uid, gid) == -1)
-			return -1;
-		for (i = 0; k > 0 && i < 256; i++) {
-			snprintf(hash, sizeof(hash), "%02x", i);
-			if (spool_fmt(path, sizeof(path), "%s/%s/%s", dir,
-			    kinds[k], hash) == -1 ||
-			    spool_mkdir(path, uid, gid) == -1)
-				return -1;
-		}
-	}
-	if (spool_fmt(path, sizeof(path), "%s/trigger", dir) == -1 ||
-	    spool_mkfifo(path, uid, gid) == -1)
-		return -1;
+	if ((st->st_mode & S_IFMT) != type)
+		return spool_err(err, errlen, dir, name, "%s, not a %s",
+		    S_ISLNK(st->st_mode) ? "is a symbolic link" :
+		    S_ISDIR(st->st_mode) ? "is a directory" :
+		    S_ISREG(st->st_mode) ? "is a file" : "is a special file",
+		    type == S_IFDIR ? "directory" : "FIFO");
+	if (st->st_uid != geteuid())
+		return spool_err(err, errlen, dir, name, "is owned by uid %ld, "
+		    "not by uid %ld (the user that runs tern)",
+		    (long)st->st_uid, (long)geteuid());
 	return 0;
 }
 
-/* spool_clean_tmp - remove every regular file left in tmp/ */
+/*
+ * spool_subdir - make (if missing) and open the directory name in dfd
+ * without following a symbolic link; it must be ours.  fd or -1.
+ */
+static int
+spool_subdir(int dfd, const char *dir, const char *name, char *err,
+    size_t errlen)
+{
+	struct stat st;
+	int	 fd, saved;
+
+	if (mkdirat(dfd, name, 0700) == -1 && errno != EEXIST)
+		return spool_err(err, errlen, dir, name, "cannot create: %s",
+		    strerror(errno));
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1) {
+		saved = errno;
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    spool_is_ours(&st, S_IFDIR, dir, name, err, errlen) == -1)
+			return -1;
+		return spool_err(err, errlen, dir, name, "%s",
+		    strerror(saved));
+	}
+	if (fstat(fd, &st) == -1)
+		spool_err(err, errlen, dir, name, "%s", strerror(errno));
+	else if (spool_is_ours(&st, S_IFDIR, dir, name, err, errlen) == 0)
+		return fd;
+	close(fd);
+	return -1;
+}
+
+/* spool_hashdirs - kind/00 .. kind/ff under dfd */
+static int
+spool_hashdirs(int dfd, const char *dir, const char *kind, char *err,
+    size_t errlen)
+{
+	char	 path[PATH_MAX], hash[3];
+	int	 kfd, fd, i;
+
+	if ((kfd = spool_subdir(dfd, dir, kind, err, errlen)) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", dir, kind);
+	for (i = 0; i < 256; i++) {
+		snprintf(hash, sizeof(hash), "%02x", i);
+		if ((fd = spool_subdir(kfd, path, hash, err, errlen)) == -1)
+			break;
+		close(fd);
+	}
+	close(kfd);
+	return i == 256 ? 0 : -1;
+}
+
+/* spool_top - make (if missing) and open the spool directory itself */
+static int
+spool_top(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	int	 fd, saved;
+
+	/* The path is the administrator's: a link in it is theirs too. */
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return spool_err(err, errlen, dir, "", "cannot create: %s",
+		    strerror(errno));
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		saved = errno;
+		if (stat(dir, &st) == 0 && spool_is_ours(&st, S_IFDIR, dir, "",
+		    err, errlen) == -1)
+			return -1;
+		return spool_err(err, errlen, dir, "", "%s", strerror(saved));
+	}
+	if (fstat(fd, &st) == -1) {
+		spool_err(err, errlen, dir, "", "%s", strerror(errno));
+		goto fail;
+	}
+	if (spool_is_ours(&st, S_IFDIR, dir, "", err, errlen) == -1)
+		goto fail;
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		spool_err(err, errlen, dir, "", "is writable by others "
+		    "(mode %04o; make it 0700)", (unsigned)(st.st_mode & 07777));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* spool_fifo - the trigger FIFO, made if missing; it must be ours */
+static int
+spool_fifo(int dfd, const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkfifoat(dfd, "trigger", 0600) == -1 && errno != EEXIST)
+		return spool_err(err, errlen, dir, "trigger", "cannot create: "
+		    "%s", strerror(errno));
+	if (fstatat(dfd, "trigger", &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return spool_err(err, errlen, dir, "trigger", "%s",
+		    strerror(errno));
+	return spool_is_ours(&st, S_IFIFO, dir, "trigger", err, errlen);
+}
+
+/*
+ * spool_setup - make the spool tree, or check the one that is there:
+ * idempotent, so every start-up runs it.  It runs as the spool's owner
+ * (ternd forks a child that drops to `user` for it) and follows no
+ * symbolic link inside the spool: each part is made with mkdirat() and
+ * opened with O_NOFOLLOW from its parent's descriptor, and it must be a
+ * directory (trigger: a FIFO) owned by the user we run as.  -1 with
+ * "PATH: what is wrong" in err (which may be NULL with errlen 0).
+ */
+int
+spool_setup(const char *dir, char *err, size_t errlen)
+{
+	int	 dfd, fd, rc = -1;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if ((dfd = spool_top(dir, err, errlen)) == -1)
+		return -1;
+	if ((fd = spool_subdir(dfd, dir, "tmp", err, errlen)) != -1 &&
+	    spool_hashdirs(dfd, dir, "queue", err, errlen) == 0 &&
+	    spool_hashdirs(dfd, dir, "state", err, errlen) == 0 &&
+	    spool_fifo(dfd, dir, err, errlen) == 0)
+		rc = 0;
+	if (fd != -1)
+		close(fd);
+	close(dfd);
+	return rc;
+}
+
+/*
+ * spool_make_top - root's one step at start-up: create the spool
+ * directory itself when it is missing (its parent, /var/spool, is
+ * root's) and give it to uid/gid.  An existing one is left alone for
+ * spool_setup() to check.
+ */
+int
+spool_make_top(const char *dir, uid_t uid, gid_t gid, char *err,
+    size_t errlen)
+{
+	int	 fd, rc = 0;
+
+	if (mkdir(dir, 0700) == -1)
+		return errno == EEXIST ? 0 : spool_err(err, errlen, dir, "",
+		    "cannot create: %s", strerror(errno));
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 || fchown(fd, uid, gid) == -1)
+		rc = spool_err(err, errlen, dir, "", "cannot give it to uid "
+		    "%ld: %s", (long)uid, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+/*
+ * spool_clean_tmp - remove the regular files of ours left in tmp/,
+ * through a descriptor opened without following a link: nothing outside
+ * the spool can be reached from here.
+ */
 int
 spool_clean_tmp(const char *dir)
 {
@@ -245,16 +361,21 @@ spool_clean_tmp(const char *dir)
 	struct dirent *de;
 	struct stat st;
 	DIR	*d;
-	int	 rc = 0, removed = 0;
+	int	 fd, rc = 0, removed = 0;
 
 	if (spool_fmt(path, sizeof(path), "%s/tmp", dir) == -1 ||
-	    (d = opendir(path)) == NULL)
+	    (fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
 		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
 	while ((de = readdir(d)) != NULL) {
-		if (fstatat(dirfd(d), de->d_name, &st,
-		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode))
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
 			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == -1) {
+		if (unlinkat(fd, de->d_name, 0) == -1) {
 			log_warn("spool: unlink %s/%s", path, de->d_name);
 			rc = -1;
 		} else

@@ -19,6 +19,7 @@ import pwd
 import re
 import select
 import shutil
+import signal
 import subprocess
 import time
 
@@ -512,6 +513,114 @@ def test_ternq_flush_and_sendmail_q():
         wait_attempts(t, qid, 6, 5)
         time.sleep(0.3)
         assert attempts(t, qid) == 6, t.log()
+
+
+# A client on the submit socket as another user (root-only tests):
+# prints each reply, one line per reply line.
+SUBMIT_CLIENT = r"""
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rwb")
+def reply():
+    out = []
+    while True:
+        line = f.readline().decode().rstrip("\r\n")
+        out.append(line)
+        if len(line) < 4 or line[3] != "-":
+            return "\n".join(out)
+reply()
+for cmd in sys.argv[2:]:
+    f.write(cmd.encode() + b"\r\n")
+    f.flush()
+    print(reply())
+"""
+
+
+def submit_session(t, *cmds, user=None):
+    """Commands over t's submit socket, as user (a ThrowawayUser) or as
+    ourselves; the replies' text."""
+    kw = dict(user=user.uid, group=user.gid, extra_groups=[]) if user \
+        else {}
+    p = subprocess.run(["python3", "-c", SUBMIT_CLIENT,
+                        t.conf["submit_socket"]] + list(cmds),
+                       capture_output=True, timeout=30, cwd="/", **kw)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.decode()
+
+
+def test_etrn_is_for_trusted_clients_only():
+    """ETRN (RFC 1985) answers trusted clients only: a TCP client outside
+    relay_networks and a local user other than root or the daemon's user
+    get 459 4.7.1 and no rescan; sendmail -q as that user exits 77."""
+    with Tern() as t:           # relay_networks: 127.0.0.1 is not in it
+        r = t.raw()
+        code, text = r.cmd("EHLO client.example")
+        assert code == 250 and "ETRN" not in text.split("\n"), text
+        code, text = r.cmd("ETRN @example.com")
+        assert code == 459 and text.startswith("4.7.1 "), text
+        r.close()
+        out = submit_session(t, "EHLO local", "ETRN @example.com")
+        assert "250-ETRN" in out and "250 2.0.0 Queuing started" in out, out
+        assert wait_log(t, "rescan for @example.com started"), t.log()
+        if not harness.IS_ROOT:
+            return
+        with harness.ThrowawayUser(t.dir) as u:
+            out = submit_session(t, "EHLO local", "ETRN @other.example",
+                                 "ETRN *", user=u)
+            assert "ETRN" not in out.split("\n")[:-2], out
+            assert out.count("459 4.7.1 Error: ETRN not allowed for this "
+                             "user; only root and %s may flush the queue"
+                             % t.conf["user"]) == 2, out
+            prog = harness.bin_for_others("sendmail", t.dir)
+            os.chmod(t.conf_path, 0o644)
+            p = subprocess.run([prog, "-C", t.conf_path, "-qR" + "x.example"],
+                               capture_output=True, timeout=30, user=u.uid,
+                               group=u.gid, extra_groups=[])
+            assert p.returncode == 77, (p.returncode, p.stderr)
+            assert b"cannot flush the queue: 459 4.7.1 Error: ETRN not " \
+                b"allowed" in p.stderr, p.stderr
+            assert wait_log(t, "reject: ETRN from localhost[local], uid=%d"
+                            % u.uid, count=3), t.log()
+        time.sleep(0.3)
+        for domain in ("other.example", "x.example"):
+            assert "rescan for @" + domain not in t.log(), t.log()
+
+
+def test_etrn_flood_costs_one_rescan_and_one_more():
+    """A hundred ETRNs for a domain that arrive while the queue runner is
+    busy (here: stopped) cost the rescan they start and a single
+    follow-up, not one rescan each; every message for the domain is
+    attempted again, and a message for another domain is not."""
+    with relay_tern() as t:             # 127.0.0.1 may relay and ETRN
+        ids = [submit_remote(t, "e%d" % i, "x%d@example.com" % i)
+               for i in range(12)]
+        other = submit_remote(t, "other", "y@other.example")
+        for qid in ids + [other]:
+            wait_attempts(t, qid, 1)
+        qmgr = int(re.findall(r"tern/qmgr\[(\d+)\]", t.log())[-1])
+        os.kill(qmgr, signal.SIGSTOP)
+        try:
+            r = t.raw()
+            r.send("EHLO client.example\r\n" +
+                   "ETRN @example.com\r\n" * 100)
+            assert r.reply()[0] == 250
+            codes = [r.reply()[0] for _ in range(100)]
+            assert codes == [250] * 100, codes
+            r.close()
+        finally:
+            os.kill(qmgr, signal.SIGCONT)
+        done = "queue: rescan for @example.com done: "
+        assert wait_log(t, done, count=2), t.log()
+        time.sleep(0.5)
+        log = t.log()
+        assert log.count("queue: rescan for @example.com started") == 2, log
+        assert log.count(done) == 2, log
+        assert done + "12 messages to attempt now" in log, log
+        assert log.count("a rescan is running; one more follows it") == 1
+        for qid in ids:
+            wait_attempts(t, qid, 2)
+        assert attempts(t, other) == 1, t.log()
 
 
 def test_ternq_show_and_delete():

@@ -119,6 +119,42 @@ def test_bad_sequence_and_syntax():
         assert r.cmd("RCPT TO:<alice@tern.test>")[0] == 503
 
 
+def test_helo_with_control_bytes_is_refused():
+    """A HELO/EHLO name with a control byte gets 501 and changes nothing;
+    the session goes on, and its mail still gets through.  The log has
+    the refused name escaped, and no raw control byte at all."""
+    with relay_tern() as t:
+        r = t.raw()
+        for line in ("EHLO evil\x1b[2Jname", "EHLO a\rforged: line",
+                     "HELO tab\there", "EHLO del\x7f", "HELO \x01"):
+            code, text = r.cmd(line)
+            assert code == 501 and text.startswith("5.5.2 "), (line, text)
+        # Not greeted yet: the refused names did not count as HELO.
+        assert r.cmd("MAIL FROM:<a@example.org>")[0] == 503
+        assert r.cmd("EHLO b\u00fccher.example")[0] == 250   # UTF-8
+        assert r.cmd("EHLO evil\x1bagain")[0] == 501
+        assert r.cmd("MAIL FROM:<a@example.org>")[0] == 250
+        assert r.cmd("RCPT TO:<b@example.net>")[0] == 250
+        assert r.cmd("DATA")[0] == 354
+        code, text = r.cmd("Subject: x\r\n\r\nbody\r\n.")
+        assert code == 250 and text.startswith("2.0.0 Ok: queued"), text
+        assert r.cmd("QUIT")[0] == 221
+        files = queued(t)
+        env, _, data = read_queue_file(files[0])
+        assert env["helo"] == "b\u00fccher.example", env
+        assert data.startswith("Received: from b\u00fccher.example "
+                               "(".encode()), data[:80]
+        wait_for(lambda: "disconnect from" in t.log(), 5)
+        with open(t.log_path, "rb") as f:
+            log = f.read()
+        for line in log.split(b"\n"):
+            bad = [c for c in line if c < 0x20 or c == 0x7f]
+            assert not bad, (bad, line)
+        assert b"helo=<evil\\x1b[2Jname>" in log, log
+        assert b"helo=<a\\x0dforged: line>" in log, log
+        assert b"helo=<del\\x7f>" in log, log
+
+
 def test_trusted_clients_get_date_and_message_id():
     """Like Postfix for its local clients: a trusted (relay_networks)
     client's message without Date: or Message-ID: gets them; a stranger's

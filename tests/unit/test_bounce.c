@@ -579,7 +579,7 @@ enqueue(const char *msg, struct envelope *got)
 	char	*saved = cfg.spool_dir;
 	FILE	*in, *fp = NULL;
 
-	if (mkdtemp(dir) == NULL || spool_setup(dir, -1, -1) == -1)
+	if (mkdtemp(dir) == NULL || spool_setup(dir, NULL, 0) == -1)
 		return NULL;
 	cfg.spool_dir = dir;
 	orig_init(&env, RET_UNSET);

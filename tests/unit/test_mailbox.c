@@ -382,7 +382,7 @@ test_local_agent(void)
 	    "loop: loop2\nloop2: loop\npipefail: \"|exit 1\"\n"
 	    "pipe: \"|cat > %s/alias.out\"\n", me, dir);
 	fclose(fp);
-	CHECK(spool_setup(spool, -1, -1) == 0);
+	CHECK(spool_setup(spool, NULL, 0) == 0);
 	snprintf(addr[0], ADDR_MAX, "%s@test.example", me);
 	snprintf(addr[1], ADDR_MAX, "%s+tag@Test.Example", me);
 	snprintf(addr[2], ADDR_MAX, "fwd@test.example");

@@ -121,7 +121,7 @@ test_queue_run(void)
 	fprintf(fp, "discard.example discard\n"
 	    "down.example [127.0.0.1]:%d\n", closed_port());
 	fclose(fp);
-	CHECK(spool_setup(cfg.spool_dir, -1, -1) == 0);
+	CHECK(spool_setup(cfg.spool_dir, NULL, 0) == 0);
 
 	enqueue("a@discard.example", 0, "b@discard.example", ok);
 	enqueue("a@discard.example", 0, "c@down.example", later);

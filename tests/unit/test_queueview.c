@@ -94,7 +94,7 @@ test_scan(void)
 	memset(&s, 0, sizeof(s));
 	snprintf(spool, sizeof(spool), "/tmp/test_queueview.%ld",
 	    (long)getpid());
-	CHECK(spool_setup(spool, -1, -1) == 0);
+	CHECK(spool_setup(spool, NULL, 0) == 0);
 	spool_new_id(a);
 	spool_new_id(b);
 	spool_new_id(c);

@@ -134,27 +134,126 @@ is_mode(const char *sub, mode_t type)
 static void
 test_setup(void)
 {
-	char	 path[512];
+	char	 path[512], err[1024], want[1024];
 	int	 fd;
 
 	snprintf(path, sizeof(path), "%s/sub/spool", spool);
-	CHECK(spool_setup(path, -1, -1) == -1 && errno == ENOENT);
-	CHECK(spool_setup(spool, -1, -1) == 0);
+	CHECK(spool_setup(path, err, sizeof(err)) == -1);
+	snprintf(want, sizeof(want), "%s: cannot create: %s", path,
+	    strerror(ENOENT));
+	CHECK_STR(err, want);
+	CHECK(spool_setup(spool, err, sizeof(err)) == 0);
 	CHECK(is_mode("tmp", S_IFDIR) && is_mode("queue", S_IFDIR));
 	CHECK(is_mode("state", S_IFDIR) && is_mode("queue/00", S_IFDIR));
 	CHECK(is_mode("queue/ff", S_IFDIR) && is_mode("state/a7", S_IFDIR));
 	CHECK(is_mode("trigger", S_IFIFO));
 	CHECK(count_entries("queue") == 256 && count_entries("state") == 256);
 	CHECK(count_entries("tmp") == 0);
-	CHECK(spool_setup(spool, -1, -1) == 0);		/* idempotent */
-	/* Running as ourselves, chown to ourselves must work too. */
-	CHECK(spool_setup(spool, (long)getuid(), (long)getgid()) == 0);
-	/* Something that is not a FIFO in the trigger's place. */
+	CHECK(spool_setup(spool, NULL, 0) == 0);	/* idempotent */
+	/* A file where the spool should be. */
 	snprintf(path, sizeof(path), "%s/x", spool);
 	CHECK((fd = open(path, O_CREAT | O_WRONLY, 0600)) != -1);
 	close(fd);
-	CHECK(spool_setup(path, -1, -1) == -1 && errno == ENOTDIR);
+	CHECK(spool_setup(path, err, sizeof(err)) == -1);
+	snprintf(want, sizeof(want), "%s: is a file, not a directory", path);
+	CHECK_STR(err, want);
 	unlink(path);
+}
+
+/* setup_refused - spool_setup fails with "SPOOL/part: why" */
+static int
+setup_refused(const char *part, const char *why)
+{
+	char	 err[1024], want[1024];
+
+	snprintf(want, sizeof(want), "%s/%s: %s", spool, part, why);
+	if (spool_setup(spool, err, sizeof(err)) != -1 ||
+	    strcmp(err, want) != 0) {
+		printf("  got \"%s\", want \"%s\"\n", err, want);
+		return 0;
+	}
+	return 1;
+}
+
+/* move - rename spool/from to spool/to */
+static int
+move(const char *from, const char *to)
+{
+	char	 a[512], b[512];
+
+	snprintf(a, sizeof(a), "%s/%s", spool, from);
+	snprintf(b, sizeof(b), "%s/%s", spool, to);
+	return rename(a, b);
+}
+
+/*
+ * A part replaced by a symbolic link (to a directory elsewhere, with a
+ * file in it), by the wrong type, or the spool open to others: refused,
+ * and nothing is made or removed through the link.
+ */
+static void
+test_setup_refuses_links(void)
+{
+	char	 path[1024], outside[512];
+	int	 fd;
+
+	snprintf(outside, sizeof(outside), "%s.outside", spool);
+	CHECK(mkdir(outside, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/keep", outside);
+	CHECK((fd = open(path, O_CREAT | O_WRONLY, 0600)) != -1);
+	close(fd);
+	CHECK(move("tmp", "tmp.real") == 0);
+	snprintf(path, sizeof(path), "%s/tmp", spool);
+	CHECK(symlink(outside, path) == 0);
+	CHECK(setup_refused("tmp", "is a symbolic link, not a directory"));
+	CHECK(spool_clean_tmp(spool) == -1);
+	snprintf(path, sizeof(path), "%s/keep", outside);
+	CHECK(access(path, F_OK) == 0);
+	CHECK(unlink(path) == 0);
+	snprintf(path, sizeof(path), "%s/tmp", spool);
+	CHECK(unlink(path) == 0 && move("tmp.real", "tmp") == 0);
+	/* state: not one directory made in the link's target */
+	CHECK(move("state", "state.real") == 0);
+	snprintf(path, sizeof(path), "%s/state", spool);
+	CHECK(symlink(outside, path) == 0);
+	CHECK(setup_refused("state", "is a symbolic link, not a directory"));
+	CHECK(count_entries("state/") == 0);
+	CHECK(unlink(path) == 0 && move("state.real", "state") == 0);
+	/* one hash directory deep */
+	snprintf(path, sizeof(path), "%s/queue/7f", spool);
+	CHECK(rmdir(path) == 0 && symlink(outside, path) == 0);
+	CHECK(setup_refused("queue/7f", "is a symbolic link, not a "
+	    "directory"));
+	CHECK(unlink(path) == 0 && mkdir(path, 0700) == 0);
+	/* the trigger as a file */
+	CHECK(move("trigger", "trigger.real") == 0);
+	snprintf(path, sizeof(path), "%s/trigger", spool);
+	CHECK((fd = open(path, O_CREAT | O_WRONLY, 0600)) != -1);
+	close(fd);
+	CHECK(setup_refused("trigger", "is a file, not a FIFO"));
+	CHECK(unlink(path) == 0 && move("trigger.real", "trigger") == 0);
+	CHECK(rmdir(outside) == 0);
+	CHECK(chmod(spool, 0777) == 0);
+	CHECK(spool_setup(spool, NULL, 0) == -1);
+	CHECK(chmod(spool, 0700) == 0);
+	CHECK(spool_setup(spool, NULL, 0) == 0);
+}
+
+/* As root: a part owned by someone else is refused, and named. */
+static void
+test_setup_refuses_other_owner(void)
+{
+	char	 path[512], why[128];
+
+	if (geteuid() != 0)
+		return;
+	snprintf(path, sizeof(path), "%s/queue/00", spool);
+	CHECK(chown(path, 65534, 65534) == 0);
+	snprintf(why, sizeof(why), "is owned by uid 65534, not by uid 0 (the "
+	    "user that runs tern)");
+	CHECK(setup_refused("queue/00", why));
+	CHECK(chown(path, 0, 0) == 0);
+	CHECK(spool_setup(spool, NULL, 0) == 0);
 }
 
 /* read_file - whole contents of path into buf (NUL-terminated), or -1 */
@@ -323,6 +422,8 @@ main(void)
 	RUN(test_id_validity);
 	RUN(test_hash_and_path);
 	RUN(test_setup);
+	RUN(test_setup_refuses_links);
+	RUN(test_setup_refuses_other_owner);
 	RUN(test_commit);
 	RUN(test_abort);
 	RUN(test_clean_tmp);
