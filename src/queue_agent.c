@@ -288,7 +288,6 @@ queue_record(struct qmsg *m, size_t i, int status, const char *dsn,
 	static const int marks[] = { MARK_OK, MARK_DEFER, MARK_FAIL };
 	static const int states[] = { RCPT_DELIVERED, RCPT_DEFERRED,
 		RCPT_FAILED };
-	char	*p;
 
 	m->round[i].mark = marks[status];
 	sr->state = states[status];
@@ -299,9 +298,7 @@ queue_record(struct qmsg *m, size_t i, int status, const char *dsn,
 	    dsn_looks_valid(dsn, status) ? dsn : (const char *[]){ "2.0.0",
 	    "4.0.0", "5.0.0" }[status]);
 	snprintf(sr->reply, sizeof(sr->reply), "%s", reply);
-	for (p = sr->reply; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	delivery_text_sanitise(sr->reply);
 	snprintf(m->round[i].relay, sizeof(m->round[i].relay), "%s", relay);
 }
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "delivery.h"
 #include "iobuf.h"
 #include "log.h"
 #include "longline.h"
@@ -96,7 +97,7 @@ reply_add_line(struct reply *rp, char *line, size_t len, int *last)
 int
 remote_read_reply(struct remote *r, struct reply *rp, const char *stage)
 {
-	char	*line, *p;
+	char	*line;
 	ssize_t	 n;
 	int	 toolong, last = 0, i;
 
@@ -120,9 +121,7 @@ remote_read_reply(struct remote *r, struct reply *rp, const char *stage)
 	}
 	reply_dsn(rp);
 	snprintf(rp->line, sizeof(rp->line), "%d %.500s", rp->code, rp->text);
-	for (p = rp->line; *p != '\0'; p++)
-		if (*p == '\n' || (unsigned char)*p < 0x20)
-			*p = ' ';
+	delivery_text_sanitise(rp->line);
 	if (rp->code == 421) {
 		remote_fail_conn(r, rp->dsn, "host %s said: %s (while %s)",
 		    r->relay, rp->line, stage);
