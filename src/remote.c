@@ -239,9 +239,30 @@ remote_precheck(struct remote *r, struct message *m)
 	return 0;
 }
 
+/* remote_hops - how many Received: headers the message at body has */
+static long long
+remote_hops(FILE *fp, long body)
+{
+	char	 buf[512];
+	long long n = 0;
+	int	 bol = 1;
+
+	if (fseek(fp, body, SEEK_SET) == -1)
+		return 0;
+	while (fgets(buf, sizeof(buf), fp) != NULL) {
+		if (bol && (buf[0] == '\r' || buf[0] == '\n'))
+			break;
+		if (bol && strncasecmp(buf, "received:", 9) == 0)
+			n++;
+		bol = strchr(buf, '\n') != NULL;
+	}
+	return n;
+}
+
 /*
- * remote_prepare - before any connection: a message with a line over 998
- * octets is re-encoded for the next hop (longline.c), and SIZE must
+ * remote_prepare - before any connection: a message over max_hops fails
+ * (a loop that began before it was queued); a message with a line over
+ * 998 octets is re-encoded for the next hop (longline.c), and SIZE must
  * count what will be sent.  What cannot be re-encoded fails here.
  */
 static void
@@ -249,18 +270,24 @@ remote_prepare(struct remote *r, struct message *m)
 {
 	char	 path[1024], err[300], reply[400];
 	FILE	*fp = NULL;
+	long long hops = 0;
 	int	 permanent = 0, rc = -1;
 
 	if (spool_path(r->conf->spool_dir, "queue", m->job->id, path,
 	    sizeof(path)) == -1 || (fp = fopen(path, "r")) == NULL)
 		snprintf(err, sizeof(err), "cannot read queue file: %s",
 		    strerror(errno));
-	else
+	else if ((hops = remote_hops(fp, m->body)) <= r->conf->max_hops)
 		rc = remote_reencode_plan(fp, m->body, &m->ll, &m->size, err,
 		    sizeof(err), &permanent);
 	if (fp != NULL)
 		fclose(fp);
-	if (rc == -1) {
+	if (hops > r->conf->max_hops) {
+		snprintf(reply, sizeof(reply), "too many hops: %lld Received: "
+		    "headers, max_hops %lld: mail loop suspected", hops,
+		    r->conf->max_hops);
+		remote_decide_all(r, m, 0, DELIVER_PERMFAIL, "5.4.6", reply);
+	} else if (rc == -1) {
 		snprintf(reply, sizeof(reply), "cannot send the message "
 		    "within the line limit of 998 octets: %s", err);
 		remote_decide_all(r, m, 0, permanent ? DELIVER_PERMFAIL :
@@ -538,6 +565,33 @@ remote_hosts(struct remote *r, const struct transport_route *route,
 	return -1;
 }
 
+/*
+ * remote_leads_home - host h of an MX route is this host: its name is
+ * ours, or one of its addresses is ours or loopback (with
+ * smtp_allow_loopback, only a listening address at that very port).
+ * relayhost and transport are explicit and never checked.
+ */
+static int
+remote_leads_home(const struct remote *r, const struct transport_route *route,
+    const char *name, const struct sockaddr_storage *addrs, size_t n)
+{
+	const struct sockaddr *sa;
+	size_t	 a;
+
+	if (strcmp(route->source, "mx") != 0)
+		return 0;
+	if (route->kind == TRANSPORT_MX && r->conf->hostname != NULL &&
+	    strcasecmp(name, r->conf->hostname) == 0)
+		return 1;
+	for (a = 0; a < n; a++) {
+		sa = (const struct sockaddr *)&addrs[a];
+		if (netaddr_is_self(r->conf, sa, r->conf->smtp_allow_loopback ?
+		    ntohs(((const struct sockaddr_in *)sa)->sin_port) : 0))
+			return 1;
+	}
+	return 0;
+}
+
 /* remote_try_hosts - each host in order, each address, until decided */
 static void
 remote_try_hosts(struct remote *r, const struct transport_route *route)
@@ -551,8 +605,10 @@ remote_try_hosts(struct remote *r, const struct transport_route *route)
 	if (remote_hosts(r, route, hosts, &nhosts, &implicit) == -1)
 		return;
 	for (h = 0; h < nhosts && remote_undecided(r) > 0; h++) {
-		if (route->kind == TRANSPORT_MX && r->conf->hostname != NULL &&
-		    strcasecmp(hosts[h].name, r->conf->hostname) == 0) {
+		st = mx_addresses(r->conf, hosts[h].name, route->port, addrs,
+		    MX_ADDRS_MAX, &naddrs, err, sizeof(err));
+		if (remote_leads_home(r, route, hosts[h].name, addrs,
+		    st == MX_OK ? naddrs : 0)) {
 			snprintf(reply, sizeof(reply), "mail for %s loops back "
 			    "to myself", r->domain);
 			if (h == 0)
@@ -560,8 +616,6 @@ remote_try_hosts(struct remote *r, const struct transport_route *route)
 				    reply);
 			break;	/* RFC 5321 5.1: no MX less preferred */
 		}
-		st = mx_addresses(r->conf, hosts[h].name, route->port, addrs,
-		    MX_ADDRS_MAX, &naddrs, err, sizeof(err));
 		snprintf(reply, sizeof(reply), "Host or domain name not "
 		    "found. Name service error for name=%s", err);
 		if (st == MX_NOTFOUND && implicit)

@@ -124,3 +124,114 @@ def test_del_byte_in_reply_delivers_once():
         assert "status=sent" in a.log(), a.log()
         assert "status=deferred" not in a.log(), a.log()
         assert not maildir_messages(os.path.join(a.mail, ME)), a.log()
+
+
+def received_message(n):
+    """A message with n Received: headers above it."""
+    trace = b"".join(b"Received: from h%d.test by h%d.test; "
+                     b"Tue, 01 Dec 2026 10:00:00 +0000\r\n" % (i, i + 1)
+                     for i in range(n))
+    return trace + MSG
+
+
+def test_hop_limit_refused_at_end_of_data():
+    """max_hops (50) counts tern's own Received: too: 49 from the client
+    are taken, 51 get 554 5.4.6 at the end of DATA and of BDAT LAST, and
+    nothing is queued."""
+    with Stack() as st:
+        a = alice(st, harness.free_port())
+        s = a.smtp()
+        s.ehlo("client.test")
+        s.mail(ME + "@tern.test")
+        s.rcpt(ME + "@tern.test")
+        code, msg = s.data(received_message(49))
+        assert code == 250, (code, msg)
+        s.mail(ME + "@tern.test")
+        s.rcpt(ME + "@tern.test")
+        code, msg = s.data(received_message(51))
+        assert (code, msg[:5]) == (554, b"5.4.6"), (code, msg)
+        s.mail(ME + "@tern.test")
+        s.rcpt(ME + "@tern.test")
+        body = received_message(51)
+        s.putcmd("BDAT %d LAST" % len(body))
+        s.send(body)
+        code, msg = s.getreply()
+        assert (code, msg[:5]) == (554, b"5.4.6"), (code, msg)
+        s.quit()
+        assert wait_for(lambda: len(maildir_messages(
+            os.path.join(a.mail, ME))) == 1, 10, 0.1), a.log()
+        assert queue_empty(a), a.log()
+        assert "reject: 52 Received: headers, max_hops 50" in a.log()
+
+
+def test_literal_of_self_is_local_no_loop():
+    """The attack: a sender at [127.0.0.1] (and [IPv6:::1]) asks for a
+    success notice.  The literal is this host, so the notice is local
+    mail: one copy (the duplicate filter merges the literal recipient
+    with the plain one) and one notice each, and nothing is relayed."""
+    with Stack() as st:
+        a = alice(st, harness.free_port())
+        box = os.path.join(a.mail, ME)
+        for n, lit in enumerate(["[127.0.0.1]", "[IPv6:::1]"], 1):
+            s = a.smtp()
+            s.ehlo("client.test")
+            code, msg = s.mail("%s@%s" % (ME, lit))
+            assert code == 250, (code, msg)
+            code, msg = s.rcpt(ME + "@tern.test", ["NOTIFY=SUCCESS"])
+            assert code == 250, (code, msg)
+            code, msg = s.rcpt("%s@%s" % (ME, lit))
+            assert code == 250, (lit, code, msg)     # local, RFC 5321 4.1.3
+            assert s.data(MSG)[0] == 250
+            s.quit()
+            assert wait_for(lambda: len(maildir_messages(box)) >= 2 * n,
+                            15, 0.1), a.log()
+        time.sleep(3)
+        assert len(maildir_messages(box)) == 4, a.log()
+        assert queue_empty(a), a.log()
+        assert "tern/smtp[" not in a.log(), a.log()   # no SMTP client ran
+        assert "relay=%s" % ME not in a.log()
+
+
+def test_mx_leading_back_is_a_loop():
+    """An MX on loopback for a domain nobody configured fails at once
+    with 5.4.6; with smtp_allow_loopback (tests), an MX at this host's
+    own listening address and port still does."""
+    zone = ("loop.test MX 10 mx.loop.test\nmx.loop.test A 127.0.0.1\n"
+            "self.test A 127.0.0.1\n")
+    for allow in ("no", "yes"):
+        with Stack() as st:
+            d = dns(st, zone)
+            a = alice(st, 0, start=False, smtp_allow_loopback=allow,
+                      dns_server="127.0.0.1:%d" % d.port)
+            a.write_conf(remote_port=a.port)
+            a.start()
+            send(a, ME + "@tern.test", ["u@loop.test", "v@self.test"], MSG)
+            box = os.path.join(a.mail, ME)
+            assert wait_for(lambda: maildir_messages(box), 15, 0.1), a.log()
+            raw = maildir_messages(box)[0][2].decode(errors="replace")
+            assert raw.count("Status: 5.4.6") == 2, raw
+            assert "mail for loop.test loops back to myself" in raw, raw
+            assert "mail for self.test loops back to myself" in raw, raw
+            assert queue_empty(a), a.log()
+            assert a.log().count("tern/smtpd[") >= 1
+            assert "connect to" not in a.log(), a.log()
+
+
+def test_hop_limit_of_a_queued_message():
+    """A message queued under a higher max_hops fails with 5.4.6 before
+    it is sent on, and the sender is told."""
+    with Stack() as st:
+        closed = harness.free_port()
+        a = alice(st, closed, relayhost="[127.0.0.1]:%d" % closed)
+        qid = send(a, ME + "@tern.test", ["x@remote.test"],
+                   received_message(10))
+        assert wait_log(a, "%s: to=<x@remote.test>" % qid, 10), a.log()
+        a.stop()
+        a.write_conf(max_hops=5)
+        a.start()
+        box = os.path.join(a.mail, ME)
+        assert wait_for(lambda: maildir_messages(box), 15, 0.1), a.log()
+        raw = maildir_messages(box)[0][2].decode(errors="replace")
+        assert "Status: 5.4.6" in raw, raw
+        assert "too many hops: 11 Received: headers, max_hops 5" in raw, raw
+        assert queue_empty(a), a.log()
