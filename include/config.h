@@ -56,6 +56,7 @@ struct config {
 	long long	 bounce_queue_lifetime;
 	long long	 max_deliveries;
 	long long	 max_per_destination;
+	long long	 max_local_deliveries;
 	char		*double_bounce;
 	/* local delivery */
 	int		 mailbox;		/* enum config_mailbox */
@@ -70,6 +71,9 @@ struct config {
 	int		 address_family;	/* enum config_family */
 	long long	 connect_timeout;
 	long long	 smtp_timeout;
+	long long	 smtp_mx_address_limit;	/* per attempt; 0 = none */
+	long long	 smtp_mx_session_limit;	/* per attempt; 0 = none */
+	long long	 smtp_attempt_timeout;	/* a whole attempt, seconds */
 	long long	 smtp_allow_loopback;	/* bool; for tests on one host */
 	/* where the file came from, for messages and reloads */
 	char		*path;

@@ -61,6 +61,27 @@ queue_dest_busy(struct queue *q, int local, const char *dest)
 	return n;
 }
 
+/*
+ * queue_may_start - a free slot for one more agent: local agents have
+ * their own max_local_deliveries, so local mail never waits behind
+ * remote delivery; remote ones share max_deliveries, at most
+ * max_per_destination of them to one domain.
+ */
+static int
+queue_may_start(struct queue *q, int local, const char *dest)
+{
+	struct agent *a;
+	size_t	 remote = 0;
+
+	if (local)
+		return queue_dest_busy(q, 1, dest) <
+		    (size_t)q->cfg->max_local_deliveries;
+	for (a = q->agents; a != NULL; a = a->next)
+		remote += !a->local;
+	return remote < (size_t)q->cfg->max_deliveries &&
+	    queue_dest_busy(q, 0, dest) < (size_t)q->cfg->max_per_destination;
+}
+
 /* queue_take - add m's waiting recipients for dest to a's job list */
 static int
 queue_take(struct queue *q, struct agent *a, struct qmsg *m)
@@ -259,12 +280,9 @@ queue_dispatch(struct queue *q)
 		for (r = 0; r < m->env.nrcpt; r++) {
 			if (m->round[r].mark != MARK_WAIT)
 				continue;
-			if (q->nagents >= (size_t)q->cfg->max_deliveries)
-				return;
 			local = rcpt_dest(q->cfg, m->env.rcpt[r].addr, dest,
 			    sizeof(dest));
-			if (queue_dest_busy(q, local, dest) <
-			    (size_t)q->cfg->max_per_destination)
+			if (queue_may_start(q, local, dest))
 				queue_start(q, local, dest, i);
 		}
 	}

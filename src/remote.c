@@ -487,13 +487,16 @@ remote_session(struct remote *r, const char *host,
 	netaddr_string((const struct sockaddr *)ss, addr, sizeof(addr));
 	snprintf(r->relay, sizeof(r->relay), "%.255s[%.63s]:%d", host, addr,
 	    ntohs(((const struct sockaddr_in *)ss)->sin_port));
+	r->naddrs++;
 	if ((fd = remote_connect(r, ss)) == -1)
 		return;
+	r->nsessions++;
 	if ((r->io = malloc(sizeof(*r->io))) == NULL) {
 		close(fd);
 		return;
 	}
 	iobuf_init(r->io, fd, fd, (int)r->conf->smtp_timeout * 1000);
+	r->io->deadline_ms = r->deadline_ms;
 	ok = remote_hello(r) == 0;
 	for (i = 0; ok && i < r->nmsgs; i++) {
 		if (!r->msgs[i].loaded || !remote_has_undecided(&r->msgs[i]))
@@ -592,6 +595,38 @@ remote_leads_home(const struct remote *r, const struct transport_route *route,
 	return 0;
 }
 
+/*
+ * remote_may_go_on - within the limits of one attempt: addresses tried
+ * (smtp_mx_address_limit), connections made (smtp_mx_session_limit),
+ * time (smtp_attempt_timeout).  As in Postfix, a hostile or broken
+ * destination costs a bounded share of one agent, then waits its turn.
+ */
+static int
+remote_may_go_on(struct remote *r)
+{
+	const struct config *c = r->conf;
+	char	 last[300];
+
+	if (r->spent)
+		return 0;
+	snprintf(last, sizeof(last), "%.299s", r->last_reply[0] ?
+	    r->last_reply : "none");
+	if (iobuf_now_ms() >= r->deadline_ms) {
+		remote_fail_conn(r, "4.4.7", "delivery attempt for %s reached "
+		    "smtp_attempt_timeout (%llds); last error: %s", r->domain,
+		    c->smtp_attempt_timeout, last);
+		r->spent = 1;
+	} else if ((c->smtp_mx_address_limit > 0 &&
+	    r->naddrs >= c->smtp_mx_address_limit) ||
+	    (c->smtp_mx_session_limit > 0 &&
+	    r->nsessions >= c->smtp_mx_session_limit)) {
+		log_info("%s: %lld address(es) and %lld session(s) tried: the "
+		    "limit of one attempt", r->domain, r->naddrs, r->nsessions);
+		r->spent = 1;
+	}
+	return !r->spent;
+}
+
 /* remote_try_hosts - each host in order, each address, until decided */
 static void
 remote_try_hosts(struct remote *r, const struct transport_route *route)
@@ -604,7 +639,8 @@ remote_try_hosts(struct remote *r, const struct transport_route *route)
 
 	if (remote_hosts(r, route, hosts, &nhosts, &implicit) == -1)
 		return;
-	for (h = 0; h < nhosts && remote_undecided(r) > 0; h++) {
+	for (h = 0; h < nhosts && remote_undecided(r) > 0 &&
+	    remote_may_go_on(r); h++) {
 		st = mx_addresses(r->conf, hosts[h].name, route->port, addrs,
 		    MX_ADDRS_MAX, &naddrs, err, sizeof(err));
 		if (remote_leads_home(r, route, hosts[h].name, addrs,
@@ -625,7 +661,7 @@ remote_try_hosts(struct remote *r, const struct transport_route *route)
 			    strcmp(route->source, "mx") != 0 ? "4.4.3" :
 			    "4.4.4", "%s", reply);
 		for (a = 0; st == MX_OK && a < naddrs &&
-		    remote_undecided(r) > 0; a++)
+		    remote_undecided(r) > 0 && remote_may_go_on(r); a++)
 			remote_session(r, hosts[h].name, &addrs[a]);
 	}
 }
@@ -674,6 +710,7 @@ remote_agent_run(const struct config *conf, const char *domain,
 	r.conf = conf;
 	r.domain = domain;
 	r.result_fd = result_fd;
+	r.deadline_ms = iobuf_now_ms() + conf->smtp_attempt_timeout * 1000;
 	if ((r.msgs = calloc(njobs ? njobs : 1, sizeof(*r.msgs))) == NULL)
 		return 1;
 	for (r.nmsgs = 0; r.nmsgs < njobs; r.nmsgs++) {

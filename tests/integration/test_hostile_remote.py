@@ -235,3 +235,107 @@ def test_hop_limit_of_a_queued_message():
         assert "Status: 5.4.6" in raw, raw
         assert "too many hops: 11 Received: headers, max_hops 5" in raw, raw
         assert queue_empty(a), a.log()
+
+
+class Drip(FakeMX):
+    """A tarpit that keeps a connection busy: one byte of a greeting that
+    never ends, every half second."""
+
+    def serve(self, c):
+        try:
+            c.sendall(b"220-")
+            while not self.stopping:
+                time.sleep(0.5)
+                c.sendall(b"x")
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+
+def tarpit_zone(hosts, per_host, first=2):
+    """tarpit.test with hosts MX hosts of per_host addresses each, all on
+    127.0.0.N from first on; returns (zone text, addresses)."""
+    zone, addrs, n = "", [], first
+    for h in range(hosts):
+        zone += "tarpit.test MX 10 mx%d.tarpit.test\n" % h
+        for _ in range(per_host):
+            zone += "mx%d.tarpit.test A 127.0.0.%d\n" % (h, n)
+            addrs.append("127.0.0.%d" % n)
+            n += 1
+    return zone, addrs
+
+
+def attempts(t):
+    return t.log().count("to=<x@tarpit.test>")
+
+
+def tarpit_tern(st, zone, pit, **kw):
+    """A tern whose DNS is zone and whose remote_port is pit's, with one
+    message for x@tarpit.test sent."""
+    st.push(pit.start())
+    d = dns(st, zone)
+    conf = dict(dns_server="127.0.0.1:%d" % d.port, smtp_timeout="1s")
+    conf.update(kw)
+    a = alice(st, pit.port, **conf)
+    send(a, ME + "@tern.test", ["x@tarpit.test"], MSG)
+    return a
+
+
+def test_tarpit_costs_two_sessions_per_attempt():
+    """12 silent addresses: each attempt makes at most 2 connections
+    (smtp_mx_session_limit), then defers."""
+    zone, addrs = tarpit_zone(3, 4)
+    with Stack() as st:
+        pit = FakeMX("tarpit", addrs)
+        a = tarpit_tern(st, zone, pit)
+        assert wait_for(lambda: attempts(a) >= 2, 20, 0.1), a.log()
+        n = attempts(a)
+        assert "dsn=4.4.2, status=deferred" in a.log(), a.log()
+        assert "2 address(es) and 2 session(s) tried: the limit" in a.log()
+        assert len(pit.connections) <= 2 * (n + 1), (pit.connections, n)
+        assert a.queue_files(), a.log()
+
+
+def test_refusing_addresses_count_too():
+    """4 refusing addresses, then silent ones: the fifth address is the
+    last one tried (smtp_mx_address_limit) and costs one session."""
+    zone, _ = tarpit_zone(1, 4, first=60)          # nobody listens there
+    zone2, addrs = tarpit_zone(2, 4)
+    zone += zone2.replace("MX 10", "MX 20")
+    with Stack() as st:
+        pit = FakeMX("tarpit", addrs)
+        a = tarpit_tern(st, zone, pit)
+        assert wait_for(lambda: attempts(a) >= 1, 20, 0.1), a.log()
+        assert wait_log(a, "5 address(es) and 1 session(s) tried", 5), \
+            a.log()
+        assert len(pit.connections) == 1, (pit.connections, a.log())
+        assert "Connection refused" in a.log(), a.log()
+
+
+def test_dripping_tarpit_ends_at_the_deadline_local_mail_flows():
+    """A greeting that drips one byte at a time never trips smtp_timeout;
+    smtp_attempt_timeout ends the attempt with a deferral, and local mail
+    sent meanwhile is delivered at once."""
+    zone, addrs = tarpit_zone(2, 2)
+    with Stack() as st:
+        pit = st.push(Drip("tarpit", addrs).start())
+        d = dns(st, zone)
+        a = alice(st, pit.port, dns_server="127.0.0.1:%d" % d.port,
+                  smtp_timeout="30s", smtp_attempt_timeout="6s",
+                  retry_interval="1h", max_deliveries=1)
+        start = time.time()
+        for i in range(3):
+            send(a, ME + "@tern.test", ["x@tarpit.test"], MSG)
+        assert wait_for(lambda: len(pit.connections) >= 1, 10, 0.05)
+        sent = time.time()
+        send(a, ME + "@tern.test", [ME + "@tern.test"], MSG)
+        box = os.path.join(a.mail, ME)
+        assert wait_for(lambda: maildir_messages(box), 3, 0.05), a.log()
+        assert time.time() - sent < 3
+        assert wait_for(lambda: attempts(a) >= 3, 20, 0.1), a.log()
+        assert time.time() - start < 20, a.log()
+        assert "reached smtp_attempt_timeout (6s)" in a.log(), a.log()
+        assert "status=deferred" in a.log() and "status=sent" not in \
+            a.log().split("tarpit.test")[-1], a.log()
+        assert len(pit.connections) <= 2, pit.connections
