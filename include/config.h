@@ -57,6 +57,7 @@ struct config {
 	long long	 max_deliveries;
 	long long	 max_per_destination;
 	long long	 max_local_deliveries;
+	long long	 max_active_per_destination;
 	char		*double_bounce;
 	/* local delivery */
 	int		 mailbox;		/* enum config_mailbox */

@@ -7,6 +7,7 @@
  *	queue_spool.c	messages in the spool: load, scan, activate, remove
  *	queue_agent.c	delivery agents: dispatch by destination, results
  *	queue_round.c	end of an attempt round: notices, expiry, persist
+ *	queue_share.c	one destination's share of the active messages
  *
  * Every message in the spool has a struct qmsg (found by id through a
  * tsearch(3) tree) and a place in the heap keyed by its next attempt;
@@ -55,6 +56,9 @@ struct qmsg {
 	struct envelope env;		/* loaded while active */
 	struct state st;		/* loaded while active */
 	struct round_rcpt *round;	/* one per recipient while active */
+	char	*share;			/* active or parked: its domain */
+	int	 parked;		/* waits for its domain's share */
+	struct qmsg *next_parked;
 };
 
 struct agent {
@@ -78,6 +82,7 @@ struct queue {
 	void	*ids;			/* tsearch root of struct qmsg */
 	struct qmsg *active[QUEUE_ACTIVE_MAX];
 	size_t	 nactive;
+	struct qmsg *parked;		/* queue_share.c, oldest first */
 	struct agent *agents;
 	size_t	 nagents;
 	int	 trig_rd, trig_wr;	/* the FIFO, and our own writer */
@@ -105,6 +110,11 @@ time_t	queue_due(const struct qmsg *, const struct state *, time_t now);
 void	queue_scan(struct queue *);
 void	queue_activate_due(struct queue *, time_t now);
 void	queue_save_flags(struct queue *, struct qmsg *);
+
+/* queue_share.c */
+int	queue_share_admit(struct queue *, struct qmsg *);
+void	queue_share_release(struct queue *, struct qmsg *, time_t now);
+void	queue_share_forget(struct queue *, struct qmsg *);
 int	queue_has_domain(struct queue *, struct qmsg *, const char *domain);
 
 /* queue_agent.c */

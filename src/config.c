@@ -82,6 +82,8 @@ static const struct conf_key keys[] = {
 	{ "bounce_queue_lifetime", CONF_DURATION, "5d",
 	    F(bounce_queue_lifetime), 0, BIG, NULL },
 	{ "max_deliveries", CONF_INT, "20", F(max_deliveries), 1, 1000, NULL },
+	{ "max_active_per_destination", CONF_INT, "200",
+	    F(max_active_per_destination), 1, 500, NULL },
 	{ "max_local_deliveries", CONF_INT, "10", F(max_local_deliveries), 1,
 	    1000, NULL },
 	{ "max_per_destination", CONF_INT, "10", F(max_per_destination), 1,

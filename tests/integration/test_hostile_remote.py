@@ -339,3 +339,26 @@ def test_dripping_tarpit_ends_at_the_deadline_local_mail_flows():
         assert "status=deferred" in a.log() and "status=sent" not in \
             a.log().split("tarpit.test")[-1], a.log()
         assert len(pit.connections) <= 2, pit.connections
+
+
+def test_one_destination_holds_a_bounded_share_of_active_messages():
+    """With max_active_per_destination = 2, five messages for a tarpit:
+    two are active, three wait parked in the spool, and each gets its
+    attempt when an active one of that domain leaves."""
+    zone, addrs = tarpit_zone(1, 2)
+    with Stack() as st:
+        pit = Drip("tarpit", addrs)
+        a = tarpit_tern(st, zone, pit, smtp_attempt_timeout="2s",
+                        max_active_per_destination=2, retry_interval="1h")
+        qids = [send(a, ME + "@tern.test", ["x@tarpit.test"], MSG)
+                for _ in range(4)]
+        assert wait_for(lambda: a.log().count("parked: 2 active messages "
+                                              "for tarpit.test") >= 3,
+                        10, 0.05), a.log()
+        assert wait_for(lambda: attempts(a) >= 5, 30, 0.1), a.log()
+        for q in qids:
+            assert "%s: to=<x@tarpit.test>" % q in a.log(), a.log()
+        assert len(a.queue_files()) == 5
+        send(a, ME + "@tern.test", [ME + "@tern.test"], MSG)
+        assert wait_for(lambda: maildir_messages(os.path.join(a.mail, ME)),
+                        5, 0.05), a.log()
