@@ -2,7 +2,8 @@
 /*
  * queue_agent.c - delivery agents of the queue runner: group waiting
  * recipients by destination, start agents within max_deliveries and
- * max_per_destination, read their result lines (delivery.h).
+ * max_per_destination (remote) and max_local_deliveries (local, slots
+ * of their own), read their result lines (delivery.h).
  *
  * A remote agent is forked here and runs remote_agent_run() for one
  * domain with up to QUEUE_BATCH_MAX messages, so one connection carries

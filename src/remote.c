@@ -17,13 +17,20 @@
  * Every recipient gets exactly one result line on result_fd (delivery.h)
  * and one log line, as soon as it is decided; undecided ones are
  * deferred at the end with the last connection error.  DNS that rules
- * the next hop out (NXDOMAIN, no address, null MX, an MX that is this
- * host) fails every recipient when it is the destination's own MX, and
- * defers them (4.4.3, 4.4.6) when relayhost or transport named it: a
- * configuration mistake must not destroy mail.  All waits use
- * poll(2) timeouts: connect_timeout for connect(2), smtp_timeout for
- * every read and write (including the final reply to DATA).  The wire
- * level (connect, commands, replies, body) is in remote_io.c.
+ * the next hop out (NXDOMAIN, no address, null MX) fails every recipient
+ * when it is the destination's own MX, and defers them (4.4.3) when
+ * relayhost or transport named it: a configuration mistake must not
+ * destroy mail.  An MX host that is this host (its name, loopback, an
+ * address we listen on) is a loop, 5.4.6, and is never connected to;
+ * explicit next hops are not checked.  A message with more than
+ * max_hops Received: headers fails 5.4.6 before any connection.
+ *
+ * One attempt is bounded, as in Postfix: smtp_mx_address_limit
+ * addresses, smtp_mx_session_limit connections, and a deadline,
+ * smtp_attempt_timeout, at which every wait ends.  All waits use poll(2)
+ * timeouts: connect_timeout for connect(2), smtp_timeout for every read
+ * and write (including the final reply to DATA).  The wire level
+ * (connect, commands, replies, body) is in remote_io.c.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
