@@ -44,6 +44,7 @@ struct config {
 	long long	 max_connections_per_ip;
 	long long	 smtpd_timeout;
 	long long	 max_errors;
+	long long	 max_hops;		/* Received: headers, at most */
 	long long	 smtpd_max_use;		/* sessions per smtpd process */
 	long long	 smtpd_max_idle;	/* an idle smtpd then exits */
 	long long	 client_name_lookup;	/* bool */
@@ -55,6 +56,8 @@ struct config {
 	long long	 bounce_queue_lifetime;
 	long long	 max_deliveries;
 	long long	 max_per_destination;
+	long long	 max_local_deliveries;
+	long long	 max_active_per_destination;
 	char		*double_bounce;
 	/* local delivery */
 	int		 mailbox;		/* enum config_mailbox */
@@ -69,6 +72,10 @@ struct config {
 	int		 address_family;	/* enum config_family */
 	long long	 connect_timeout;
 	long long	 smtp_timeout;
+	long long	 smtp_mx_address_limit;	/* per attempt; 0 = none */
+	long long	 smtp_mx_session_limit;	/* per attempt; 0 = none */
+	long long	 smtp_attempt_timeout;	/* a whole attempt, seconds */
+	long long	 smtp_allow_loopback;	/* bool; for tests on one host */
 	/* where the file came from, for messages and reloads */
 	char		*path;
 	unsigned char	 key_set[CONFIG_MAX_KEYS];	/* by table index */

@@ -50,6 +50,13 @@ struct delivery_result {
 };
 
 void	delivery_job_free(struct delivery_job *);
+/*
+ * The bytes a RELAY or REPLY may hold: the one predicate both the writer
+ * and the reader of result lines use.  Sanitise turns the others into
+ * spaces, in place.
+ */
+int	delivery_is_text_char(int c);
+void	delivery_text_sanitise(char *);
 int	delivery_result_format(const struct delivery_result *, char *, size_t);
 int	delivery_result_parse(const char *line, struct delivery_result *);
 /* Write one result line to fd (a single write(2)); -1 on error. */

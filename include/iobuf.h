@@ -6,8 +6,9 @@
  * out as pointers into that buffer, valid until the next read call.
  * Writes collect in an output buffer that is flushed just before the next
  * read would block (so pipelined replies go out together, RFC 2920) and
- * when full.  Every wait is a poll(2) with the idle timeout; nothing uses
- * alarm(2).
+ * when full.  Every wait is a poll(2) with the idle timeout, cut short by
+ * deadline_ms when it is set (CLOCK_MONOTONIC, as iobuf_now_ms(); 0 = none;
+ * only waits on a non-blocking fd poll); nothing uses alarm(2).
  */
 #ifndef TERN_IOBUF_H
 #define TERN_IOBUF_H
@@ -23,6 +24,7 @@ enum iobuf_status { IOBUF_OK, IOBUF_EOF, IOBUF_TIMEOUT, IOBUF_ERROR };
 struct iobuf {
 	int	 infd, outfd;
 	int	 timeout_ms;
+	long long deadline_ms;		/* 0: none; else iobuf_now_ms() */
 	int	 status;		/* enum iobuf_status, sticky */
 	size_t	 start, end;		/* unread bytes: in[start..end) */
 	size_t	 outlen;
@@ -48,5 +50,7 @@ int	iobuf_vprintf(struct iobuf *, const char *, va_list);
 int	iobuf_printf(struct iobuf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	iobuf_flush(struct iobuf *);
+/* Milliseconds of CLOCK_MONOTONIC, the clock of deadline_ms. */
+long long iobuf_now_ms(void);
 
 #endif

@@ -5,6 +5,8 @@
  * cidr_parse("192.0.2.0/24") and cidr_match() against a sockaddr decide
  * relay_networks; an IPv4-mapped IPv6 client matches IPv4 networks.
  * hostport_split() splits "addr:port" and "[v6]:port".
+ * netaddr_is_self() says whether an address is this host's own: loopback,
+ * or one that a listen entry takes (a wildcard one: any interface).
  */
 #ifndef TERN_NETADDR_H
 #define TERN_NETADDR_H
@@ -24,5 +26,16 @@ int	hostport_split(const char *, char *host, size_t hostlen,
 	    char *port, size_t portlen);
 /* "192.0.2.1" or "2001:db8::1" (mapped IPv4 shown as IPv4); "" on failure */
 void	netaddr_string(const struct sockaddr *, char *, size_t);
+
+struct config;
+/*
+ * port 0: loopback, or any address a listen entry takes, at any port;
+ * port N: only an address a listen entry takes at port N (so a server
+ * on another port of the same machine is not this host).
+ */
+int	netaddr_is_self(const struct config *, const struct sockaddr *,
+	    int port);
+/* "[127.0.0.1]", "[IPv6:::1]", or a literal of a listening address */
+int	netaddr_literal_is_self(const struct config *, const char *domain);
 
 #endif

@@ -8,6 +8,7 @@
  *	queue_agent.c	delivery agents: dispatch by destination, results
  *	queue_round.c	end of an attempt round: notices, expiry, persist
  *	queue_rescan.c	flush @domain: one bounded rescan at a time
+ *	queue_share.c	one destination's share of the active messages
  *
  * Every message in the spool has a struct qmsg (found by id through a
  * tsearch(3) tree) and a place in the heap keyed by its next attempt;
@@ -56,6 +57,9 @@ struct qmsg {
 	struct envelope env;		/* loaded while active */
 	struct state st;		/* loaded while active */
 	struct round_rcpt *round;	/* one per recipient while active */
+	char	*share;			/* active or parked: its domain */
+	int	 parked;		/* waits for its domain's share */
+	struct qmsg *next_parked;
 };
 
 struct agent {
@@ -94,6 +98,7 @@ struct queue {
 	void	*ids;			/* tsearch root of struct qmsg */
 	struct qmsg *active[QUEUE_ACTIVE_MAX];
 	size_t	 nactive;
+	struct qmsg *parked;		/* queue_share.c, oldest first */
 	struct agent *agents;
 	size_t	 nagents;
 	int	 trig_rd, trig_wr;	/* the FIFO, and our own writer */
@@ -124,6 +129,11 @@ void	queue_activate_due(struct queue *, time_t now);
 void	queue_save_flags(struct queue *, struct qmsg *);
 int	queue_has_domain(struct queue *, struct qmsg *,
 	    const char *const *domains, size_t ndomains);
+
+/* queue_share.c */
+int	queue_share_admit(struct queue *, struct qmsg *);
+void	queue_share_release(struct queue *, struct qmsg *, time_t now);
+void	queue_share_forget(struct queue *, struct qmsg *);
 
 /* queue_agent.c */
 void	queue_dispatch(struct queue *);

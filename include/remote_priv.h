@@ -31,6 +31,11 @@ struct remote {
 	int		 result_fd;
 	struct message	*msgs;
 	size_t		 nmsgs;
+	/* the limits of one attempt (smtp_mx_*_limit, smtp_attempt_timeout) */
+	long long	 deadline_ms;		/* iobuf_now_ms() */
+	long long	 naddrs;		/* addresses tried */
+	long long	 nsessions;		/* connections made */
+	int		 spent;			/* a limit was reached */
 	/* the current connection */
 	struct iobuf	*io;
 	char		 relay[MX_NAME_MAX + 80];	/* host[addr]:port */

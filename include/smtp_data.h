@@ -10,7 +10,8 @@
  * storing past the limit, keeps lines of any length, and adds missing
  * Date: and Message-ID: headers (when add_msgid is set: trusted
  * clients) and From: (when add_from is set: local submissions) at the
- * end of the header block.
+ * end of the header block.  It counts the Received: headers, so that the
+ * session can refuse a message that has been round a loop (max_hops).
  */
 #ifndef TERN_SMTP_DATA_H
 #define TERN_SMTP_DATA_H
@@ -30,6 +31,7 @@ struct msgwriter {
 	size_t		 linelen;
 	char		 head[16];	/* start of the current header line */
 	unsigned int	 seen;		/* HDR_* present */
+	long long	 hops;		/* Received: headers of the client */
 	const char	*add_from;	/* NULL: no From: (not local) */
 	const char	*add_msgid;	/* NULL: add nothing (untrusted) */
 };

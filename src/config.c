@@ -64,6 +64,7 @@ static const struct conf_key keys[] = {
 	    1, 100000, NULL },
 	{ "smtpd_timeout", CONF_DURATION, "5m", F(smtpd_timeout), 1, 86400,
 	    NULL },
+	{ "max_hops", CONF_INT, "50", F(max_hops), 1, 1000, NULL },
 	{ "max_errors", CONF_INT, "10", F(max_errors), 1, 1000, NULL },
 	{ "smtpd_max_use", CONF_INT, "100", F(smtpd_max_use), 1, 100000,
 	    NULL },
@@ -81,6 +82,10 @@ static const struct conf_key keys[] = {
 	{ "bounce_queue_lifetime", CONF_DURATION, "5d",
 	    F(bounce_queue_lifetime), 0, BIG, NULL },
 	{ "max_deliveries", CONF_INT, "20", F(max_deliveries), 1, 1000, NULL },
+	{ "max_active_per_destination", CONF_INT, "200",
+	    F(max_active_per_destination), 1, 500, NULL },
+	{ "max_local_deliveries", CONF_INT, "10", F(max_local_deliveries), 1,
+	    1000, NULL },
 	{ "max_per_destination", CONF_INT, "10", F(max_per_destination), 1,
 	    1000, NULL },
 	{ "double_bounce", CONF_STRING, "postmaster", F(double_bounce), 0, 0,
@@ -101,6 +106,14 @@ static const struct conf_key keys[] = {
 	    3600, NULL },
 	{ "smtp_timeout", CONF_DURATION, "5m", F(smtp_timeout), 1, 86400,
 	    NULL },
+	{ "smtp_mx_address_limit", CONF_INT, "5", F(smtp_mx_address_limit),
+	    0, 1000, NULL },
+	{ "smtp_mx_session_limit", CONF_INT, "2", F(smtp_mx_session_limit),
+	    0, 1000, NULL },
+	{ "smtp_attempt_timeout", CONF_DURATION, "15m",
+	    F(smtp_attempt_timeout), 1, 86400, NULL },
+	{ "smtp_allow_loopback", CONF_BOOL, "no", F(smtp_allow_loopback), 0,
+	    1, NULL },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 _Static_assert(NKEYS <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");
@@ -693,7 +706,8 @@ config_free(struct config *c)
 int
 config_is_local_domain(const struct config *c, const char *domain)
 {
-	return strlist_find(&c->local_domains, domain) >= 0;
+	return strlist_find(&c->local_domains, domain) >= 0 ||
+	    netaddr_literal_is_self(c, domain);	/* RFC 5321 4.1.3 */
 }
 
 /* Whether the file set key name, or it has its compiled-in default. */

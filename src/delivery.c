@@ -52,21 +52,44 @@ delivery_job_free(struct delivery_job *job)
 	job->nrcpt = 0;
 }
 
-/* field_encode - xtext, "-" for empty, "+2D" for a literal "-" */
+int
+delivery_is_text_char(int c)
+{
+	return (unsigned char)c >= 0x20 && (unsigned char)c != 0x7f;
+}
+
+void
+delivery_text_sanitise(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!delivery_is_text_char(*s))
+			*s = ' ';
+}
+
+/*
+ * field_encode - xtext, "-" for empty, "+2D" for a literal "-"; a byte
+ * field_decode() would refuse becomes a space first, so every line this
+ * side writes is one the other side reads.
+ */
 static int
 field_encode(const char *in, char *out, size_t outlen)
 {
+	char	 text[1024];
+
 	if (*in == '\0' || strcmp(in, "-") == 0)
 		return snprintf(out, outlen, "%s", *in ? "+2D" : "-") <
 		    (int)outlen ? 0 : -1;
-	return xtext_encode(in, out, outlen);
+	if (snprintf(text, sizeof(text), "%s", in) >= (int)sizeof(text))
+		return -1;
+	delivery_text_sanitise(text);
+	return xtext_encode(text, out, outlen);
 }
 
-/* field_decode - inverse of field_encode; the text must be printable */
+/* field_decode - inverse of field_encode; every byte a text char */
 static int
 field_decode(const char *in, char *out, size_t outlen)
 {
-	const unsigned char *p;
+	const char *p;
 
 	if (strcmp(in, "-") == 0) {
 		if (outlen == 0)
@@ -76,8 +99,8 @@ field_decode(const char *in, char *out, size_t outlen)
 	}
 	if (!xtext_is_valid(in) || xtext_decode(in, out, outlen) == -1)
 		return -1;
-	for (p = (const unsigned char *)out; *p != '\0'; p++)
-		if (*p < 0x20 || *p == 0x7f)
+	for (p = out; *p != '\0'; p++)
+		if (!delivery_is_text_char(*p))
 			return -1;
 	return 0;
 }

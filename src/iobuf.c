@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "iobuf.h"
@@ -20,8 +21,31 @@ iobuf_init(struct iobuf *io, int infd, int outfd, int timeout_ms)
 	io->infd = infd;
 	io->outfd = outfd;
 	io->timeout_ms = timeout_ms;
+	io->deadline_ms = 0;
 	io->status = IOBUF_OK;
 	io->start = io->end = io->outlen = 0;
+}
+
+long long
+iobuf_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* wait_timeout - the idle timeout, or less when the deadline is nearer */
+static int
+wait_timeout(const struct iobuf *io)
+{
+	long long left;
+
+	if (io->deadline_ms == 0)
+		return io->timeout_ms;
+	left = io->deadline_ms - iobuf_now_ms();
+	return left <= 0 ? 0 : left < io->timeout_ms ? (int)left :
+	    io->timeout_ms;
 }
 
 static int
@@ -31,7 +55,7 @@ wait_fd(struct iobuf *io, int fd, short events)
 	int	 n;
 
 	do {
-		n = poll(&pfd, 1, io->timeout_ms);
+		n = poll(&pfd, 1, wait_timeout(io));
 	} while (n == -1 && errno == EINTR);
 	if (n == 0) {
 		io->status = IOBUF_TIMEOUT;

@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * netaddr.c - CIDR matching for relay_networks, host:port splitting.
+ * netaddr.c - CIDR matching for relay_networks, host:port splitting,
+ * and which addresses are this host's own (mail loops, RFC 5321 4.1.3).
  *
  * A client connecting over IPv6 with an IPv4-mapped address
  * (::ffff:192.0.2.1) is matched as the IPv4 address it is.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+#include "mx.h"
 #include "netaddr.h"
 
 int
@@ -134,4 +138,100 @@ netaddr_string(const struct sockaddr *sa, char *buf, size_t len)
 		inet_ntop(AF_INET6, &sin6->sin6_addr, buf, len);
 	else if (sa->sa_family == AF_UNIX)
 		snprintf(buf, len, "local");
+}
+
+/* netaddr_bytes - the address of sa (mapped IPv4 as IPv4); its length */
+static size_t
+netaddr_bytes(const struct sockaddr *sa, unsigned char out[16])
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa->sa_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 4;
+	}
+	if (sa->sa_family != AF_INET6)
+		return 0;
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		memcpy(out, sin6->sin6_addr.s6_addr + 12, 4);
+		return 4;
+	}
+	memcpy(out, &sin6->sin6_addr, 16);
+	return 16;
+}
+
+static int
+netaddr_same(const struct sockaddr *a, const struct sockaddr *b)
+{
+	unsigned char	 x[16], y[16];
+	size_t		 n = netaddr_bytes(a, x);
+
+	return n > 0 && n == netaddr_bytes(b, y) && memcmp(x, y, n) == 0;
+}
+
+/* netaddr_is_loopback - 127.0.0.0/8, ::1 (and ::ffff:127.0.0.0/104) */
+static int
+netaddr_is_loopback(const struct sockaddr *sa)
+{
+	static const unsigned char one[16] = { [15] = 1 };
+	unsigned char	 b[16];
+	size_t		 n = netaddr_bytes(sa, b);
+
+	return (n == 4 && b[0] == 127) || (n == 16 && memcmp(b, one, 16) == 0);
+}
+
+/* netaddr_on_interface - an address of one of this host's interfaces */
+static int
+netaddr_on_interface(const struct sockaddr *sa)
+{
+	struct ifaddrs	*list, *i;
+	int		 found = 0;
+
+	if (getifaddrs(&list) == -1)
+		return 0;
+	for (i = list; i != NULL && !found; i = i->ifa_next)
+		found = i->ifa_addr != NULL && netaddr_same(sa, i->ifa_addr);
+	freeifaddrs(list);
+	return found;
+}
+
+/* netaddr_on_listener - one listen entry takes sa (at port, 0: any) */
+static int
+netaddr_on_listener(const char *spec, const struct sockaddr *sa, int port)
+{
+	struct sockaddr_storage l;
+	unsigned char	 b[16] = { 0 }, zero[16] = { 0 };
+	char		 host[80], lport[8];
+	size_t		 n;
+
+	if (hostport_split(spec, host, sizeof(host), lport, sizeof(lport))
+	    == -1 || mx_parse_literal(host, 0, &l) == -1 ||
+	    (port != 0 && atoi(lport) != port))
+		return 0;
+	n = netaddr_bytes((const struct sockaddr *)&l, b);
+	if (memcmp(b, zero, n) == 0)	/* 0.0.0.0, [::]: every interface */
+		return netaddr_is_loopback(sa) || netaddr_on_interface(sa);
+	return netaddr_same(sa, (const struct sockaddr *)&l);
+}
+
+int
+netaddr_is_self(const struct config *c, const struct sockaddr *sa, int port)
+{
+	size_t	 i;
+
+	if (port == 0 && netaddr_is_loopback(sa))
+		return 1;
+	for (i = 0; i < c->listen.n; i++)
+		if (netaddr_on_listener(c->listen.v[i], sa, port))
+			return 1;
+	return 0;
+}
+
+int
+netaddr_literal_is_self(const struct config *c, const char *domain)
+{
+	struct sockaddr_storage ss;
+
+	return domain[0] == '[' && mx_parse_literal(domain, 0, &ss) == 0 &&
+	    netaddr_is_self(c, (const struct sockaddr *)&ss, 0);
 }

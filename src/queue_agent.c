@@ -2,7 +2,8 @@
 /*
  * queue_agent.c - delivery agents of the queue runner: group waiting
  * recipients by destination, start agents within max_deliveries and
- * max_per_destination, read their result lines (delivery.h).
+ * max_per_destination (remote) and max_local_deliveries (local, slots
+ * of their own), read their result lines (delivery.h).
  *
  * A remote agent is forked here and runs remote_agent_run() for one
  * domain with up to QUEUE_BATCH_MAX messages, so one connection carries
@@ -59,6 +60,27 @@ queue_dest_busy(struct queue *q, int local, const char *dest)
 		if (a->local == local && (local || strcmp(a->dest, dest) == 0))
 			n++;
 	return n;
+}
+
+/*
+ * queue_may_start - a free slot for one more agent: local agents have
+ * their own max_local_deliveries, so local mail never waits behind
+ * remote delivery; remote ones share max_deliveries, at most
+ * max_per_destination of them to one domain.
+ */
+static int
+queue_may_start(struct queue *q, int local, const char *dest)
+{
+	struct agent *a;
+	size_t	 remote = 0;
+
+	if (local)
+		return queue_dest_busy(q, 1, dest) <
+		    (size_t)q->cfg->max_local_deliveries;
+	for (a = q->agents; a != NULL; a = a->next)
+		remote += !a->local;
+	return remote < (size_t)q->cfg->max_deliveries &&
+	    queue_dest_busy(q, 0, dest) < (size_t)q->cfg->max_per_destination;
 }
 
 /* queue_take - add m's waiting recipients for dest to a's job list */
@@ -259,12 +281,9 @@ queue_dispatch(struct queue *q)
 		for (r = 0; r < m->env.nrcpt; r++) {
 			if (m->round[r].mark != MARK_WAIT)
 				continue;
-			if (q->nagents >= (size_t)q->cfg->max_deliveries)
-				return;
 			local = rcpt_dest(q->cfg, m->env.rcpt[r].addr, dest,
 			    sizeof(dest));
-			if (queue_dest_busy(q, local, dest) <
-			    (size_t)q->cfg->max_per_destination)
+			if (queue_may_start(q, local, dest))
 				queue_start(q, local, dest, i);
 		}
 	}
@@ -288,7 +307,6 @@ queue_record(struct qmsg *m, size_t i, int status, const char *dsn,
 	static const int marks[] = { MARK_OK, MARK_DEFER, MARK_FAIL };
 	static const int states[] = { RCPT_DELIVERED, RCPT_DEFERRED,
 		RCPT_FAILED };
-	char	*p;
 
 	m->round[i].mark = marks[status];
 	sr->state = states[status];
@@ -299,9 +317,7 @@ queue_record(struct qmsg *m, size_t i, int status, const char *dsn,
 	    dsn_looks_valid(dsn, status) ? dsn : (const char *[]){ "2.0.0",
 	    "4.0.0", "5.0.0" }[status]);
 	snprintf(sr->reply, sizeof(sr->reply), "%s", reply);
-	for (p = sr->reply; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	delivery_text_sanitise(sr->reply);
 	snprintf(m->round[i].relay, sizeof(m->round[i].relay), "%s", relay);
 }
 

@@ -202,6 +202,7 @@ queue_deactivate(struct queue *q, struct qmsg *m)
 	if (i < q->nactive)
 		q->active[i] = q->active[--q->nactive];
 	m->active = 0;
+	queue_share_release(q, m, time(NULL));
 }
 
 /* queue_finish - the round is over: notify, then persist or remove */

@@ -69,6 +69,7 @@ queue_add(struct queue *q, const char *id)
 void
 queue_forget(struct queue *q, struct qmsg *m)
 {
+	queue_share_forget(q, m);
 	sched_remove(&q->heap, &m->item);
 	tdelete(m, &q->ids, queue_id_cmp);
 	envelope_free(&m->env);
@@ -85,6 +86,7 @@ queue_free_msg(void *p)
 	envelope_free(&m->env);
 	state_free(&m->st);
 	free(m->round);
+	free(m->share);
 	free(m);
 }
 
@@ -338,6 +340,16 @@ queue_activate(struct queue *q, struct qmsg *m, time_t now)
 	for (i = 0; i < m->env.nrcpt; i++)
 		if (queue_rcpt_is_undelivered(&m->st.rcpt[i]))
 			m->round[i].mark = MARK_WAIT;
+	if (m->parked)
+		queue_share_forget(q, m);	/* flushed or released */
+	if (queue_share_admit(q, m) == -1) {
+		envelope_free(&m->env);
+		state_free(&m->st);
+		free(m->round);
+		m->round = NULL;
+		sched_set(&q->heap, &m->item, SCHED_NEVER);
+		return;
+	}
 	m->active = 1;
 	q->active[q->nactive++] = m;
 	sched_set(&q->heap, &m->item, SCHED_NEVER);

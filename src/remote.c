@@ -17,13 +17,20 @@
  * Every recipient gets exactly one result line on result_fd (delivery.h)
  * and one log line, as soon as it is decided; undecided ones are
  * deferred at the end with the last connection error.  DNS that rules
- * the next hop out (NXDOMAIN, no address, null MX, an MX that is this
- * host) fails every recipient when it is the destination's own MX, and
- * defers them (4.4.3, 4.4.6) when relayhost or transport named it: a
- * configuration mistake must not destroy mail.  All waits use
- * poll(2) timeouts: connect_timeout for connect(2), smtp_timeout for
- * every read and write (including the final reply to DATA).  The wire
- * level (connect, commands, replies, body) is in remote_io.c.
+ * the next hop out (NXDOMAIN, no address, null MX) fails every recipient
+ * when it is the destination's own MX, and defers them (4.4.3) when
+ * relayhost or transport named it: a configuration mistake must not
+ * destroy mail.  An MX host that is this host (its name, loopback, an
+ * address we listen on) is a loop, 5.4.6, and is never connected to;
+ * explicit next hops are not checked.  A message with more than
+ * max_hops Received: headers fails 5.4.6 before any connection.
+ *
+ * One attempt is bounded, as in Postfix: smtp_mx_address_limit
+ * addresses, smtp_mx_session_limit connections, and a deadline,
+ * smtp_attempt_timeout, at which every wait ends.  All waits use poll(2)
+ * timeouts: connect_timeout for connect(2), smtp_timeout for every read
+ * and write (including the final reply to DATA).  The wire level
+ * (connect, commands, replies, body) is in remote_io.c.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -247,9 +254,30 @@ remote_precheck(struct remote *r, struct message *m)
 	return 0;
 }
 
+/* remote_hops - how many Received: headers the message at body has */
+static long long
+remote_hops(FILE *fp, long body)
+{
+	char	 buf[512];
+	long long n = 0;
+	int	 bol = 1;
+
+	if (fseek(fp, body, SEEK_SET) == -1)
+		return 0;
+	while (fgets(buf, sizeof(buf), fp) != NULL) {
+		if (bol && (buf[0] == '\r' || buf[0] == '\n'))
+			break;
+		if (bol && strncasecmp(buf, "received:", 9) == 0)
+			n++;
+		bol = strchr(buf, '\n') != NULL;
+	}
+	return n;
+}
+
 /*
- * remote_prepare - before any connection: a message with a line over 998
- * octets is re-encoded for the next hop (longline.c), and SIZE must
+ * remote_prepare - before any connection: a message over max_hops fails
+ * (a loop that began before it was queued); a message with a line over
+ * 998 octets is re-encoded for the next hop (longline.c), and SIZE must
  * count what will be sent.  What cannot be re-encoded fails here.
  */
 static void
@@ -257,18 +285,24 @@ remote_prepare(struct remote *r, struct message *m)
 {
 	char	 path[1024], err[300], reply[400];
 	FILE	*fp = NULL;
+	long long hops = 0;
 	int	 permanent = 0, rc = -1;
 
 	if (spool_path(r->conf->spool_dir, "queue", m->job->id, path,
 	    sizeof(path)) == -1 || (fp = fopen(path, "r")) == NULL)
 		snprintf(err, sizeof(err), "cannot read queue file: %s",
 		    strerror(errno));
-	else
+	else if ((hops = remote_hops(fp, m->body)) <= r->conf->max_hops)
 		rc = remote_reencode_plan(fp, m->body, &m->ll, &m->size, err,
 		    sizeof(err), &permanent);
 	if (fp != NULL)
 		fclose(fp);
-	if (rc == -1) {
+	if (hops > r->conf->max_hops) {
+		snprintf(reply, sizeof(reply), "too many hops: %lld Received: "
+		    "headers, max_hops %lld: mail loop suspected", hops,
+		    r->conf->max_hops);
+		remote_decide_all(r, m, 0, DELIVER_PERMFAIL, "5.4.6", reply);
+	} else if (rc == -1) {
 		snprintf(reply, sizeof(reply), "cannot send the message "
 		    "within the line limit of 998 octets: %s", err);
 		remote_decide_all(r, m, 0, permanent ? DELIVER_PERMFAIL :
@@ -468,13 +502,16 @@ remote_session(struct remote *r, const char *host,
 	netaddr_string((const struct sockaddr *)ss, addr, sizeof(addr));
 	snprintf(r->relay, sizeof(r->relay), "%.255s[%.63s]:%d", host, addr,
 	    ntohs(((const struct sockaddr_in *)ss)->sin_port));
+	r->naddrs++;
 	if ((fd = remote_connect(r, ss)) == -1)
 		return;
+	r->nsessions++;
 	if ((r->io = malloc(sizeof(*r->io))) == NULL) {
 		close(fd);
 		return;
 	}
 	iobuf_init(r->io, fd, fd, (int)r->conf->smtp_timeout * 1000);
+	r->io->deadline_ms = r->deadline_ms;
 	ok = remote_hello(r) == 0;
 	for (i = 0; ok && i < r->nmsgs; i++) {
 		if (!r->msgs[i].loaded || !remote_has_undecided(&r->msgs[i]))
@@ -546,6 +583,65 @@ remote_hosts(struct remote *r, const struct transport_route *route,
 	return -1;
 }
 
+/*
+ * remote_leads_home - host h of an MX route is this host: its name is
+ * ours, or one of its addresses is ours or loopback (with
+ * smtp_allow_loopback, only a listening address at that very port).
+ * relayhost and transport are explicit and never checked.
+ */
+static int
+remote_leads_home(const struct remote *r, const struct transport_route *route,
+    const char *name, const struct sockaddr_storage *addrs, size_t n)
+{
+	const struct sockaddr *sa;
+	size_t	 a;
+
+	if (strcmp(route->source, "mx") != 0)
+		return 0;
+	if (route->kind == TRANSPORT_MX && r->conf->hostname != NULL &&
+	    strcasecmp(name, r->conf->hostname) == 0)
+		return 1;
+	for (a = 0; a < n; a++) {
+		sa = (const struct sockaddr *)&addrs[a];
+		if (netaddr_is_self(r->conf, sa, r->conf->smtp_allow_loopback ?
+		    ntohs(((const struct sockaddr_in *)sa)->sin_port) : 0))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * remote_may_go_on - within the limits of one attempt: addresses tried
+ * (smtp_mx_address_limit), connections made (smtp_mx_session_limit),
+ * time (smtp_attempt_timeout).  As in Postfix, a hostile or broken
+ * destination costs a bounded share of one agent, then waits its turn.
+ */
+static int
+remote_may_go_on(struct remote *r)
+{
+	const struct config *c = r->conf;
+	char	 last[300];
+
+	if (r->spent)
+		return 0;
+	snprintf(last, sizeof(last), "%.299s", r->last_reply[0] ?
+	    r->last_reply : "none");
+	if (iobuf_now_ms() >= r->deadline_ms) {
+		remote_fail_conn(r, "4.4.7", "delivery attempt for %s reached "
+		    "smtp_attempt_timeout (%llds); last error: %s", r->domain,
+		    c->smtp_attempt_timeout, last);
+		r->spent = 1;
+	} else if ((c->smtp_mx_address_limit > 0 &&
+	    r->naddrs >= c->smtp_mx_address_limit) ||
+	    (c->smtp_mx_session_limit > 0 &&
+	    r->nsessions >= c->smtp_mx_session_limit)) {
+		log_info("%s: %lld address(es) and %lld session(s) tried: the "
+		    "limit of one attempt", r->domain, r->naddrs, r->nsessions);
+		r->spent = 1;
+	}
+	return !r->spent;
+}
+
 /* remote_try_hosts - each host in order, each address, until decided */
 static void
 remote_try_hosts(struct remote *r, const struct transport_route *route)
@@ -558,9 +654,12 @@ remote_try_hosts(struct remote *r, const struct transport_route *route)
 
 	if (remote_hosts(r, route, hosts, &nhosts, &implicit) == -1)
 		return;
-	for (h = 0; h < nhosts && remote_undecided(r) > 0; h++) {
-		if (route->kind == TRANSPORT_MX && r->conf->hostname != NULL &&
-		    strcasecmp(hosts[h].name, r->conf->hostname) == 0) {
+	for (h = 0; h < nhosts && remote_undecided(r) > 0 &&
+	    remote_may_go_on(r); h++) {
+		st = mx_addresses(r->conf, hosts[h].name, route->port, addrs,
+		    MX_ADDRS_MAX, &naddrs, err, sizeof(err));
+		if (remote_leads_home(r, route, hosts[h].name, addrs,
+		    st == MX_OK ? naddrs : 0)) {
 			snprintf(reply, sizeof(reply), "mail for %s loops back "
 			    "to myself", r->domain);
 			if (h == 0)
@@ -568,8 +667,6 @@ remote_try_hosts(struct remote *r, const struct transport_route *route)
 				    reply);
 			break;	/* RFC 5321 5.1: no MX less preferred */
 		}
-		st = mx_addresses(r->conf, hosts[h].name, route->port, addrs,
-		    MX_ADDRS_MAX, &naddrs, err, sizeof(err));
 		snprintf(reply, sizeof(reply), "Host or domain name not "
 		    "found. Name service error for name=%s", err);
 		if (st == MX_NOTFOUND && implicit)
@@ -579,7 +676,7 @@ remote_try_hosts(struct remote *r, const struct transport_route *route)
 			    strcmp(route->source, "mx") != 0 ? "4.4.3" :
 			    "4.4.4", "%s", reply);
 		for (a = 0; st == MX_OK && a < naddrs &&
-		    remote_undecided(r) > 0; a++)
+		    remote_undecided(r) > 0 && remote_may_go_on(r); a++)
 			remote_session(r, hosts[h].name, &addrs[a]);
 	}
 }
@@ -628,6 +725,7 @@ remote_agent_run(const struct config *conf, const char *domain,
 	r.conf = conf;
 	r.domain = domain;
 	r.result_fd = result_fd;
+	r.deadline_ms = iobuf_now_ms() + conf->smtp_attempt_timeout * 1000;
 	if ((r.msgs = calloc(njobs ? njobs : 1, sizeof(*r.msgs))) == NULL)
 		return 1;
 	for (r.nmsgs = 0; r.nmsgs < njobs; r.nmsgs++) {

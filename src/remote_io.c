@@ -12,6 +12,9 @@
  * Every failure of the connection itself (refused, timeout, lost, 421,
  * malformed reply) is recorded with remote_fail_conn() and returns -1;
  * the caller then leaves its undecided recipients for the next host.
+ * A reply may have 100 lines of up to 1000 octets, and 64 KiB in all;
+ * a longer one is malformed.  Every wait, the connect included, ends at
+ * the attempt's deadline (r->deadline_ms, smtp_attempt_timeout).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "delivery.h"
 #include "iobuf.h"
 #include "log.h"
 #include "longline.h"
@@ -31,6 +35,7 @@
 
 #define REPLY_LINE_MAX	1000	/* RFC 5321 4.5.3.1.5: 512, be lenient */
 #define REPLY_LINES_MAX	100
+#define REPLY_BYTES_MAX	65536	/* all the lines of one reply */
 
 /* remote_fail_conn - remember a connection-level error for the end */
 void
@@ -101,8 +106,9 @@ reply_add_line(struct reply *rp, char *line, size_t len, int *last)
 int
 remote_read_reply(struct remote *r, struct reply *rp, const char *stage)
 {
-	char	*line, *p;
+	char	*line;
 	ssize_t	 n;
+	size_t	 bytes = 0;
 	int	 toolong, last = 0, i;
 
 	memset(rp, 0, sizeof(*rp));
@@ -115,7 +121,9 @@ remote_read_reply(struct remote *r, struct reply *rp, const char *stage)
 			    r->relay, stage);
 			return -1;
 		}
-		if (toolong || reply_add_line(rp, line, (size_t)n, &last) == -1)
+		bytes += (size_t)n;
+		if (toolong || bytes > REPLY_BYTES_MAX ||
+		    reply_add_line(rp, line, (size_t)n, &last) == -1)
 			break;
 	}
 	if (!last) {
@@ -125,9 +133,7 @@ remote_read_reply(struct remote *r, struct reply *rp, const char *stage)
 	}
 	reply_dsn(rp);
 	snprintf(rp->line, sizeof(rp->line), "%d %.500s", rp->code, rp->text);
-	for (p = rp->line; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	delivery_text_sanitise(rp->line);
 	if (rp->code == 421) {
 		remote_fail_conn(r, rp->dsn, "host %s said: %s (while %s)",
 		    r->relay, rp->line, stage);
@@ -162,6 +168,7 @@ remote_connect(struct remote *r, const struct sockaddr_storage *ss)
 	struct pollfd pfd;
 	socklen_t len = ss->ss_family == AF_INET ?
 	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	long long left;
 	int	 fd, error = 0, n;
 
 	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -174,8 +181,11 @@ remote_connect(struct remote *r, const struct sockaddr_storage *ss)
 		goto fail;
 	pfd.fd = fd;
 	pfd.events = POLLOUT;
-	while ((n = poll(&pfd, 1, (int)r->conf->connect_timeout * 1000)) ==
-	    -1 && errno == EINTR)
+	left = r->deadline_ms - iobuf_now_ms();
+	if (left > r->conf->connect_timeout * 1000)
+		left = r->conf->connect_timeout * 1000;
+	while ((n = poll(&pfd, 1, left > 0 ? (int)left : 0)) == -1 &&
+	    errno == EINTR)
 		;
 	if (n == 0)
 		errno = ETIMEDOUT;

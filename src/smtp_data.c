@@ -99,6 +99,8 @@ end_line(struct msgwriter *w)
 			w->seen |= HDR_FROM;
 		else if (n >= 11 && strncasecmp(w->head, "message-id:", 11) == 0)
 			w->seen |= HDR_MSGID;
+		else if (n >= 9 && strncasecmp(w->head, "received:", 9) == 0)
+			w->hops++;
 	}
 	emit(w, "\r\n", 2);
 	w->linelen = 0;

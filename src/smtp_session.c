@@ -543,6 +543,11 @@ message_close(struct smtp_session *s)
 		reply(s, "552 5.3.4 Message size exceeds fixed limit");
 		log_info("%s: reject: size %lld exceeds limit %lld", s->sf.id,
 		    s->w.size, s->cfg->max_message_size);
+	} else if (s->w.hops + 1 > s->cfg->max_hops) {
+		/* ours counts too: it is the first line of the queue file */
+		reply(s, "554 5.4.6 Too many hops: mail loop suspected");
+		log_info("%s: reject: %lld Received: headers, max_hops %lld",
+		    s->sf.id, s->w.hops + 1, s->cfg->max_hops);
 	} else if (ferror(s->sf.fp) ||
 	    spool_commit(s->cfg->spool_dir, &s->sf) == -1) {
 		log_warn("%s: cannot commit queue file", s->sf.id);

@@ -5,7 +5,8 @@
  * runner's local delivery request (delivery_request_recv, fed through a
  * SOCK_SEQPACKET socketpair with a descriptor attached as the master
  * receives it), and the xtext and NOTIFY codings.  Whatever parses must
- * format and parse back to the same value.  See tests/fuzz/README.
+ * format and parse back to the same value, and any reply text an agent
+ * formats (whatever its bytes) must parse.  See tests/fuzz/README.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -35,6 +36,23 @@ fuzz_result(const char *s)
 	if (delivery_result_format(&r, line, sizeof(line)) == -1 ||
 	    delivery_result_parse(line, &again) == -1 ||
 	    memcmp(&r, &again, sizeof(r)) != 0)
+		abort();
+}
+
+/* fuzz_reply - a remote server's reply text, any bytes, as an agent sends */
+static void
+fuzz_reply(const char *s)
+{
+	struct delivery_result r, back;
+	char	 line[8192];
+
+	memset(&r, 0, sizeof(r));
+	strcpy(r.id, "1NHGJV18FQF0GJK");	/* a real spool id */
+	strcpy(r.dsn, "2.0.0");
+	snprintf(r.relay, sizeof(r.relay), "%s", s);
+	snprintf(r.reply, sizeof(r.reply), "%s", s);
+	if (delivery_result_format(&r, line, sizeof(line)) == -1 ||
+	    delivery_result_parse(line, &back) == -1)
 		abort();
 }
 
@@ -130,6 +148,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	fuzz_result(s);
+	fuzz_reply(s);
 	fuzz_xtext(s, size);
 	fuzz_notify(s);
 	fuzz_request(data, size);

@@ -72,10 +72,14 @@ def sink(st, port=None, extra=()):
 
 
 def alice(st, remote_port, start=True, **kw):
-    """The sending tern: relays for 127.0.0.1, local user ME."""
+    """The sending tern: relays for 127.0.0.1, local user ME.  Its MX
+    hosts are other terns and sinks on loopback, which tern refuses as
+    a loop unless smtp_allow_loopback is set (then only its own
+    listening address and port is a loop)."""
     conf = dict(relay_networks="127.0.0.0/8", remote_port=remote_port,
                 dns_server="127.0.0.1:65000", address_family="ipv4",
-                connect_timeout="2s", smtp_timeout="10s")
+                connect_timeout="2s", smtp_timeout="10s",
+                smtp_allow_loopback="yes")
     conf.update(kw)
     t = st.push(Tern(start=False, **conf))
     t.write_aliases("postmaster: %s\nalice: %s\n" % (ME, ME))

@@ -127,6 +127,18 @@ test_local_domains(void)
 	CHECK(!config_is_local_domain(&c, "localhost"));
 	CHECK(strcmp(c.origin, "example.org") == 0);
 	config_free(&c);
+	/* Literals of this host are local (RFC 5321 4.1.3), others not. */
+	CHECK(config_parse_string(&c, "t", "listen = 192.0.2.7:25\n", err,
+	    sizeof(err)) == 0);
+	CHECK(config_is_local_domain(&c, "[127.0.0.1]"));
+	CHECK(config_is_local_domain(&c, "[127.3.4.5]"));
+	CHECK(config_is_local_domain(&c, "[IPv6:::1]"));
+	CHECK(config_is_local_domain(&c, "[ipv6:::1]"));
+	CHECK(config_is_local_domain(&c, "[192.0.2.7]"));
+	CHECK(!config_is_local_domain(&c, "[192.0.2.8]"));
+	CHECK(!config_is_local_domain(&c, "[IPv6:2001:db8::1]"));
+	CHECK(!config_is_local_domain(&c, "[not.an.address]"));
+	config_free(&c);
 }
 
 /* The command line wins, then a non-empty $TERN_CONFIG, then the default. */
