@@ -68,7 +68,8 @@ int	delivery_request_recv(int sock, struct delivery_job *, int *result_fd);
 /* The agents: child processes; they return an exit status for _exit(). */
 int	remote_agent_run(const struct config *, const char *domain,
 	    struct delivery_job *jobs, size_t njobs, int result_fd);
+/* master_sock: where privileged jobs go (local_job.h); -1: forked here */
 int	local_agent_run(const struct config *, struct delivery_job *job,
-	    int result_fd);
+	    int result_fd, int master_sock);
 
 #endif

@@ -22,6 +22,9 @@ from test_delivery_remote import (ME, Stack, dsn_blocks, notices,
                                   queue_empty, send, sink)
 
 DAEMON_UID = pwd.getpwnam(ME).pw_uid
+# Files and commands of the aliases file run as default_privs (issue 8).
+PRIVS_UID = pwd.getpwnam(harness.privs_user()).pw_uid if IS_ROOT \
+    else DAEMON_UID
 
 
 def outdir(st):
@@ -83,7 +86,8 @@ def test_aliases_every_target():
         assert raw.endswith(lf), raw
         assert owner(os.path.join(box, "new", key)) == u.uid
         # /file: mbox format; |command: the message on stdin.  Both from
-        # the root-owned aliases file run as the daemon's user.
+        # the root-owned aliases file run as default_privs, never as the
+        # daemon's user, who owns the spool.
         mbox = read(os.path.join(out, "team.mbox"))
         assert mbox.startswith(b"From sender@example.org "), mbox
         assert mbox.endswith(lf.replace(b"\nFrom here", b"\n>From here") +
@@ -92,12 +96,13 @@ def test_aliases_every_target():
         assert pipe.startswith(b"Return-Path: <sender@example.org>\n")
         assert pipe.endswith(lf), pipe
         for name in ("team.mbox", "team.pipe"):
-            assert owner(os.path.join(out, name)) == DAEMON_UID, name
-        # :include: targets run as the include file's owner.
+            assert owner(os.path.join(out, name)) == PRIVS_UID, name
+        # An :include: of the aliases file is read as default_privs, and
+        # its targets run as that user too, whoever owns the file.
         assert b"hello team" in read(os.path.join(out, "inc.mbox"))
         assert b"hello team" in read(os.path.join(out, "inc.pipe"))
         for name in ("inc.mbox", "inc.pipe"):
-            assert owner(os.path.join(out, name)) == u.uid, name
+            assert owner(os.path.join(out, name)) == PRIVS_UID, name
         # The address: a new queue message, same sender, to the relay.
         got = s.messages()
         assert len(got) == 1 and got[0]["rcpt_tos"] == ["far@remote.test"]

@@ -113,8 +113,25 @@ def test_busy_port_is_reported_before_detaching():
         d = harness.tempdir()
         path = conf("listen = 127.0.0.1:%d\nspool_dir = %s/spool\n"
                     "pid_file = %s/pid\nsubmit_socket = %s/s.sock\n"
-                    "user = %s\n" % (port, d, d, d, harness.daemon_user()))
+                    "user = %s\ndefault_privs = %s\n"
+                    % (port, d, d, d, harness.daemon_user(),
+                       harness.privs_user()))
         code, out, err = run("-c", path)   # no -f: it would daemonize
         assert code != 0, (out, err)
         assert "cannot listen on 127.0.0.1:%d" % port in err, err
         assert not os.path.exists(d + "/pid")
+
+
+def test_default_privs_never_user_or_root():
+    """Issue 8: files and commands of the aliases file must not run as
+    root or as the spool's owner; -n refuses either, by name or uid."""
+    for bad in ("root", harness.daemon_user()):
+        path = conf("user = %s\ndefault_privs = %s\n"
+                    % (harness.daemon_user(), bad))
+        code, out, err = run("-n", "-c", path)
+        assert code != 0, (bad, out)
+        assert "default_privs" in err and "configuration ok" not in out, err
+    path = conf("user = %s\ndefault_privs = %s\n"
+                % (harness.daemon_user(), harness.privs_user()))
+    code, out, err = run("-n", "-c", path)
+    assert code == 0, err
