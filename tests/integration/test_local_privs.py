@@ -32,8 +32,10 @@ def everything_under(*dirs):
 
 
 def assert_nowhere(secret, *dirs):
+    """Not even lower-cased (user names are) or as a file name."""
     for path, data in everything_under(*dirs):
-        assert secret.encode() not in data, path
+        assert secret.lower().encode() not in data.lower(), path
+        assert secret.lower() not in path.lower(), path
 
 
 def root_only_file(st, text):
@@ -63,11 +65,11 @@ def test_include_of_a_root_only_file_leaks_nothing():
                  b"Subject: steal\r\n\r\nbody\r\n")
             box = os.path.join(t.mail, ME)
             assert wait_for(lambda: maildir_messages(box), 20, 0.2), t.log()
+            assert_nowhere(secret, t.dir, u.home)
             log = t.log()
             assert "cannot open :include: file %s: Permission denied" \
                 % path in log, log
             assert "status=bounced" in log or "status=deferred" in log
-            assert_nowhere(secret, t.dir, u.home)
             bounce = maildir_messages(box)[0][2]
             assert b"Permission denied" in bounce, bounce
 
