@@ -301,23 +301,58 @@ fail:
 	return -1;
 }
 
+/*
+ * read_line - one line of fp into buf (without its end), at most
+ * size - 1 bytes: its length, -1 at end of file or error, -2 when the
+ * line is longer (the rest of it is skipped).  No unbounded getline():
+ * a one-line file of any size costs size bytes.
+ */
+static ssize_t
+read_line(FILE *fp, char *buf, size_t size)
+{
+	size_t	 len;
+	int	 ch;
+
+	if (fgets(buf, (int)size, fp) == NULL)
+		return -1;
+	len = strlen(buf);
+	if (len > 0 && buf[len - 1] == '\n') {
+		buf[--len] = '\0';
+		if (len > 0 && buf[len - 1] == '\r')
+			buf[--len] = '\0';
+		return (ssize_t)len;
+	}
+	if (feof(fp))
+		return (ssize_t)len;
+	while ((ch = getc(fp)) != EOF && ch != '\n')
+		;
+	return -2;
+}
+
 /* aliases_parse - read entries with their continuation lines. */
 static int
 aliases_parse(struct aliases *al, FILE *fp, const char *path, char *err,
     size_t errlen)
 {
-	char	*line = NULL, *entry = NULL, msg[512];
-	size_t	 linecap = 0, elen = 0;
+	char	*line, *entry = NULL, msg[512];
+	size_t	 elen = 0;
 	ssize_t	 len;
 	int	 lineno = 0, eline = 0, rc = -1;
 
 	msg[0] = '\0';
-	while ((len = getline(&line, &linecap, fp)) != -1 || entry) {
+	if ((line = malloc(ALIASES_ENTRY_MAX)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	while ((len = read_line(fp, line, ALIASES_ENTRY_MAX)) != -1 ||
+	    entry) {
+		if (len == -2) {
+			eline = lineno + 1;
+			snprintf(msg, sizeof(msg), "line too long");
+			goto out;
+		}
 		if (len != -1) {
 			lineno++;
-			while (len > 0 && (line[len - 1] == '\n' ||
-			    line[len - 1] == '\r'))
-				line[--len] = '\0';
 			if (line[strspn(line, " \t")] == '\0' ||
 			    line[strspn(line, " \t")] == '#')
 				continue;
@@ -680,34 +715,6 @@ expand_name(struct expand *x, const char *name)
 	    e->name);
 	expand_pop(x);
 	return rc;
-}
-
-/*
- * read_line - one line of fp into buf (without its end), at most
- * size - 1 bytes: its length, -1 at end of file or error, -2 when the
- * line is longer (the rest of it is skipped).  No unbounded getline():
- * a one-line file of any size costs size bytes.
- */
-static ssize_t
-read_line(FILE *fp, char *buf, size_t size)
-{
-	size_t	 len;
-	int	 ch;
-
-	if (fgets(buf, (int)size, fp) == NULL)
-		return -1;
-	len = strlen(buf);
-	if (len > 0 && buf[len - 1] == '\n') {
-		buf[--len] = '\0';
-		if (len > 0 && buf[len - 1] == '\r')
-			buf[--len] = '\0';
-		return (ssize_t)len;
-	}
-	if (feof(fp))
-		return (ssize_t)len;
-	while ((ch = getc(fp)) != EOF && ch != '\n')
-		;
-	return -2;
 }
 
 /* expand_file - targets from a stream: one per line or comma separated. */

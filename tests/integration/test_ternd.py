@@ -44,6 +44,15 @@ def test_missing_aliases_file():
     assert "/nonexistent/aliases: No such file or directory" in err, err
 
 
+def aliased_on_host(name):
+    try:
+        with open("/etc/aliases") as f:
+            return any(line.split(":")[0].strip().lower() == name
+                       for line in f if ":" in line)
+    except OSError:
+        return False
+
+
 def test_daemon_without_aliases_file():
     """A daemon whose config names no aliases file starts, logs one
     notice when /etc/aliases is missing, and delivers local mail."""
@@ -56,8 +65,14 @@ def test_daemon_without_aliases_file():
                    b"Subject: x\r\n\r\nbody\r\n")
         s.quit()
         box = os.path.join(t.mail, harness.daemon_user())
-        assert harness.wait_for(
-            lambda: len(harness.maildir_messages(box)) == 1, 10), t.log()
+        assert harness.wait_for(lambda: "relay=local" in t.log(), 10), \
+            t.log()
+        # The host's /etc/aliases may send it elsewhere ("nobody: root",
+        # and root's own mailbox waits for an alias, see tern(8)).
+        if not aliased_on_host(harness.daemon_user()):
+            assert harness.wait_for(
+                lambda: len(harness.maildir_messages(box)) == 1, 10), \
+                t.log()
         if not os.path.exists("/etc/aliases"):
             assert t.log().count("/etc/aliases does not exist") == 1, t.log()
     with harness.Tern(start=False) as t:

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -121,6 +122,66 @@ test_recv_checks(void)
 	close(sp[1]);
 }
 
+/* send_raw - len bytes of job with nfds copies of fd */
+static void
+send_raw(int sock, const struct local_job *job, size_t len, int fd,
+    int nfds)
+{
+	char	 cbuf[CMSG_SPACE(sizeof(int) * 3)];
+	struct msghdr msg;
+	struct iovec iov;
+	struct cmsghdr *cmsg;
+	int	 fds[3] = { fd, fd, fd };
+
+	memset(&msg, 0, sizeof(msg));
+	memset(cbuf, 0, sizeof(cbuf));
+	iov.iov_base = (void *)job;
+	iov.iov_len = len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (nfds > 0) {
+		msg.msg_control = cbuf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * nfds);
+	}
+	CHECK(sendmsg(sock, &msg, 0) == (ssize_t)len);
+}
+
+/* Wrong descriptor counts and sizes: refused, nothing leaked. */
+static void
+test_recv_fds_and_size(void)
+{
+	static const struct { size_t less; int nfds; } bad[] = {
+		{ 0, 0 }, { 0, 1 }, { 0, 3 }, { 1, 2 },
+	};
+	struct local_job job, got;
+	int	 sp[2], fds[2], p[2];
+	size_t	 i;
+
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) == 0);
+	CHECK(pipe(p) == 0);
+	job_for(&job, "bob", "tern.test");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		send_raw(sp[0], &job, sizeof(job) - bad[i].less, p[1],
+		    bad[i].nfds);
+		fds[0] = fds[1] = 123;
+		CHECK(local_job_recv(sp[1], &got, fds) == -1 &&
+		    errno == EBADMSG);
+		CHECK(fds[0] == -1 && fds[1] == -1);
+	}
+	close(sp[0]);
+	CHECK(local_job_recv(sp[1], &got, fds) == 1);
+	close(sp[1]);
+	close(p[0]);
+	close(p[1]);
+	/* no descriptor leaked by any rejection */
+	CHECK(fcntl(p[1] + 1, F_GETFD) == -1 || p[1] + 1 <= 2);
+}
+
 int
 main(void)
 {
@@ -142,6 +203,7 @@ main(void)
 	}
 	RUN(test_forged_domain_and_user);
 	RUN(test_recv_checks);
+	RUN(test_recv_fds_and_size);
 	config_free(&cfg);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
