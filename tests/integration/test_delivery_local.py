@@ -228,3 +228,29 @@ def test_mbox_in_a_root_owned_spool():
             msgs[1].get_payload()
         assert os.listdir(spool) == [u.name], os.listdir(spool)
         assert queue_empty(t, 5)
+
+
+def test_many_long_orcpts():
+    """Issue 8: the local recipients of one message no longer share one
+    64 KiB request to the master.  100 recipients (the limit) with long
+    ORCPTs full of xtext escapes (about 80 KiB as the old request had
+    them) are all delivered at the first attempt."""
+    with Stack() as st:
+        t = local_tern(st, "")
+        n = 100
+        rcpts = ["%s+r%d@tern.test" % (ME, i) for i in range(n)]
+        opts = ["ORCPT=rfc822;%s%d@example.org" % ("+3D" * 150, i)
+                for i in range(n)]
+        s = t.smtp()
+        s.ehlo("client.test")
+        assert s.mail("s@example.org")[0] == 250
+        for r, o in zip(rcpts, opts):
+            code, msg = s.rcpt(r, [o])
+            assert code == 250, (r, code, msg)
+        assert s.data(b"Subject: many\r\n\r\nx\r\n")[0] == 250
+        s.quit()
+        assert queue_empty(t, 30), t.log()
+        log = t.log()
+        assert log.count("relay=local") == n, log[-3000:]
+        assert "status=deferred" not in log, log[-3000:]
+        assert len(maildir_messages(os.path.join(t.mail, ME))) == 1
