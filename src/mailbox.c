@@ -84,7 +84,7 @@ result_errno(struct mailbox_result *res, int err, const char *what,
 	snprintf(msg, sizeof(msg), "%s%s%.200s: %s", full ? "mailbox full" :
 	    what, path ? " " : "", path ? path : "", strerror(err));
 	return result_set(res, DELIVER_TEMPFAIL, full ? "4.2.2" : "4.3.0",
-	    "%s", msg);
+	    "%.255s", msg);
 }
 
 static void
@@ -554,7 +554,7 @@ mbox_check(int fd, const char *path, struct mailbox_result *res)
 		    "not one", path, (long)st.st_nlink);
 	else
 		return DELIVER_OK;
-	return result_set(res, DELIVER_TEMPFAIL, "4.3.0", "%s", msg);
+	return result_set(res, DELIVER_TEMPFAIL, "4.3.0", "%.255s", msg);
 }
 
 static int
@@ -741,12 +741,12 @@ pipe_status(int status, int timedout, int timeout, const char *output,
 	if (timedout) {
 		snprintf(msg, sizeof(msg), "command timed out after %d "
 		    "seconds", timeout);
-		return result_set(res, DELIVER_TEMPFAIL, "4.3.0", "%s", msg);
+		return result_set(res, DELIVER_TEMPFAIL, "4.3.0", "%.255s", msg);
 	}
 	if (WIFSIGNALED(status)) {
 		snprintf(msg, sizeof(msg), "command killed by signal %d",
 		    WTERMSIG(status));
-		return result_set(res, DELIVER_TEMPFAIL, "4.3.0", "%s", msg);
+		return result_set(res, DELIVER_TEMPFAIL, "4.3.0", "%.255s", msg);
 	}
 	code = WEXITSTATUS(status);
 	snprintf(msg, sizeof(msg), "command exited %d%s%.200s", code,
@@ -754,7 +754,7 @@ pipe_status(int status, int timedout, int timeout, const char *output,
 	if (code == 0)
 		return DELIVER_OK;
 	if (code == EX_TEMPFAIL_CODE)
-		return result_set(res, DELIVER_TEMPFAIL, "4.3.0", "%s", msg);
+		return result_set(res, DELIVER_TEMPFAIL, "4.3.0", "%.255s", msg);
 	return result_set(res, DELIVER_PERMFAIL, "5.3.0", "%s", msg);
 }
 
