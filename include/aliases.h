@@ -29,7 +29,9 @@ enum alias_kind {
 	ALIAS_ADDRESS,		/* remote: value = user@other.domain */
 	ALIAS_FILE,		/* value = absolute path */
 	ALIAS_PIPE,		/* value = command for /bin/sh -c */
-	ALIAS_FORWARDED		/* a user replaced by its ~/.forward (skip) */
+	ALIAS_FORWARDED,	/* a user replaced by its ~/.forward (skip) */
+	ALIAS_INCLUDE		/* value = :include: path, not yet read
+				   (aliases_expand_local() only) */
 };
 
 struct alias_target {
@@ -72,9 +74,22 @@ int	aliases_exists(const struct config *, const char *localpart);
  */
 int	aliases_expand(const struct aliases *, const struct config *,
 	    const char *localpart, struct alias_list *);
+/* The same, but an :include: is left in the list as ALIAS_INCLUDE, to
+ * be read by another process (local_job.c) with aliases_expand_include(),
+ * whose file and command targets run as owner. */
+int	aliases_expand_local(const struct aliases *, const struct config *,
+	    const char *localpart, struct alias_list *);
+int	aliases_expand_include(const struct aliases *, const struct config *,
+	    const char *path, long owner, struct alias_list *);
+/* Lines of a .forward or :include: are at most ALIASES_LINE_MAX bytes;
+ * an error names FILE:LINE, never the content. */
+#define ALIASES_LINE_MAX	4096
 int	aliases_expand_stream(const struct aliases *, const struct config *,
 	    FILE *, const char *path, const char *self, long owner,
 	    struct alias_list *);
+/* Append t unless the list has it: DELIVER_OK, DELIVER_PERMFAIL when
+ * full (ALIASES_MAX_TARGETS), DELIVER_TEMPFAIL out of memory. */
+int	aliases_list_add(struct alias_list *, const struct alias_target *);
 void	aliases_list_free(struct alias_list *);
 
 #endif

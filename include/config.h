@@ -31,6 +31,7 @@ struct config {
 	char		*origin;		/* qualifies bare local names */
 	struct strlist	 listen;		/* "addr:port", "[v6]:port" */
 	char		*user;
+	char		*default_privs;		/* files, commands of aliases */
 	char		*spool_dir;
 	char		*pid_file;
 	char		*submit_socket;

@@ -4,10 +4,10 @@
  * the agent reports back.
  *
  * A job is one message and some of its recipients (all for one
- * destination).  An agent is a child process: remote_agent_run() for a
- * remote domain (forked by the queue runner), local_agent_run() for local
- * recipients (forked by the master on the queue runner's request, see
- * delivery_request_send()).  The agent writes one result line per
+ * destination).  An agent is a child process of the queue runner:
+ * remote_agent_run() for a remote domain, local_agent_run() for local
+ * recipients (it asks the master for each step that needs another uid,
+ * see local_job.h).  The agent writes one result line per
  * recipient to result_fd, in this exact form (fields separated by one
  * space, text fields xtext-encoded, "-" for empty):
  *
@@ -62,20 +62,11 @@ int	delivery_result_parse(const char *line, struct delivery_result *);
 /* Write one result line to fd (a single write(2)); -1 on error. */
 int	delivery_result_send(int fd, const struct delivery_result *);
 
-/*
- * Local delivery requests, queue runner -> master, over a SOCK_SEQPACKET
- * (or SOCK_STREAM) socketpair: the serialized job plus result_fd passed
- * with SCM_RIGHTS.  The master validates the job and forks
- * local_agent_run(); the agent writes its results to result_fd.
- */
-int	delivery_request_send(int sock, const struct delivery_job *,
-	    int result_fd);
-int	delivery_request_recv(int sock, struct delivery_job *, int *result_fd);
-
 /* The agents: child processes; they return an exit status for _exit(). */
 int	remote_agent_run(const struct config *, const char *domain,
 	    struct delivery_job *jobs, size_t njobs, int result_fd);
+/* master_sock: where privileged jobs go (local_job.h); -1: forked here */
 int	local_agent_run(const struct config *, struct delivery_job *job,
-	    int result_fd);
+	    int result_fd, int master_sock);
 
 #endif

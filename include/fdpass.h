@@ -18,5 +18,9 @@
 
 int	fdpass_send(int sock, const void *buf, size_t len, int fd);
 ssize_t	fdpass_recv(int sock, void *buf, size_t len, int *fd);
+/* The same with exactly nfds (1..8) descriptors, in order. */
+int	fdpass_sendv(int sock, const void *buf, size_t len, const int *fds,
+	    int nfds);
+ssize_t	fdpass_recvv(int sock, void *buf, size_t len, int *fds, int nfds);
 
 #endif

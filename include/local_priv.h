@@ -3,8 +3,11 @@
  * local_priv.h - what the parts of the local delivery agent share; not
  * for use outside src/local*.c.
  *
- *	local.c		recipients, aliases, ~/.forward, mailboxes, files,
- *			commands, the duplicate filter, the result lines
+ *	local.c		recipients, aliases, the jobs for users, files,
+ *			commands and includes, the duplicate filter, the
+ *			result lines (as `user`)
+ *	local_job.c	one job, as its user: ~/.forward, mailbox, file,
+ *			command, :include:
  *	local_inject.c	the forwarded copy: one new queue message for the
  *			remote targets of a recipient
  */
@@ -13,6 +16,7 @@
 
 #include <sys/types.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 
 #include "aliases.h"
@@ -45,6 +49,7 @@ struct local_ctx {
 	const struct alias_list	*list;		/* remote targets, for inject */
 	const unsigned char	*fresh;		/* list->v[i] not yet forwarded */
 	struct dupfilter	*dups;		/* targets done for this message */
+	int			 master_sock;	/* jobs go here; -1: fork them */
 };
 
 /* What a child reports through its pipe. */
@@ -65,8 +70,7 @@ typedef void local_fn(struct local_ctx *, const struct alias_target *,
 /* local.c */
 void	local_report_set(struct local_report *, int status, const char *dsn,
 	    const char *reply);
-int	local_user_runas(const struct local_ctx *, long owner,
-	    struct local_user *);
+int	local_user_spool(const struct local_ctx *, struct local_user *);
 /* Run fn in a child as user u and read its report back. */
 void	local_fork(struct local_ctx *, const struct alias_target *,
 	    const struct local_user *, struct local_report *, local_fn *);
@@ -75,6 +79,10 @@ void	local_log(const struct local_ctx *, const char *to, int status,
 void	local_tally(struct local_tally *, const struct local_report *);
 void	local_dup_report(const struct local_report *seen,
 	    struct local_report *);
+
+/* local_job.c: u from passwd (-1 for NULL); become u (checked). */
+int	local_job_fill(struct local_user *, const struct passwd *);
+int	local_job_become(const struct local_user *);
 
 /* local_inject.c */
 void	local_forward_copy(struct local_ctx *, const struct alias_list *,

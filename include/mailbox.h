@@ -46,7 +46,9 @@ struct mailbox_result {
 
 int	mailbox_maildir(const struct mailbox_msg *, const char *dir,
 	    struct mailbox_result *);
-/* mbox: O_NOFOLLOW, fcntl + dot lock; "file" targets follow symlinks. */
+/* mbox: no symlink on the way (mailbox_open_safe), owned by the
+ * process's uid with one link, or deferred; fcntl + dot lock; "file"
+ * targets follow symlinks (they run as their user). */
 int	mailbox_mbox(const struct mailbox_msg *, const char *path,
 	    struct mailbox_result *);
 int	mailbox_file(const struct mailbox_msg *, const char *path,
@@ -54,8 +56,17 @@ int	mailbox_file(const struct mailbox_msg *, const char *path,
 /* /bin/sh -c command, killed with its process group after timeout s. */
 int	mailbox_pipe(const struct mailbox_msg *, const char *command,
 	    const struct mailbox_env *, int timeout, struct mailbox_result *);
-/* mailbox_path: %h home, %u user, %d domain, %% percent; -1 if too long
- * or a bad '%'.  A result ending in '/' is a Maildir. */
+/*
+ * open(path, flags | O_NOFOLLOW) without following a symlink on the way
+ * unless root owns it (/var/mail -> spool/mail): a user can only make
+ * symlinks where he may write, and they are his.  ".." is refused.  A
+ * symlink met is ELOOP.
+ */
+int	mailbox_open_safe(const char *path, int flags, mode_t mode);
+/* As root: a missing mbox made (O_EXCL, safely) for its user. */
+void	mailbox_mbox_create(const char *path, uid_t uid, gid_t gid);
+/* mailbox_path: %h home, %u user, %d domain, %% percent; -1 if too long,
+ * a bad '%', or user (or, with %d, domain) empty, ".", ".." or with '/'.  A result ending in '/' is a Maildir. */
 int	mailbox_expand_path(const char *tmpl, const char *home,
 	    const char *user, const char *domain, char *out, size_t outlen);
 

@@ -5,10 +5,11 @@
  *
  * queue_run(cfg, master_sock) runs until SIGTERM (then returns 0, having
  * killed the delivery agents it forked); SIGHUP re-reads cfg->path and
- * keeps the old configuration on error.  Local deliveries are requested
- * from the master over master_sock (delivery_request_send()); with
- * master_sock == -1 (tests, no master) the runner forks local_agent_run()
- * itself.  cfg is owned by the caller but replaced in place on reload.
+ * keeps the old configuration on error.  Local deliveries are done by
+ * local_agent_run() in a child running as `user`, which sends the master
+ * a job over master_sock for each step that needs another uid
+ * (local_job.h); with master_sock == -1 (tests, no master) it forks
+ * those steps itself.  cfg is owned by the caller but replaced in place on reload.
  *
  * Trigger protocol: other processes wake the runner by writing one line
  * (newline-terminated, shorter than PIPE_BUF, so each write is atomic)

@@ -18,7 +18,8 @@
  * reference).  Any longer cycle is an error, 5.4.6 "alias loop".
  *
  * Every file or command target carries the uid of the file that named
- * it (the aliases file, the :include: file, the .forward); local.c
+ * it (the aliases file or the .forward; an :include: passes on the uid
+ * of the file that names it); local.c
  * decides from that whom it runs as.  The whole table is validated at
  * load: a broken file delivers nothing rather than misroutes.
  */
@@ -41,7 +42,7 @@
 #define ALIASES_ENTRY_MAX	65536	/* bytes of one logical entry */
 #define ALIASES_MAX_STEPS	10000	/* lookups per expansion */
 #define ALIASES_FILE_LINES	10000	/* lines of an :include:/.forward */
-#define KIND_INCLUDE		100	/* private: an :include: target */
+#define KIND_INCLUDE		ALIAS_INCLUDE
 
 struct strvec {
 	char	**v;
@@ -67,6 +68,8 @@ struct expand {
 	char			*stack[ALIASES_MAX_DEPTH + 1];
 	int			 depth;
 	size_t			 steps;
+	int			 keep_includes;	/* aliases_expand_local() */
+	int			 syntax;	/* a target did not parse */
 };
 
 static int
@@ -298,23 +301,58 @@ fail:
 	return -1;
 }
 
+/*
+ * read_line - one line of fp into buf (without its end), at most
+ * size - 1 bytes: its length, -1 at end of file or error, -2 when the
+ * line is longer (the rest of it is skipped).  No unbounded getline():
+ * a one-line file of any size costs size bytes.
+ */
+static ssize_t
+read_line(FILE *fp, char *buf, size_t size)
+{
+	size_t	 len;
+	int	 ch;
+
+	if (fgets(buf, (int)size, fp) == NULL)
+		return -1;
+	len = strlen(buf);
+	if (len > 0 && buf[len - 1] == '\n') {
+		buf[--len] = '\0';
+		if (len > 0 && buf[len - 1] == '\r')
+			buf[--len] = '\0';
+		return (ssize_t)len;
+	}
+	if (feof(fp))
+		return (ssize_t)len;
+	while ((ch = getc(fp)) != EOF && ch != '\n')
+		;
+	return -2;
+}
+
 /* aliases_parse - read entries with their continuation lines. */
 static int
 aliases_parse(struct aliases *al, FILE *fp, const char *path, char *err,
     size_t errlen)
 {
-	char	*line = NULL, *entry = NULL, msg[512];
-	size_t	 linecap = 0, elen = 0;
+	char	*line, *entry = NULL, msg[512];
+	size_t	 elen = 0;
 	ssize_t	 len;
 	int	 lineno = 0, eline = 0, rc = -1;
 
 	msg[0] = '\0';
-	while ((len = getline(&line, &linecap, fp)) != -1 || entry) {
+	if ((line = malloc(ALIASES_ENTRY_MAX)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	while ((len = read_line(fp, line, ALIASES_ENTRY_MAX)) != -1 ||
+	    entry) {
+		if (len == -2) {
+			eline = lineno + 1;
+			snprintf(msg, sizeof(msg), "line too long");
+			goto out;
+		}
 		if (len != -1) {
 			lineno++;
-			while (len > 0 && (line[len - 1] == '\n' ||
-			    line[len - 1] == '\r'))
-				line[--len] = '\0';
 			if (line[strspn(line, " \t")] == '\0' ||
 			    line[strspn(line, " \t")] == '#')
 				continue;
@@ -584,11 +622,9 @@ expand_fail(struct expand *x, int status, const char *dsn, const char *fmt,
 	return status;
 }
 
-/* expand_add - append a final target unless it is already there. */
-static int
-expand_add(struct expand *x, const struct alias_target *t)
+int
+aliases_list_add(struct alias_list *l, const struct alias_target *t)
 {
-	struct alias_list	*l = x->list;
 	struct alias_target	*nv;
 	size_t			 i;
 
@@ -598,17 +634,32 @@ expand_add(struct expand *x, const struct alias_target *t)
 		    strcmp(l->v[i].value, t->value) == 0)
 			return DELIVER_OK;
 	if (l->n >= ALIASES_MAX_TARGETS)
-		return expand_fail(x, DELIVER_PERMFAIL, "5.3.0",
-		    "too many alias targets (over %d)", ALIASES_MAX_TARGETS);
+		return DELIVER_PERMFAIL;
 	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 8;
-		if ((nv = reallocarray(l->v, l->cap, sizeof(*nv))) == NULL)
-			return expand_fail(x, DELIVER_TEMPFAIL, "4.3.0",
-			    "out of memory");
+		if ((nv = reallocarray(l->v, l->cap ? l->cap * 2 : 8,
+		    sizeof(*nv))) == NULL)
+			return DELIVER_TEMPFAIL;
 		l->v = nv;
+		l->cap = l->cap ? l->cap * 2 : 8;
 	}
 	l->v[l->n++] = *t;
 	return DELIVER_OK;
+}
+
+/* expand_add - append a final target unless it is already there. */
+static int
+expand_add(struct expand *x, const struct alias_target *t)
+{
+	switch (aliases_list_add(x->list, t)) {
+	case DELIVER_OK:
+		return DELIVER_OK;
+	case DELIVER_PERMFAIL:
+		return expand_fail(x, DELIVER_PERMFAIL, "5.3.0",
+		    "too many alias targets (over %d)", ALIASES_MAX_TARGETS);
+	default:
+		return expand_fail(x, DELIVER_TEMPFAIL, "4.3.0",
+		    "out of memory");
+	}
 }
 
 static int	expand_targets(struct expand *, char **, size_t, long,
@@ -672,36 +723,46 @@ expand_file(struct expand *x, FILE *fp, const char *path, const char *self,
     long owner)
 {
 	struct strvec	 sv = { NULL, 0, 0 };
-	char		*line = NULL, msg[256];
-	size_t		 cap = 0;
+	char		 line[ALIASES_LINE_MAX], msg[256];
+	ssize_t		 len;
 	int		 lineno = 0, rc = DELIVER_OK;
 
-	while (rc == DELIVER_OK && getline(&line, &cap, fp) != -1) {
-		if (++lineno > ALIASES_FILE_LINES) {
-			rc = expand_fail(x, DELIVER_PERMFAIL, "5.3.0",
+	while (rc == DELIVER_OK &&
+	    (len = read_line(fp, line, sizeof(line))) != -1) {
+		if (++lineno > ALIASES_FILE_LINES)
+			return expand_fail(x, DELIVER_PERMFAIL, "5.3.0",
 			    "%s: too many lines", path);
-			break;
-		}
-		line[strcspn(line, "\r\n")] = '\0';
+		if (len == -2)
+			return expand_fail(x, DELIVER_TEMPFAIL, "4.3.0",
+			    "%s:%d: line too long", path, lineno);
 		if (line[strspn(line, " \t")] == '#')
 			continue;
+		x->syntax = 0;
 		if (aliases_split(line, &sv, msg, sizeof(msg)) == -1)
-			rc = expand_fail(x, DELIVER_TEMPFAIL, "4.3.0",
-			    "%s:%d: %s", path, lineno, msg);
+			x->syntax = 1;
 		else
 			rc = expand_targets(x, sv.v, sv.n, owner, self);
 		strvec_free(&sv);
+		/* Never the content: the reason may reach a bounce. */
+		if (x->syntax) {
+			rc = expand_fail(x, DELIVER_TEMPFAIL, "4.3.0",
+			    "%s:%d: syntax error", path, lineno);
+			x->syntax = 0;
+		}
 	}
 	if (rc == DELIVER_OK && ferror(fp))
 		rc = expand_fail(x, DELIVER_TEMPFAIL, "4.3.0", "%s: %s",
 		    path, strerror(errno));
-	free(line);
 	return rc;
 }
 
-/* expand_include - an :include: file; world-writable ones are refused. */
+/*
+ * expand_include - an :include: file; world-writable ones are refused.
+ * Its targets run as owner, the owner of the file that names it (the
+ * include is read as that user too), never as the include's own owner.
+ */
 static int
-expand_include(struct expand *x, const char *path)
+expand_include(struct expand *x, const char *path, long owner)
 {
 	struct stat	 st;
 	char		 key[ALIAS_VALUE_MAX + 16];
@@ -727,7 +788,7 @@ expand_include(struct expand *x, const char *path)
 		    ":include: file %s (not a regular file, or world "
 		    "writable)", path);
 	} else
-		rc = expand_file(x, fp, path, NULL, st.st_uid);
+		rc = expand_file(x, fp, path, NULL, owner);
 	if (fp)
 		fclose(fp);
 	expand_pop(x);
@@ -748,7 +809,9 @@ expand_one(struct expand *x, struct alias_target *t, const char *self)
 	}
 	switch (t->kind) {
 	case KIND_INCLUDE:
-		return expand_include(x, t->value);
+		if (x->keep_includes)
+			return expand_add(x, t);
+		return expand_include(x, t->value, t->owner);
 	case ALIAS_USER:
 		/* The self reference: "root: root, other". */
 		if (t->noforward || (self && strcmp(t->value, self) == 0))
@@ -769,10 +832,13 @@ expand_targets(struct expand *x, char **raw, size_t n, long owner,
 	int			 rc;
 
 	for (i = 0; i < n; i++) {
-		if (aliases_classify(raw[i], &t, msg, sizeof(msg)) == -1)
+		if (aliases_classify(raw[i], &t, msg, sizeof(msg)) == -1) {
+			x->syntax = 1;
 			return expand_fail(x, DELIVER_TEMPFAIL, "4.3.0",
-			    "bad target \"%s\": %s", raw[i], msg);
-		if (t.kind == ALIAS_FILE || t.kind == ALIAS_PIPE)
+			    "bad target: %s", msg);
+		}
+		if (t.kind == ALIAS_FILE || t.kind == ALIAS_PIPE ||
+		    t.kind == KIND_INCLUDE)
 			t.owner = owner;
 		if ((rc = expand_one(x, &t, self)) != DELIVER_OK)
 			return rc;
@@ -787,11 +853,12 @@ expand_done(struct expand *x)
 		expand_pop(x);
 }
 
-int
-aliases_expand(const struct aliases *al, const struct config *cfg,
-    const char *localpart, struct alias_list *list)
+static int
+expand_top(const struct aliases *al, const struct config *cfg,
+    const char *localpart, struct alias_list *list, int keep_includes)
 {
-	struct expand	 x = { al, cfg, list, { NULL }, 0, 0 };
+	struct expand	 x = { al, cfg, list, { NULL }, 0, 0, keep_includes,
+			    0 };
 	int		 rc;
 
 	list->dsn[0] = list->error[0] = '\0';
@@ -801,15 +868,42 @@ aliases_expand(const struct aliases *al, const struct config *cfg,
 }
 
 int
+aliases_expand(const struct aliases *al, const struct config *cfg,
+    const char *localpart, struct alias_list *list)
+{
+	return expand_top(al, cfg, localpart, list, 0);
+}
+
+int
+aliases_expand_local(const struct aliases *al, const struct config *cfg,
+    const char *localpart, struct alias_list *list)
+{
+	return expand_top(al, cfg, localpart, list, 1);
+}
+
+int
 aliases_expand_stream(const struct aliases *al, const struct config *cfg,
     FILE *fp, const char *path, const char *self, long owner,
     struct alias_list *list)
 {
-	struct expand	 x = { al, cfg, list, { NULL }, 0, 0 };
+	struct expand	 x = { al, cfg, list, { NULL }, 0, 0, 0, 0 };
 	int		 rc;
 
 	list->dsn[0] = list->error[0] = '\0';
 	rc = expand_file(&x, fp, path, self, owner);
+	expand_done(&x);
+	return rc;
+}
+
+int
+aliases_expand_include(const struct aliases *al, const struct config *cfg,
+    const char *path, long owner, struct alias_list *list)
+{
+	struct expand	 x = { al, cfg, list, { NULL }, 0, 0, 0, 0 };
+	int		 rc;
+
+	list->dsn[0] = list->error[0] = '\0';
+	rc = expand_include(&x, path, owner);
 	expand_done(&x);
 	return rc;
 }

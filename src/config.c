@@ -45,6 +45,8 @@ static const struct conf_key keys[] = {
 	{ "origin", CONF_STRING, "", F(origin), 0, 0, NULL },
 	{ "listen", CONF_LISTEN, "0.0.0.0:25, [::]:25", F(listen), 0, 0, NULL },
 	{ "user", CONF_STRING, "tern", F(user), 0, 0, NULL },
+	{ "default_privs", CONF_STRING, "nobody", F(default_privs), 0, 0,
+	    NULL },
 	{ "spool_dir", CONF_STRING, "/var/spool/tern", F(spool_dir), 0, 0, NULL },
 	{ "pid_file", CONF_STRING, "/run/ternd.pid", F(pid_file), 0, 0, NULL },
 	{ "submit_socket", CONF_STRING, "/run/tern/submit.sock",
@@ -544,6 +546,13 @@ config_finish(struct config *c, char *err, size_t errlen)
 		goto nomem;
 	if (c->listen.n == 0) {
 		snprintf(err, errlen, "listen: at least one address is needed");
+		return -1;
+	}
+	if (strcmp(c->default_privs, c->user) == 0 ||
+	    strcmp(c->default_privs, "root") == 0 ||
+	    c->default_privs[0] == '\0') {
+		snprintf(err, errlen, "default_privs: must be neither root "
+		    "nor user (%s)", c->user);
 		return -1;
 	}
 	if (c->recipient_delimiter[0] && c->recipient_delimiter[1]) {

@@ -9,21 +9,11 @@
  *
  * RELAY and REPLY are xtext, "-" when empty (a literal "-" is "+2D").
  *
- * Local delivery request, queue runner -> master: one sendmsg(2) on a
- * SOCK_SEQPACKET socket, so one message is one job and a short or long
- * message is an error; the result fd rides along with SCM_RIGHTS:
- *
- *	id ID\n
- *	rcpt INDEX NOTIFY ADDR ORCPT\n		one per recipient, 1..1000
- *
- * INDEX and NOTIFY (the NOTIFY_* bits) are decimal, ADDR and ORCPT
- * xtext, ORCPT "-" when absent.  The master runs as root and the queue
- * runner does not, so delivery_request_recv() accepts exactly this and
- * nothing else: size, fd count, numbers, characters.
+ * Local delivery needs no request of its own here: the queue runner
+ * forks the local agent with the job in memory (no size limit), and the
+ * agent sends the master one fixed-size job per target (local_job.h).
  */
 #include <sys/types.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -33,12 +23,9 @@
 #include <unistd.h>
 
 #include "delivery.h"
-#include "fdpass.h"
 #include "envelope.h"
 #include "spool.h"
 
-#define REQUEST_MAX		65536
-#define REQUEST_RCPT_MAX	1000
 #define INDEX_MAX		1000000
 #define RESULT_LINE_MAX		4096
 
@@ -218,139 +205,4 @@ delivery_result_send(int fd, const struct delivery_result *r)
 		return -1;
 	}
 	return 0;
-}
-
-/* request_format - the job as text; its length or -1 */
-static int
-request_format(const struct delivery_job *job, char *buf, size_t len)
-{
-	char	 addr[ADDR_MAX * 3], orcpt[ADDR_MAX * 3];
-	size_t	 i, off;
-	int	 n;
-
-	if (!spool_is_valid_id(job->id) || job->nrcpt == 0 ||
-	    job->nrcpt > REQUEST_RCPT_MAX)
-		return -1;
-	off = (size_t)snprintf(buf, len, "id %s\n", job->id);
-	for (i = 0; i < job->nrcpt; i++) {
-		if (job->rcpt[i].addr[0] == '\0' ||
-		    job->rcpt[i].index > INDEX_MAX ||
-		    job->rcpt[i].notify < 0 || job->rcpt[i].notify > 15 ||
-		    field_encode(job->rcpt[i].addr, addr, sizeof(addr)) == -1 ||
-		    field_encode(job->rcpt[i].orcpt, orcpt, sizeof(orcpt)) == -1)
-			return -1;
-		n = snprintf(buf + off, len - off, "rcpt %zu %d %s %s\n",
-		    job->rcpt[i].index, job->rcpt[i].notify, addr, orcpt);
-		if (n < 0 || (size_t)n >= len - off)
-			return -1;
-		off += (size_t)n;
-	}
-	return (int)off;
-}
-
-int
-delivery_request_send(int sock, const struct delivery_job *job,
-    int result_fd)
-{
-	char	*buf;
-	int	 len, rc = -1;
-
-	if ((buf = malloc(REQUEST_MAX)) == NULL)
-		return -1;
-	if ((len = request_format(job, buf, REQUEST_MAX)) == -1)
-		errno = EINVAL;
-	else
-		rc = fdpass_send(sock, buf, (size_t)len, result_fd);
-	free(buf);
-	return rc;
-}
-
-/* request_rcpt - parse "rcpt INDEX NOTIFY ADDR ORCPT" into r */
-static int
-request_rcpt(char *line, struct delivery_rcpt *r)
-{
-	char	*f[6], *p, *save;
-	size_t	 n = 0;
-	long	 index, notify;
-
-	for (p = strtok_r(line, " ", &save); p != NULL && n < 6;
-	    p = strtok_r(NULL, " ", &save))
-		f[n++] = p;
-	if (n != 5 || strcmp(f[0], "rcpt") != 0 ||
-	    number(f[1], INDEX_MAX, &index) == -1 ||
-	    number(f[2], 15, &notify) == -1 ||
-	    ((notify & NOTIFY_NEVER) && notify != NOTIFY_NEVER) ||
-	    strcmp(f[3], "-") == 0 ||
-	    field_decode(f[3], r->addr, sizeof(r->addr)) == -1 ||
-	    field_decode(f[4], r->orcpt, sizeof(r->orcpt)) == -1)
-		return -1;
-	r->index = (size_t)index;
-	r->notify = (int)notify;
-	return 0;
-}
-
-/* request_parse - strict parse of the whole request text */
-static int
-request_parse(char *text, size_t len, struct delivery_job *job)
-{
-	char	*line, *nl;
-	size_t	 i, j;
-
-	if (len == 0 || text[len - 1] != '\n' || memchr(text, '\0', len) ||
-	    strstr(text, "  ") != NULL || strstr(text, " \n") != NULL ||
-	    strncmp(text, "id ", 3) != 0)
-		return -1;
-	nl = strchr(text, '\n');
-	*nl = '\0';
-	if (!spool_is_valid_id(text + 3))
-		return -1;
-	snprintf(job->id, sizeof(job->id), "%s", text + 3);
-	if ((job->rcpt = calloc(REQUEST_RCPT_MAX, sizeof(*job->rcpt))) == NULL)
-		return -1;
-	for (line = nl + 1; *line != '\0'; line = nl + 1) {
-		nl = strchr(line, '\n');
-		*nl = '\0';
-		if (job->nrcpt == REQUEST_RCPT_MAX ||
-		    request_rcpt(line, &job->rcpt[job->nrcpt]) == -1)
-			return -1;
-		for (j = job->nrcpt, i = 0; i < j; i++)
-			if (job->rcpt[i].index == job->rcpt[j].index)
-				return -1;
-		job->nrcpt++;
-	}
-	return job->nrcpt > 0 ? 0 : -1;
-}
-
-/*
- * delivery_request_recv - 0 with *job and *result_fd (caller owns both),
- * 1 at end of file, -1 on error; a malformed request is -1 with EBADMSG
- * and any descriptor that came with it closed.
- */
-int
-delivery_request_recv(int sock, struct delivery_job *job, int *result_fd)
-{
-	char	*buf;
-	ssize_t	 n;
-	int	 rc = -1;
-
-	memset(job, 0, sizeof(*job));
-	*result_fd = -1;
-	if ((buf = malloc(REQUEST_MAX + 2)) == NULL)
-		return -1;
-	if ((n = fdpass_recv(sock, buf, REQUEST_MAX + 1, result_fd)) <= 0) {
-		rc = n == 0 ? 1 : -1;
-		goto done;
-	}
-	buf[n] = '\0';
-	if (n > REQUEST_MAX || request_parse(buf, (size_t)n, job) == -1) {
-		delivery_job_free(job);
-		close(*result_fd);
-		*result_fd = -1;
-		errno = EBADMSG;
-		goto done;
-	}
-	rc = 0;
-done:
-	free(buf);
-	return rc;
 }

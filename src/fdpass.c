@@ -21,15 +21,26 @@
 int
 fdpass_send(int sock, const void *buf, size_t len, int fd)
 {
+	return fdpass_sendv(sock, buf, len, &fd, 1);
+}
+
+int
+fdpass_sendv(int sock, const void *buf, size_t len, const int *fds,
+    int nfds)
+{
 	union {
 		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(sizeof(int))];
+		char		 buf[CMSG_SPACE(sizeof(int) * FDPASS_MAX_FDS)];
 	} cm;
 	struct msghdr msg;
 	struct iovec iov;
 	struct cmsghdr *c;
 	ssize_t	 n;
 
+	if (nfds < 1 || nfds > FDPASS_MAX_FDS) {
+		errno = EINVAL;
+		return -1;
+	}
 	memset(&msg, 0, sizeof(msg));
 	memset(&cm, 0, sizeof(cm));
 	iov.iov_base = (void *)buf;
@@ -37,12 +48,12 @@ fdpass_send(int sock, const void *buf, size_t len, int fd)
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
 	msg.msg_control = cm.buf;
-	msg.msg_controllen = sizeof(cm.buf);
+	msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
 	c = CMSG_FIRSTHDR(&msg);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	while ((n = sendmsg(sock, &msg, MSG_NOSIGNAL)) == -1 && errno == EINTR)
 		;
 	if (n == -1)
@@ -54,14 +65,15 @@ fdpass_send(int sock, const void *buf, size_t len, int fd)
 	return 0;
 }
 
-/* The one descriptor of msg in *fd; -1 (all closed) if not exactly one. */
+/* The nfds descriptors of msg in fds; -1 (all closed) if not exactly. */
 static int
-fdpass_take(struct msghdr *msg, int *fd)
+fdpass_take(struct msghdr *msg, int *fds, int nfds)
 {
 	struct cmsghdr *c;
-	int	 nfd = 0, tmp, i, count;
+	int	 got = 0, tmp, i, count;
 
-	*fd = -1;
+	for (i = 0; i < nfds; i++)
+		fds[i] = -1;
 	for (c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
@@ -69,22 +81,31 @@ fdpass_take(struct msghdr *msg, int *fd)
 		for (i = 0; i < count; i++) {
 			memcpy(&tmp, CMSG_DATA(c) + i * sizeof(int),
 			    sizeof(int));
-			if (nfd++ == 0)
-				*fd = tmp;
+			if (got < nfds)
+				fds[got] = tmp;
 			else
 				close(tmp);
+			got++;
 		}
 	}
-	if (nfd == 1 && !(msg->msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+	if (got == nfds && !(msg->msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
 		return 0;
-	if (*fd != -1)
-		close(*fd);
-	*fd = -1;
+	for (i = 0; i < nfds; i++) {
+		if (fds[i] != -1)
+			close(fds[i]);
+		fds[i] = -1;
+	}
 	return -1;
 }
 
 ssize_t
 fdpass_recv(int sock, void *buf, size_t len, int *fd)
+{
+	return fdpass_recvv(sock, buf, len, fd, 1);
+}
+
+ssize_t
+fdpass_recvv(int sock, void *buf, size_t len, int *fds, int nfds)
 {
 	union {
 		struct cmsghdr	 hdr;
@@ -93,8 +114,10 @@ fdpass_recv(int sock, void *buf, size_t len, int *fd)
 	struct msghdr msg;
 	struct iovec iov;
 	ssize_t	 n;
+	int	 i;
 
-	*fd = -1;
+	for (i = 0; i < nfds; i++)
+		fds[i] = -1;
 	memset(&msg, 0, sizeof(msg));
 	iov.iov_base = buf;
 	iov.iov_len = len;
@@ -107,7 +130,8 @@ fdpass_recv(int sock, void *buf, size_t len, int *fd)
 		;
 	if (n <= 0)
 		return n;
-	if (fdpass_take(&msg, fd) == -1) {
+	if (nfds < 1 || nfds > FDPASS_MAX_FDS ||
+	    fdpass_take(&msg, fds, nfds) == -1) {
 		errno = EBADMSG;
 		return -1;
 	}

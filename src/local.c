@@ -3,29 +3,35 @@
  * local.c - the local delivery agent: local_agent_run() delivers one
  * message to some local recipients and writes one result line each.
  *
- * Per recipient: the local part (lowercase; "user+ext" is tried whole in
- * the aliases, then as "user" with extension "ext"), the aliases, then
- * each user's ~/.forward, then the targets:
- *	user		Maildir or mbox, from mailbox/mailbox_path
- *	/file		mbox format append		(mailbox.c)
- *	|command	/bin/sh -c, message on stdin	(mailbox.c)
- *	user@remote	one new queue message with the same sender
- *			(local_inject.c)
- * Each target is written by a forked child that first becomes the
- * target's user (initgroups, setgid, setuid, checked); without root,
- * every step runs as the invoking user and no uid changes.
+ * It runs as `user` (forked by the queue runner, which owns the spool)
+ * and does all that needs no privilege: it reads the queue file and the
+ * root-owned, world-readable aliases, checks the Delivered-To loop,
+ * splits the local part ("user+ext" is tried whole in the aliases, then
+ * as "user" with extension "ext"), expands the aliases and queues the
+ * forwarded copy for remote targets itself (local_inject.c).  Every
+ * target that needs another uid is one small fixed-format job for the
+ * master (local_job.h), with the queue file passed read-only:
+ *	user		LOCAL_JOB_USER: ~user/.forward read as the user,
+ *			else the mailbox ("\user": LOCAL_JOB_MAILBOX)
+ *	/file, |command	LOCAL_JOB_FILE, _PIPE, as default_privs
+ *	:include:	LOCAL_JOB_INCLUDE, read as default_privs
+ * The job's process becomes its user before it reads anything; what it
+ * cannot do as that user (other users, remote addresses) comes back as
+ * records and is dispatched here.  So no process with uid 0 reads the
+ * queue file, a message, a .forward, an :include: or a mailbox.
+ * Without a master (master_sock -1: tests) the agent forks the job
+ * itself.
  *
  * Whom files and commands run as:
- *	from ~user/.forward		user
- *	from /etc/aliases, :include:	the owner of that file, unless the
- *					owner (or the .forward's user) is
- *					root: then config `user`, or "nobody"
- * so no command or file write ever runs as root (Postfix's rule).
+ *	from ~user/.forward (and its :include:s)	user
+ *	from the aliases file (and its :include:s)	default_privs
+ * so no command or file write ever runs as root, nor as `user`, which
+ * owns the spool (Postfix's rule).
  *
  * A .forward is used only when owned by its user (or root) and not
  * group or world writable; a user whose .forward was already used in
  * this expansion gets the mailbox ("\user" says so explicitly), which
- * ends forwarding loops.  A .forward that adds no new target is ignored.
+ * ends forwarding loops.  A .forward that adds no target is ignored.
  * A message whose header already has "Delivered-To: rcpt" is a mail
  * loop, failed 5.4.6; copies forwarded elsewhere get that header.
  *
@@ -37,16 +43,17 @@
  * orig_to=<alias@dom>" when the alias differs).
  *
  * Duplicate filter: within one run (one message, the recipients the
- * queue runner handed over together) each final target is tried once,
- * keyed by what it writes: "mailbox PATH" (so user, \user and user+ext
- * are one), "file UID PATH", "command UID COMMAND", "address ADDR" (a
- * forwarded copy).  A later recipient reaching a target takes over the
- * outcome of that first attempt, "duplicate: " before its reply: ok,
- * deferred or failed alike, so that a deferral defers every recipient
- * behind it and they are retried together.  Nothing of it is kept
- * between runs: a recipient retried alone delivers all its targets
- * again (a duplicate, never a loss).  At most duplicate_filter_limit
- * targets are remembered; past that, targets are simply delivered.
+ * queue runner handed over together) each job is tried once, keyed by
+ * what it writes: "mailbox USER" (so user, \user and user+ext are one),
+ * "user USER" (a .forward), "file PATH", "command COMMAND", "include
+ * PATH", "address ADDR" (a forwarded copy).  A later recipient reaching
+ * a target takes over the outcome of that first attempt, "duplicate: "
+ * before its reply: ok, deferred or failed alike, so that a deferral
+ * defers every recipient behind it and they are retried together.
+ * Nothing of it is kept between runs: a recipient retried alone
+ * delivers all its targets again (a duplicate, never a loss).  At most
+ * duplicate_filter_limit targets are remembered; past that, targets are
+ * simply delivered.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -54,7 +61,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <signal.h>
 #include <limits.h>
 #include <pwd.h>
@@ -70,74 +76,46 @@
 #include "delivery.h"
 #include "dupfilter.h"
 #include "envelope.h"
+#include "local_job.h"
 #include "local_priv.h"
 #include "log.h"
 #include "mailbox.h"
 #include "spool.h"
 
-#define LOCAL_COMMAND_TIMEOUT	3600	/* seconds for a |command */
 #define LOCAL_HEADER_MAX	(64 * 1024)	/* header bytes scanned */
+#define LOCAL_RECORDS_MAX	(2 * ALIASES_MAX_TARGETS)	/* per job */
 
+/* local_user_base - "bob" or "bob+ext" into the user name; -1 unknown. */
 static int
-local_user_fill(struct local_user *u, const struct passwd *pw)
-{
-	if (pw == NULL)
-		return -1;
-	u->uid = pw->pw_uid;
-	u->gid = pw->pw_gid;
-	snprintf(u->name, sizeof(u->name), "%s", pw->pw_name);
-	snprintf(u->home, sizeof(u->home), "%s", pw->pw_dir);
-	snprintf(u->shell, sizeof(u->shell), "%s", pw->pw_shell);
-	return 0;
-}
-
-/* local_user_byname - "bob" or "bob+ext"; -1 for an unknown user. */
-static int
-local_user_byname(const struct local_ctx *c, const char *name,
-    struct local_user *u)
+local_user_base(const struct local_ctx *c, const char *name, char *out,
+    size_t outlen)
 {
 	const char	*delim = c->cfg->recipient_delimiter;
+	struct passwd	*pw;
 	char		 base[256];
 	size_t		 n;
 
-	if (local_user_fill(u, getpwnam(name)) == 0)
-		return 0;
-	if (delim == NULL || delim[0] == '\0' ||
-	    (n = strcspn(name, delim)) == strlen(name) || n >= sizeof(base))
-		return -1;
-	memcpy(base, name, n);
-	base[n] = '\0';
-	return local_user_fill(u, getpwnam(base));
-}
-
-/* local_user_runas - whom a file or command target runs as. */
-int
-local_user_runas(const struct local_ctx *c, long owner, struct local_user *u)
-{
-	if (geteuid() != 0)
-		return local_user_fill(u, getpwuid(geteuid()));
-	if (owner > 0 && local_user_fill(u, getpwuid((uid_t)owner)) == 0)
-		return 0;
-	if (local_user_fill(u, getpwnam(c->cfg->user)) == 0)
-		return 0;
-	return local_user_fill(u, getpwnam("nobody"));
-}
-
-/* local_become - drop to u for good; nothing to do without root. */
-static int
-local_become(const struct local_user *u)
-{
-	if (geteuid() != 0)
-		return 0;
-	if (initgroups(u->name, u->gid) == -1 || setgid(u->gid) == -1 ||
-	    setuid(u->uid) == -1)
-		return -1;
-	if (getuid() != u->uid || geteuid() != u->uid ||
-	    getgid() != u->gid || getegid() != u->gid)
-		return -1;
-	if (u->uid != 0 && setuid(0) != -1)
-		return -1;
+	if ((pw = getpwnam(name)) == NULL) {
+		if (delim == NULL || delim[0] == '\0' ||
+		    (n = strcspn(name, delim)) == strlen(name) ||
+		    n >= sizeof(base))
+			return -1;
+		memcpy(base, name, n);
+		base[n] = '\0';
+		if ((pw = getpwnam(base)) == NULL)
+			return -1;
+	}
+	snprintf(out, outlen, "%s", pw->pw_name);
 	return 0;
+}
+
+/* local_user_spool - `user`, who owns the spool: forwarded copies. */
+int
+local_user_spool(const struct local_ctx *c, struct local_user *u)
+{
+	if (geteuid() != 0)
+		return local_job_fill(u, getpwuid(geteuid()));
+	return local_job_fill(u, getpwnam(c->cfg->user));
 }
 
 void
@@ -171,7 +149,7 @@ local_fork(struct local_ctx *c, const struct alias_target *t,
 	}
 	if (pid == 0) {
 		close(p[0]);
-		if (local_become(u) == -1)
+		if (local_job_become(u) == -1)
 			local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
 			    "cannot change to the recipient's user id");
 		else
@@ -189,104 +167,6 @@ local_fork(struct local_ctx *c, const struct alias_target *t,
 	close(p[0]);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
-}
-
-static void
-local_msg(const struct local_ctx *c, struct mailbox_msg *m)
-{
-	m->fp = c->fp;
-	m->offset = c->offset;
-	m->sender = c->env.sender;
-	m->rcpt = c->rcpt->addr;
-}
-
-static const char *
-local_mailbox_tmpl(const struct local_ctx *c)
-{
-	const char	*tmpl = c->cfg->mailbox_path;
-
-	if (tmpl == NULL || tmpl[0] == '\0')
-		tmpl = c->cfg->mailbox == CONFIG_MAILBOX_MBOX ?
-		    "/var/mail/%u" : "%h/Maildir/";
-	return tmpl;
-}
-
-/* The user's mailbox path from mailbox and mailbox_path. */
-static int
-local_mailbox_path(const struct local_ctx *c, const struct local_user *u,
-    char *out, size_t outlen)
-{
-	return mailbox_expand_path(local_mailbox_tmpl(c), u->home, u->name,
-	    c->domain, out, outlen);
-}
-
-/*
- * local_mbox_create - as root, make a missing mbox owned by its user:
- * the user cannot create files in /var/mail (root:mail 2775).
- */
-static void
-local_mbox_create(const struct local_ctx *c, const struct local_user *u)
-{
-	char	 path[PATH_MAX];
-	size_t	 len;
-	int	 fd;
-
-	if (geteuid() != 0 ||
-	    local_mailbox_path(c, u, path, sizeof(path)) == -1 ||
-	    (len = strlen(path)) == 0 || path[len - 1] == '/')
-		return;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd == -1)
-		return;
-	if (fchown(fd, u->uid, u->gid) == -1)
-		log_warn("chown %s", path);
-	close(fd);
-}
-
-static void
-local_do_mailbox(struct local_ctx *c, const struct alias_target *t,
-    const struct local_user *u, struct local_report *rep)
-{
-	struct mailbox_msg	 m;
-	char			 path[PATH_MAX];
-	size_t			 len;
-
-	(void)t;
-	local_msg(c, &m);
-	if (local_mailbox_path(c, u, path, sizeof(path)) == -1) {
-		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
-		    "bad mailbox_path");
-		return;
-	}
-	len = strlen(path);
-	if (len > 0 && path[len - 1] == '/')
-		rep->status = mailbox_maildir(&m, path, &rep->res);
-	else
-		rep->status = mailbox_mbox(&m, path, &rep->res);
-}
-
-static void
-local_do_target(struct local_ctx *c, const struct alias_target *t,
-    const struct local_user *u, struct local_report *rep)
-{
-	struct mailbox_msg	 m;
-	struct mailbox_env	 e;
-
-	local_msg(c, &m);
-	if (t->kind == ALIAS_FILE) {
-		rep->status = mailbox_file(&m, t->value, &rep->res);
-		return;
-	}
-	e.home = u->home;
-	e.user = u->name;
-	e.shell = u->shell;
-	e.local = c->local;
-	e.extension = c->ext;
-	e.domain = c->domain;
-	e.config = c->cfg->path;
-	rep->status = mailbox_pipe(&m, t->value, &e, LOCAL_COMMAND_TIMEOUT,
-	    &rep->res);
 }
 
 void
@@ -322,83 +202,6 @@ local_dup_report(const struct local_report *seen, struct local_report *rep)
 }
 
 /*
- * local_once - run fn for target t as user u, unless key (the final
- * target) was already tried for this message in this run: then the
- * outcome of that attempt is this one's too, so a deferral there defers
- * here and both are retried together (see the top).
- */
-static void
-local_once(struct local_ctx *c, const char *key, const struct alias_target *t,
-    const struct local_user *u, struct local_report *rep, local_fn *fn)
-{
-	const struct local_report *seen;
-
-	if ((seen = dupfilter_find(c->dups, key)) != NULL) {
-		local_dup_report(seen, rep);
-		return;
-	}
-	local_fork(c, t, u, rep, fn);
-	dupfilter_add(c->dups, key, rep, sizeof(*rep));
-}
-
-/* local_deliver_user - the mailbox of user t->value */
-static void
-local_deliver_user(struct local_ctx *c, const struct alias_target *t,
-    struct local_report *rep)
-{
-	struct local_user	 u;
-	struct stat		 st;
-	char			 path[PATH_MAX], key[PATH_MAX + 16];
-
-	if (local_user_byname(c, t->value, &u) == -1)
-		local_report_set(rep, DELIVER_PERMFAIL, "5.1.1",
-		    "unknown user");
-	else if (strstr(local_mailbox_tmpl(c), "%h") != NULL &&
-	    stat(u.home, &st) == -1)
-		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
-		    "home directory missing");
-	else if (local_mailbox_path(c, &u, path, sizeof(path)) == -1)
-		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
-		    "bad mailbox_path");
-	else {
-		snprintf(key, sizeof(key), "mailbox %s", path);
-		local_mbox_create(c, &u);
-		local_once(c, key, t, &u, rep, local_do_mailbox);
-	}
-}
-
-/* local_deliver_one - one user, file or command target. */
-static void
-local_deliver_one(struct local_ctx *c, const struct alias_target *t,
-    struct local_report *rep)
-{
-	struct local_user	 u;
-	char			 to[ADDR_MAX + 300];
-	char			 key[ALIAS_VALUE_MAX + 64];
-
-	if (t->kind == ALIAS_USER) {
-		if (strcmp(t->value, c->local) == 0)
-			snprintf(to, sizeof(to), "%s", c->rcpt->addr);
-		else
-			snprintf(to, sizeof(to), "%.300s@%.300s", t->value,
-			    c->domain);
-		local_deliver_user(c, t, rep);
-	} else {
-		snprintf(to, sizeof(to), "%s", c->rcpt->addr);
-		if (local_user_runas(c, t->owner, &u) == -1)
-			local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
-			    "no user to run as");
-		else {
-			snprintf(key, sizeof(key), "%s %ld %s",
-			    t->kind == ALIAS_FILE ? "file" : "command",
-			    (long)u.uid, t->value);
-			local_once(c, key, t, &u, rep, local_do_target);
-		}
-	}
-	local_log(c, to, rep->status, rep->res.dsn, rep->res.reply);
-}
-
-/*
  * local_is_loop - the message already has "Delivered-To: rcpt" in its
  * first LOCAL_HEADER_MAX bytes.  pread(2), as everywhere here: children
  * share the descriptor, so the stream's offset and buffer are not used.
@@ -429,35 +232,6 @@ local_is_loop(const struct local_ctx *c)
 	return 0;
 }
 
-/* local_forward_open - ~user/.forward, if it is there and safe. */
-static FILE *
-local_forward_open(const struct local_user *u, char *path, size_t pathlen)
-{
-	struct stat	 st;
-	FILE		*fp;
-	int		 fd;
-
-	if (snprintf(path, pathlen, "%s/.forward", u->home) >= (int)pathlen)
-		return NULL;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1) {
-		if (errno != ENOENT && errno != ENOTDIR)
-			log_warn("ignoring %s", path);
-		return NULL;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (st.st_uid != u->uid && st.st_uid != 0) ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		log_warnx("ignoring %s: not a regular file owned by %s, or "
-		    "group or world writable", path, u->name);
-		close(fd);
-		return NULL;
-	}
-	if ((fp = fdopen(fd, "r")) == NULL)
-		close(fd);
-	return fp;
-}
-
 static int
 local_was_forwarded(const struct alias_list *l, const char *name)
 {
@@ -470,41 +244,19 @@ local_was_forwarded(const struct alias_list *l, const char *name)
 	return 0;
 }
 
-/* local_forwards - replace each user by the targets of its .forward. */
-static int
-local_forwards(struct local_ctx *c, struct alias_list *l)
+/* local_sum - the outcome of a tally (see the top) */
+static void
+local_sum(const struct local_tally *y, struct local_report *out)
 {
-	struct local_user	 u;
-	char			 path[PATH_MAX + 16], self[ALIAS_VALUE_MAX];
-	FILE			*fp;
-	size_t			 i, n;
-	int			 rc;
-
-	for (i = 0; i < l->n; i++) {
-		if (l->v[i].kind != ALIAS_USER || l->v[i].noforward)
-			continue;
-		snprintf(self, sizeof(self), "%s", l->v[i].value);
-		if (local_was_forwarded(l, self) ||
-		    local_user_byname(c, self, &u) == -1 ||
-		    (fp = local_forward_open(&u, path, sizeof(path))) == NULL) {
-			l->v[i].noforward = 1;
-			continue;
-		}
-		l->v[i].kind = ALIAS_FORWARDED;
-		n = l->n;
-		rc = aliases_expand_stream(c->al, c->cfg, fp, path, self,
-		    u.uid, l);
-		fclose(fp);
-		if (rc != DELIVER_OK)
-			return rc;
-		if (l->n == n) {
-			l->v[i].kind = ALIAS_USER;
-			l->v[i].noforward = 1;
-		}
-	}
-	return DELIVER_OK;
+	if (y->ndefer > 0)
+		*out = y->defer;
+	else if (y->nok == 0 && y->nfail > 0)
+		*out = y->fail;
+	else if (y->nok == 0)
+		local_report_set(out, DELIVER_TEMPFAIL, "4.3.0", "no targets");
+	else
+		local_report_set(out, DELIVER_OK, "2.0.0", y->ok);
 }
-
 /* A user already delivered earlier in the list ("\bob" and "bob"). */
 static int
 local_is_dup(const struct alias_list *l, size_t i)
@@ -533,37 +285,291 @@ local_tally(struct local_tally *y, const struct local_report *rep)
 		y->fail = *rep;
 }
 
+/* local_job_new - a job for this recipient: the fixed fields. */
+static void
+local_job_new(const struct local_ctx *c, struct local_job *job, int kind,
+    const char *user, const char *value)
+{
+	memset(job, 0, sizeof(*job));
+	job->kind = kind;
+	snprintf(job->user, sizeof(job->user), "%s", user);
+	snprintf(job->value, sizeof(job->value), "%s", value);
+	job->offset = (long long)c->offset;
+	snprintf(job->sender, sizeof(job->sender), "%s", c->env.sender);
+	snprintf(job->rcpt, sizeof(job->rcpt), "%s", c->rcpt->addr);
+	snprintf(job->local, sizeof(job->local), "%s", c->local);
+	snprintf(job->ext, sizeof(job->ext), "%s", c->ext);
+	snprintf(job->domain, sizeof(job->domain), "%s", c->domain);
+}
+
+/*
+ * local_job_start - hand job to the master, or without one run it in a
+ * child of ours (*pid); the read end of its report pipe, or -1.
+ */
+static int
+local_job_start(struct local_ctx *c, const struct local_job *job, pid_t *pid)
+{
+	int	 p[2];
+
+	*pid = -1;
+	fflush(NULL);
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	if (c->master_sock != -1) {
+		if (local_job_send(c->master_sock, job, fileno(c->fp),
+		    p[1]) == -1)
+			goto fail;
+	} else if ((*pid = fork()) == -1)
+		goto fail;
+	else if (*pid == 0) {
+		close(p[0]);
+		_exit(local_job_exec(c->cfg, job, fileno(c->fp), p[1]));
+	}
+	close(p[1]);
+	return p[0];
+fail:
+	close(p[0]);
+	close(p[1]);
+	return -1;
+}
+
+/*
+ * local_list_add - a user or address a job handed back: a user name is
+ * expanded through the aliases here (the job does not read them), an
+ * address is taken as it is.  -1 with a reason in rep.
+ */
+static int
+local_list_add(struct local_ctx *c, struct alias_list *l,
+    const struct local_record *r, struct local_report *rep)
+{
+	struct alias_list	 sub;
+	struct alias_target	 t;
+	size_t			 i;
+	int			 rc = 0;
+
+	if ((r->kind != ALIAS_USER && r->kind != ALIAS_ADDRESS) ||
+	    r->text[0] == '\0' || strchr(r->text, '/') != NULL) {
+		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
+		    "bad target from the delivery process");
+		return -1;
+	}
+	memset(&t, 0, sizeof(t));
+	t.kind = r->kind;
+	t.owner = -1;
+	snprintf(t.value, sizeof(t.value), "%s", r->text);
+	if (r->kind == ALIAS_ADDRESS)
+		return aliases_list_add(l, &t) == DELIVER_OK ? 0 : -1;
+	memset(&sub, 0, sizeof(sub));
+	if (aliases_expand_local(c->al, c->cfg, t.value, &sub) != DELIVER_OK) {
+		local_report_set(rep, DELIVER_TEMPFAIL, sub.dsn, sub.error);
+		rc = -1;
+	}
+	for (i = 0; rc == 0 && i < sub.n; i++)
+		rc = aliases_list_add(l, &sub.v[i]) == DELIVER_OK ? 0 : -1;
+	aliases_list_free(&sub);
+	return rc;
+}
+
+/* local_to - the address a job's line is logged for */
+static void
+local_to(const struct local_ctx *c, const struct local_job *job,
+    int mailbox, char *to, size_t tolen)
+{
+	if (mailbox && strcmp(job->user, c->local) != 0)
+		snprintf(to, tolen, "%.300s@%.300s", job->user, c->domain);
+	else
+		snprintf(to, tolen, "%s", c->rcpt->addr);
+}
+
+/* local_job_note - one record: log it and count it in y and jy */
+static void
+local_job_note(struct local_ctx *c, const struct local_job *job,
+    const struct local_record *r, struct local_tally *y,
+    struct local_tally *jy)
+{
+	struct local_report	 rep;
+	char			 to[ADDR_MAX + 300], key[300];
+	int			 mailbox = r->type == LOCAL_RECORD_DONE &&
+				    r->kind == 1;
+
+	local_report_set(&rep, r->status, r->dsn, r->text);
+	local_to(c, job, mailbox || job->kind == LOCAL_JOB_USER ||
+	    job->kind == LOCAL_JOB_MAILBOX, to, sizeof(to));
+	local_log(c, to, rep.status, rep.res.dsn, rep.res.reply);
+	local_tally(y, &rep);
+	local_tally(jy, &rep);
+	if (mailbox) {
+		snprintf(key, sizeof(key), "mailbox %s", job->user);
+		dupfilter_add(c->dups, key, &rep, sizeof(rep));
+	}
+}
+
+/* local_job_fail - a problem with a target handed back: logged, counted */
+static void
+local_job_fail(struct local_ctx *c, const struct local_job *job,
+    struct local_report *rep, struct local_tally *y, struct local_tally *jy)
+{
+	struct local_record	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = LOCAL_RECORD_END;
+	r.status = rep->status;
+	snprintf(r.dsn, sizeof(r.dsn), "%s", rep->res.dsn);
+	snprintf(r.text, sizeof(r.text), "%s", rep->res.reply);
+	local_job_note(c, job, &r, y, jy);
+}
+
+/* local_job_read - the records of one job until its pipe closes */
+static void
+local_job_read(struct local_ctx *c, const struct local_job *job, int fd,
+    struct alias_list *l, struct local_tally *y, struct local_tally *jy)
+{
+	struct local_record	 r;
+	struct local_report	 rep;
+	int			 n, got = 0;
+
+	/* The job runs as someone else: it gets a bounded say. */
+	while ((n = local_record_read(fd, &r)) == 1) {
+		if (++got > LOCAL_RECORDS_MAX) {
+			n = -1;
+			break;
+		}
+		if (r.type == LOCAL_RECORD_TARGET) {
+			if (local_list_add(c, l, &r, &rep) == -1)
+				local_job_fail(c, job, &rep, y, jy);
+		} else if (r.type == LOCAL_RECORD_DONE ||
+		    r.status != DELIVER_OK)
+			local_job_note(c, job, &r, y, jy);
+	}
+	if (n == -1 || got == 0) {
+		memset(&r, 0, sizeof(r));
+		r.type = LOCAL_RECORD_END;
+		r.status = DELIVER_TEMPFAIL;
+		snprintf(r.dsn, sizeof(r.dsn), "4.3.0");
+		snprintf(r.text, sizeof(r.text), "%s", n == -1 ?
+		    "bad report from the delivery process" :
+		    "delivery process died");
+		local_job_note(c, job, &r, y, jy);
+	}
+}
+
+/*
+ * local_job_run - run job once per message and run (key), record what
+ * it did in y; a later job with the same key takes over the outcome
+ * (see the top), so a deferral there defers here too.
+ */
+static void
+local_job_run(struct local_ctx *c, const struct local_job *job,
+    const char *key, struct alias_list *l, struct local_tally *y)
+{
+	const struct local_report *seen;
+	struct local_tally	 jy;
+	struct local_report	 rep;
+	char			 to[ADDR_MAX + 300];
+	pid_t			 pid;
+	int			 fd, status;
+
+	if ((seen = dupfilter_find(c->dups, key)) != NULL) {
+		local_dup_report(seen, &rep);
+		local_to(c, job, job->kind <= LOCAL_JOB_MAILBOX, to,
+		    sizeof(to));
+		local_log(c, to, rep.status, rep.res.dsn, rep.res.reply);
+		local_tally(y, &rep);
+		return;
+	}
+	memset(&jy, 0, sizeof(jy));
+	if ((fd = local_job_start(c, job, &pid)) == -1) {
+		log_warn("%s: cannot start a delivery job", c->env.id);
+		local_report_set(&rep, DELIVER_TEMPFAIL, "4.3.0",
+		    "cannot start a delivery process");
+		local_tally(y, &rep);
+		return;
+	}
+	local_job_read(c, job, fd, l, y, &jy);
+	close(fd);
+	while (pid > 0 && waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	local_sum(&jy, &rep);
+	dupfilter_add(c->dups, key, &rep, sizeof(rep));
+}
+
+/* local_deliver_user - user t: its .forward, else its mailbox */
+static void
+local_deliver_user(struct local_ctx *c, struct alias_list *l, size_t i,
+    struct local_tally *y)
+{
+	struct local_report	 rep;
+	struct local_job	 job;
+	char			 name[256], key[300], to[ADDR_MAX + 300];
+	int			 mailbox;
+
+	if (local_user_base(c, l->v[i].value, name, sizeof(name)) == -1) {
+		local_report_set(&rep, DELIVER_PERMFAIL, "5.1.1",
+		    "unknown user");
+		if (strcmp(l->v[i].value, c->local) == 0)
+			snprintf(to, sizeof(to), "%s", c->rcpt->addr);
+		else
+			snprintf(to, sizeof(to), "%.300s@%.300s",
+			    l->v[i].value, c->domain);
+		local_log(c, to, rep.status, rep.res.dsn, rep.res.reply);
+		local_tally(y, &rep);
+		return;
+	}
+	mailbox = l->v[i].noforward || local_was_forwarded(l, name);
+	local_job_new(c, &job, mailbox ? LOCAL_JOB_MAILBOX : LOCAL_JOB_USER,
+	    name, "");
+	snprintf(key, sizeof(key), "%s %s", mailbox ? "mailbox" : "user",
+	    name);
+	if (!mailbox) {
+		snprintf(l->v[i].value, sizeof(l->v[i].value), "%s", name);
+		l->v[i].kind = ALIAS_FORWARDED;
+	}
+	local_job_run(c, &job, key, l, y);
+}
+
+/* local_deliver_other - a file, command or :include: of the aliases */
+static void
+local_deliver_other(struct local_ctx *c, struct alias_list *l, size_t i,
+    struct local_tally *y)
+{
+	static const int	 kinds[] = { [ALIAS_FILE] = LOCAL_JOB_FILE,
+		[ALIAS_PIPE] = LOCAL_JOB_PIPE,
+		[ALIAS_INCLUDE] = LOCAL_JOB_INCLUDE };
+	static const char *const words[] = { [ALIAS_FILE] = "file",
+		[ALIAS_PIPE] = "command", [ALIAS_INCLUDE] = "include" };
+	struct local_job	 job;
+	char			 key[ALIAS_VALUE_MAX + 16];
+	int			 k = l->v[i].kind;
+
+	local_job_new(c, &job, kinds[k], "", l->v[i].value);
+	snprintf(key, sizeof(key), "%s %s", words[k], l->v[i].value);
+	local_job_run(c, &job, key, l, y);
+}
+
 /* local_targets - deliver every target, then sum up (see the top). */
 static void
 local_targets(struct local_ctx *c, struct alias_list *l,
     struct local_report *out)
 {
 	struct local_tally	 y;
-	struct local_report	 rep;
 	size_t			 i, nremote = 0;
 
 	memset(&y, 0, sizeof(y));
+	/* l grows: jobs hand back users and addresses. */
 	for (i = 0; i < l->n; i++) {
 		if (l->v[i].kind == ALIAS_FORWARDED ||
 		    (l->v[i].kind == ALIAS_USER && local_is_dup(l, i)))
 			continue;
-		if (l->v[i].kind == ALIAS_ADDRESS) {
+		if (l->v[i].kind == ALIAS_ADDRESS)
 			nremote++;
-			continue;
-		}
-		local_deliver_one(c, &l->v[i], &rep);
-		local_tally(&y, &rep);
+		else if (l->v[i].kind == ALIAS_USER)
+			local_deliver_user(c, l, i, &y);
+		else
+			local_deliver_other(c, l, i, &y);
 	}
 	if (nremote > 0)
 		local_forward_copy(c, l, &y);
-	if (y.ndefer > 0)
-		*out = y.defer;
-	else if (y.nok == 0 && y.nfail > 0)
-		*out = y.fail;
-	else if (y.nok == 0)
-		local_report_set(out, DELIVER_TEMPFAIL, "4.3.0", "no targets");
-	else
-		local_report_set(out, DELIVER_OK, "2.0.0", y.ok);
+	local_sum(&y, out);
 }
 
 /* local_split - local part (lowercase, extension split off) and domain. */
@@ -614,8 +620,8 @@ local_recipient(struct local_ctx *c, const struct delivery_rcpt *r,
 	else if (local_is_loop(c))
 		local_report_set(out, DELIVER_PERMFAIL, "5.4.6",
 		    "mail forwarding loop");
-	else if ((rc = aliases_expand(c->al, c->cfg, c->local, &l)) !=
-	    DELIVER_OK || (rc = local_forwards(c, &l)) != DELIVER_OK)
+	else if ((rc = aliases_expand_local(c->al, c->cfg, c->local, &l)) !=
+	    DELIVER_OK)
 		local_report_set(out, rc, l.dsn, l.error);
 	else {
 		local_targets(c, &l, out);
@@ -654,7 +660,7 @@ local_open(struct local_ctx *c, const char *id, char *err, size_t errlen)
 
 int
 local_agent_run(const struct config *cfg, struct delivery_job *job,
-    int result_fd)
+    int result_fd, int master_sock)
 {
 	struct local_ctx	 c;
 	struct local_report	 rep;
@@ -665,6 +671,7 @@ local_agent_run(const struct config *cfg, struct delivery_job *job,
 
 	memset(&c, 0, sizeof(c));
 	c.cfg = cfg;
+	c.master_sock = master_sock;
 	envelope_init(&c.env);
 	c.dups = dupfilter_new((size_t)cfg->duplicate_filter_limit);
 	log_setproc("local");

@@ -133,7 +133,7 @@ local_inject(struct local_ctx *c, struct local_report *rep)
 {
 	struct local_user	 u;
 
-	if (local_user_runas(c, -1, &u) == -1)
+	if (local_user_spool(c, &u) == -1)
 		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
 		    "no user to run as");
 	else

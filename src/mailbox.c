@@ -455,6 +455,107 @@ mbox_append(const struct mailbox_msg *msg, int fd, const char *path,
 	return result_errno(res, ob.err, "mailbox write", path);
 }
 
+#ifdef O_PATH
+#define WALK_FLAGS	(O_PATH | O_DIRECTORY | O_CLOEXEC)
+#else
+#define WALK_FLAGS	(O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+#endif
+
+/* walk_step - the directory comp in dfd; a symlink only if root's. */
+static int
+walk_step(int dfd, const char *comp)
+{
+	struct stat	 st;
+	int		 fd;
+
+	if (strcmp(comp, "..") == 0) {
+		errno = EPERM;
+		return -1;
+	}
+	if ((fd = openat(dfd, comp, WALK_FLAGS | O_NOFOLLOW)) != -1)
+		return fd;
+	if ((errno == ELOOP || errno == ENOTDIR) &&
+	    fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode) && st.st_uid == 0)
+		return openat(dfd, comp, WALK_FLAGS);
+	if (errno == ENOTDIR)
+		errno = ELOOP;
+	return -1;
+}
+
+int
+mailbox_open_safe(const char *path, int flags, mode_t mode)
+{
+	char	 buf[PATH_MAX], *comp, *next;
+	int	 dfd, nfd, fd = -1, saved;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((dfd = open(buf[0] == '/' ? "/" : ".", WALK_FLAGS)) == -1)
+		return -1;
+	comp = buf + strspn(buf, "/");
+	while ((next = strchr(comp, '/')) != NULL) {
+		*next++ = '\0';
+		next += strspn(next, "/");
+		if (comp[0] != '\0' && strcmp(comp, ".") != 0) {
+			if ((nfd = walk_step(dfd, comp)) == -1)
+				goto out;
+			close(dfd);
+			dfd = nfd;
+		}
+		comp = next;
+	}
+	if (comp[0] == '\0' || strcmp(comp, "..") == 0)
+		errno = EISDIR;
+	else
+		fd = openat(dfd, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+out:
+	saved = errno;
+	close(dfd);
+	errno = saved;
+	return fd;
+}
+
+void
+mailbox_mbox_create(const char *path, uid_t uid, gid_t gid)
+{
+	size_t	 len = strlen(path);
+	int	 fd;
+
+	if (len == 0 || path[len - 1] == '/')
+		return;
+	fd = mailbox_open_safe(path, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY,
+	    0600);
+	if (fd == -1)
+		return;
+	if (fchown(fd, uid, gid) == -1)
+		log_warn("chown %s", path);
+	close(fd);
+}
+
+/* mbox_check - a mailbox is the recipient's, with one link (local(8)) */
+static int
+mbox_check(int fd, const char *path, struct mailbox_result *res)
+{
+	struct stat	 st;
+	char		 msg[300];
+
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+		return result_set(res, DELIVER_TEMPFAIL, "4.3.0",
+		    "%.200s is not a regular file", path);
+	if (st.st_uid != geteuid())
+		snprintf(msg, sizeof(msg), "mailbox %.200s is owned by uid "
+		    "%ld, not by the recipient", path, (long)st.st_uid);
+	else if (st.st_nlink != 1)
+		snprintf(msg, sizeof(msg), "mailbox %.200s has %ld links, "
+		    "not one", path, (long)st.st_nlink);
+	else
+		return DELIVER_OK;
+	return result_set(res, DELIVER_TEMPFAIL, "4.3.0", "%.255s", msg);
+}
+
 static int
 mbox_deliver(const struct mailbox_msg *msg, const char *path, int nofollow,
     struct mailbox_result *res)
@@ -467,10 +568,21 @@ mbox_deliver(const struct mailbox_msg *msg, const char *path, int nofollow,
 	if (strcmp(path, "/dev/null") == 0)
 		return result_set(res, DELIVER_OK, "2.0.0", "delivered to %.200s",
 		    path);
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOCTTY | O_CLOEXEC |
-	    (nofollow ? O_NOFOLLOW : 0), 0600);
+	if (nofollow)
+		fd = mailbox_open_safe(path, O_WRONLY | O_APPEND | O_CREAT |
+		    O_NOCTTY, 0600);
+	else
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOCTTY |
+		    O_CLOEXEC, 0600);
+	if (fd == -1 && errno == ELOOP)
+		return result_set(res, DELIVER_TEMPFAIL, "4.3.0",
+		    "mailbox %.200s: a symbolic link on the way", path);
 	if (fd == -1)
 		return result_errno(res, errno, "cannot open mailbox", path);
+	if (nofollow && mbox_check(fd, path, res) != DELIVER_OK) {
+		close(fd);
+		return DELIVER_TEMPFAIL;
+	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return result_set(res, DELIVER_TEMPFAIL, "4.3.0",
@@ -628,12 +740,12 @@ pipe_status(int status, int timedout, int timeout, const char *output,
 	if (timedout) {
 		snprintf(msg, sizeof(msg), "command timed out after %d "
 		    "seconds", timeout);
-		return result_set(res, DELIVER_TEMPFAIL, "4.3.0", "%s", msg);
+		return result_set(res, DELIVER_TEMPFAIL, "4.3.0", "%.255s", msg);
 	}
 	if (WIFSIGNALED(status)) {
 		snprintf(msg, sizeof(msg), "command killed by signal %d",
 		    WTERMSIG(status));
-		return result_set(res, DELIVER_TEMPFAIL, "4.3.0", "%s", msg);
+		return result_set(res, DELIVER_TEMPFAIL, "4.3.0", "%.255s", msg);
 	}
 	code = WEXITSTATUS(status);
 	snprintf(msg, sizeof(msg), "command exited %d%s%.200s", code,
@@ -641,7 +753,7 @@ pipe_status(int status, int timedout, int timeout, const char *output,
 	if (code == 0)
 		return DELIVER_OK;
 	if (code == EX_TEMPFAIL_CODE)
-		return result_set(res, DELIVER_TEMPFAIL, "4.3.0", "%s", msg);
+		return result_set(res, DELIVER_TEMPFAIL, "4.3.0", "%.255s", msg);
 	return result_set(res, DELIVER_PERMFAIL, "5.3.0", "%s", msg);
 }
 
@@ -715,6 +827,13 @@ mailbox_expand_path(const char *tmpl, const char *home, const char *user,
 	const char	*add;
 	size_t		 o = 0, n;
 
+	/* Placeholders never move the path: no '/', no "..", not empty. */
+	if (user[0] == '\0' || strchr(user, '/') != NULL ||
+	    strcmp(user, "..") == 0 || strcmp(user, ".") == 0 ||
+	    (strstr(tmpl, "%d") != NULL && (domain[0] == '\0' ||
+	    strchr(domain, '/') != NULL || strcmp(domain, "..") == 0 ||
+	    strcmp(domain, ".") == 0)))
+		return -1;
 	for (; *tmpl; tmpl++) {
 		if (*tmpl != '%') {
 			add = tmpl;

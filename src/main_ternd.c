@@ -34,11 +34,65 @@ usage(void)
 	exit(EX_USAGE);
 }
 
+/*
+ * check_privs - default_privs (files and commands of the aliases file)
+ * must be a real user that is neither root nor `user`, which owns the
+ * spool; checked by uid too, so another name for either is refused.
+ */
+static int
+check_privs(const struct config *cfg, char *err, size_t errlen)
+{
+	struct passwd	*pw;
+	uid_t		 uid;
+
+	if ((pw = getpwnam(cfg->default_privs)) == NULL) {
+		snprintf(err, errlen, "default_privs: no user \"%.100s\"",
+		    cfg->default_privs);
+		return geteuid() == 0 ? -1 : 0;
+	}
+	uid = pw->pw_uid;
+	if (uid == 0 || ((pw = getpwnam(cfg->user)) != NULL &&
+	    pw->pw_uid == uid)) {
+		snprintf(err, errlen, "default_privs: \"%.100s\" is root or "
+		    "user (%.100s); name an unprivileged user that owns "
+		    "nothing", cfg->default_privs, cfg->user);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * root_alias_warning - no process with uid 0 writes a mailbox, so mail
+ * for root waits until root is aliased to a real user (local_job.c).
+ */
+static void
+root_alias_warning(const struct config *cfg)
+{
+	struct aliases	*al;
+	char		 err[1024];
+
+	if (geteuid() != 0 || (al = aliases_load_config(cfg, err,
+	    sizeof(err))) == NULL)
+		return;
+	if (!aliases_lookup(al, "root"))
+		fprintf(stderr, "ternd: %s: warning: no alias for root: mail "
+		    "for root is deferred until %s names a user for it\n",
+		    cfg->path, cfg->aliases);
+	aliases_free(al);
+}
+
 static int
 check_files(const struct config *cfg)
 {
 	char	 err[1024];
 	int	 rc = 0;
+
+	err[0] = '\0';
+	if (check_privs(cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "ternd: %s: %s\n", cfg->path, err);
+		rc = EX_CONFIG;
+	} else if (err[0] != '\0')
+		fprintf(stderr, "ternd: %s: warning: %s\n", cfg->path, err);
 
 	if (aliases_missing_ok(cfg))
 		fprintf(stderr, "ternd: notice: %s does not exist: no aliases\n",
@@ -47,6 +101,7 @@ check_files(const struct config *cfg)
 		fprintf(stderr, "%s\n", err);
 		rc = EX_CONFIG;
 	}
+	root_alias_warning(cfg);
 	if (transport_check(cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		rc = EX_CONFIG;
@@ -104,6 +159,8 @@ spool_prepare(const struct config *cfg)
 	pid_t	 pid;
 	int	 status;
 
+	if (check_privs(cfg, err, sizeof(err)) == -1)
+		fatalx("%s: %s", cfg->path, err);
 	if (geteuid() == 0 && (pw = getpwnam(cfg->user)) == NULL)
 		fatalx("user \"%s\" does not exist (create it, or set user "
 		    "in %s)", cfg->user, cfg->path);

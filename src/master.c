@@ -5,8 +5,8 @@
  *
  * Children: smtpd (one per connection, user `user`), qmgr (the queue
  * runner, user `user`, restarted with back-off when it dies), local (one
- * per local delivery request; starts as root and drops to each
- * recipient in local_agent_run()).  Signals only set flags; the poll loop
+ * per local delivery job of a local agent, see local_job.h: checks the
+ * job and drops to its user before it reads anything).  Signals only set flags; the poll loop
  * acts on them, so no handler does more than write(2) to a self-pipe.
  *
  * Limits (DESIGN.md): past max_connections children in all, or
@@ -34,6 +34,7 @@
 
 #include "config.h"
 #include "delivery.h"
+#include "local_job.h"
 #include "log.h"
 #include "master.h"
 #include "netaddr.h"
@@ -440,16 +441,20 @@ accept_local(struct master *m)
 	close(fd);
 }
 
-/* A local delivery request from the queue runner: fork an agent. */
+/*
+ * local_request - a local delivery job from an agent of the queue runner:
+ * fork its process, which checks the job and becomes the target user
+ * before it reads anything (local_job.c).  The master itself reads only
+ * the fixed-size struct.
+ */
 static void
 local_request(struct master *m)
 {
-	struct delivery_job job;
-	int	 result_fd = -1;
+	struct local_job job;
+	int	 fds[2];
 	pid_t	 pid;
 
-	memset(&job, 0, sizeof(job));
-	switch (delivery_request_recv(m->queue_sock, &job, &result_fd)) {
+	switch (local_job_recv(m->queue_sock, &job, fds)) {
 	case 0:
 		break;
 	case 1:
@@ -460,14 +465,14 @@ local_request(struct master *m)
 		return;
 	}
 	if ((pid = fork()) == -1)
-		log_warn("fork local agent");
+		log_warn("fork local delivery job");
 	else if (pid == 0) {
 		child_setup(m, "local", 0);
-		_exit(local_agent_run(m->cfg, &job, result_fd));
+		_exit(local_job_exec(m->cfg, &job, fds[0], fds[1]));
 	} else
 		child_add(m, pid, CHILD_LOCAL, NULL, -1);
-	close(result_fd);
-	delivery_job_free(&job);
+	close(fds[0]);
+	close(fds[1]);
 }
 
 static int

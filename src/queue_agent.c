@@ -7,9 +7,10 @@
  *
  * A remote agent is forked here and runs remote_agent_run() for one
  * domain with up to QUEUE_BATCH_MAX messages, so one connection carries
- * several messages.  A local agent (one message) is requested from the
- * master with delivery_request_send(), or forked here when there is no
- * master (master_sock -1).  An agent whose pipe reaches EOF, or which
+ * several messages.  A local agent (one message) is forked here too and
+ * runs as `user`; it sends each job that needs another uid to the master
+ * (local_job.h), or forks it itself when there is no master
+ * (master_sock -1).  An agent whose pipe reaches EOF, or which
  * exits, is ended in queue_agents_sweep(): each of its recipients
  * without a result is deferred with 4.3.0, never lost.
  */
@@ -137,7 +138,8 @@ queue_child(struct queue *q, struct agent *self)
 	close(q->sig[1]);
 	close(q->trig_rd);
 	close(q->trig_wr);
-	if (q->master_sock != -1)
+	/* A local agent sends its privileged jobs to the master. */
+	if (q->master_sock != -1 && !self->local)
 		close(q->master_sock);
 	for (a = q->agents; a != NULL; a = a->next)
 		if (a != self)
@@ -193,16 +195,12 @@ queue_spawn(struct queue *q, struct agent *a)
 	if (pipe2(fds, O_CLOEXEC) == -1)
 		return -1;
 	a->fd = fds[0];
-	if (a->local && q->master_sock != -1) {
-		a->pid = -1;
-		if (delivery_request_send(q->master_sock, &a->jobs[0],
-		    fds[1]) == -1)
-			goto fail;
-	} else if ((a->pid = fork()) == -1) {
+	if ((a->pid = fork()) == -1) {
 		goto fail;
 	} else if (a->pid == 0) {
 		queue_child(q, a);
-		_exit(a->local ? local_agent_run(q->cfg, &a->jobs[0], fds[1]) :
+		_exit(a->local ? local_agent_run(q->cfg, &a->jobs[0], fds[1],
+		    q->master_sock) :
 		    remote_agent_run(q->cfg, a->dest, a->jobs, a->njobs,
 		    fds[1]));
 	}

@@ -91,6 +91,11 @@ def daemon_user():
     return pwd.getpwuid(os.getuid()).pw_name
 
 
+def privs_user():
+    """default_privs for the daemon: never the daemon's own user."""
+    return "daemon" if daemon_user() == "nobody" else "nobody"
+
+
 def bin_for_others(name, directory):
     """A copy of BIN/name in directory (made 0755 on the way), for running
     as another user: the checkout may sit where that user cannot enter
@@ -144,6 +149,7 @@ class Tern:
             "hostname": "tern.test",
             "listen": "127.0.0.1:%d" % self.port,
             "user": daemon_user(),
+            "default_privs": privs_user(),
             "spool_dir": self.spool,
             "pid_file": os.path.join(self.dir, "ternd.pid"),
             "submit_socket": os.path.join(self.dir, "submit.sock"),
@@ -156,7 +162,10 @@ class Tern:
         }
         self.conf.update({k: str(v) for k, v in conf.items()})
         if not os.path.exists(self.conf["aliases"]):
-            self.write_aliases("postmaster: %s\n" % daemon_user())
+            # Root's mailbox is never written (issue 8): alias root.
+            self.write_aliases("postmaster: %s\n%s" % (
+                daemon_user(), "root: %s\n" % daemon_user() if IS_ROOT
+                else ""))
         self.proc = None
         self.write_conf()
         if start:

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * fuzz_delivery.c - libFuzzer target for what crosses process lines in
- * delivery: the agent's result line (delivery_result_parse), the queue
- * runner's local delivery request (delivery_request_recv, fed through a
- * SOCK_SEQPACKET socketpair with a descriptor attached as the master
+ * delivery: the agent's result line (delivery_result_parse), the local
+ * agent's job for the master (local_job_recv, fed through a
+ * SOCK_SEQPACKET socketpair with two descriptors attached as the master
  * receives it), and the xtext and NOTIFY codings.  Whatever parses must
  * format and parse back to the same value, and any reply text an agent
  * formats (whatever its bytes) must parse.  See tests/fuzz/README.
@@ -19,8 +19,9 @@
 #include "delivery.h"
 #include "envelope.h"
 #include "fdpass.h"
+#include "local_job.h"
 
-#define REQUEST_LIMIT	(65536 + 16)
+#define REQUEST_LIMIT	(sizeof(struct local_job) + 16)
 
 static int	 sv[2] = { -1, -1 };
 static int	 devnull = -1;
@@ -92,50 +93,35 @@ fuzz_notify(const char *s)
 		abort();
 }
 
-static int
-job_equal(const struct delivery_job *a, const struct delivery_job *b)
-{
-	size_t	 i;
-
-	if (strcmp(a->id, b->id) != 0 || a->nrcpt != b->nrcpt)
-		return 0;
-	for (i = 0; i < a->nrcpt; i++)
-		if (a->rcpt[i].index != b->rcpt[i].index ||
-		    a->rcpt[i].notify != b->rcpt[i].notify ||
-		    strcmp(a->rcpt[i].addr, b->rcpt[i].addr) != 0 ||
-		    strcmp(a->rcpt[i].orcpt, b->rcpt[i].orcpt) != 0)
-			return 0;
-	return 1;
-}
-
+/* fuzz_job - a local delivery job as the master receives it (two fds) */
 static void
-fuzz_request(const uint8_t *data, size_t size)
+fuzz_job(const uint8_t *data, size_t size)
 {
-	struct delivery_job job, again;
-	int	 fd;
+	struct local_job job, again;
+	int	 out[2] = { devnull, devnull }, fds[2];
 
 	if (size == 0 || size > REQUEST_LIMIT)
 		return;
-	if (fdpass_send(sv[0], data, size, devnull) == -1)
+	if (fdpass_sendv(sv[0], data, size, out, 2) == -1)
 		abort();
-	if (delivery_request_recv(sv[1], &job, &fd) != 0)
+	if (local_job_recv(sv[1], &job, fds) != 0)
 		return;
-	close(fd);
-	if (delivery_request_send(sv[0], &job, devnull) == -1 ||
-	    delivery_request_recv(sv[1], &again, &fd) != 0)
+	close(fds[0]);
+	close(fds[1]);
+	if (local_job_send(sv[0], &job, devnull, devnull) == -1 ||
+	    local_job_recv(sv[1], &again, fds) != 0)
 		abort();
-	close(fd);
-	if (!job_equal(&job, &again))
+	close(fds[0]);
+	close(fds[1]);
+	if (memcmp(&job, &again, sizeof(job)) != 0)
 		abort();
-	delivery_job_free(&job);
-	delivery_job_free(&again);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char	*s;
-	int	 big = 4 * REQUEST_LIMIT;
+	int	 big = (int)(4 * REQUEST_LIMIT);
 
 	if (sv[0] == -1) {
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == -1 ||
@@ -151,7 +137,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_reply(s);
 	fuzz_xtext(s, size);
 	fuzz_notify(s);
-	fuzz_request(data, size);
+	fuzz_job(data, size);
 	free(s);
 	return 0;
 }

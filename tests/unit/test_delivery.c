@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * test_delivery.c - result lines and local delivery requests: round
- * trips, and rejection of everything malformed.
+ * test_delivery.c - result lines: round trips, and rejection of
+ * everything malformed (local delivery jobs: test_local_job.c).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -130,166 +130,11 @@ test_result_send(void)
 	close(p[1]);
 }
 
-static void
-make_job(struct delivery_job *job, size_t n)
-{
-	size_t	 i;
-
-	memset(job, 0, sizeof(*job));
-	strcpy(job->id, ID);
-	job->rcpt = calloc(n, sizeof(*job->rcpt));
-	job->nrcpt = n;
-	for (i = 0; i < n; i++) {
-		job->rcpt[i].index = i * 2;
-		snprintf(job->rcpt[i].addr, ADDR_MAX, "user%zu+x y@example.org",
-		    i);
-		job->rcpt[i].notify = i % 2 ? NOTIFY_SUCCESS | NOTIFY_FAILURE :
-		    0;
-		if (i % 3 == 0)
-			snprintf(job->rcpt[i].orcpt, ADDR_MAX,
-			    "rfc822;user%zu+2Bx@example.org", i);
-	}
-}
-
-static void
-test_request_round_trip(void)
-{
-	struct delivery_job job, back;
-	int	 sv[2], p[2], fd = -1;
-	size_t	 i;
-	int	 same = 1;
-
-	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
-	CHECK(pipe(p) == 0);
-	make_job(&job, 1000);
-	CHECK(delivery_request_send(sv[0], &job, p[1]) == 0);
-	CHECK(delivery_request_recv(sv[1], &back, &fd) == 0);
-	CHECK(fd >= 0 && fd != p[1]);
-	CHECK_STR(back.id, ID);
-	CHECK(back.nrcpt == 1000);
-	for (i = 0; i < job.nrcpt && i < back.nrcpt; i++)
-		if (back.rcpt[i].index != job.rcpt[i].index ||
-		    back.rcpt[i].notify != job.rcpt[i].notify ||
-		    strcmp(back.rcpt[i].addr, job.rcpt[i].addr) != 0 ||
-		    strcmp(back.rcpt[i].orcpt, job.rcpt[i].orcpt) != 0)
-			same = 0;
-	CHECK(same);
-	if (fd >= 0 && write(fd, "x", 1) == 1)
-		CHECK(read(p[0], (char[2]){0}, 1) == 1);
-	else
-		CHECK(0);
-	close(fd);
-	delivery_job_free(&back);
-	CHECK(back.rcpt == NULL && back.nrcpt == 0);
-	/* 1001 recipients cannot be sent */
-	delivery_job_free(&job);
-	make_job(&job, 1001);
-	CHECK(delivery_request_send(sv[0], &job, p[1]) == -1);
-	delivery_job_free(&job);
-	close(sv[0]);
-	CHECK(delivery_request_recv(sv[1], &back, &fd) == 1);
-	close(sv[1]);
-	close(p[0]);
-	close(p[1]);
-}
-
-/* send_raw - a hand-made request with nfds copies of fd */
-static void
-send_raw(int sock, const char *text, int fd, int nfds)
-{
-	char	 cbuf[CMSG_SPACE(sizeof(int) * 2)];
-	struct msghdr msg;
-	struct iovec iov;
-	struct cmsghdr *cmsg;
-	int	 fds[2] = { fd, fd };
-
-	memset(&msg, 0, sizeof(msg));
-	memset(cbuf, 0, sizeof(cbuf));
-	iov.iov_base = (void *)text;
-	iov.iov_len = strlen(text);
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (nfds > 0) {
-		msg.msg_control = cbuf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * nfds);
-	}
-	CHECK(sendmsg(sock, &msg, 0) == (ssize_t)strlen(text));
-}
-
-static int
-recv_fails(int sock)
-{
-	struct delivery_job job;
-	int	 fd = 123;
-
-	if (delivery_request_recv(sock, &job, &fd) != -1 || errno != EBADMSG)
-		return 0;
-	return fd == -1 && job.rcpt == NULL;
-}
-
-static void
-test_request_rejects(void)
-{
-	const char *bad[] = {
-		"id " ID "\n",
-		"id " ID "\nrcpt 0 0 a@b -",
-		"id ../x\nrcpt 0 0 a@b -\n",
-		"id " ID "\nrcpt 0 0 - -\n",
-		"id " ID "\nrcpt 0 16 a@b -\n",
-		"id " ID "\nrcpt 0 3 a@b -\n",
-		"id " ID "\nrcpt 00 0 a@b -\n",
-		"id " ID "\nrcpt 0 0 a@b\n",
-		"id " ID "\nrcpt 0 0 a@b - x\n",
-		"id " ID "\nrcpt 0 0  a@b -\n",
-		"id " ID "\nrcpt 0 0 a+0Ab -\n",
-		"id " ID "\nrcpt 0 0 a@b -\nrcpt 0 0 c@d -\n",
-		"id " ID "\nrcpt 0 0 a@b -\n\n",
-		"id " ID "\nRCPT 0 0 a@b -\n",
-		"ID " ID "\nrcpt 0 0 a@b -\n",
-	};
-	int	 sv[2], p[2];
-	size_t	 i;
-	char	*big;
-
-	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
-	CHECK(pipe(p) == 0);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		send_raw(sv[0], bad[i], p[1], 1);
-		if (!recv_fails(sv[1])) {
-			printf("  accepted: %s\n", bad[i]);
-			CHECK(0);
-		}
-	}
-	send_raw(sv[0], "id " ID "\nrcpt 0 0 a@b -\n", p[1], 0);
-	CHECK(recv_fails(sv[1]));
-	send_raw(sv[0], "id " ID "\nrcpt 0 0 a@b -\n", p[1], 2);
-	CHECK(recv_fails(sv[1]));
-	big = malloc(70000);
-	memset(big, 'a', 69999);
-	big[69999] = '\0';
-	send_raw(sv[0], big, p[1], 1);
-	CHECK(recv_fails(sv[1]));
-	free(big);
-	close(sv[0]);
-	close(sv[1]);
-	close(p[0]);
-	close(p[1]);
-	/* no descriptor leaked by any rejection */
-	CHECK(fcntl(p[1] + 1, F_GETFD) == -1 || p[1] + 1 <= 2);
-}
-
 int
 main(void)
 {
 	RUN(test_result_round_trip);
 	RUN(test_result_rejects);
 	RUN(test_result_send);
-	RUN(test_request_round_trip);
-	RUN(test_request_rejects);
 	return unit_done();
 }

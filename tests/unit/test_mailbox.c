@@ -162,7 +162,8 @@ test_mbox(void)
 	snprintf(lock, sizeof(lock), "%s/link", dir);
 	CHECK(symlink(path, lock) == 0);
 	CHECK(mailbox_mbox(&m, lock, &r) == DELIVER_TEMPFAIL);
-	CHECK(strstr(r.reply, "cannot open mailbox ") && strstr(r.reply, lock));
+	CHECK(strstr(r.reply, "a symbolic link on the way") &&
+	    strstr(r.reply, lock));
 	CHECK(mailbox_file(&m, lock, &r) == DELIVER_OK);
 	CHECK(strncmp(r.reply, "delivered to file: ", 19) == 0);
 }
@@ -352,6 +353,20 @@ read_results(int fd, struct delivery_result *res, size_t n)
 	}
 }
 
+/* privs - a default_privs that is not the test's own user */
+static const char *
+privs(const char *me)
+{
+	return strcmp(me, "nobody") == 0 ? "daemon" : "nobody";
+}
+
+/* whom mail goes to: root's mailbox is never written (local_job.c) */
+static const char *
+rcpt_user(void)
+{
+	return getuid() == 0 ? "daemon" : getpwuid(getuid())->pw_name;
+}
+
 static void
 test_local_agent(void)
 {
@@ -369,22 +384,28 @@ test_local_agent(void)
 	snprintf(me, sizeof(me), "%s", pw->pw_name);
 	snprintf(spool, sizeof(spool), "%s/spool", dir);
 	snprintf(path, sizeof(path), "%s/mail", dir);
-	mkdir(path, 0700);
+	mkdir(path, 01777);
+	chmod(path, 01777);
 	snprintf(conf, sizeof(conf), "hostname = test.example\n"
 	    "local_domains = test.example\nuser = %s\nspool_dir = %s\n"
-	    "aliases = %s/aliases\nmailbox_path = %s/mail/%%u/\n",
-	    me, spool, dir, dir);
+	    "aliases = %s/aliases\nmailbox_path = %s/mail/%%u/\n"
+	    "default_privs = %s\n", me, spool, dir, dir, privs(me));
 	CHECK(config_parse_string(&cfg, "t.conf", conf, err,
 	    sizeof(err)) == 0);
 	snprintf(path, sizeof(path), "%s/aliases", dir);
 	fp = fopen(path, "w");
 	fprintf(fp, "fwd: someone@remote.example, \\%s\n"
 	    "loop: loop2\nloop2: loop\npipefail: \"|exit 1\"\n"
-	    "pipe: \"|cat > %s/alias.out\"\n", me, dir);
+	    "pipe: \"|cat > %s/out/alias.out\"\n", rcpt_user(), dir);
 	fclose(fp);
+	/* As root the command runs as default_privs (nobody). */
+	chmod(dir, 0755);
+	snprintf(path, sizeof(path), "%s/out", dir);
+	mkdir(path, 01777);
+	chmod(path, 01777);
 	CHECK(spool_setup(spool, NULL, 0) == 0);
-	snprintf(addr[0], ADDR_MAX, "%s@test.example", me);
-	snprintf(addr[1], ADDR_MAX, "%s+tag@Test.Example", me);
+	snprintf(addr[0], ADDR_MAX, "%s@test.example", rcpt_user());
+	snprintf(addr[1], ADDR_MAX, "%s+tag@Test.Example", rcpt_user());
 	snprintf(addr[2], ADDR_MAX, "fwd@test.example");
 	snprintf(addr[3], ADDR_MAX, "no-such-user-x@test.example");
 	snprintf(addr[4], ADDR_MAX, "loop@test.example");
@@ -403,7 +424,7 @@ test_local_agent(void)
 	}
 	memset(res, 0, sizeof(res));
 	CHECK(pipe(p) == 0);
-	CHECK(local_agent_run(&cfg, &job, p[1]) == 0);
+	CHECK(local_agent_run(&cfg, &job, p[1], -1) == 0);
 	close(p[1]);
 	read_results(p[0], res, 8);
 	close(p[0]);
@@ -423,10 +444,10 @@ test_local_agent(void)
 	CHECK(res[5].status == DELIVER_PERMFAIL);
 	CHECK_STR(res[5].dsn, "5.3.0");
 	CHECK(res[6].status == DELIVER_OK);
-	snprintf(path, sizeof(path), "%s/alias.out", dir);
+	snprintf(path, sizeof(path), "%s/out/alias.out", dir);
 	CHECK(strstr(slurp(path), "Delivered-To: PIPE@test.example\n") !=
 	    NULL);
-	snprintf(path, sizeof(path), "%s/mail/%s/new", dir, me);
+	snprintf(path, sizeof(path), "%s/mail/%s/new", dir, rcpt_user());
 	CHECK(count_files(path, NULL, 0) == 1);
 	/* The forwarded copy: a new queue file, same sender, marked. */
 	if (strstr(res[2].reply, "forwarded as ") != NULL) {
@@ -491,13 +512,14 @@ test_local_big(void)
 	snprintf(conf, sizeof(conf), "hostname = test.example\n"
 	    "local_domains = test.example\nuser = %s\nspool_dir = %s\n"
 	    "aliases = %s/aliases\nmailbox = mbox\n"
-	    "mailbox_path = %s/big-%%u\nduplicate_filter_limit = 0\n",
-	    pw->pw_name, spool, dir, dir);
+	    "mailbox_path = %s/big-%%u\nduplicate_filter_limit = 0\n"
+	    "default_privs = %s\n", pw->pw_name, spool, dir, dir,
+	    privs(pw->pw_name));
 	CHECK(config_parse_string(&cfg, "t.conf", conf, err,
 	    sizeof(err)) == 0);
-	snprintf(addr[0], ADDR_MAX, "%s@test.example", pw->pw_name);
+	snprintf(addr[0], ADDR_MAX, "%s@test.example", rcpt_user());
 	snprintf(addr[1], ADDR_MAX, "fwd@test.example");
-	snprintf(addr[2], ADDR_MAX, "%s+x@test.example", pw->pw_name);
+	snprintf(addr[2], ADDR_MAX, "%s+x@test.example", rcpt_user());
 	memset(&job, 0, sizeof(job));
 	job.rcpt = calloc(3, sizeof(*job.rcpt));
 	job.nrcpt = 3;
@@ -510,14 +532,14 @@ test_local_big(void)
 	memcpy(job.id, id, sizeof(job.id));
 	memset(res, 0, sizeof(res));
 	CHECK(pipe(p) == 0);
-	CHECK(local_agent_run(&cfg, &job, p[1]) == 0);
+	CHECK(local_agent_run(&cfg, &job, p[1], -1) == 0);
 	close(p[1]);
 	read_results(p[0], res, 3);
 	close(p[0]);
 	for (i = 0; i < 3; i++)
 		CHECK(res[i].status == DELIVER_OK);
 	/* From line + headers + body without CRs + blank, three times. */
-	snprintf(path, sizeof(path), "%s/big-%s", dir, pw->pw_name);
+	snprintf(path, sizeof(path), "%s/big-%s", dir, rcpt_user());
 	CHECK(count_in(path, "\nTHE END\n\nFrom ") == 2);
 	CHECK(count_in(path, "\nline 000000 of a big") == 3);
 	CHECK(count_in(path, "\r") == 0);
