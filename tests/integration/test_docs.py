@@ -162,7 +162,7 @@ def lint_one(page, mandoc):
                        capture_output=True, text=True, timeout=60)
     out += (p.stdout + p.stderr).splitlines()
     if groff:
-        p = subprocess.run([groff, "-ww", "-z", "-mandoc", path],
+        p = subprocess.run([groff, "-t", "-ww", "-z", "-mandoc", path],
                            capture_output=True, text=True, timeout=60)
         out += (p.stdout + p.stderr).splitlines()
     return out
