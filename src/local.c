@@ -203,23 +203,28 @@ local_dup_report(const struct local_report *seen, struct local_report *rep)
 
 /*
  * local_is_loop - the message already has "Delivered-To: rcpt" in its
- * first LOCAL_HEADER_MAX bytes.  pread(2), as everywhere here: children
+ * first LOCAL_HEADER_MAX bytes; *hops is set to the number of Received:
+ * headers there (for max_hops).  pread(2), as everywhere here: children
  * share the descriptor, so the stream's offset and buffer are not used.
  */
 static int
-local_is_loop(const struct local_ctx *c)
+local_is_loop(const struct local_ctx *c, long long *hops)
 {
 	static char	 buf[LOCAL_HEADER_MAX + 1];
 	const char	*line, *nl, *v, *end;
 	size_t		 alen = strlen(c->rcpt->addr);
 	ssize_t		 n;
+	int		 loop = 0;
 
+	*hops = 0;
 	if ((n = pread(fileno(c->fp), buf, LOCAL_HEADER_MAX, c->offset)) <= 0)
 		return 0;
 	buf[n] = '\0';
 	for (line = buf; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
 		if (line[0] == '\r' || line[0] == '\n')
 			break;
+		if (strncasecmp(line, "Received:", 9) == 0)
+			(*hops)++;
 		if (strncasecmp(line, "Delivered-To:", 13) != 0)
 			continue;
 		v = line + 13 + strspn(line + 13, " \t");
@@ -227,9 +232,9 @@ local_is_loop(const struct local_ctx *c)
 			;
 		if ((size_t)(end - v) == alen &&
 		    strncasecmp(v, c->rcpt->addr, alen) == 0)
-			return 1;
+			loop = 1;
 	}
-	return 0;
+	return loop;
 }
 
 static int
@@ -606,6 +611,8 @@ local_recipient(struct local_ctx *c, const struct delivery_rcpt *r,
     struct local_report *out)
 {
 	struct alias_list	 l;
+	char			 why[160];
+	long long		 hops = 0;
 	int			 rc;
 
 	memset(&l, 0, sizeof(l));
@@ -617,9 +624,16 @@ local_recipient(struct local_ctx *c, const struct delivery_rcpt *r,
 	else if (local_split(c) == -1)
 		local_report_set(out, DELIVER_PERMFAIL, "5.1.3",
 		    "bad recipient address");
-	else if (local_is_loop(c))
+	else if (local_is_loop(c, &hops))
 		local_report_set(out, DELIVER_PERMFAIL, "5.4.6",
 		    "mail forwarding loop");
+	else if (hops > c->cfg->max_hops) {
+		/* queued before the limit applied, or under a higher one */
+		snprintf(why, sizeof(why), "too many hops: %lld Received: "
+		    "headers, max_hops %lld: mail loop suspected", hops,
+		    c->cfg->max_hops);
+		local_report_set(out, DELIVER_PERMFAIL, "5.4.6", why);
+	}
 	else if ((rc = aliases_expand_local(c->al, c->cfg, c->local, &l)) !=
 	    DELIVER_OK)
 		local_report_set(out, rc, l.dsn, l.error);

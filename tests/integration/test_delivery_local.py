@@ -254,3 +254,29 @@ def test_many_long_orcpts():
         assert log.count("relay=local") == n, log[-3000:]
         assert "status=deferred" not in log, log[-3000:]
         assert len(maildir_messages(os.path.join(t.mail, ME))) == 1
+
+
+def test_max_hops_of_a_queued_message():
+    """A local message queued under a higher max_hops (here: deferred by
+    a command, then the daemon restarted with max_hops = 5) fails with
+    5.4.6 at its next attempt, and the sender gets the bounce."""
+    with Stack() as st:
+        t = local_tern(st, 'tempfail: "|cat > /dev/null; exit 75"\n')
+        trace = b"".join(b"Received: from h%d.test by h%d.test; "
+                         b"Tue, 01 Dec 2026 10:00:00 +0000\r\n" % (i, i + 1)
+                         for i in range(10))
+        qid = send(t, ME + "@tern.test", ["tempfail@tern.test"],
+                   trace + b"Subject: hops\r\n\r\nx\r\n")
+        assert wait_log(t, "%s: to=<tempfail@tern.test>, relay=local" % qid)
+        assert "status=deferred (command exited 75" in t.log(), t.log()
+        t.stop()
+        t.write_conf(max_hops=5)
+        t.start()
+        msgs = notices(t, n=1)
+        kind, _, blocks = dsn_blocks(msgs[0])
+        b = blocks[0]
+        assert b["final-recipient"] == "rfc822; tempfail@tern.test", b
+        assert b["status"] == "5.4.6", b
+        assert "too many hops: 11 Received: headers, max_hops 5" in \
+            b["diagnostic-code"], b
+        assert queue_empty(t), t.log()
