@@ -4,7 +4,7 @@
  * request the local agent (running as `user`) sends the master, and the
  * records the job's process (running as the target user) sends back.
  *
- *	agent:	local_job_send(master_sock, &job, queue_fd, report_fd)
+ *	agent:	local_job_send(master_sock, &job, message_fd, report_fd)
  *	master:	local_job_recv(sock, &job, fds); fork; in the child
  *		_exit(local_job_exec(cfg, &job, fds[0], fds[1]))
  *	agent:	read struct local_record until end of file
@@ -62,8 +62,9 @@ struct local_record {
 
 int	local_job_send(int sock, const struct local_job *, int queue_fd,
 	    int report_fd);
-/* 0 with fds[0] the queue file and fds[1] the report pipe; 1 at end of
- * file; -1 on error (a malformed request is EBADMSG, fds closed). */
+/* 0 with fds[0] the message (no envelope) and fds[1] the report pipe;
+ * 1 at end of file; -1 on error (a malformed request is EBADMSG, fds
+ * closed). */
 int	local_job_recv(int sock, struct local_job *, int fds[2]);
 /* In a fresh child (root or not): check, drop, do; an exit status. */
 int	local_job_exec(const struct config *, const struct local_job *,

@@ -50,6 +50,7 @@ struct local_ctx {
 	const unsigned char	*fresh;		/* list->v[i] not yet forwarded */
 	struct dupfilter	*dups;		/* targets done for this message */
 	int			 master_sock;	/* jobs go here; -1: fork them */
+	int			 body_fd;	/* the message alone, for jobs */
 };
 
 /* What a child reports through its pipe. */

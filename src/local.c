@@ -10,7 +10,8 @@
  * as "user" with extension "ext"), expands the aliases and queues the
  * forwarded copy for remote targets itself (local_inject.c).  Every
  * target that needs another uid is one small fixed-format job for the
- * master (local_job.h), with the queue file passed read-only:
+ * master (local_job.h), with the message alone passed (a memory file
+ * copied from the queue file: the envelope's other recipients stay here):
  *	user		LOCAL_JOB_USER: ~user/.forward read as the user,
  *			else the mailbox ("\user": LOCAL_JOB_MAILBOX)
  *	/file, |command	LOCAL_JOB_FILE, _PIPE, as default_privs
@@ -55,6 +56,7 @@
  * duplicate_filter_limit targets are remembered; past that, targets are
  * simply delivered.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -299,7 +301,7 @@ local_job_new(const struct local_ctx *c, struct local_job *job, int kind,
 	job->kind = kind;
 	snprintf(job->user, sizeof(job->user), "%s", user);
 	snprintf(job->value, sizeof(job->value), "%s", value);
-	job->offset = (long long)c->offset;
+	job->offset = 0;		/* of body_fd: the message alone */
 	snprintf(job->sender, sizeof(job->sender), "%s", c->env.sender);
 	snprintf(job->rcpt, sizeof(job->rcpt), "%s", c->rcpt->addr);
 	snprintf(job->local, sizeof(job->local), "%s", c->local);
@@ -321,14 +323,14 @@ local_job_start(struct local_ctx *c, const struct local_job *job, pid_t *pid)
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return -1;
 	if (c->master_sock != -1) {
-		if (local_job_send(c->master_sock, job, fileno(c->fp),
+		if (local_job_send(c->master_sock, job, c->body_fd,
 		    p[1]) == -1)
 			goto fail;
 	} else if ((*pid = fork()) == -1)
 		goto fail;
 	else if (*pid == 0) {
 		close(p[0]);
-		_exit(local_job_exec(c->cfg, job, fileno(c->fp), p[1]));
+		_exit(local_job_exec(c->cfg, job, c->body_fd, p[1]));
 	}
 	close(p[1]);
 	return p[0];
@@ -647,6 +649,37 @@ local_recipient(struct local_ctx *c, const struct delivery_rcpt *r,
 }
 
 /* local_open - the queue file and the aliases; -1 with err set. */
+/*
+ * local_body_copy - the message without its envelope, in a memory file:
+ * what a job's process (the recipient's uid) may read.  Passing it the
+ * queue file itself would show it the envelope: every other recipient,
+ * Bcc included.
+ */
+static int
+local_body_copy(const struct local_ctx *c)
+{
+	char	 buf[16384];
+	off_t	 pos = c->offset;
+	ssize_t	 n;
+	int	 fd, saved;
+
+	if ((fd = memfd_create("tern-message", MFD_CLOEXEC)) == -1)
+		return -1;
+	while ((n = pread(fileno(c->fp), buf, sizeof(buf), pos)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || write(fd, buf, (size_t)n) != n)
+			goto fail;
+		pos += n;
+	}
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
 static int
 local_open(struct local_ctx *c, const char *id, char *err, size_t errlen)
 {
@@ -669,6 +702,11 @@ local_open(struct local_ctx *c, const char *id, char *err, size_t errlen)
 		snprintf(err, errlen, "aliases: %.400s", msg);
 		return -1;
 	}
+	if ((c->body_fd = local_body_copy(c)) == -1) {
+		snprintf(err, errlen, "cannot copy the message: %s",
+		    strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -686,6 +724,7 @@ local_agent_run(const struct config *cfg, struct delivery_job *job,
 	memset(&c, 0, sizeof(c));
 	c.cfg = cfg;
 	c.master_sock = master_sock;
+	c.body_fd = -1;
 	envelope_init(&c.env);
 	c.dups = dupfilter_new((size_t)cfg->duplicate_filter_limit);
 	log_setproc("local");
@@ -715,6 +754,8 @@ local_agent_run(const struct config *cfg, struct delivery_job *job,
 	aliases_free((struct aliases *)c.al);
 	if (c.fp)
 		fclose(c.fp);
+	if (c.body_fd != -1)
+		close(c.body_fd);
 	envelope_free(&c.env);
 	return rc;
 }

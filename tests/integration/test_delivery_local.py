@@ -280,3 +280,34 @@ def test_max_hops_of_a_queued_message():
         assert "too many hops: 11 Received: headers, max_hops 5" in \
             b["diagnostic-code"], b
         assert queue_empty(t), t.log()
+
+
+def test_job_process_never_holds_the_envelope():
+    """The process that runs as the recipient (the job, here running
+    bert's .forward command) holds the message alone, never the queue
+    file, whose envelope names every other recipient, Bcc included: not
+    in the job process itself (looked at by root while the command runs),
+    and not in the command."""
+    harness.need_root("a throwaway user owns the .forward")
+    with Stack() as st:
+        u = st.push(ThrowawayUser(st.tmp("tern-home-")))
+        out = outdir(st)
+        u.write_file(".forward", '"|ls -l /proc/$$/fd > %s/fds; '
+                     'echo $PPID > %s/ppid; sleep 3; cat > %s/body"\n'
+                     % (out, out, out))
+        t = local_tern(st, "")
+        send(t, "s@example.org", [u.name + "@tern.test",
+                                  "secret-bcc@example.net"],
+             b"Subject: bcc\r\n\r\nthe body\r\n")
+        ppid = int(read(os.path.join(out, "ppid")).strip())
+        job = []
+        for fd in os.listdir("/proc/%d/fd" % ppid):
+            try:
+                job.append(os.readlink("/proc/%d/fd/%s" % (ppid, fd)))
+            except OSError:
+                pass
+        assert job and not [p for p in job if p.startswith(t.spool)], job
+        assert any("memfd:tern-message" in p for p in job), job
+        assert read(os.path.join(out, "body")).endswith(b"the body\n")
+        fds = read(os.path.join(out, "fds")).decode()
+        assert " 0 -> " in fds and t.spool not in fds, fds
