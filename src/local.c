@@ -648,7 +648,6 @@ local_recipient(struct local_ctx *c, const struct delivery_rcpt *r,
 	aliases_list_free(&l);
 }
 
-/* local_open - the queue file and the aliases; -1 with err set. */
 /*
  * local_body_copy - the message without its envelope, in a memory file:
  * what a job's process (the recipient's uid) may read.  Passing it the
@@ -680,6 +679,8 @@ fail:
 	return -1;
 }
 
+/* local_open - the queue file, the aliases and the message copy; -1
+ * with err set. */
 static int
 local_open(struct local_ctx *c, const char *id, char *err, size_t errlen)
 {
