@@ -25,6 +25,7 @@
 #include "delivery.h"
 #include "envelope.h"
 #include "spool.h"
+#include "text.h"
 
 #define INDEX_MAX		1000000
 #define RESULT_LINE_MAX		4096
@@ -42,7 +43,7 @@ delivery_job_free(struct delivery_job *job)
 int
 delivery_is_text_char(int c)
 {
-	return (unsigned char)c >= 0x20 && (unsigned char)c != 0x7f;
+	return !text_is_ctl(c);
 }
 
 void

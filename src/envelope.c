@@ -26,6 +26,7 @@
 #include "envelope.h"
 #include "envelope_priv.h"
 #include "spool.h"
+#include "text.h"
 
 static const char *const notify_words[] = { "never", "success", "failure",
 	"delay" };
@@ -179,12 +180,7 @@ notify_bits_ok(int bits)
 static int
 text_is_clean(const char *s)
 {
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)s; *p != '\0'; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return 0;
-	return 1;
+	return !text_has_ctl(s);
 }
 
 /* orcpt_is_valid - "addr-type;xtext" (RFC 3461 4.2), as received */

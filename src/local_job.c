@@ -42,6 +42,7 @@
 #include "local_priv.h"
 #include "log.h"
 #include "mailbox.h"
+#include "text.h"
 
 #define LOCAL_COMMAND_TIMEOUT	3600	/* seconds for a |command */
 
@@ -139,15 +140,8 @@ local_record_read(int fd, struct local_record *r)
 static int
 job_name_ok(const char *s)
 {
-	const unsigned char *p;
-
-	if (s[0] == '\0' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 ||
-	    strchr(s, '/') != NULL)
-		return 0;
-	for (p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return 0;
-	return 1;
+	return s[0] != '\0' && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
+	    strchr(s, '/') == NULL && !text_has_ctl(s);
 }
 
 int

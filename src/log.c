@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "text.h"
 
 static int	log_stderr = 1;
 static int	log_debug_on;
@@ -63,7 +64,7 @@ log_escape(const char *in, char *out, size_t outlen)
 	if (outlen == 0)
 		return;
 	for (; *p != '\0'; p++) {
-		if (*p >= 0x20 && *p != 0x7f) {
+		if (!text_is_ctl(*p)) {
 			if (o + 1 >= outlen)
 				break;
 			out[o++] = (char)*p;

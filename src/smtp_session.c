@@ -38,6 +38,7 @@
 #include "smtp_params.h"
 #include "smtp_session.h"
 #include "spool.h"
+#include "text.h"
 
 #define CMD_LINE_MAX	512	/* RFC 5321 4.5.3.1.4, CRLF included */
 
@@ -196,16 +197,6 @@ etrn_allowed(const struct smtp_session *s)
 	return s->uid == 0 || (uid_t)s->uid == geteuid();
 }
 
-/* has_control - a C0 control byte or DEL (a NUL cannot get this far) */
-static int
-has_control(const char *p)
-{
-	for (; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return 1;
-	return 0;
-}
-
 /*
  * HELO/EHLO name (RFC 5321 4.1.1.1).  A control byte is refused: it
  * would go into the log, the envelope and the Received: header.  Spaces
@@ -221,7 +212,7 @@ helo_common(struct smtp_session *s, char *args, int esmtp)
 		reply(s, "501 5.5.4 Syntax: %s hostname", verb);
 		return 0;
 	}
-	if (has_control(args)) {
+	if (text_has_ctl(args)) {
 		reply(s, "501 5.5.2 Error: control character in %s hostname",
 		    verb);
 		log_info("reject: %s from %s[%s]: 501 5.5.2 control character "
