@@ -14,7 +14,7 @@
  * local domain, placeholders without '/' or "..", the run-as user of
  * files, commands and includes is default_privs), derives the mailbox
  * from passwd and mailbox_path itself, and becomes the target user
- * before it reads a byte of the queue file, a .forward, an :include: or
+ * before it reads a byte of the message, a .forward, an :include: or
  * a mailbox.
  */
 #ifndef TERN_LOCAL_JOB_H
@@ -36,7 +36,6 @@ struct local_job {
 	int		 kind;		/* enum local_job_kind */
 	char		 user[256];	/* USER, MAILBOX: the recipient */
 	char		 value[ALIAS_VALUE_MAX];
-	long long	 offset;	/* first message byte of the queue fd */
 	char		 sender[ADDR_MAX];
 	char		 rcpt[ADDR_MAX];	/* Delivered-To */
 	char		 local[ADDR_MAX];	/* for commands' environment */
@@ -60,7 +59,7 @@ struct local_record {
 	char	 text[ALIAS_VALUE_MAX];	/* reason, or the target */
 };
 
-int	local_job_send(int sock, const struct local_job *, int queue_fd,
+int	local_job_send(int sock, const struct local_job *, int msg_fd,
 	    int report_fd);
 /* 0 with fds[0] the message (no envelope) and fds[1] the report pipe;
  * 1 at end of file; -1 on error (a malformed request is EBADMSG, fds
@@ -68,7 +67,7 @@ int	local_job_send(int sock, const struct local_job *, int queue_fd,
 int	local_job_recv(int sock, struct local_job *, int fds[2]);
 /* In a fresh child (root or not): check, drop, do; an exit status. */
 int	local_job_exec(const struct config *, const struct local_job *,
-	    int queue_fd, int report_fd);
+	    int msg_fd, int report_fd);
 /* Read one record; 1 got one, 0 end of file, -1 error or malformed. */
 int	local_record_read(int fd, struct local_record *);
 

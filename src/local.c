@@ -301,7 +301,6 @@ local_job_new(const struct local_ctx *c, struct local_job *job, int kind,
 	job->kind = kind;
 	snprintf(job->user, sizeof(job->user), "%s", user);
 	snprintf(job->value, sizeof(job->value), "%s", value);
-	job->offset = 0;		/* of body_fd: the message alone */
 	snprintf(job->sender, sizeof(job->sender), "%s", c->env.sender);
 	snprintf(job->rcpt, sizeof(job->rcpt), "%s", c->rcpt->addr);
 	snprintf(job->local, sizeof(job->local), "%s", c->local);

@@ -5,7 +5,7 @@
  * `user`, done by a process that has become the target user first.
  *
  * The local agent (local.c, running as `user`) sends one struct
- * local_job per user or target, with the queue file (opened read-only)
+ * local_job per user or target, with the message alone (a memory file)
  * and a report pipe passed by SCM_RIGHTS; the master forks a child that
  * runs local_job_exec().  While still root, that child only checks the
  * job and looks at passwd: the user exists and is not root, the domain
@@ -63,10 +63,10 @@ job_ended(const char *s, size_t size)
 }
 
 int
-local_job_send(int sock, const struct local_job *job, int queue_fd,
+local_job_send(int sock, const struct local_job *job, int msg_fd,
     int report_fd)
 {
-	int	 fds[2] = { queue_fd, report_fd };
+	int	 fds[2] = { msg_fd, report_fd };
 
 	return fdpass_sendv(sock, job, sizeof(*job), fds, 2);
 }
@@ -79,7 +79,7 @@ local_job_recv(int sock, struct local_job *job, int fds[2])
 	if ((n = fdpass_recvv(sock, job, sizeof(*job), fds, 2)) <= 0)
 		return n == 0 ? 1 : -1;
 	if ((size_t)n != sizeof(*job) || job->kind < LOCAL_JOB_USER ||
-	    job->kind > LOCAL_JOB_INCLUDE || job->offset < 0 ||
+	    job->kind > LOCAL_JOB_INCLUDE ||
 	    !job_ended(job->user, sizeof(job->user)) ||
 	    !job_ended(job->value, sizeof(job->value)) ||
 	    !job_ended(job->sender, sizeof(job->sender)) ||
@@ -390,7 +390,7 @@ job_prepare(struct job_ctx *j, char *err, size_t errlen)
 
 int
 local_job_exec(const struct config *cfg, const struct local_job *job,
-    int queue_fd, int report_fd)
+    int msg_fd, int report_fd)
 {
 	struct job_ctx	 j;
 	char		 err[512];
@@ -410,14 +410,14 @@ local_job_exec(const struct config *cfg, const struct local_job *job,
 		    "cannot change to the recipient's user id");
 		goto out;
 	}
-	if ((fp = fdopen(queue_fd, "r")) == NULL) {
+	if ((fp = fdopen(msg_fd, "r")) == NULL) {
 		job_record(&j, LOCAL_RECORD_END, DELIVER_TEMPFAIL, 0, "4.3.0",
-		    "queue file");
+		    "message");
 		goto out;
 	}
-	queue_fd = -1;
+	msg_fd = -1;
 	j.msg.fp = fp;
-	j.msg.offset = (off_t)job->offset;
+	j.msg.offset = 0;		/* the descriptor holds the message alone */
 	j.msg.sender = job->sender;
 	j.msg.rcpt = job->rcpt;
 	if (job->kind == LOCAL_JOB_USER)
@@ -432,8 +432,8 @@ local_job_exec(const struct config *cfg, const struct local_job *job,
 out:
 	if (fp != NULL)
 		fclose(fp);
-	if (queue_fd != -1)
-		close(queue_fd);
+	if (msg_fd != -1)
+		close(msg_fd);
 	close(report_fd);
 	return 0;
 }
