@@ -16,6 +16,12 @@ between them run by run, and prints a table:
   relay            smtp-sink -M N on the sink port; N messages injected to
                    bench@sink.bench.test; time from the first injection
                    until smtp-sink exits (it has all N)
+  local            smtp-source -s 20 -m LOCAL_MSGS -l 4096, one message
+                   per connection, to the server's local Maildir user
+                   (tern: bench@tern-bench.bench.test, an alias of the
+                   mailbox user; Postfix: bench@maildir.bench.test, its
+                   virtual(8)); time from the first injection until every
+                   message is a file in the Maildir's new/
   latency          lat.py: one message at a time, from the server's 250 to
                    arrival at a sink, median over COUNT
 
@@ -44,10 +50,12 @@ def log(msg):
 
 
 class Server:
-    def __init__(self, name, port, queue_dirs):
+    def __init__(self, name, port, queue_dirs, maildir=None, local=None):
         self.name = name
         self.port = port
         self.queue_dirs = queue_dirs
+        self.maildir = maildir      # the local user's Maildir
+        self.local = local          # the address that reaches it
         self.res = {}
         self.stuck = 0
 
@@ -172,6 +180,29 @@ def relay_run(srv, msgs, sink_port):
         srv.settle()
 
 
+def maildir_count(srv):
+    try:
+        return len(os.listdir(os.path.join(srv.maildir, "new")))
+    except OSError:
+        return 0
+
+
+def local_run(srv, msgs):
+    """One local-delivery run: msgs per second until all are in new/."""
+    limit = max(30.0, msgs / 20.0)     # give up below 20 msg/s
+    before = maildir_count(srv)
+    t0 = time.monotonic()
+    if not run_cmd(source_argv(srv.port, msgs, srv.local, 1), limit):
+        return None
+    while maildir_count(srv) < before + msgs:
+        if time.monotonic() - t0 > limit:
+            log("  %s: %d of %d in the Maildir after %.0fs"
+                % (srv.name, maildir_count(srv) - before, msgs, limit))
+            return None
+        time.sleep(0.005)
+    return msgs / (time.monotonic() - t0)
+
+
 def stats(vals):
     if not vals:
         return None
@@ -221,36 +252,60 @@ def main():
     ap.add_argument("--mem-sessions", type=int, default=50)
     ap.add_argument("--lat-count", type=int, default=20)
     ap.add_argument("--sink-port", type=int, default=2726)
+    ap.add_argument("--tern-maildir")
+    ap.add_argument("--pf-maildir")
+    ap.add_argument("--local-msgs", type=int, default=1000)
+    ap.add_argument("--local-runs", type=int, default=5)
+    ap.add_argument("--only", default="",
+                    help="comma-separated: accept,relay,local,mem,lat")
     a = ap.parse_args()
 
     servers = []
     if a.tern_port:
-        servers.append(Server("tern", a.tern_port, a.tern_queue))
+        servers.append(Server("tern", a.tern_port, a.tern_queue,
+                              a.tern_maildir, "bench@tern-bench.bench.test"))
     if a.pf_port:
-        servers.append(Server("postfix", a.pf_port, a.pf_queue))
+        servers.append(Server("postfix", a.pf_port, a.pf_queue,
+                              a.pf_maildir, "bench@maildir.bench.test"))
     if not servers:
         sys.exit("bench.py: no server to measure")
 
-    for per in (1, 10):
+    only = set(a.only.split(",")) if a.only else None
+
+    def want(part):
+        return only is None or part in only
+
+    for per in (1, 10) if want("accept") else ():
         label = "accept %d/conn" % per
         log("%s: %d runs x %d messages, %d sessions, %d bytes"
             % (label, a.runs, a.msgs, SESSIONS, MSGLEN))
         alternate(servers, a.runs, label,
                   lambda s, per=per: accept_run(s, a.msgs, per))
 
-    log("relay: %d runs x %d messages to smtp-sink on 127.0.0.1:%d"
-        % (a.relay_runs, a.relay_msgs, a.sink_port))
-    alternate(servers, a.relay_runs, "relay",
-              lambda s: relay_run(s, a.relay_msgs, a.sink_port))
+    if want("relay"):
+        log("relay: %d runs x %d messages to smtp-sink on 127.0.0.1:%d"
+            % (a.relay_runs, a.relay_msgs, a.sink_port))
+        alternate(servers, a.relay_runs, "relay",
+                  lambda s: relay_run(s, a.relay_msgs, a.sink_port))
+
+    if want("local") and a.local_runs > 0:
+        local = [s for s in servers if s.maildir]
+        log("local: %d runs x %d messages into a Maildir"
+            % (a.local_runs, a.local_msgs))
+        alternate(local, a.local_runs, "local",
+                  lambda s: local_run(s, a.local_msgs))
 
     mems, lats = {}, {}
     for srv in servers:
         srv.drain()
-        try:
-            mems[srv.name] = mem.measure(srv.port, a.mem_sessions)
-        except OSError as e:
-            log("  memory %s: %s" % (srv.name, e))
+        if want("mem"):
+            try:
+                mems[srv.name] = mem.measure(srv.port, a.mem_sessions)
+            except OSError as e:
+                log("  memory %s: %s" % (srv.name, e))
         srv.drain()
+        if not want("lat"):
+            continue
         try:
             lats[srv.name] = lat.measure(srv.port, a.sink_port, a.lat_count)
         except OSError as e:
@@ -262,7 +317,7 @@ def main():
 def report(servers, mems, lats):
     log("")
     log("== results (median, min-max over runs) ==")
-    for label in ("accept 1/conn", "accept 10/conn", "relay"):
+    for label in ("accept 1/conn", "accept 10/conn", "relay", "local"):
         log("%-15s %s%s" % (label + ":", ", ".join(fmt_rate(s, label)
                                                   for s in servers),
                             ratio(servers, label)))
@@ -284,8 +339,8 @@ def report(servers, mems, lats):
                                 % (t[1], t[2], t[3], t[4])
                                 if t and t[0] else "n/a"))
     log("%-15s %s" % ("250->sink:", ", ".join(parts)))
-    log("goals: accept and relay ratio >= 2.00, idle session ratio <= 0.25,"
-        " tern 250->sink < 50 ms")
+    log("goals: accept and relay ratio >= 2.00, local ratio >= 1.50,"
+        " idle session ratio <= 0.25, tern 250->sink < 50 ms")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@
 # RELAY_RUNS (3), MEM_SESSIONS (50), LAT_COUNT (20), TERN_PORT (2625),
 # SINK_PORT (2726, fixed by the peer's transport map), PF_PORT (2725),
 # PFB (/var/tmp/tern-pfbench), TERND (bin/ternd), NO_TERN=1 (measure only the Postfix peer),
-# NO_POSTFIX=1 (only tern), MAILQ_MSGS (100000 queued messages for the
+# NO_POSTFIX=1 (only tern), LOCAL_MSGS (1000), LOCAL_RUNS (5),
+# ONLY (a comma-separated subset of accept,relay,local,mem,lat), MAILQ_MSGS (100000 queued messages for the
 # mailq listing at the end; 0 skips it).
 #
 # Durability, checked with strace -f -e trace=fsync,fdatasync,rename on
@@ -125,6 +126,14 @@ write_config() {
 	chmod 755 "$WORK"
 	[ "$(id -u)" -eq 0 ] && chown "$user" "$WORK/spool"
 	chmod 700 "$WORK/spool"
+	# Local delivery: bench@ is an alias of the Maildir user, as root
+	# nobody (uid 65534, whom Postfix's virtual(8) delivers as).
+	mbuser=$user
+	[ "$(id -u)" -eq 0 ] && mbuser=nobody
+	MAILDIR=$WORK/mail/$mbuser
+	mkdir -p "$WORK/mail" || exit 1
+	[ "$(id -u)" -eq 0 ] && chown "$mbuser" "$WORK/mail"
+	echo "bench: $mbuser" >"$WORK/aliases"
 	cat >"$WORK/transport" <<EOF
 discard.bench.test discard
 sink.bench.test [127.0.0.1]:$SINK_PORT
@@ -141,6 +150,8 @@ local_domains = tern-bench.bench.test
 relay_networks = 127.0.0.0/8
 user = $user
 transport = $WORK/transport
+aliases = $WORK/aliases
+mailbox_path = $WORK/mail/%u/
 max_connections = 200
 max_connections_per_ip = 200
 retry_interval = 30m
@@ -180,7 +191,8 @@ check_tools
 set --
 if [ -z "$NO_TERN" ]; then
 	if start_tern; then
-		set -- --tern-port "$TERN_PORT" --tern-queue "$WORK/spool/queue"
+		set -- --tern-port "$TERN_PORT" --tern-queue "$WORK/spool/queue" \
+		    --tern-maildir "$MAILDIR"
 	else
 		cleanup
 		echo "bench: tern not measured"
@@ -192,6 +204,7 @@ if [ -z "$NO_POSTFIX" ] && answers "$PF_PORT" 1; then
 	for q in maildrop incoming active; do
 		set -- "$@" --pf-queue "$PFB/queue/$q"
 	done
+	set -- "$@" --pf-maildir "$PFB/mail/bench"
 else
 	echo "bench: no Postfix peer on 127.0.0.1:$PF_PORT (start one as" \
 	    "root with: sh tests/bench/postfix-peer.sh start)"
@@ -204,7 +217,8 @@ fi
 python3 "$HERE/bench.py" "$@" --runs "$RUNS" --msgs "$MSGS" \
     --relay-msgs "$RELAY_MSGS" --relay-runs "$RELAY_RUNS" \
     --mem-sessions "$MEM_SESSIONS" --lat-count "$LAT_COUNT" \
-    --sink-port "$SINK_PORT"
+    --sink-port "$SINK_PORT" --local-msgs "${LOCAL_MSGS:-1000}" \
+    --local-runs "${LOCAL_RUNS:-5}" --only "${ONLY:-}"
 rc=$?
 [ $rc -eq 0 ] || echo "bench: bench.py exited $rc"
 # Listing the queue: mailq on a spool of MAILQ_MSGS (100000) messages.
