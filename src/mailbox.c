@@ -327,8 +327,6 @@ mailbox_maildir(const struct mailbox_msg *msg, const char *dir,
 	len = snprintf(base, sizeof(base), "%s", dir);
 	while (len > 1 && base[len - 1] == '/')
 		base[--len] = '\0';
-	if (maildir_mkdirs(base) == -1)
-		return result_errno(res, errno, "cannot create maildir", base);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	maildir_host(host, sizeof(host));
 	snprintf(name, sizeof(name), "%lld.M%ldP%ldQ%u.%s",
@@ -337,8 +335,16 @@ mailbox_maildir(const struct mailbox_msg *msg, const char *dir,
 	snprintf(tmp, sizeof(tmp), "%s/tmp/%s", base, name);
 	snprintf(new, sizeof(new), "%s/new/%s", base, name);
 	memset(&ob, 0, sizeof(ob));
-	if (maildir_write(msg, tmp, &ob) == -1)
-		goto fail;
+	/* The directories are made when missing, not tried every time. */
+	if (maildir_write(msg, tmp, &ob) == -1) {
+		if (errno != ENOENT)
+			goto fail;
+		if (maildir_mkdirs(base) == -1)
+			return result_errno(res, errno,
+			    "cannot create maildir", base);
+		if (maildir_write(msg, tmp, &ob) == -1)
+			goto fail;
+	}
 	/* link(2) never replaces a file; rename where links are refused. */
 	if (link(tmp, new) == -1) {
 		if (errno == EEXIST || rename(tmp, new) == -1)

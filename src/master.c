@@ -139,6 +139,8 @@ static int
 priv_lookup(struct master *m)
 {
 	struct passwd *pw;
+	gid_t	 groups[64];
+	int	 n = 64;
 
 	if (geteuid() != 0)
 		return 0;
@@ -148,6 +150,12 @@ priv_lookup(struct master *m)
 	}
 	m->uid = pw->pw_uid;
 	m->gid = pw->pw_gid;
+	/*
+	 * Load the group database's NSS modules here, once: a local job's
+	 * initgroups() consults every group source, and a module loaded
+	 * in each forked job would cost a dlopen per delivery.
+	 */
+	getgrouplist(pw->pw_name, pw->pw_gid, groups, &n);
 	return 0;
 }
 
