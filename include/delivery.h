@@ -66,7 +66,7 @@ int	delivery_result_send(int fd, const struct delivery_result *);
 int	remote_agent_run(const struct config *, const char *domain,
 	    struct delivery_job *jobs, size_t njobs, int result_fd);
 /* master_sock: where privileged jobs go (local_job.h); -1: forked here */
-int	local_agent_run(const struct config *, struct delivery_job *job,
-	    int result_fd, int master_sock);
+int	local_agent_run(const struct config *, struct delivery_job *jobs,
+	    size_t njobs, int result_fd, int master_sock);
 
 #endif

@@ -7,7 +7,16 @@
  *	agent:	local_job_send(master_sock, &job, message_fd, report_fd)
  *	master:	local_job_recv(sock, &job, fds); fork; in the child
  *		_exit(local_job_exec(cfg, &job, fds[0], fds[1]))
- *	agent:	read struct local_record until end of file
+ *	agent:	read struct local_record until end of file or READY
+ *	agent:	after READY, maybe local_job_next(report, &job2, message_fd)
+ *		for the same kind, user and domain; read records again
+ *
+ * The report channel is a SOCK_SEQPACKET pair.  A USER or MAILBOX job's
+ * process, having become its user, says READY after each job and takes
+ * that user's next jobs from the agent (up to a limit, for a few
+ * seconds of idleness), so one fork serves a user's mail across the
+ * messages of one agent.  It refuses, by ending without a record, a
+ * job for anyone else.
  *
  * The master parses nothing but this struct: every string must end
  * within its field.  local_job_exec() checks the job (a real user, a
@@ -46,7 +55,8 @@ struct local_job {
 enum local_record_type {
 	LOCAL_RECORD_DONE,	/* a target was delivered or failed */
 	LOCAL_RECORD_TARGET,	/* a user or address for the agent */
-	LOCAL_RECORD_END	/* the job's own outcome (expansion) */
+	LOCAL_RECORD_END,	/* the job's own outcome (expansion) */
+	LOCAL_RECORD_READY	/* this job is over; another may follow */
 };
 
 struct local_record {
@@ -61,6 +71,8 @@ struct local_record {
 
 int	local_job_send(int sock, const struct local_job *, int msg_fd,
 	    int report_fd);
+/* The next job of the same user to a process that said READY. */
+int	local_job_next(int report_sock, const struct local_job *, int msg_fd);
 /* 0 with fds[0] the message (no envelope) and fds[1] the report pipe;
  * 1 at end of file; -1 on error (a malformed request is EBADMSG, fds
  * closed). */

@@ -35,7 +35,19 @@ struct local_user {
 	char	 shell[256];
 };
 
-/* One message; its recipients are delivered one after the other. */
+/* A user's job process that said READY: it may take the next job. */
+struct local_worker {
+	int			 kind;		/* LOCAL_JOB_USER or _MAILBOX */
+	char			 user[256];
+	char			 domain[ADDR_MAX];
+	int			 fd;		/* its report socket */
+	pid_t			 pid;		/* ours to reap, or -1 */
+};
+
+#define LOCAL_WORKERS_MAX	8
+
+/* One message at a time; its recipients are delivered one after the
+ * other.  The aliases and the workers last for the agent's messages. */
 struct local_ctx {
 	const struct config	*cfg;
 	const struct aliases	*al;
@@ -51,6 +63,8 @@ struct local_ctx {
 	struct dupfilter	*dups;		/* targets done for this message */
 	int			 master_sock;	/* jobs go here; -1: fork them */
 	int			 body_fd;	/* the message alone, for jobs */
+	struct local_worker	 workers[LOCAL_WORKERS_MAX];
+	size_t			 nworkers;
 };
 
 /* What a child reports through its pipe. */

@@ -31,7 +31,7 @@
 #include "sched.h"
 
 #define QUEUE_ACTIVE_MAX	500	/* messages loaded at once */
-#define QUEUE_BATCH_MAX		20	/* messages per remote agent */
+#define QUEUE_BATCH_MAX		20	/* messages per agent */
 #define QUEUE_LINE_MAX		4096	/* agent result line buffer */
 
 /* What happened to a recipient in the current round. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * local.c - the local delivery agent: local_agent_run() delivers one
- * message to some local recipients and writes one result line each.
+ * local.c - the local delivery agent: local_agent_run() delivers some
+ * messages (a batch of the queue runner's) to their local recipients and
+ * writes one result line each.
  *
  * It runs as `user` (forked by the queue runner, which owns the spool)
  * and does all that needs no privilege: it reads the queue file and the
@@ -21,7 +22,10 @@
  * records and is dispatched here.  So no process with uid 0 reads the
  * queue file, a message, a .forward, an :include: or a mailbox.
  * Without a master (master_sock -1: tests) the agent forks the job
- * itself.
+ * itself.  A user's job process that says READY is kept (up to
+ * LOCAL_WORKERS_MAX of them) and given that user's next job, in this
+ * message or a later one of the agent's batch: one fork per user and
+ * agent instead of one per delivery.
  *
  * Whom files and commands run as:
  *	from ~user/.forward (and its :include:s)	user
@@ -57,6 +61,7 @@
  * simply delivered.
  */
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -310,16 +315,17 @@ local_job_new(const struct local_ctx *c, struct local_job *job, int kind,
 
 /*
  * local_job_start - hand job to the master, or without one run it in a
- * child of ours (*pid); the read end of its report pipe, or -1.
+ * child of ours (*pid); our end of its report socket, or -1.
  */
 static int
 local_job_start(struct local_ctx *c, const struct local_job *job, pid_t *pid)
 {
+	size_t	 i;
 	int	 p[2];
 
 	*pid = -1;
 	fflush(NULL);
-	if (pipe2(p, O_CLOEXEC) == -1)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) == -1)
 		return -1;
 	if (c->master_sock != -1) {
 		if (local_job_send(c->master_sock, job, c->body_fd,
@@ -329,6 +335,9 @@ local_job_start(struct local_ctx *c, const struct local_job *job, pid_t *pid)
 		goto fail;
 	else if (*pid == 0) {
 		close(p[0]);
+		/* Other workers must see end of file when we close them. */
+		for (i = 0; i < c->nworkers; i++)
+			close(c->workers[i].fd);
 		_exit(local_job_exec(c->cfg, job, c->body_fd, p[1]));
 	}
 	close(p[1]);
@@ -337,6 +346,74 @@ fail:
 	close(p[0]);
 	close(p[1]);
 	return -1;
+}
+
+static void
+local_reap(int fd, pid_t pid)
+{
+	int	 status;
+
+	close(fd);
+	while (pid > 0 && waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+}
+
+/*
+ * local_worker_take - a READY process for job's user, out of the cache,
+ * with job sent to it: its report socket, or -1 (*pid set).
+ */
+static int
+local_worker_take(struct local_ctx *c, const struct local_job *job,
+    pid_t *pid)
+{
+	struct local_worker	*w;
+	size_t			 i;
+	int			 fd;
+
+	for (i = 0; i < c->nworkers; i++) {
+		w = &c->workers[i];
+		if (w->kind != job->kind || strcmp(w->user, job->user) != 0 ||
+		    strcmp(w->domain, job->domain) != 0)
+			continue;
+		fd = w->fd;
+		*pid = w->pid;
+		c->workers[i] = c->workers[--c->nworkers];
+		if (local_job_next(fd, job, c->body_fd) == 0)
+			return fd;
+		local_reap(fd, *pid);
+		break;
+	}
+	return -1;
+}
+
+/* local_worker_keep - a process that said READY, for the next job */
+static void
+local_worker_keep(struct local_ctx *c, const struct local_job *job, int fd,
+    pid_t pid)
+{
+	struct local_worker	*w;
+
+	if (c->nworkers == LOCAL_WORKERS_MAX) {
+		local_reap(c->workers[0].fd, c->workers[0].pid);
+		c->workers[0] = c->workers[--c->nworkers];
+	}
+	w = &c->workers[c->nworkers++];
+	w->kind = job->kind;
+	snprintf(w->user, sizeof(w->user), "%s", job->user);
+	snprintf(w->domain, sizeof(w->domain), "%s", job->domain);
+	w->fd = fd;
+	w->pid = pid;
+}
+
+/* local_workers_end - every cached process sees end of file and exits */
+static void
+local_workers_end(struct local_ctx *c)
+{
+	while (c->nworkers > 0) {
+		c->nworkers--;
+		local_reap(c->workers[c->nworkers].fd,
+		    c->workers[c->nworkers].pid);
+	}
 }
 
 /*
@@ -425,10 +502,15 @@ local_job_fail(struct local_ctx *c, const struct local_job *job,
 	local_job_note(c, job, &r, y, jy);
 }
 
-/* local_job_read - the records of one job until its pipe closes */
-static void
+/*
+ * local_job_read - the records of one job until its socket closes (0)
+ * or it says READY (1).  A reused process (reused) that ends without a
+ * record did nothing: -1, start a fresh one.
+ */
+static int
 local_job_read(struct local_ctx *c, const struct local_job *job, int fd,
-    struct alias_list *l, struct local_tally *y, struct local_tally *jy)
+    int reused, struct alias_list *l, struct local_tally *y,
+    struct local_tally *jy)
 {
 	struct local_record	 r;
 	struct local_report	 rep;
@@ -440,6 +522,8 @@ local_job_read(struct local_ctx *c, const struct local_job *job, int fd,
 			n = -1;
 			break;
 		}
+		if (r.type == LOCAL_RECORD_READY)
+			break;
 		if (r.type == LOCAL_RECORD_TARGET) {
 			if (local_list_add(c, l, &r, &rep) == -1)
 				local_job_fail(c, job, &rep, y, jy);
@@ -447,22 +531,27 @@ local_job_read(struct local_ctx *c, const struct local_job *job, int fd,
 		    r.status != DELIVER_OK)
 			local_job_note(c, job, &r, y, jy);
 	}
-	if (n == -1 || got == 0) {
+	if (n == 0 && got == 0 && reused)
+		return -1;
+	if (n == -1 || got == 0 || (n == 1 && got == 1)) {
 		memset(&r, 0, sizeof(r));
 		r.type = LOCAL_RECORD_END;
 		r.status = DELIVER_TEMPFAIL;
 		snprintf(r.dsn, sizeof(r.dsn), "4.3.0");
-		snprintf(r.text, sizeof(r.text), "%s", n == -1 ?
+		snprintf(r.text, sizeof(r.text), "%s", n != 0 ?
 		    "bad report from the delivery process" :
 		    "delivery process died");
 		local_job_note(c, job, &r, y, jy);
+		return 0;
 	}
+	return n == 1;
 }
 
 /*
  * local_job_run - run job once per message and run (key), record what
  * it did in y; a later job with the same key takes over the outcome
- * (see the top), so a deferral there defers here too.
+ * (see the top), so a deferral there defers here too.  A user's job
+ * goes to a process of that user's that said READY, when there is one.
  */
 static void
 local_job_run(struct local_ctx *c, const struct local_job *job,
@@ -473,7 +562,7 @@ local_job_run(struct local_ctx *c, const struct local_job *job,
 	struct local_report	 rep;
 	char			 to[ADDR_MAX + 300];
 	pid_t			 pid;
-	int			 fd, status;
+	int			 fd, ready;
 
 	if ((seen = dupfilter_find(c->dups, key)) != NULL) {
 		local_dup_report(seen, &rep);
@@ -484,17 +573,25 @@ local_job_run(struct local_ctx *c, const struct local_job *job,
 		return;
 	}
 	memset(&jy, 0, sizeof(jy));
-	if ((fd = local_job_start(c, job, &pid)) == -1) {
-		log_warn("%s: cannot start a delivery job", c->env.id);
-		local_report_set(&rep, DELIVER_TEMPFAIL, "4.3.0",
-		    "cannot start a delivery process");
-		local_tally(y, &rep);
-		return;
+	if ((fd = local_worker_take(c, job, &pid)) != -1 &&
+	    (ready = local_job_read(c, job, fd, 1, l, y, &jy)) == -1) {
+		local_reap(fd, pid);
+		fd = -1;
 	}
-	local_job_read(c, job, fd, l, y, &jy);
-	close(fd);
-	while (pid > 0 && waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
+	if (fd == -1) {
+		if ((fd = local_job_start(c, job, &pid)) == -1) {
+			log_warn("%s: cannot start a delivery job", c->env.id);
+			local_report_set(&rep, DELIVER_TEMPFAIL, "4.3.0",
+			    "cannot start a delivery process");
+			local_tally(y, &rep);
+			return;
+		}
+		ready = local_job_read(c, job, fd, 0, l, y, &jy);
+	}
+	if (ready == 1)
+		local_worker_keep(c, job, fd, pid);
+	else
+		local_reap(fd, pid);
 	local_sum(&jy, &rep);
 	dupfilter_add(c->dups, key, &rep, sizeof(rep));
 }
@@ -678,8 +775,7 @@ fail:
 	return -1;
 }
 
-/* local_open - the queue file, the aliases and the message copy; -1
- * with err set. */
+/* local_open - the queue file and the message copy; -1 with err set. */
 static int
 local_open(struct local_ctx *c, const char *id, char *err, size_t errlen)
 {
@@ -698,10 +794,6 @@ local_open(struct local_ctx *c, const char *id, char *err, size_t errlen)
 		snprintf(err, errlen, "queue file: wrong id or unreadable");
 		return -1;
 	}
-	if ((c->al = aliases_load_config(c->cfg, msg, sizeof(msg))) == NULL) {
-		snprintf(err, errlen, "aliases: %.400s", msg);
-		return -1;
-	}
 	if ((c->body_fd = local_body_copy(c)) == -1) {
 		snprintf(err, errlen, "cannot copy the message: %s",
 		    strerror(errno));
@@ -710,34 +802,43 @@ local_open(struct local_ctx *c, const char *id, char *err, size_t errlen)
 	return 0;
 }
 
-int
-local_agent_run(const struct config *cfg, struct delivery_job *job,
-    int result_fd, int master_sock)
+/* local_close - what local_open and the recipients left behind */
+static void
+local_close(struct local_ctx *c)
 {
-	struct local_ctx	 c;
+	dupfilter_free(c->dups);
+	c->dups = NULL;
+	if (c->fp)
+		fclose(c->fp);
+	c->fp = NULL;
+	if (c->body_fd != -1)
+		close(c->body_fd);
+	c->body_fd = -1;
+	envelope_free(&c->env);
+}
+
+/* local_message - one message's recipients, one result line each */
+static int
+local_message(struct local_ctx *c, const struct delivery_job *job,
+    const char *aliases_err, int result_fd)
+{
 	struct local_report	 rep;
 	struct delivery_result	 res;
 	char			 err[512];
 	size_t			 i;
-	int			 ok, rc = 0;
+	int			 ok = -1, rc = 0;
 
-	memset(&c, 0, sizeof(c));
-	c.cfg = cfg;
-	c.master_sock = master_sock;
-	c.body_fd = -1;
-	envelope_init(&c.env);
-	c.dups = dupfilter_new((size_t)cfg->duplicate_filter_limit);
-	log_setproc("local");
-	/* waitpid() must see our children whatever the master had set. */
-	signal(SIGCHLD, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
-	if ((ok = local_open(&c, job->id, err, sizeof(err))) == -1)
+	envelope_init(&c->env);
+	c->dups = dupfilter_new((size_t)c->cfg->duplicate_filter_limit);
+	if (aliases_err != NULL)
+		snprintf(err, sizeof(err), "aliases: %.400s", aliases_err);
+	else if ((ok = local_open(c, job->id, err, sizeof(err))) == -1)
 		log_warnx("%s: %s", job->id, err);
 	for (i = 0; i < job->nrcpt; i++) {
 		if (ok == -1)
 			local_report_set(&rep, DELIVER_TEMPFAIL, "4.3.0", err);
 		else
-			local_recipient(&c, &job->rcpt[i], &rep);
+			local_recipient(c, &job->rcpt[i], &rep);
 		memset(&res, 0, sizeof(res));
 		snprintf(res.id, sizeof(res.id), "%s", job->id);
 		res.index = job->rcpt[i].index;
@@ -750,12 +851,40 @@ local_agent_run(const struct config *cfg, struct delivery_job *job,
 			rc = 1;
 		}
 	}
-	dupfilter_free(c.dups);
+	local_close(c);
+	return rc;
+}
+
+/*
+ * local_agent_run - the messages of jobs one after the other.  The
+ * aliases are loaded once for all of them (a change made meanwhile is
+ * seen by the next agent, as newaliases users expect).
+ */
+int
+local_agent_run(const struct config *cfg, struct delivery_job *jobs,
+    size_t njobs, int result_fd, int master_sock)
+{
+	struct local_ctx	 c;
+	char			 msg[512];
+	const char		*aliases_err = NULL;
+	size_t			 k;
+	int			 rc = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.cfg = cfg;
+	c.master_sock = master_sock;
+	c.body_fd = -1;
+	log_setproc("local");
+	/* waitpid() must see our children whatever the master had set. */
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((c.al = aliases_load_config(cfg, msg, sizeof(msg))) == NULL) {
+		log_warnx("aliases: %s", msg);
+		aliases_err = msg;
+	}
+	for (k = 0; k < njobs; k++)
+		rc |= local_message(&c, &jobs[k], aliases_err, result_fd);
+	local_workers_end(&c);
 	aliases_free((struct aliases *)c.al);
-	if (c.fp)
-		fclose(c.fp);
-	if (c.body_fd != -1)
-		close(c.body_fd);
-	envelope_free(&c.env);
 	return rc;
 }

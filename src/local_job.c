@@ -19,6 +19,13 @@
  * user in this same process; other users and remote addresses go back
  * to the agent as LOCAL_RECORD_TARGET records, to be dispatched there.
  *
+ * A USER or MAILBOX job's process then says READY and may take the same
+ * user's next jobs straight from the agent on its report socket
+ * (job_next): only with the first job's kind, user and domain, so what
+ * was checked as root, and the mailbox derived then, still hold.  It
+ * ends without a record on anything else, and the agent starts a fresh
+ * job through the master.
+ *
  * Mail for root: no process with uid 0 writes a mailbox, so the job is
  * deferred with a reason that says to alias root to a real user.
  * Without root (tests), nothing changes uid and every check that needs
@@ -27,6 +34,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -45,6 +53,8 @@
 #include "text.h"
 
 #define LOCAL_COMMAND_TIMEOUT	3600	/* seconds for a |command */
+#define LOCAL_JOB_IDLE		10	/* seconds a user's process waits */
+#define LOCAL_JOB_MAX_USE	100	/* jobs one user's process takes */
 
 /* What the job needs after the drop. */
 struct job_ctx {
@@ -72,21 +82,33 @@ local_job_send(int sock, const struct local_job *job, int msg_fd,
 }
 
 int
+local_job_next(int sock, const struct local_job *job, int msg_fd)
+{
+	return fdpass_send(sock, job, sizeof(*job), msg_fd);
+}
+
+/* job_valid - a known kind, and every string ends within its field */
+static int
+job_valid(const struct local_job *job)
+{
+	return job->kind >= LOCAL_JOB_USER && job->kind <= LOCAL_JOB_INCLUDE &&
+	    job_ended(job->user, sizeof(job->user)) &&
+	    job_ended(job->value, sizeof(job->value)) &&
+	    job_ended(job->sender, sizeof(job->sender)) &&
+	    job_ended(job->rcpt, sizeof(job->rcpt)) &&
+	    job_ended(job->local, sizeof(job->local)) &&
+	    job_ended(job->ext, sizeof(job->ext)) &&
+	    job_ended(job->domain, sizeof(job->domain));
+}
+
+int
 local_job_recv(int sock, struct local_job *job, int fds[2])
 {
 	ssize_t	 n;
 
 	if ((n = fdpass_recvv(sock, job, sizeof(*job), fds, 2)) <= 0)
 		return n == 0 ? 1 : -1;
-	if ((size_t)n != sizeof(*job) || job->kind < LOCAL_JOB_USER ||
-	    job->kind > LOCAL_JOB_INCLUDE ||
-	    !job_ended(job->user, sizeof(job->user)) ||
-	    !job_ended(job->value, sizeof(job->value)) ||
-	    !job_ended(job->sender, sizeof(job->sender)) ||
-	    !job_ended(job->rcpt, sizeof(job->rcpt)) ||
-	    !job_ended(job->local, sizeof(job->local)) ||
-	    !job_ended(job->ext, sizeof(job->ext)) ||
-	    !job_ended(job->domain, sizeof(job->domain))) {
+	if ((size_t)n != sizeof(*job) || !job_valid(job)) {
 		close(fds[0]);
 		close(fds[1]);
 		fds[0] = fds[1] = -1;
@@ -130,7 +152,7 @@ local_record_read(int fd, struct local_record *r)
 	}
 	r->dsn[sizeof(r->dsn) - 1] = '\0';
 	r->text[sizeof(r->text) - 1] = '\0';
-	if (r->type < LOCAL_RECORD_DONE || r->type > LOCAL_RECORD_END ||
+	if (r->type < LOCAL_RECORD_DONE || r->type > LOCAL_RECORD_READY ||
 	    r->status < DELIVER_OK || r->status > DELIVER_PERMFAIL)
 		return -1;
 	return 1;
@@ -388,13 +410,74 @@ job_prepare(struct job_ctx *j, char *err, size_t errlen)
 	}
 }
 
+/* job_do - the job, as its user, with the message open in fp */
+static void
+job_do(struct job_ctx *j, FILE *fp)
+{
+	const struct local_job	*job = j->job;
+
+	j->msg.fp = fp;
+	j->msg.offset = 0;	/* the descriptor holds the message alone */
+	j->msg.sender = job->sender;
+	j->msg.rcpt = job->rcpt;
+	if (job->kind == LOCAL_JOB_USER)
+		job_user(j);
+	else if (job->kind == LOCAL_JOB_MAILBOX)
+		job_mailbox(j);
+	else if (job->kind == LOCAL_JOB_INCLUDE)
+		job_expand(j, NULL, job->value, NULL);
+	else
+		job_target(j, job->kind == LOCAL_JOB_FILE ? ALIAS_FILE :
+		    ALIAS_PIPE, job->value);
+}
+
+/*
+ * job_next - after a user's job, offer to take the next one for the
+ * same user: a READY record, then the agent's next job on the report
+ * socket itself (the master is not involved: what it checked holds,
+ * because the kind, user and domain, and so the mailbox, must be the
+ * first job's).  1 with *next and its message in *fp; 0 to stop: end
+ * of file, LOCAL_JOB_IDLE seconds without a job, or a job that is not
+ * the same user's, or an mbox that is gone (root made it; we cannot).
+ * Stopping without a record tells the agent to start a fresh job.
+ */
+static int
+job_next(struct job_ctx *j, const struct local_job *first,
+    struct local_job *next, FILE **fp)
+{
+	struct pollfd	 pfd;
+	struct stat	 st;
+	ssize_t		 n;
+	size_t		 len = strlen(j->mailbox);
+	int		 fd;
+
+	job_record(j, LOCAL_RECORD_READY, DELIVER_OK, 0, "2.0.0", "");
+	pfd.fd = j->report;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, LOCAL_JOB_IDLE * 1000) != 1 ||
+	    (n = fdpass_recv(j->report, next, sizeof(*next), &fd)) <= 0)
+		return 0;
+	if ((size_t)n != sizeof(*next) || !job_valid(next) ||
+	    next->kind != first->kind || strcmp(next->user, first->user) ||
+	    strcmp(next->domain, first->domain) ||
+	    (len > 0 && j->mailbox[len - 1] != '/' &&
+	    lstat(j->mailbox, &st) == -1) ||
+	    (*fp = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return 0;
+	}
+	return 1;
+}
+
 int
 local_job_exec(const struct config *cfg, const struct local_job *job,
     int msg_fd, int report_fd)
 {
-	struct job_ctx	 j;
-	char		 err[512];
-	FILE		*fp = NULL;
+	struct local_job	 next;
+	struct job_ctx		 j;
+	char			 err[512];
+	FILE			*fp = NULL;
+	int			 use;
 
 	memset(&j, 0, sizeof(j));
 	j.cfg = cfg;
@@ -416,19 +499,18 @@ local_job_exec(const struct config *cfg, const struct local_job *job,
 		goto out;
 	}
 	msg_fd = -1;
-	j.msg.fp = fp;
-	j.msg.offset = 0;		/* the descriptor holds the message alone */
-	j.msg.sender = job->sender;
-	j.msg.rcpt = job->rcpt;
-	if (job->kind == LOCAL_JOB_USER)
-		job_user(&j);
-	else if (job->kind == LOCAL_JOB_MAILBOX)
-		job_mailbox(&j);
-	else if (job->kind == LOCAL_JOB_INCLUDE)
-		job_expand(&j, NULL, job->value, NULL);
-	else
-		job_target(&j, job->kind == LOCAL_JOB_FILE ? ALIAS_FILE :
-		    ALIAS_PIPE, job->value);
+	job_do(&j, fp);
+	/* A user's process may take that user's next jobs (job_next). */
+	for (use = 1; use < LOCAL_JOB_MAX_USE &&
+	    (job->kind == LOCAL_JOB_USER || job->kind == LOCAL_JOB_MAILBOX);
+	    use++) {
+		fclose(fp);
+		fp = NULL;
+		if (!job_next(&j, job, &next, &fp))
+			break;
+		j.job = &next;
+		job_do(&j, fp);
+	}
 out:
 	if (fp != NULL)
 		fclose(fp);

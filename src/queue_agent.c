@@ -7,7 +7,8 @@
  *
  * A remote agent is forked here and runs remote_agent_run() for one
  * domain with up to QUEUE_BATCH_MAX messages, so one connection carries
- * several messages.  A local agent (one message) is forked here too and
+ * several messages.  A local agent (up to QUEUE_BATCH_MAX messages too:
+ * one fork and one aliases load for all) is forked here as well and
  * runs as `user`; it sends each job that needs another uid to the master
  * (local_job.h), or forks it itself when there is no master
  * (master_sock -1).  An agent whose pipe reaches EOF, or which
@@ -199,8 +200,8 @@ queue_spawn(struct queue *q, struct agent *a)
 		goto fail;
 	} else if (a->pid == 0) {
 		queue_child(q, a);
-		_exit(a->local ? local_agent_run(q->cfg, &a->jobs[0], fds[1],
-		    q->master_sock) :
+		_exit(a->local ? local_agent_run(q->cfg, a->jobs, a->njobs,
+		    fds[1], q->master_sock) :
 		    remote_agent_run(q->cfg, a->dest, a->jobs, a->njobs,
 		    fds[1]));
 	}
@@ -229,13 +230,13 @@ queue_agent_free(struct agent *a)
 }
 
 /* queue_start - one agent for dest, with the recipients of active[first]
- * and, for a remote domain, of later active messages too (one connection,
- * several messages). */
+ * and of later active messages for the same dest (a remote domain: one
+ * connection; local: one agent process), up to QUEUE_BATCH_MAX. */
 static void
 queue_start(struct queue *q, int local, const char *dest, size_t first)
 {
 	struct agent *a;
-	size_t	 i, max = local ? 1 : QUEUE_BATCH_MAX;
+	size_t	 i, max = QUEUE_BATCH_MAX;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL ||
 	    (a->jobs = calloc(max, sizeof(*a->jobs))) == NULL ||

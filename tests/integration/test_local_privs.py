@@ -233,3 +233,35 @@ def test_root_mailbox_is_deferred():
                            timeout=20)
         assert p.returncode == 0, p.stderr
         assert "no alias for root" in p.stderr, p.stderr
+
+
+def test_reused_job_process_stays_with_its_user():
+    """A user's job process takes that user's next deliveries (speed),
+    never another user's: 16 messages alternating between two users,
+    sent back to back so one agent gets several, land each in its own
+    user's Maildir only, every file owned by that user."""
+    with Stack() as st:
+        a = st.push(ThrowawayUser(st.tmp("tern-home-")))
+        b = st.push(ThrowawayUser(st.tmp("tern-home-"))) if IS_ROOT else a
+        t = local_tern(st, "")
+        s = t.smtp()
+        s.ehlo("client.test")
+        for i in range(16):
+            u = (a, b)[i % 2]
+            s.sendmail("s@example.org", [u.name + "@tern.test"],
+                       b"Subject: n%d for %s\r\n\r\nx\r\n"
+                       % (i, u.name.encode()))
+        s.quit()
+        boxes = {u.name: os.path.join(t.mail, u.name) for u in (a, b)}
+        want = 16 if a is b else 8
+        assert wait_for(lambda: all(len(maildir_messages(p)) >= want
+                                    for p in boxes.values()), 30, 0.1), \
+            t.log()
+        for u in (a, b):
+            got = maildir_messages(boxes[u.name])
+            assert len(got) == want, (u.name, len(got))
+            for key, msg, raw in got:
+                assert msg["Subject"].endswith(" for " + u.name), \
+                    (u.name, msg["Subject"])
+                path = os.path.join(boxes[u.name], "new", key)
+                assert os.stat(path).st_uid == u.uid, path

@@ -4,6 +4,8 @@
  * user could forge (issue 8): a domain or user that would move %d or %u
  * of mailbox_path, an unknown user, and the wire checks of
  * local_job_recv().  Each is refused before anything is written.
+ * And the reuse of a user's process: it takes that user's next job,
+ * and ends without writing anything when offered anyone else's.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -182,6 +184,92 @@ test_recv_fds_and_size(void)
 	CHECK(fcntl(p[1] + 1, F_GETFD) == -1 || p[1] + 1 <= 2);
 }
 
+/* message - a file holding one small message, at offset 0 */
+static int
+message(const char *text)
+{
+	char	 path[128];
+	int	 fd;
+
+	snprintf(path, sizeof(path), "%s/msg.XXXXXX", dir);
+	if ((fd = mkstemp(path)) == -1)
+		return -1;
+	unlink(path);
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return -1;
+	return fd;
+}
+
+/* records - read until READY or end of file: 1 READY, 0 EOF; *done
+ * counts the DONE records that said OK */
+static int
+records(int fd, int *done)
+{
+	struct local_record r;
+	int	 n;
+
+	while ((n = local_record_read(fd, &r)) == 1) {
+		if (r.type == LOCAL_RECORD_READY)
+			return 1;
+		if (r.type == LOCAL_RECORD_DONE && r.status == DELIVER_OK)
+			(*done)++;
+	}
+	return 0;
+}
+
+static int
+count_new(const char *user)
+{
+	char	 cmd[256];
+	FILE	*fp;
+	int	 n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls %s/mail/tern.test/%s/new 2>/dev/null "
+	    "| wc -l", dir, user);
+	if ((fp = popen(cmd, "r")) != NULL) {
+		if (fscanf(fp, "%d", &n) != 1)
+			n = -1;
+		pclose(fp);
+	}
+	return n;
+}
+
+static void
+test_reuse_same_user_only(void)
+{
+	struct local_job a, b;
+	const char *me = getuid() == 0 ? "daemon" :
+	    getpwuid(getuid())->pw_name;
+	char	 path[128];
+	int	 sp[2], msg, status, done = 0;
+	pid_t	 pid;
+
+	CHECK((msg = message("Subject: reuse\r\n\r\nhello\r\n")) != -1);
+	snprintf(path, sizeof(path), "%s/mail/tern.test", dir);
+	CHECK(mkdir(path, 01777) == 0 && chmod(path, 01777) == 0);
+	job_for(&a, me, "tern.test");
+	job_for(&b, "bin", "tern.test");
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) == 0);
+	if ((pid = fork()) == 0) {
+		close(sp[0]);
+		_exit(local_job_exec(&cfg, &a, dup(msg), sp[1]));
+	}
+	close(sp[1]);
+	CHECK(records(sp[0], &done) == 1 && done == 1);
+	/* The same user again: delivered by the same process. */
+	CHECK(local_job_next(sp[0], &a, msg) == 0);
+	CHECK(records(sp[0], &done) == 1 && done == 2);
+	/* Another user: refused, the process ends, nothing is written. */
+	CHECK(local_job_next(sp[0], &b, msg) == 0);
+	CHECK(records(sp[0], &done) == 0 && done == 2);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	close(sp[0]);
+	CHECK(count_new(me) == 2);
+	snprintf(path, sizeof(path), "%s/mail/tern.test/bin", dir);
+	CHECK(access(path, F_OK) == -1);
+	close(msg);
+}
+
 int
 main(void)
 {
@@ -204,6 +292,7 @@ main(void)
 	RUN(test_forged_domain_and_user);
 	RUN(test_recv_checks);
 	RUN(test_recv_fds_and_size);
+	RUN(test_reuse_same_user_only);
 	config_free(&cfg);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

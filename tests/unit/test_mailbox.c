@@ -424,7 +424,7 @@ test_local_agent(void)
 	}
 	memset(res, 0, sizeof(res));
 	CHECK(pipe(p) == 0);
-	CHECK(local_agent_run(&cfg, &job, p[1], -1) == 0);
+	CHECK(local_agent_run(&cfg, &job, 1, p[1], -1) == 0);
 	close(p[1]);
 	read_results(p[0], res, 8);
 	close(p[0]);
@@ -532,7 +532,7 @@ test_local_big(void)
 	memcpy(job.id, id, sizeof(job.id));
 	memset(res, 0, sizeof(res));
 	CHECK(pipe(p) == 0);
-	CHECK(local_agent_run(&cfg, &job, p[1], -1) == 0);
+	CHECK(local_agent_run(&cfg, &job, 1, p[1], -1) == 0);
 	close(p[1]);
 	read_results(p[0], res, 3);
 	close(p[0]);
