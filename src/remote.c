@@ -68,6 +68,7 @@ struct message {
 	struct delivery_job *job;
 	struct envelope	 env;
 	int		 loaded;
+	FILE		*fp;		/* the queue file, open while loaded */
 	long		 body;		/* offset of the message in the file */
 	long long	 size;
 	char		 err[256];	/* why it could not be loaded */
@@ -283,20 +284,13 @@ remote_hops(FILE *fp, long body)
 static void
 remote_prepare(struct remote *r, struct message *m)
 {
-	char	 path[1024], err[300], reply[400];
-	FILE	*fp = NULL;
-	long long hops = 0;
+	char	 err[300], reply[400];
+	long long hops;
 	int	 permanent = 0, rc = -1;
 
-	if (spool_path(r->conf->spool_dir, "queue", m->job->id, path,
-	    sizeof(path)) == -1 || (fp = fopen(path, "r")) == NULL)
-		snprintf(err, sizeof(err), "cannot read queue file: %s",
-		    strerror(errno));
-	else if ((hops = remote_hops(fp, m->body)) <= r->conf->max_hops)
-		rc = remote_reencode_plan(fp, m->body, &m->ll, &m->size, err,
-		    sizeof(err), &permanent);
-	if (fp != NULL)
-		fclose(fp);
+	if ((hops = remote_hops(m->fp, m->body)) <= r->conf->max_hops)
+		rc = remote_reencode_plan(m->fp, m->body, &m->ll, &m->size,
+		    err, sizeof(err), &permanent);
 	if (hops > r->conf->max_hops) {
 		snprintf(reply, sizeof(reply), "too many hops: %lld Received: "
 		    "headers, max_hops %lld: mail loop suspected", hops,
@@ -437,22 +431,10 @@ static int
 remote_transaction(struct remote *r, struct message *m)
 {
 	struct reply mail;
-	char	 path[1024], reason[512];
-	FILE	*fp = NULL;
 	size_t	 k, naccepted;
-	int	 rc = -1;
 
-	if (spool_path(r->conf->spool_dir, "queue", m->job->id, path,
-	    sizeof(path)) == -1 || (fp = fopen(path, "r")) == NULL) {
-		snprintf(reason, sizeof(reason), "cannot read queue file: %s",
-		    strerror(errno));
-		remote_decide_all(r, m, 0, DELIVER_TEMPFAIL, "4.3.0", reason);
+	if (remote_precheck(r, m))
 		return 0;
-	}
-	if (remote_precheck(r, m)) {
-		fclose(fp);
-		return 0;
-	}
 	memset(m->accepted, 0, m->job->nrcpt * sizeof(*m->accepted));
 	if (remote_write_mail(r, m) == -1)
 		goto lost;
@@ -468,14 +450,12 @@ remote_transaction(struct remote *r, struct message *m)
 	if (mail.code / 100 != 2)
 		remote_decide_all(r, m, 0, reply_status(&mail), mail.dsn,
 		    mail.line);
-	rc = remote_data(r, m, fp, mail.code / 100 == 2, naccepted);
-	goto done;
+	return remote_data(r, m, m->fp, mail.code / 100 == 2, naccepted);
 lost:
 	remote_fail_conn(r, "4.4.2", "lost connection with %s while sending "
 	    "MAIL FROM", r->relay);
 done:
-	fclose(fp);
-	return rc;
+	return -1;
 }
 
 static int
@@ -681,7 +661,8 @@ remote_try_hosts(struct remote *r, const struct transport_route *route)
 	}
 }
 
-/* remote_load - read the envelope of a job's queue file */
+/* remote_load - read the envelope of a job's queue file, which stays
+ * open in m->fp for the scans and the sending (one open, not three) */
 static void
 remote_load(struct remote *r, struct message *m)
 {
@@ -706,6 +687,8 @@ remote_load(struct remote *r, struct message *m)
 	else {
 		m->size = (long long)st.st_size - m->body;
 		m->loaded = 1;
+		m->fp = fp;
+		return;
 	}
 	fclose(fp);
 }
@@ -762,6 +745,8 @@ remote_agent_run(const struct config *conf, const char *domain,
 out:
 	for (i = 0; i < r.nmsgs; i++) {
 		envelope_free(&r.msgs[i].env);
+		if (r.msgs[i].fp != NULL)
+			fclose(r.msgs[i].fp);
 		longline_free(r.msgs[i].ll);
 		free(r.msgs[i].done);
 		free(r.msgs[i].accepted);
