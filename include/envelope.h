@@ -40,8 +40,9 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "queueid.h"
+
 #define ENVELOPE_VERSION	1
-#define QUEUEID_LEN		15	/* characters, without the NUL */
 #define ADDR_MAX		512	/* a Path is at most 256 + brackets */
 
 /* RFC 3461 NOTIFY bits; 0 means "not given" (notify on failure). */

@@ -7,7 +7,7 @@
  *	spool/state/XX/ID	per-recipient state, queue runner only
  *	spool/trigger		FIFO that wakes the queue runner
  *
- * XX is spool_hash(id): two lowercase hex digits.  spool_open() makes a
+ * XX is queueid_hash(id): two lowercase hex digits.  spool_open() makes a
  * tmp file; spool_commit() fsyncs it, renames it into queue/XX/ and
  * fsyncs that directory: one file fsync and one directory fsync, after
  * which the message survives a crash.  spool_abort() unlinks the tmp file.
@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "envelope.h"
+#include "queueid.h"
 
 struct spool_file {
 	char	 id[QUEUEID_LEN + 1];
@@ -40,15 +41,12 @@ int	spool_make_top(const char *spool_dir, uid_t, gid_t, char *err,
 	    size_t errlen);
 int	spool_setup(const char *spool_dir, char *err, size_t errlen);
 int	spool_clean_tmp(const char *spool_dir);
-void	spool_new_id(char id[QUEUEID_LEN + 1]);
-void	spool_hash(const char *id, char out[3]);
 int	spool_path(const char *spool_dir, const char *kind, const char *id,
 	    char *out, size_t outlen);
 int	spool_open(const char *spool_dir, struct spool_file *);
 int	spool_commit(const char *spool_dir, struct spool_file *);
 void	spool_abort(struct spool_file *);
 void	spool_trigger(const char *spool_dir, const char *msg);
-int	spool_is_valid_id(const char *);
 /* Write a whole state file atomically (tmp, fsync, rename). */
 int	spool_write_state(const char *spool_dir, const struct state *);
 

@@ -135,7 +135,7 @@ delivery_result_format(const struct delivery_result *r, char *buf,
 	int	 n;
 
 	if (r->status < DELIVER_OK || r->status > DELIVER_PERMFAIL ||
-	    !spool_is_valid_id(r->id) || !dsn_ok(r->dsn) ||
+	    !queueid_valid(r->id) || !dsn_ok(r->dsn) ||
 	    field_encode(r->relay, relay, sizeof(relay)) == -1 ||
 	    field_encode(r->reply, reply, sizeof(reply)) == -1) {
 		errno = EINVAL;
@@ -171,7 +171,7 @@ delivery_result_parse(const char *line, struct delivery_result *r)
 	    p = strtok_r(NULL, " ", &save))
 		f[n++] = p;
 	if (n != 7 || strcmp(f[0], "result") != 0 ||
-	    !spool_is_valid_id(f[1]) || number(f[2], INDEX_MAX, &index) == -1 ||
+	    !queueid_valid(f[1]) || number(f[2], INDEX_MAX, &index) == -1 ||
 	    !dsn_ok(f[4]) || strlen(f[4]) >= sizeof(r->dsn))
 		return -1;
 	for (r->status = DELIVER_OK; r->status <= DELIVER_PERMFAIL; r->status++)

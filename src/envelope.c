@@ -8,7 +8,7 @@
  *	envelope_read(fp, env, err)	strict; fp left at the message
  *
  * The formats are specified in include/envelope.h.  Every line is
- * "key: value\n", at most ENV_LINE_MAX bytes with its newline, and holds
+ * "key: value\n", at most KV_LINE_MAX bytes with its newline, and holds
  * no control byte; the version key comes first.  The writers refuse to
  * produce what the readers would reject, so a file that was written can
  * always be read back.  Spool files are untrusted input: the readers
@@ -24,8 +24,7 @@
 #include <strings.h>
 
 #include "envelope.h"
-#include "envelope_priv.h"
-#include "spool.h"
+#include "kvline.h"
 #include "text.h"
 
 static const char *const notify_words[] = { "never", "success", "failure",
@@ -195,149 +194,6 @@ orcpt_is_valid(const char *s)
 	    xtext_is_valid(s + n + 1);
 }
 
-/* envp_num_parse - unsigned decimal, no sign or leading zero, <= max */
-int
-envp_num_parse(const char *s, long long max, long long *out)
-{
-	long long v = 0;
-	size_t	 i;
-
-	if (s[0] == '\0' || (s[0] == '0' && s[1] != '\0'))
-		return -1;
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		if (v > (max - (s[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* envp_word_index - position of s in a NULL-terminated list, or -1 */
-int
-envp_word_index(const char *s, const char *const words[])
-{
-	int	 i;
-
-	for (i = 0; words[i] != NULL; i++)
-		if (strcmp(s, words[i]) == 0)
-			return i;
-	return -1;
-}
-
-void
-envp_errf(char *err, size_t errlen, unsigned lineno, const char *fmt, ...)
-{
-	va_list	 ap;
-	int	 n = 0;
-
-	if (errlen == 0)
-		return;
-	if (lineno > 0)
-		n = snprintf(err, errlen, "line %u: ", lineno);
-	if (n < 0 || (size_t)n >= errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err + n, errlen - n, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * envp_line_read - read one line into buf (ENV_LINE_MAX bytes at least),
- * without its newline.  Returns the length, -2 at end of file before any byte,
- * -1 with err set on a read error or a malformed line.
- */
-int
-envp_line_read(FILE *fp, char *buf, unsigned lineno, char *err, size_t errlen)
-{
-	size_t	 n = 0;
-	int	 c;
-
-	while ((c = getc(fp)) != EOF) {
-		if (c == '\n') {
-			buf[n] = '\0';
-			return (int)n;
-		}
-		if (c == '\0') {
-			envp_errf(err, errlen, lineno, "NUL byte");
-			return -1;
-		}
-		if (c < 0x20 || c == 0x7f) {
-			envp_errf(err, errlen, lineno, "control byte 0x%02x",
-			    c);
-			return -1;
-		}
-		if (n + 2 > ENV_LINE_MAX) {
-			envp_errf(err, errlen, lineno, "line too long");
-			return -1;
-		}
-		buf[n++] = (char)c;
-	}
-	if (ferror(fp))
-		envp_errf(err, errlen, lineno, "read error: %s",
-		    strerror(errno));
-	else if (n == 0)
-		return -2;
-	else
-		envp_errf(err, errlen, lineno,
-		    "missing newline at end of file");
-	return -1;
-}
-
-/* line_split - "key: value" with key in [a-z0-9]; NULL if malformed */
-static char *
-line_split(char *line, char **value)
-{
-	size_t	 n;
-
-	n = strspn(line, "abcdefghijklmnopqrstuvwxyz0123456789");
-	if (n == 0 || line[n] != ':' || line[n + 1] != ' ')
-		return NULL;
-	line[n] = '\0';
-	*value = line + n + 2;
-	return line;
-}
-
-/* envp_line_put - write one formatted line; -1 if it would be too long */
-int
-envp_line_put(FILE *fp, const char *fmt, ...)
-{
-	char	 line[ENV_LINE_MAX + 1];
-	va_list	 ap;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n < 0 || n > ENV_LINE_MAX) {
-		errno = EOVERFLOW;
-		return -1;
-	}
-	if (fputs(line, fp) == EOF)
-		return -1;
-	return 0;
-}
-
-/* envp_rcpt_grow - room for one more element; capacity grows by doubling */
-int
-envp_rcpt_grow(void **array, size_t n, size_t size)
-{
-	void	*p;
-
-	if (n != 0 && (n & (n - 1)) != 0)
-		return 0;
-	if (n > SIZE_MAX / 2 / size) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if ((p = realloc(*array, (n ? n * 2 : 1) * size)) == NULL)
-		return -1;
-	*array = p;
-	return 0;
-}
-
 void
 envelope_init(struct envelope *env)
 {
@@ -374,7 +230,7 @@ envelope_add_rcpt(struct envelope *env, const char *addr, int notify,
 		errno = EINVAL;
 		return -1;
 	}
-	if (envp_rcpt_grow((void **)&env->rcpt, env->nrcpt, sizeof(*r)) == -1)
+	if (kv_grow((void **)&env->rcpt, env->nrcpt, sizeof(*r)) == -1)
 		return -1;
 	r = &env->rcpt[env->nrcpt++];
 	memset(r, 0, sizeof(*r));
@@ -387,7 +243,7 @@ envelope_add_rcpt(struct envelope *env, const char *addr, int notify,
 static int
 envelope_write_rcpt(FILE *fp, const struct envelope_rcpt *r)
 {
-	char	 addr[ENV_LINE_MAX], notify[64];
+	char	 addr[KV_LINE_MAX], notify[64];
 
 	if (r->addr[0] == '\0' ||
 	    xtext_encode(r->addr, addr, sizeof(addr)) == -1 ||
@@ -397,7 +253,7 @@ envelope_write_rcpt(FILE *fp, const struct envelope_rcpt *r)
 		return -1;
 	}
 	notify_format(r->notify, notify, sizeof(notify));
-	return envp_line_put(fp, "rcpt: %s%s%s%s%s\n", addr,
+	return kv_line_put(fp, "rcpt: %s%s%s%s%s\n", addr,
 	    notify[0] ? " notify=" : "", notify,
 	    r->orcpt[0] ? " orcpt=" : "", r->orcpt);
 }
@@ -408,7 +264,7 @@ envelope_check(const struct envelope *env)
 {
 	size_t	 plen = strlen(env->protocol);
 
-	return spool_is_valid_id(env->id) && env->arrival >= 0 &&
+	return queueid_valid(env->id) && env->arrival >= 0 &&
 	    env->client[0] != '\0' && text_is_clean(env->client) &&
 	    text_is_clean(env->helo) && plen > 0 &&
 	    strspn(env->protocol, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -424,7 +280,7 @@ envelope_check(const struct envelope *env)
 int
 envelope_write(FILE *fp, const struct envelope *env)
 {
-	char	 sender[ENV_LINE_MAX];
+	char	 sender[KV_LINE_MAX];
 	size_t	 i;
 
 	if (!envelope_check(env) ||
@@ -432,22 +288,22 @@ envelope_write(FILE *fp, const struct envelope *env)
 		errno = EINVAL;
 		return -1;
 	}
-	if (envp_line_put(fp, "version: %d\nid: %s\narrival: %lld\n",
+	if (kv_line_put(fp, "version: %d\nid: %s\narrival: %lld\n",
 	    ENVELOPE_VERSION, env->id, (long long)env->arrival) == -1 ||
-	    envp_line_put(fp, "client: %s\n", env->client) == -1 ||
-	    envp_line_put(fp, "helo: %s\n", env->helo) == -1 ||
-	    envp_line_put(fp, "protocol: %s\n", env->protocol) == -1)
+	    kv_line_put(fp, "client: %s\n", env->client) == -1 ||
+	    kv_line_put(fp, "helo: %s\n", env->helo) == -1 ||
+	    kv_line_put(fp, "protocol: %s\n", env->protocol) == -1)
 		return -1;
-	if (env->uid >= 0 && envp_line_put(fp, "uid: %ld\n", env->uid) == -1)
+	if (env->uid >= 0 && kv_line_put(fp, "uid: %ld\n", env->uid) == -1)
 		return -1;
-	if (envp_line_put(fp, "sender: %s\nbody: %s\nsmtputf8: %s\n", sender,
+	if (kv_line_put(fp, "sender: %s\nbody: %s\nsmtputf8: %s\n", sender,
 	    body_words[env->body], yesno_words[env->smtputf8]) == -1)
 		return -1;
 	if (env->ret != RET_UNSET &&
-	    envp_line_put(fp, "ret: %s\n", ret_words[env->ret]) == -1)
+	    kv_line_put(fp, "ret: %s\n", ret_words[env->ret]) == -1)
 		return -1;
 	if (env->envid[0] != '\0' &&
-	    envp_line_put(fp, "envid: %s\n", env->envid) == -1)
+	    kv_line_put(fp, "envid: %s\n", env->envid) == -1)
 		return -1;
 	for (i = 0; i < env->nrcpt; i++)
 		if (envelope_write_rcpt(fp, &env->rcpt[i]) == -1)
@@ -458,47 +314,13 @@ envelope_write(FILE *fp, const struct envelope *env)
 }
 
 
-/* envp_key_version - the only version; envelope_init/state_init set it */
-const char *
-envp_key_version(void *obj, char *v)
-{
-	(void)obj;
-	return strcmp(v, "1") == 0 ? NULL : "unsupported version";
-}
-
-static const char *
-key_value(const struct key *k, void *obj, char *v)
-{
-	char	*field = (char *)obj + k->off;
-	int	 i;
-
-	if (k->parse != NULL)
-		return k->parse(obj, v);
-	if (k->flags & KEY_WORD) {
-		if ((i = envp_word_index(v, k->words)) == -1)
-			return "unexpected value";
-		*(int *)(void *)field = i;
-	} else if (k->flags & KEY_ID) {
-		if (!spool_is_valid_id(v))
-			return "bad queue id";
-		memcpy(field, v, QUEUEID_LEN + 1);
-	} else {
-		if (v[0] == '\0' && !(k->flags & KEY_EMPTY))
-			return "empty value";
-		if (strlen(v) >= k->size)
-			return "value too long";
-		strcpy(field, v);
-	}
-	return NULL;
-}
-
 static const char *
 env_arrival(void *obj, char *v)
 {
 	struct envelope *env = obj;
 	long long n;
 
-	if (envp_num_parse(v, INT64_MAX, &n) == -1)
+	if (kv_num(v, INT64_MAX, &n) == -1)
 		return "bad number";
 	env->arrival = (time_t)n;
 	return NULL;
@@ -523,7 +345,7 @@ env_uid(void *obj, char *v)
 	struct envelope *env = obj;
 	long long n;
 
-	if (envp_num_parse(v, (long long)UINT32_MAX - 1, &n) == -1)
+	if (kv_num(v, (long long)UINT32_MAX - 1, &n) == -1)
 		return "bad number";
 	env->uid = (long)n;
 	return NULL;
@@ -544,7 +366,7 @@ env_ret(void *obj, char *v)
 {
 	struct envelope *env = obj;
 
-	env->ret = envp_word_index(v, ret_words);
+	env->ret = kv_word(v, ret_words);
 	if (env->ret != RET_FULL && env->ret != RET_HDRS)
 		return "expected full or hdrs";
 	return NULL;
@@ -603,7 +425,7 @@ env_rcpt(void *obj, char *v)
 }
 
 static const struct key env_keys[] = {
-	{ "version", KEY_REQUIRED, 0, 0, NULL, envp_key_version },
+	{ "version", KEY_REQUIRED, 0, 0, NULL, kv_version },
 	{ "id", KEY_REQUIRED | KEY_ID, FIELD(envelope, id), NULL, NULL },
 	{ "arrival", KEY_REQUIRED, 0, 0, NULL, env_arrival },
 	{ "client", KEY_REQUIRED | KEY_TEXT, FIELD(envelope, client), NULL,
@@ -623,58 +445,6 @@ static const struct key env_keys[] = {
 };
 #define ENV_NKEYS	(sizeof(env_keys) / sizeof(env_keys[0]))
 
-/* envp_key_line - dispatch one "key: value" line; seen has a bit per key */
-int
-envp_key_line(const struct key *keys, size_t nkeys, void *obj, char *line,
-    unsigned lineno, unsigned *seen, char *err, size_t errlen)
-{
-	const char *why;
-	char	*key, *value;
-	size_t	 i;
-
-	if ((key = line_split(line, &value)) == NULL) {
-		envp_errf(err, errlen, lineno, "expected \"key: value\"");
-		return -1;
-	}
-	for (i = 0; i < nkeys; i++)
-		if (strcmp(key, keys[i].name) == 0)
-			break;
-	if (i == nkeys) {
-		envp_errf(err, errlen, lineno, "unknown key \"%s\"", key);
-		return -1;
-	}
-	if (lineno == 1 && i != 0) {
-		envp_errf(err, errlen, lineno, "expected \"version\" first");
-		return -1;
-	}
-	if ((*seen & (1u << i)) && !(keys[i].flags & KEY_REPEAT)) {
-		envp_errf(err, errlen, lineno, "duplicate key \"%s\"", key);
-		return -1;
-	}
-	*seen |= 1u << i;
-	if ((why = key_value(&keys[i], obj, value)) != NULL) {
-		envp_errf(err, errlen, lineno, "%s: %s", key, why);
-		return -1;
-	}
-	return 0;
-}
-
-/* envp_keys_missing - name the first required key not seen, or 0 */
-int
-envp_keys_missing(const struct key *keys, size_t nkeys, unsigned seen,
-    char *err, size_t errlen)
-{
-	size_t	 i;
-
-	for (i = 0; i < nkeys; i++)
-		if ((keys[i].flags & KEY_REQUIRED) && !(seen & (1u << i))) {
-			envp_errf(err, errlen, 0, "missing key \"%s\"",
-			    keys[i].name);
-			return 1;
-		}
-	return 0;
-}
-
 /*
  * envelope_read - parse the header block and its blank line.  env is
  * (re)initialized here; on failure it is left empty, so envelope_free()
@@ -683,28 +453,28 @@ envp_keys_missing(const struct key *keys, size_t nkeys, unsigned seen,
 int
 envelope_read(FILE *fp, struct envelope *env, char *err, size_t errlen)
 {
-	char	 line[ENV_LINE_MAX];
+	char	 line[KV_LINE_MAX];
 	unsigned lineno, seen = 0;
 	int	 n;
 
 	envelope_init(env);
 	for (lineno = 1;; lineno++) {
-		if ((n = envp_line_read(fp, line, lineno, err, errlen)) == -2)
-			envp_errf(err, errlen, lineno,
+		if ((n = kv_line_read(fp, line, lineno, err, errlen)) == -2)
+			kv_errf(err, errlen, lineno,
 			    "unexpected end of file");
 		if (n < 0)
 			goto fail;
 		if (n == 0)
 			break;
-		if (envp_key_line(env_keys, ENV_NKEYS, env, line, lineno, &seen,
+		if (kv_key_line(env_keys, ENV_NKEYS, env, line, lineno, &seen,
 		    err, errlen) == -1)
 			goto fail;
 	}
 	if (lineno == 1) {
-		envp_errf(err, errlen, 1, "empty line before \"version\"");
+		kv_errf(err, errlen, 1, "empty line before \"version\"");
 		goto fail;
 	}
-	if (envp_keys_missing(env_keys, ENV_NKEYS, seen, err, errlen))
+	if (kv_keys_missing(env_keys, ENV_NKEYS, seen, err, errlen))
 		goto fail;
 	return 0;
 fail:

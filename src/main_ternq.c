@@ -106,7 +106,7 @@ check_target(struct ternq *t, const char *arg, int allow_all)
 		fprintf(stderr, "ternq: %s: not a domain\n", arg);
 		return EX_USAGE;
 	}
-	if (!spool_is_valid_id(arg)) {
+	if (!queueid_valid(arg)) {
 		fprintf(stderr, "ternq: %s: not a queue id\n", arg);
 		return EX_USAGE;
 	}

@@ -138,7 +138,7 @@ queue_command(struct queue *q, char *line, time_t now)
 		return;
 	}
 	if (strcmp(line, "new") == 0 && arg != NULL &&
-	    spool_is_valid_id(arg)) {
+	    queueid_valid(arg)) {
 		if (queue_find(q, arg) == NULL)
 			queue_load(q, arg, now);
 		return;
@@ -147,7 +147,7 @@ queue_command(struct queue *q, char *line, time_t now)
 		if (strcmp(line, cmds[i].verb) != 0 ||
 		    (arg == NULL && cmds[i].arg == 2) ||
 		    (arg != NULL && arg[0] != '@' && strcmp(arg, "ALL") != 0 &&
-		    !spool_is_valid_id(arg)))
+		    !queueid_valid(arg)))
 			continue;
 		log_info("queue: %s", copy);
 		queue_select(q, arg, now, cmds[i].fn);

@@ -122,7 +122,7 @@ rescan_dir(struct queue *q, const char *path, time_t now)
 	for (i = 0; i < r->now.n; i++)
 		domains[i] = r->now.name[i];
 	while ((de = readdir(d)) != NULL) {
-		if (!spool_is_valid_id(de->d_name) ||
+		if (!queueid_valid(de->d_name) ||
 		    (m = queue_find(q, de->d_name)) == NULL || m->held ||
 		    m->active || !queue_has_domain(q, m, domains, r->now.n))
 			continue;

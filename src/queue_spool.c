@@ -281,7 +281,7 @@ queue_scan_queue(struct queue *q, const char *path, const char *name)
 {
 	char	 want[PATH_MAX];
 
-	if (!spool_is_valid_id(name))
+	if (!queueid_valid(name))
 		queue_corrupt(q, path, name, "not a queue id");
 	else if (queue_path(q, "queue", name, want) == -1 ||
 	    strcmp(path, want) != 0)
@@ -293,7 +293,7 @@ queue_scan_queue(struct queue *q, const char *path, const char *name)
 static void
 queue_scan_state(struct queue *q, const char *path, const char *name)
 {
-	if (spool_is_valid_id(name) && queue_find(q, name) != NULL)
+	if (queueid_valid(name) && queue_find(q, name) != NULL)
 		return;
 	if (unlink(path) == -1)
 		log_warn("%s: unlink", path);

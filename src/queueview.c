@@ -75,7 +75,7 @@ queueview_list_dir(const char *path, struct idlist *ids)
 		return errno == ENOENT ? 0 : -1;
 	while ((de = readdir(dir)) != NULL) {
 		if (strlen(de->d_name) > QUEUEID_LEN ||
-		    !spool_is_valid_id(de->d_name))
+		    !queueid_valid(de->d_name))
 			continue;
 		if (idlist_add(ids, de->d_name) == -1) {
 			rc = -1;
@@ -161,7 +161,7 @@ queueview_load(const char *spool_dir, const char *id,
 	envelope_init(&msg->env);
 	state_init(&msg->state);
 	snprintf(msg->id, sizeof(msg->id), "%s", id);
-	if (!spool_is_valid_id(id)) {
+	if (!queueid_valid(id)) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -699,7 +699,7 @@ cmd_etrn(struct smtp_session *s, char *args)
 	}
 	if (!strcmp(args, "*"))
 		snprintf(msg, sizeof(msg), "flush\n");
-	else if (s->uid >= 0 && spool_is_valid_id(args))
+	else if (s->uid >= 0 && queueid_valid(args))
 		snprintf(msg, sizeof(msg), "flush %s\n", args);
 	else if (addr_is_valid_domain(d, 0))
 		snprintf(msg, sizeof(msg), "flush @%s\n", d);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * spool.c - the spool directory: queue ids, the atomic commit of a new
+ * spool.c - the spool directory: the atomic commit of a new
  * queue file, atomic replacement of a state file, and the trigger FIFO.
  *
  *	spool_open(dir, &sf)	tmp/ID, O_EXCL, buffered in sf.fp
@@ -16,11 +16,7 @@
  * needs a mkdir and never fsyncs more than one directory.  Start-up work
  * in the spool runs as its owner and follows no symbolic link in it.
  *
- * Queue ids are 15 characters of a 32-letter alphabet kept in ASCII
- * order: 7 for the seconds since the epoch, 4 for the microseconds and 4
- * for the low 20 bits of the pid.  Within one process the (seconds,
- * microseconds) pair is forced to grow, so ids of one process never repeat
- * and sort by arrival; across processes the pid keeps them apart.
+ * Queue ids are made and checked in queueid.c.
  */
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -39,80 +35,11 @@
 
 #include "envelope.h"
 #include "log.h"
+#include "queueid.h"
 #include "spool.h"
 
 #define SPOOL_IOBUF	(64 * 1024)
 #define SPOOL_TRIES	8		/* fresh ids tried on EEXIST */
-
-static const char spool_alphabet[] = "0123456789ABCDFGHJKLMNPQRSTVWXYZ";
-
-/* spool_put32 - v as n base-32 digits, most significant first */
-static void
-spool_put32(char *out, unsigned long long v, int n)
-{
-	while (n-- > 0) {
-		out[n] = spool_alphabet[v & 31];
-		v >>= 5;
-	}
-}
-
-void
-spool_new_id(char id[QUEUEID_LEN + 1])
-{
-	static long long last_sec = -1;
-	static long	 last_usec;
-	struct timespec	 ts;
-	long long	 sec;
-	long		 usec;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	sec = ts.tv_sec;
-	usec = ts.tv_nsec / 1000;
-	/* Same microsecond or a clock step back: count on from the last id. */
-	if (sec < last_sec || (sec == last_sec && usec <= last_usec)) {
-		sec = last_sec;
-		if ((usec = last_usec + 1) >= 1000000) {
-			sec++;
-			usec = 0;
-		}
-	}
-	last_sec = sec;
-	last_usec = usec;
-	spool_put32(id, (unsigned long long)sec, 7);
-	spool_put32(id + 7, (unsigned long long)usec, 4);
-	spool_put32(id + 11, (unsigned long long)getpid() & 0xfffff, 4);
-	id[QUEUEID_LEN] = '\0';
-}
-
-int
-spool_is_valid_id(const char *id)
-{
-	size_t	 i;
-
-	if (id == NULL)
-		return 0;
-	for (i = 0; i < QUEUEID_LEN; i++)
-		if (id[i] == '\0' || strchr(spool_alphabet, id[i]) == NULL)
-			return 0;
-	return id[QUEUEID_LEN] == '\0';
-}
-
-/* spool_hash - FNV-1a 32 of the id; its low byte names the directory */
-void
-spool_hash(const char *id, char out[3])
-{
-	static const char hex[] = "0123456789abcdef";
-	uint32_t h = 2166136261u;
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)id; *p != '\0'; p++) {
-		h ^= *p;
-		h *= 16777619u;
-	}
-	out[0] = hex[(h >> 4) & 0xf];
-	out[1] = hex[h & 0xf];
-	out[2] = '\0';
-}
 
 /* spool_fmt - snprintf that fails with ENAMETOOLONG on truncation */
 static int __attribute__((format(printf, 3, 4)))
@@ -142,11 +69,11 @@ spool_idpath(const char *dir, const char *kind, const char *id, int file,
 	char	 hash[3];
 
 	if ((strcmp(kind, "queue") != 0 && strcmp(kind, "state") != 0) ||
-	    !spool_is_valid_id(id)) {
+	    !queueid_valid(id)) {
 		errno = EINVAL;
 		return -1;
 	}
-	spool_hash(id, hash);
+	queueid_hash(id, hash);
 	if (!file)
 		return spool_fmt(out, outlen, "%s/%s/%s", dir, kind, hash);
 	return spool_fmt(out, outlen, "%s/%s/%s/%s", dir, kind, hash, id);
@@ -413,7 +340,7 @@ spool_create(const char *dir, struct spool_file *sf)
 	int	 fd = -1, tries;
 
 	for (tries = 0; fd == -1 && tries < SPOOL_TRIES; tries++) {
-		spool_new_id(sf->id);
+		queueid_new(sf->id);
 		if (spool_fmt(path, sizeof(path), "%s/tmp/%s", dir,
 		    sf->id) == -1)
 			return -1;

@@ -7,7 +7,7 @@
  *	state_write(fp, st) / state_read(fp, st, err)
  *
  * The format is specified in include/envelope.h and uses the "key: value"
- * lines of envelope_priv.h: one recipient line per envelope recipient,
+ * lines of kvline.h: one recipient line per envelope recipient,
  * in order, the reply in xtext (RFC 3461 section 4).  As with the
  * envelope, the writer refuses what the reader would reject, and the
  * reader accepts only the exact grammar ("line N: reason" in err).
@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "envelope.h"
-#include "envelope_priv.h"
+#include "kvline.h"
 #include "spool.h"
 
 static const char *const yesno_words[] = { "no", "yes", NULL };
@@ -64,7 +64,7 @@ int
 state_alloc(struct state *st, const char *id, size_t nrcpt)
 {
 	state_init(st);
-	if (!spool_is_valid_id(id) || nrcpt == 0) {
+	if (!queueid_valid(id) || nrcpt == 0) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -86,7 +86,7 @@ rcpt_state_name(int state)
 static int
 state_write_rcpt(FILE *fp, size_t index, const struct state_rcpt *r)
 {
-	char	 reply[ENV_LINE_MAX];
+	char	 reply[KV_LINE_MAX];
 
 	if (r->state < RCPT_PENDING || r->state > RCPT_FAILED ||
 	    r->attempts < 0 || r->next_attempt < 0 || r->last_attempt < 0 ||
@@ -98,7 +98,7 @@ state_write_rcpt(FILE *fp, size_t index, const struct state_rcpt *r)
 	/* "-" stands for an empty reply, so a reply of "-" is hex-coded. */
 	if (reply[0] == '\0' || strcmp(reply, "-") == 0)
 		strcpy(reply, reply[0] ? "+2D" : "-");
-	return envp_line_put(fp, "rcpt: %zu %s %d %lld %lld %s %s\n", index,
+	return kv_line_put(fp, "rcpt: %zu %s %d %lld %lld %s %s\n", index,
 	    state_words[r->state], r->attempts, (long long)r->next_attempt,
 	    (long long)r->last_attempt, r->dsn[0] ? r->dsn : "-", reply);
 }
@@ -108,13 +108,13 @@ state_write(FILE *fp, const struct state *st)
 {
 	size_t	 i;
 
-	if (!spool_is_valid_id(st->id) || st->nrcpt == 0 ||
+	if (!queueid_valid(st->id) || st->nrcpt == 0 ||
 	    (st->held != 0 && st->held != 1) ||
 	    (st->warned != 0 && st->warned != 1)) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (envp_line_put(fp, "version: %d\nid: %s\nheld: %s\nwarned: %s\n",
+	if (kv_line_put(fp, "version: %d\nid: %s\nheld: %s\nwarned: %s\n",
 	    ENVELOPE_VERSION, st->id, yesno_words[st->held],
 	    yesno_words[st->warned]) == -1)
 		return -1;
@@ -146,13 +146,13 @@ st_rcpt_fields(char *f[7], size_t index, struct state_rcpt *r)
 {
 	long long n, next, last;
 
-	if (envp_num_parse(f[0], INT64_MAX, &n) == -1 || (size_t)n != index)
+	if (kv_num(f[0], INT64_MAX, &n) == -1 || (size_t)n != index)
 		return "index out of sequence";
-	if ((r->state = envp_word_index(f[1], state_words)) == -1)
+	if ((r->state = kv_word(f[1], state_words)) == -1)
 		return "bad recipient state";
-	if (envp_num_parse(f[2], INT_MAX, &n) == -1 ||
-	    envp_num_parse(f[3], INT64_MAX, &next) == -1 ||
-	    envp_num_parse(f[4], INT64_MAX, &last) == -1)
+	if (kv_num(f[2], INT_MAX, &n) == -1 ||
+	    kv_num(f[3], INT64_MAX, &next) == -1 ||
+	    kv_num(f[4], INT64_MAX, &last) == -1)
 		return "bad number";
 	r->attempts = (int)n;
 	r->next_attempt = (time_t)next;
@@ -188,14 +188,14 @@ st_rcpt(void *obj, char *v)
 	memset(&r, 0, sizeof(r));
 	if ((why = st_rcpt_fields(f, st->nrcpt, &r)) != NULL)
 		return why;
-	if (envp_rcpt_grow((void **)&st->rcpt, st->nrcpt, sizeof(r)) == -1)
+	if (kv_grow((void **)&st->rcpt, st->nrcpt, sizeof(r)) == -1)
 		return "out of memory";
 	st->rcpt[st->nrcpt++] = r;
 	return NULL;
 }
 
 static const struct key state_keys[] = {
-	{ "version", KEY_REQUIRED, 0, 0, NULL, envp_key_version },
+	{ "version", KEY_REQUIRED, 0, 0, NULL, kv_version },
 	{ "id", KEY_REQUIRED | KEY_ID, FIELD(state, id), NULL, NULL },
 	{ "held", KEY_REQUIRED | KEY_WORD, FIELD(state, held), yesno_words,
 	    NULL },
@@ -209,23 +209,23 @@ static const struct key state_keys[] = {
 int
 state_read(FILE *fp, struct state *st, char *err, size_t errlen)
 {
-	char	 line[ENV_LINE_MAX];
+	char	 line[KV_LINE_MAX];
 	unsigned lineno, seen = 0;
 	int	 n;
 
 	state_init(st);
 	for (lineno = 1;; lineno++) {
-		if ((n = envp_line_read(fp, line, lineno, err, errlen)) == -2)
+		if ((n = kv_line_read(fp, line, lineno, err, errlen)) == -2)
 			break;
-		if (n < 0 || envp_key_line(state_keys, STATE_NKEYS, st, line,
+		if (n < 0 || kv_key_line(state_keys, STATE_NKEYS, st, line,
 		    lineno, &seen, err, errlen) == -1)
 			goto fail;
 	}
 	if (lineno == 1) {
-		envp_errf(err, errlen, 0, "empty state file");
+		kv_errf(err, errlen, 0, "empty state file");
 		goto fail;
 	}
-	if (envp_keys_missing(state_keys, STATE_NKEYS, seen, err, errlen))
+	if (kv_keys_missing(state_keys, STATE_NKEYS, seen, err, errlen))
 		goto fail;
 	return 0;
 fail:

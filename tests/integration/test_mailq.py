@@ -25,7 +25,7 @@ BIN = harness.BIN
 ALPHABET = "0123456789ABCDFGHJKLMNPQRSTVWXYZ"
 
 
-def spool_hash(qid):
+def queueid_hash(qid):
     h = 2166136261
     for c in qid.encode():
         h = ((h ^ c) * 16777619) & 0xffffffff
@@ -69,7 +69,7 @@ def write_msg(root, qid, arrival, sender, rcpts, body="Subject: t\r\n\r\nhi\r\n"
            "smtputf8: no"]
     env += ["rcpt: " + xtext(r) for r in rcpts]
     data = ("\n".join(env) + "\n\n").encode() + body.encode()
-    path = os.path.join(root, "queue", spool_hash(qid), qid)
+    path = os.path.join(root, "queue", queueid_hash(qid), qid)
     with open(path, "wb") as f:
         f.write(data)
     if state is not None or held:
@@ -80,7 +80,7 @@ def write_msg(root, qid, arrival, sender, rcpts, body="Subject: t\r\n\r\nhi\r\n"
             lines.append("rcpt: %d %s %d %d %d %s %s" % (
                 i, st, att, nxt, nxt - 1800 if nxt else 0, dsn,
                 xtext(reply) if reply else "-"))
-        with open(os.path.join(root, "state", spool_hash(qid), qid), "w") as f:
+        with open(os.path.join(root, "state", queueid_hash(qid), qid), "w") as f:
             f.write("\n".join(lines) + "\n")
     return len(body.encode())
 
@@ -111,7 +111,7 @@ def fixture(d):
                       "connect to mx.example.com[192.0.2.1]:25: Connection refused"),
                      ("delivered", 1, 0, "2.0.0", "250 ok")])
     write_msg(spool, a, now - 7200, "", ["postmaster@example.com"], held=True)
-    with open(os.path.join(spool, "queue", spool_hash(c), c), "w") as f:
+    with open(os.path.join(spool, "queue", queueid_hash(c), c), "w") as f:
         f.write("version: 1\ngarbage\n\n")
     return spool, a, b, c
 
@@ -320,7 +320,7 @@ def test_ternq_direct():
         assert rc == 0 and "alice@example.org" in out and "Subject: t" in out, (rc, out, err)
         rc, out, err = run("ternq", "-C", cf, "delete", a)
         assert rc == 0 and "deleted" in out, (rc, out, err)
-        assert not os.path.exists(os.path.join(spool, "queue", spool_hash(a), a))
+        assert not os.path.exists(os.path.join(spool, "queue", queueid_hash(a), a))
         rc, out, err = run("ternq", "-C", cf, "flush")
         assert rc == 75 and "not running" in err, (rc, err)
         rc, out, err = run("ternq", "-C", cf, "delete", "NOSUCHID")
@@ -381,7 +381,7 @@ def test_ternq_runner():
         finally:
             os.close(fd)
         assert data == "delete %s\nflush @example.com\n" % b, data
-        assert os.path.exists(os.path.join(spool, "queue", spool_hash(b), b))
+        assert os.path.exists(os.path.join(spool, "queue", queueid_hash(b), b))
 
 
 class FakeTern:

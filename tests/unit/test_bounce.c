@@ -614,7 +614,7 @@ test_enqueue(void)
 	CHECK((fp = enqueue(orig_text, &got)) != NULL);
 	if (fp == NULL)
 		return;
-	CHECK(spool_is_valid_id(got.id));
+	CHECK(queueid_valid(got.id));
 	CHECK_STR(got.sender, "");
 	CHECK(got.nrcpt == 1 && strcmp(got.rcpt[0].addr,
 	    "alice@example.org") == 0);

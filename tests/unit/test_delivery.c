@@ -15,7 +15,7 @@
 #include "delivery.h"
 #include "unit.h"
 
-#define ID	"1NHGJV18FQF0GJK"	/* a real spool_new_id() id */
+#define ID	"1NHGJV18FQF0GJK"	/* a real queueid_new() id */
 
 static void
 test_result_round_trip(void)

@@ -95,9 +95,9 @@ test_scan(void)
 	snprintf(spool, sizeof(spool), "/tmp/test_queueview.%ld",
 	    (long)getpid());
 	CHECK(spool_setup(spool, NULL, 0) == 0);
-	spool_new_id(a);
-	spool_new_id(b);
-	spool_new_id(c);
+	queueid_new(a);
+	queueid_new(b);
+	queueid_new(c);
 	/* written out of order: the scan must sort */
 	put_message(c, 300, NULL, 0, 0);
 	put_message(a, 100, "x@example.net", 1, 1);
@@ -123,7 +123,7 @@ test_load_missing(void)
 	struct queueview_msg m;
 	char		 id[QUEUEID_LEN + 1];
 
-	spool_new_id(id);
+	queueid_new(id);
 	CHECK(queueview_load(spool, id, &m) == -1);
 	CHECK(queueview_load(spool, "../../etc/passwd", &m) == -1);
 }

@@ -51,8 +51,8 @@ test_ids(void)
 	int	 i, ok = 1;
 
 	for (i = 0; i < NIDS; i++) {
-		spool_new_id(ids[i]);
-		if (!spool_is_valid_id(ids[i]) || strlen(ids[i]) != 15 ||
+		queueid_new(ids[i]);
+		if (!queueid_valid(ids[i]) || strlen(ids[i]) != 15 ||
 		    (i > 0 && strcmp(ids[i - 1], ids[i]) >= 0))
 			ok = 0;
 	}
@@ -70,14 +70,14 @@ test_ids(void)
 static void
 test_id_validity(void)
 {
-	CHECK(spool_is_valid_id("0RB8KX2JZ5Q0A1B"));
-	CHECK(!spool_is_valid_id("0RB8KX2JZ5Q0A1"));
-	CHECK(!spool_is_valid_id("0RB8KX2JZ5Q0A1BB"));
-	CHECK(!spool_is_valid_id("0RB8KX2JZ5Q0A1E"));	/* no E */
-	CHECK(!spool_is_valid_id("0rb8kx2jz5q0a1b"));
-	CHECK(!spool_is_valid_id("../../etc/passw"));
-	CHECK(!spool_is_valid_id(""));
-	CHECK(!spool_is_valid_id(NULL));
+	CHECK(queueid_valid("0RB8KX2JZ5Q0A1B"));
+	CHECK(!queueid_valid("0RB8KX2JZ5Q0A1"));
+	CHECK(!queueid_valid("0RB8KX2JZ5Q0A1BB"));
+	CHECK(!queueid_valid("0RB8KX2JZ5Q0A1E"));	/* no E */
+	CHECK(!queueid_valid("0rb8kx2jz5q0a1b"));
+	CHECK(!queueid_valid("../../etc/passw"));
+	CHECK(!queueid_valid(""));
+	CHECK(!queueid_valid(NULL));
 }
 
 static void
@@ -85,7 +85,7 @@ test_hash_and_path(void)
 {
 	char	 hash[3], path[256];
 
-	spool_hash("0RB8KX2JZ5Q0A1B", hash);
+	queueid_hash("0RB8KX2JZ5Q0A1B", hash);
 	CHECK_STR(hash, "3a");
 	CHECK(spool_path("/sp", "queue", "0RB8KX2JZ5Q0A1B", path,
 	    sizeof(path)) == 0);
@@ -281,7 +281,7 @@ test_commit(void)
 	size_t	 i;
 
 	CHECK(spool_open(spool, &sf) == 0);
-	CHECK(spool_is_valid_id(sf.id) && sf.fp != NULL);
+	CHECK(queueid_valid(sf.id) && sf.fp != NULL);
 	CHECK(count_entries("tmp") == 1);
 	/* Bigger than the 64 KiB buffer, so it is written in pieces. */
 	for (i = 0; i < sizeof(want) - 1; i++)
@@ -346,7 +346,7 @@ test_write_state(void)
 	FILE	*fp;
 	int	 round;
 
-	spool_new_id(id);
+	queueid_new(id);
 	CHECK(state_alloc(&st, id, 2) == 0);
 	for (round = 0; round < 2; round++) {
 		st.rcpt[0].state = RCPT_DEFERRED;
