@@ -42,11 +42,6 @@ int	mx_addresses(const struct config *, const char *host, int port,
 	    struct sockaddr_storage *out, size_t max, size_t *n, char *err,
 	    size_t errlen);
 /*
- * An address literal: "192.0.2.1", "2001:db8::1", "[192.0.2.1]",
- * "[IPv6:2001:db8::1]"; 0 and *out filled, or -1 if host is a name.
- */
-int	mx_parse_literal(const char *host, int port, struct sockaddr_storage *);
-/*
  * The client's name for smtpd (client_name_lookup): the PTR name, kept
  * only when one of its A/AAAA records leads back to the address, as
  * Postfix does; -1 (name "unknown") otherwise.  Bounded by the resolver

@@ -38,4 +38,11 @@ int	netaddr_is_self(const struct config *, const struct sockaddr *,
 /* "[127.0.0.1]", "[IPv6:::1]", or a literal of a listening address */
 int	netaddr_literal_is_self(const struct config *, const char *domain);
 
+/*
+ * An address literal: "192.0.2.1", "2001:db8::1", "[192.0.2.1]",
+ * "[IPv6:2001:db8::1]"; 0 and *out filled, or -1 if host is a name.
+ */
+int	netaddr_parse_literal(const char *host, int port,
+	    struct sockaddr_storage *);
+
 #endif

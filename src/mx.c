@@ -195,37 +195,6 @@ done:
 	return status;
 }
 
-int
-mx_parse_literal(const char *host, int port, struct sockaddr_storage *out)
-{
-	char	 buf[MX_NAME_MAX];
-	size_t	 len = strlen(host);
-	struct sockaddr_in *sin = (struct sockaddr_in *)out;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
-
-	if (host[0] == '[') {
-		if (len < 3 || host[len - 1] != ']' || len - 2 >= sizeof(buf))
-			return -1;
-		memcpy(buf, host + 1, len - 2);
-		buf[len - 2] = '\0';
-		if (strncasecmp(buf, "IPv6:", 5) == 0)
-			memmove(buf, buf + 5, strlen(buf + 5) + 1);
-	} else if (snprintf(buf, sizeof(buf), "%s", host) >= (int)sizeof(buf))
-		return -1;
-	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, buf, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((unsigned short)port);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((unsigned short)port);
-		return 0;
-	}
-	return -1;
-}
-
 /* mx_parse_addrs - append the A or AAAA records of an answer */
 void
 mx_parse_addrs(const unsigned char *answer, int len, int type, int port,
@@ -273,7 +242,7 @@ mx_family(const struct config *conf, const char *host, int type, int port,
 
 	*n = 0;
 	if (strcasecmp(host, "localhost") == 0) {
-		mx_parse_literal(type == ns_t_a ? "127.0.0.1" : "::1", port,
+		netaddr_parse_literal(type == ns_t_a ? "127.0.0.1" : "::1", port,
 		    &out[0]);
 		*n = max > 0;
 		return MX_OK;
@@ -323,7 +292,7 @@ mx_addresses(const struct config *conf, const char *host, int port,
 	char	 err6[256];
 
 	*n = 0;
-	if (max > 0 && mx_parse_literal(host, port, &out[0]) == 0) {
+	if (max > 0 && netaddr_parse_literal(host, port, &out[0]) == 0) {
 		*n = 1;
 		return MX_OK;
 	}

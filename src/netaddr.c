@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
-#include "mx.h"
 #include "netaddr.h"
 
 int
@@ -205,7 +205,7 @@ netaddr_on_listener(const char *spec, const struct sockaddr *sa, int port)
 	size_t		 n;
 
 	if (hostport_split(spec, host, sizeof(host), lport, sizeof(lport))
-	    == -1 || mx_parse_literal(host, 0, &l) == -1 ||
+	    == -1 || netaddr_parse_literal(host, 0, &l) == -1 ||
 	    (port != 0 && atoi(lport) != port))
 		return 0;
 	n = netaddr_bytes((const struct sockaddr *)&l, b);
@@ -232,6 +232,37 @@ netaddr_literal_is_self(const struct config *c, const char *domain)
 {
 	struct sockaddr_storage ss;
 
-	return domain[0] == '[' && mx_parse_literal(domain, 0, &ss) == 0 &&
+	return domain[0] == '[' && netaddr_parse_literal(domain, 0, &ss) == 0 &&
 	    netaddr_is_self(c, (const struct sockaddr *)&ss, 0);
+}
+
+int
+netaddr_parse_literal(const char *host, int port, struct sockaddr_storage *out)
+{
+	char	 buf[256];		/* a name is at most 255 octets */
+	size_t	 len = strlen(host);
+	struct sockaddr_in *sin = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
+
+	if (host[0] == '[') {
+		if (len < 3 || host[len - 1] != ']' || len - 2 >= sizeof(buf))
+			return -1;
+		memcpy(buf, host + 1, len - 2);
+		buf[len - 2] = '\0';
+		if (strncasecmp(buf, "IPv6:", 5) == 0)
+			memmove(buf, buf + 5, strlen(buf + 5) + 1);
+	} else if (snprintf(buf, sizeof(buf), "%s", host) >= (int)sizeof(buf))
+		return -1;
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, buf, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((unsigned short)port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((unsigned short)port);
+		return 0;
+	}
+	return -1;
 }

@@ -26,7 +26,7 @@
 #include <strings.h>
 
 #include "config.h"
-#include "mx.h"
+#include "netaddr.h"
 #include "transport.h"
 
 #define TRANSPORT_LINE_MAX	1024
@@ -139,7 +139,7 @@ transport_parse_target(const char *target, int default_port,
 		return -1;
 	if (bracketed)
 		transport_untag(route->host);
-	literal = mx_parse_literal(route->host, 0, &ss) == 0;
+	literal = netaddr_parse_literal(route->host, 0, &ss) == 0;
 	if (!literal && !transport_is_hostname(route->host))
 		return -1;
 	route->port = default_port;

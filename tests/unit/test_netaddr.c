@@ -16,7 +16,7 @@ self(const struct config *c, const char *addr, int port)
 {
 	struct sockaddr_storage ss;
 
-	if (mx_parse_literal(addr, port, &ss) == -1)
+	if (netaddr_parse_literal(addr, port, &ss) == -1)
 		return -1;
 	return netaddr_is_self(c, (const struct sockaddr *)&ss, port);
 }
