@@ -10,6 +10,8 @@
  *			command, :include:
  *	local_inject.c	the forwarded copy: one new queue message for the
  *			remote targets of a recipient
+ *	local_report.c	outcomes, tallies, log lines, local_fork(): what
+ *			local.c and local_inject.c both use
  */
 #ifndef TERN_LOCAL_PRIV_H
 #define TERN_LOCAL_PRIV_H
@@ -82,7 +84,7 @@ struct local_tally {
 typedef void local_fn(struct local_ctx *, const struct alias_target *,
     const struct local_user *, struct local_report *);
 
-/* local.c */
+/* local_report.c */
 void	local_report_set(struct local_report *, int status, const char *dsn,
 	    const char *reply);
 int	local_user_spool(const struct local_ctx *, struct local_user *);

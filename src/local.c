@@ -116,98 +116,6 @@ local_user_base(const struct local_ctx *c, const char *name, char *out,
 	return 0;
 }
 
-/* local_user_spool - `user`, who owns the spool: forwarded copies. */
-int
-local_user_spool(const struct local_ctx *c, struct local_user *u)
-{
-	if (geteuid() != 0)
-		return local_job_fill(u, getpwuid(geteuid()));
-	return local_job_fill(u, getpwnam(c->cfg->user));
-}
-
-void
-local_report_set(struct local_report *r, int status, const char *dsn,
-    const char *reply)
-{
-	r->status = status;
-	snprintf(r->res.dsn, sizeof(r->res.dsn), "%s", dsn);
-	snprintf(r->res.reply, sizeof(r->res.reply), "%.255s", reply);
-}
-
-/*
- * local_fork - run fn(c, t, u, report) in a child as user u, and read
- * its report back.  A child that dies without one is a deferral.
- */
-void
-local_fork(struct local_ctx *c, const struct alias_target *t,
-    const struct local_user *u, struct local_report *rep, local_fn *fn)
-{
-	int	 p[2], status;
-	ssize_t	 n;
-	pid_t	 pid;
-
-	local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
-	    "delivery process died");
-	fflush(NULL);
-	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
-		log_warn("%s: pipe/fork", c->env.id);
-		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0", "cannot fork");
-		return;
-	}
-	if (pid == 0) {
-		close(p[0]);
-		if (local_job_become(u) == -1)
-			local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
-			    "cannot change to the recipient's user id");
-		else
-			fn(c, t, u, rep);
-		n = write(p[1], rep, sizeof(*rep));
-		_exit(n == (ssize_t)sizeof(*rep) ? 0 : 1);
-	}
-	close(p[1]);
-	do
-		n = read(p[0], rep, sizeof(*rep));
-	while (n == -1 && errno == EINTR);
-	if (n != (ssize_t)sizeof(*rep))
-		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0",
-		    "delivery process died");
-	close(p[0]);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
-}
-
-void
-local_log(const struct local_ctx *c, const char *to, int status,
-    const char *dsn, const char *reply)
-{
-	struct timespec	 now;
-	double		 delay;
-	char		 orig[ADDR_MAX + 16] = "";
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	delay = (double)(now.tv_sec - c->env.arrival) + now.tv_nsec / 1e9;
-	if (delay < 0)
-		delay = 0;
-	if (strcasecmp(to, c->rcpt->addr) != 0)
-		snprintf(orig, sizeof(orig), ", orig_to=<%s>", c->rcpt->addr);
-	log_info("%s: to=<%s>%s, relay=local, delay=%.1f, dsn=%s, status=%s "
-	    "(%s)", c->env.id, to, orig, delay, dsn,
-	    status == DELIVER_OK ? "sent" : status == DELIVER_TEMPFAIL ?
-	    "deferred" : "bounced", reply);
-}
-
-/* local_dup_report - the outcome of an earlier attempt, said so */
-void
-local_dup_report(const struct local_report *seen, struct local_report *rep)
-{
-	char	 reply[sizeof(rep->res.reply)];
-
-	*rep = *seen;
-	snprintf(reply, sizeof(reply), "duplicate: %.*s",
-	    (int)sizeof(reply) - 12, seen->res.reply);
-	memcpy(rep->res.reply, reply, sizeof(reply));
-}
-
 /*
  * local_is_loop - the message already has "Delivered-To: rcpt" in its
  * first LOCAL_HEADER_MAX bytes; *hops is set to the number of Received:
@@ -280,21 +188,6 @@ local_is_dup(const struct alias_list *l, size_t i)
 		    strcmp(l->v[j].value, l->v[i].value) == 0)
 			return 1;
 	return 0;
-}
-
-void
-local_tally(struct local_tally *y, const struct local_report *rep)
-{
-	size_t	 len = strlen(y->ok);
-
-	if (rep->status == DELIVER_OK) {
-		snprintf(y->ok + len, sizeof(y->ok) - len, "%s%s",
-		    y->nok++ ? "; " : "", rep->res.reply);
-	} else if (rep->status == DELIVER_TEMPFAIL) {
-		if (y->ndefer++ == 0)
-			y->defer = *rep;
-	} else if (y->nfail++ == 0)
-		y->fail = *rep;
 }
 
 /* local_job_new - a job for this recipient: the fixed fields. */
