@@ -30,6 +30,7 @@
 #include "bounce.h"
 #include "bounce_priv.h"
 #include "config.h"
+#include "dsn.h"
 #include "envelope.h"
 #include "log.h"
 #include "spool.h"
@@ -113,31 +114,15 @@ bounce_has_8bit(const char *buf, size_t len)
 	return 0;
 }
 
-/* RFC 3463 status: class 2, 4 or 5, then two numbers of 1-3 digits. */
-static int
-bounce_status_ok(const char *s)
-{
-	size_t	 a, b;
-
-	if (s == NULL || (s[0] != '2' && s[0] != '4' && s[0] != '5') ||
-	    s[1] != '.')
-		return 0;
-	a = strspn(s + 2, "0123456789");
-	if (a < 1 || a > 3 || s[2 + a] != '.')
-		return 0;
-	b = strspn(s + 3 + a, "0123456789");
-	return b >= 1 && b <= 3 && s[3 + a + b] == '\0';
-}
-
 /* The reported status, or X.0.0 by action when it is missing or bad. */
 static const char *
 bounce_status(const struct dsn_report *r)
 {
-	static const char *const fallback[] = { "5.0.0", "4.0.0", "2.0.0" };
+	static const int class[] = { 5, 4, 2 };
 
-	if (bounce_status_ok(r->status))
+	if (dsn_is_valid(r->status))
 		return r->status;
-	return fallback[bounce_action_kind(r->action)];
+	return dsn_generic(class[bounce_action_kind(r->action)]);
 }
 
 /*

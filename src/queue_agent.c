@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "delivery.h"
+#include "dsn.h"
 #include "log.h"
 #include "queue_priv.h"
 #include "transport.h"
@@ -288,15 +289,6 @@ queue_dispatch(struct queue *q)
 	}
 }
 
-static int
-dsn_looks_valid(const char *s, int status)
-{
-	int	 a, b, c, n = 0;
-
-	return strlen(s) < 16 && sscanf(s, "%1d.%3d.%3d%n", &a, &b, &c,
-	    &n) == 3 && s[n] == '\0' && a == "245"[status] - '0';
-}
-
 /* queue_record - note one recipient's result for the round */
 static void
 queue_record(struct qmsg *m, size_t i, int status, const char *dsn,
@@ -306,6 +298,7 @@ queue_record(struct qmsg *m, size_t i, int status, const char *dsn,
 	static const int marks[] = { MARK_OK, MARK_DEFER, MARK_FAIL };
 	static const int states[] = { RCPT_DELIVERED, RCPT_DEFERRED,
 		RCPT_FAILED };
+	static const int classes[] = { 2, 4, 5 };
 
 	m->round[i].mark = marks[status];
 	sr->state = states[status];
@@ -313,8 +306,8 @@ queue_record(struct qmsg *m, size_t i, int status, const char *dsn,
 		sr->attempts++;
 	sr->last_attempt = time(NULL);
 	snprintf(sr->dsn, sizeof(sr->dsn), "%s",
-	    dsn_looks_valid(dsn, status) ? dsn : (const char *[]){ "2.0.0",
-	    "4.0.0", "5.0.0" }[status]);
+	    dsn_class(dsn) == classes[status] ? dsn :
+	    dsn_generic(classes[status]));
 	snprintf(sr->reply, sizeof(sr->reply), "%s", reply);
 	delivery_text_sanitise(sr->reply);
 	snprintf(m->round[i].relay, sizeof(m->round[i].relay), "%s", relay);
