@@ -30,6 +30,7 @@
 #include "bounce.h"
 #include "bounce_priv.h"
 #include "config.h"
+#include "date.h"
 #include "dsn.h"
 #include "envelope.h"
 #include "log.h"
@@ -182,7 +183,7 @@ bounce_human_rcpt(FILE *out, const struct dsn_report *r)
 		fputs("    Delivery time expired: the message stayed in the "
 		    "queue too long.\r\n", out);
 	if (r->action == DSN_ACTION_DELAYED && r->will_retry_until > 0) {
-		bounce_date(r->will_retry_until, date, sizeof(date));
+		date_rfc5322(r->will_retry_until, date, sizeof(date));
 		fprintf(out, "    It will be retried until %s.\r\n", date);
 	}
 	fputs("\r\n", out);
@@ -246,7 +247,7 @@ bounce_status_message(FILE *out, const struct config *cfg,
 	    sizeof(buf), 1);
 	bounce_fold(out, "X-Tern-Sender: rfc822; ", buf, BOUNCE_FOLD);
 	if (orig->arrival > 0) {
-		bounce_date(orig->arrival, date, sizeof(date));
+		date_rfc5322(orig->arrival, date, sizeof(date));
 		fprintf(out, "Arrival-Date: %s\r\n", date);
 	}
 }
@@ -290,11 +291,11 @@ bounce_status_rcpt(FILE *out, const struct dsn_report *r)
 		    "Diagnostic-Code: smtp; " : "Diagnostic-Code: X-Tern; ",
 		    r->diagnostic, 0);
 	if (r->last_attempt > 0) {
-		bounce_date(r->last_attempt, date, sizeof(date));
+		date_rfc5322(r->last_attempt, date, sizeof(date));
 		fprintf(out, "Last-Attempt-Date: %s\r\n", date);
 	}
 	if (r->action == DSN_ACTION_DELAYED && r->will_retry_until > 0) {
-		bounce_date(r->will_retry_until, date, sizeof(date));
+		date_rfc5322(r->will_retry_until, date, sizeof(date));
 		fprintf(out, "Will-Retry-Until: %s\r\n", date);
 	}
 }
@@ -426,7 +427,7 @@ bounce_header(FILE *out, const char *rcpt, int kind, const char *newid,
 {
 	char	 date[64], to[TEXT_MAX];
 
-	bounce_date(now, date, sizeof(date));
+	date_rfc5322(now, date, sizeof(date));
 	bounce_sanitize(rcpt, to, sizeof(to), 1);
 	/* A trace field, as Postfix's bounce writes: the notice's origin. */
 	fprintf(out, "Received: by %s (tern) id %s;\r\n\t%s\r\n", host,
