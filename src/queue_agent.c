@@ -66,13 +66,13 @@ queue_dest_busy(struct queue *q, int local, const char *dest)
 }
 
 /*
- * queue_may_start - a free slot for one more agent: local agents have
+ * agent_may_start - a free slot for one more agent: local agents have
  * their own max_local_deliveries, so local mail never waits behind
  * remote delivery; remote ones share max_deliveries, at most
  * max_per_destination of them to one domain.
  */
 static int
-queue_may_start(struct queue *q, int local, const char *dest)
+agent_may_start(struct queue *q, int local, const char *dest)
 {
 	struct agent *a;
 	size_t	 remote = 0;
@@ -230,11 +230,11 @@ queue_agent_free(struct agent *a)
 	free(a);
 }
 
-/* queue_start - one agent for dest, with the recipients of active[first]
+/* agent_start - one agent for dest, with the recipients of active[first]
  * and of later active messages for the same dest (a remote domain: one
  * connection; local: one agent process), up to QUEUE_BATCH_MAX. */
 static void
-queue_start(struct queue *q, int local, const char *dest, size_t first)
+agent_start(struct queue *q, int local, const char *dest, size_t first)
 {
 	struct agent *a;
 	size_t	 i, max = QUEUE_BATCH_MAX;
@@ -283,8 +283,8 @@ queue_dispatch(struct queue *q)
 				continue;
 			local = rcpt_dest(q->cfg, m->env.rcpt[r].addr, dest,
 			    sizeof(dest));
-			if (queue_may_start(q, local, dest))
-				queue_start(q, local, dest, i);
+			if (agent_may_start(q, local, dest))
+				agent_start(q, local, dest, i);
 		}
 	}
 }
