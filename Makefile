@@ -3,8 +3,9 @@
 
 CC      ?= cc
 CFLAGS  ?= -O2
-# -iquote: our headers are found by #include "x.h" only, so include/sched.h
-# can never shadow the system <sched.h> (which <pthread.h> includes).
+# -iquote: our headers are found by #include "x.h" only, so a header in
+# include/ can never shadow a system one of the same name (<pthread.h>
+# includes <sched.h>, for one).
 CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror -iquote include
 LDLIBS  += -lresolv -lcrypt
 # Bind every symbol at start: forked children then resolve nothing again.

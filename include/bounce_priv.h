@@ -9,15 +9,12 @@
 
 #include <stddef.h>
 #include <stdio.h>
-#include <time.h>
 
 #define LINE_MAX_OCTETS	998		/* RFC 5322 2.1.1, without CRLF */
 #define TEXT_MAX	2048		/* a sanitized reply or address */
 
 /* bounce_sanitize - controls to ' ' or '?'; 8-bit bytes kept if allow8 */
 void	bounce_sanitize(const char *in, char *out, size_t outlen, int allow8);
-/* bounce_date - RFC 5322 3.3 date-time in the local zone */
-void	bounce_date(time_t t, char *buf, size_t len);
 /* Continuation of a folded header field: the separating space itself. */
 #define BOUNCE_FOLD	" "
 

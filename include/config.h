@@ -97,7 +97,6 @@ int	config_is_local_domain(const struct config *, const char *domain);
 int	config_key_is_set(const struct config *, const char *name);
 /* Every key name, in table order, NULL-terminated (for docs and tests). */
 const char *config_key_name(size_t i);
-const char *config_key_default(size_t i);
 int	config_key_value(const struct config *, size_t i, char *, size_t);
 
 int	config_parse_duration(const char *, long long *);

@@ -42,8 +42,6 @@ void	iobuf_init(struct iobuf *, int infd, int outfd, int timeout_ms);
 ssize_t	iobuf_getline(struct iobuf *, size_t max, char **line, int *toolong);
 /* iobuf_getchunk - up to the next LF inclusive, or what is buffered. */
 ssize_t	iobuf_getchunk(struct iobuf *, size_t max, char **p);
-/* Unread byte count without blocking (for PIPELINING checks). */
-size_t	iobuf_pending(const struct iobuf *);
 int	iobuf_write(struct iobuf *, const char *, size_t);
 /* Formatted output; -1 if it does not fit in 2048 octets, or on error. */
 int	iobuf_vprintf(struct iobuf *, const char *, va_list);

@@ -12,7 +12,7 @@
  *
  * Every message in the spool has a struct qmsg (found by id through a
  * tsearch(3) tree) and a place in the heap keyed by its next attempt;
- * held messages and messages being delivered are keyed SCHED_NEVER.
+ * held messages and messages being delivered are keyed HEAP_NEVER.
  * Only active messages (at most QUEUE_ACTIVE_MAX) have their envelope,
  * state and round loaded.  A message stays active until no recipient is
  * waiting for an agent and no agent holds a job of it.
@@ -28,7 +28,7 @@
 #include "config.h"
 #include "delivery.h"
 #include "envelope.h"
-#include "sched.h"
+#include "heap.h"
 
 #define QUEUE_ACTIVE_MAX	500	/* messages loaded at once */
 #define QUEUE_BATCH_MAX		20	/* messages per agent */
@@ -45,7 +45,7 @@ struct round_rcpt {
 };
 
 struct qmsg {
-	struct sched_item item;
+	struct heap_item item;
 	char	 id[QUEUEID_LEN + 1];
 	time_t	 arrival;
 	int	 is_bounce;		/* sender <> */
@@ -94,7 +94,7 @@ struct rescan {
 struct queue {
 	struct config *cfg;
 	int	 master_sock;
-	struct sched_heap heap;
+	struct heap heap;
 	void	*ids;			/* tsearch root of struct qmsg */
 	struct qmsg *active[QUEUE_ACTIVE_MAX];
 	size_t	 nactive;

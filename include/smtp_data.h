@@ -48,7 +48,5 @@ void	msgw_finish(struct msgwriter *);
 int	smtp_data_read(struct iobuf *, struct msgwriter *);
 /* Copy exactly len octets of a BDAT chunk; -1 if the connection failed. */
 int	smtp_bdat_read(struct iobuf *, struct msgwriter *, long long len);
-/* RFC 5322 date of now: "Thu, 26 Nov 2026 05:31:41 +0000". */
-void	smtp_date(char *, size_t);
 
 #endif

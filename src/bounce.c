@@ -30,6 +30,8 @@
 #include "bounce.h"
 #include "bounce_priv.h"
 #include "config.h"
+#include "date.h"
+#include "dsn.h"
 #include "envelope.h"
 #include "log.h"
 #include "spool.h"
@@ -113,31 +115,15 @@ bounce_has_8bit(const char *buf, size_t len)
 	return 0;
 }
 
-/* RFC 3463 status: class 2, 4 or 5, then two numbers of 1-3 digits. */
-static int
-bounce_status_ok(const char *s)
-{
-	size_t	 a, b;
-
-	if (s == NULL || (s[0] != '2' && s[0] != '4' && s[0] != '5') ||
-	    s[1] != '.')
-		return 0;
-	a = strspn(s + 2, "0123456789");
-	if (a < 1 || a > 3 || s[2 + a] != '.')
-		return 0;
-	b = strspn(s + 3 + a, "0123456789");
-	return b >= 1 && b <= 3 && s[3 + a + b] == '\0';
-}
-
 /* The reported status, or X.0.0 by action when it is missing or bad. */
 static const char *
 bounce_status(const struct dsn_report *r)
 {
-	static const char *const fallback[] = { "5.0.0", "4.0.0", "2.0.0" };
+	static const int class[] = { 5, 4, 2 };
 
-	if (bounce_status_ok(r->status))
+	if (dsn_is_valid(r->status))
 		return r->status;
-	return fallback[bounce_action_kind(r->action)];
+	return dsn_generic(class[bounce_action_kind(r->action)]);
 }
 
 /*
@@ -197,7 +183,7 @@ bounce_human_rcpt(FILE *out, const struct dsn_report *r)
 		fputs("    Delivery time expired: the message stayed in the "
 		    "queue too long.\r\n", out);
 	if (r->action == DSN_ACTION_DELAYED && r->will_retry_until > 0) {
-		bounce_date(r->will_retry_until, date, sizeof(date));
+		date_rfc5322(r->will_retry_until, date, sizeof(date));
 		fprintf(out, "    It will be retried until %s.\r\n", date);
 	}
 	fputs("\r\n", out);
@@ -261,7 +247,7 @@ bounce_status_message(FILE *out, const struct config *cfg,
 	    sizeof(buf), 1);
 	bounce_fold(out, "X-Tern-Sender: rfc822; ", buf, BOUNCE_FOLD);
 	if (orig->arrival > 0) {
-		bounce_date(orig->arrival, date, sizeof(date));
+		date_rfc5322(orig->arrival, date, sizeof(date));
 		fprintf(out, "Arrival-Date: %s\r\n", date);
 	}
 }
@@ -305,11 +291,11 @@ bounce_status_rcpt(FILE *out, const struct dsn_report *r)
 		    "Diagnostic-Code: smtp; " : "Diagnostic-Code: X-Tern; ",
 		    r->diagnostic, 0);
 	if (r->last_attempt > 0) {
-		bounce_date(r->last_attempt, date, sizeof(date));
+		date_rfc5322(r->last_attempt, date, sizeof(date));
 		fprintf(out, "Last-Attempt-Date: %s\r\n", date);
 	}
 	if (r->action == DSN_ACTION_DELAYED && r->will_retry_until > 0) {
-		bounce_date(r->will_retry_until, date, sizeof(date));
+		date_rfc5322(r->will_retry_until, date, sizeof(date));
 		fprintf(out, "Will-Retry-Until: %s\r\n", date);
 	}
 }
@@ -441,7 +427,7 @@ bounce_header(FILE *out, const char *rcpt, int kind, const char *newid,
 {
 	char	 date[64], to[TEXT_MAX];
 
-	bounce_date(now, date, sizeof(date));
+	date_rfc5322(now, date, sizeof(date));
 	bounce_sanitize(rcpt, to, sizeof(to), 1);
 	/* A trace field, as Postfix's bounce writes: the notice's origin. */
 	fprintf(out, "Received: by %s (tern) id %s;\r\n\t%s\r\n", host,

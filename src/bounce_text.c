@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * bounce_text.c - make untrusted text safe for a notice's header fields
- * and DSN fields: sanitize, fold, dates, MTA names, decoded xtext.
+ * and DSN fields: sanitize, fold, MTA names, decoded xtext.
  *
  *	bounce_sanitize(in, out, len, allow8)	no control byte survives
  *	bounce_fold(out, prefix, text, indent)	folded at FOLD_WIDTH
@@ -12,9 +12,7 @@
  * so text from the network or the spool cannot start a field of its own.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bounce_priv.h"
 #include "envelope.h"
@@ -43,28 +41,6 @@ bounce_sanitize(const char *in, char *out, size_t outlen, int allow8)
 			out[i] = (char)p[i];
 	}
 	out[i] = '\0';
-}
-
-/* RFC 5322 3.3 date-time in the local zone, independent of locale. */
-void
-bounce_date(time_t t, char *buf, size_t len)
-{
-	static const char *const day[] = {
-		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr",
-		"May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm tm;
-	long	 off;
-
-	if (localtime_r(&t, &tm) == NULL) {
-		snprintf(buf, len, "Thu, 01 Jan 1970 00:00:00 +0000");
-		return;
-	}
-	off = tm.tm_gmtoff / 60;
-	snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld",
-	    day[tm.tm_wday % 7], tm.tm_mday, mon[tm.tm_mon % 12],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
 }
 
 /* Write one word, breaking it wherever a line would pass 998 octets. */

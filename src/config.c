@@ -126,12 +126,6 @@ config_key_name(size_t i)
 	return i < NKEYS ? keys[i].name : NULL;
 }
 
-const char *
-config_key_default(size_t i)
-{
-	return i < NKEYS ? keys[i].dflt : NULL;
-}
-
 /* The effective value of key i as config text ("30m" prints as "1800s"). */
 int
 config_key_value(const struct config *c, size_t i, char *buf, size_t len)

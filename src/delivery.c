@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "delivery.h"
+#include "dsn.h"
 #include "envelope.h"
 #include "spool.h"
 #include "text.h"
@@ -106,27 +107,6 @@ number(const char *s, long max, long *out)
 	return *end != '\0' || errno != 0 || *out > max ? -1 : 0;
 }
 
-/* dsn_ok - "C.SSS.DDD" with C in 2, 4, 5 (RFC 3463 section 2) */
-static int
-dsn_ok(const char *s)
-{
-	size_t	 n;
-	int	 part;
-
-	if (s[0] != '2' && s[0] != '4' && s[0] != '5')
-		return 0;
-	s++;
-	for (part = 0; part < 2; part++) {
-		if (*s++ != '.')
-			return 0;
-		n = strspn(s, "0123456789");
-		if (n < 1 || n > 3 || (n > 1 && s[0] == '0'))
-			return 0;
-		s += n;
-	}
-	return *s == '\0';
-}
-
 int
 delivery_result_format(const struct delivery_result *r, char *buf,
     size_t len)
@@ -135,7 +115,7 @@ delivery_result_format(const struct delivery_result *r, char *buf,
 	int	 n;
 
 	if (r->status < DELIVER_OK || r->status > DELIVER_PERMFAIL ||
-	    !queueid_valid(r->id) || !dsn_ok(r->dsn) ||
+	    !queueid_valid(r->id) || !dsn_is_valid(r->dsn) ||
 	    field_encode(r->relay, relay, sizeof(relay)) == -1 ||
 	    field_encode(r->reply, reply, sizeof(reply)) == -1) {
 		errno = EINVAL;
@@ -172,7 +152,7 @@ delivery_result_parse(const char *line, struct delivery_result *r)
 		f[n++] = p;
 	if (n != 7 || strcmp(f[0], "result") != 0 ||
 	    !queueid_valid(f[1]) || number(f[2], INDEX_MAX, &index) == -1 ||
-	    !dsn_ok(f[4]) || strlen(f[4]) >= sizeof(r->dsn))
+	    !dsn_is_valid(f[4]) || strlen(f[4]) >= sizeof(r->dsn))
 		return -1;
 	for (r->status = DELIVER_OK; r->status <= DELIVER_PERMFAIL; r->status++)
 		if (strcmp(f[3], status_words[r->status]) == 0)

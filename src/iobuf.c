@@ -176,12 +176,6 @@ iobuf_getline(struct iobuf *io, size_t max, char **line, int *toolong)
 	}
 }
 
-size_t
-iobuf_pending(const struct iobuf *io)
-{
-	return io->end - io->start;
-}
-
 int
 iobuf_write(struct iobuf *io, const char *p, size_t len)
 {

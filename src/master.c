@@ -237,7 +237,7 @@ sessions_from(const struct master *m, const char *addr)
 }
 
 static void
-queue_start(struct master *m)
+queue_runner_start(struct master *m)
 {
 	pid_t	 pid;
 
@@ -259,7 +259,7 @@ queue_start(struct master *m)
 
 /* The queue runner died: restart it, sooner if it had run a while. */
 static void
-queue_died(struct master *m)
+queue_runner_died(struct master *m)
 {
 	time_t	 now = time(NULL);
 
@@ -283,7 +283,7 @@ reap(struct master *m)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == m->queue_pid)
-			queue_died(m);
+			queue_runner_died(m);
 		else
 			child_remove(m, pid, status);
 	}
@@ -688,7 +688,7 @@ master_loop(struct master *m)
 			reload(m);
 		}
 		if (m->queue_restart_at && time(NULL) >= m->queue_restart_at)
-			queue_start(m);
+			queue_runner_start(m);
 		if (pfd[1].revents & POLLIN)
 			local_request(m);
 		if (pfd[2].revents & POLLIN)
@@ -778,7 +778,7 @@ master_run(struct config *cfg, int detach)
 	fcntl(sig_pipe[0], F_SETFL, O_NONBLOCK);
 	fcntl(sig_pipe[1], F_SETFL, O_NONBLOCK);
 	signals_setup();
-	queue_start(&m);
+	queue_runner_start(&m);
 	log_info("daemon started -- tern, listening on %zu address%s",
 	    m.nlisten, m.nlisten == 1 ? "" : "es");
 	master_loop(&m);

@@ -26,10 +26,10 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "heap.h"
 #include "log.h"
 #include "queue.h"
 #include "queue_priv.h"
-#include "sched.h"
 #include "spool.h"
 
 static int queue_sigfd = -1;
@@ -38,7 +38,7 @@ static void
 queue_do_flush(struct queue *q, struct qmsg *m, time_t now)
 {
 	if (!m->held && !m->active)
-		sched_set(&q->heap, &m->item, now);
+		heap_set(&q->heap, &m->item, now);
 }
 
 static void
@@ -52,7 +52,7 @@ queue_do_hold(struct queue *q, struct qmsg *m, time_t now)
 	queue_stop_round(m);
 	if (!m->active) {
 		queue_save_flags(q, m);
-		sched_set(&q->heap, &m->item, SCHED_NEVER);
+		heap_set(&q->heap, &m->item, HEAP_NEVER);
 	}
 }
 
@@ -65,7 +65,7 @@ queue_do_release(struct queue *q, struct qmsg *m, time_t now)
 	log_info("%s: released from hold", m->id);
 	if (!m->active) {
 		queue_save_flags(q, m);
-		sched_set(&q->heap, &m->item, now);
+		heap_set(&q->heap, &m->item, now);
 	}
 }
 
@@ -254,7 +254,7 @@ queue_setup(struct queue *q, struct config *cfg, int master_sock)
 	q->master_sock = master_sock;
 	q->trig_rd = q->trig_wr = -1;
 	q->rescan.dir = -1;
-	sched_init(&q->heap);
+	heap_init(&q->heap);
 	if (pipe2(q->sig, O_CLOEXEC | O_NONBLOCK) == -1)
 		return -1;
 	queue_sigfd = q->sig[1];
@@ -283,7 +283,7 @@ queue_setup(struct queue *q, struct config *cfg, int master_sock)
 static int
 queue_timeout(struct queue *q, time_t now)
 {
-	struct sched_item *top = sched_peek(&q->heap);
+	struct heap_item *top = heap_peek(&q->heap);
 	struct agent *a;
 	size_t	 i;
 
@@ -295,7 +295,7 @@ queue_timeout(struct queue *q, time_t now)
 	for (i = 0; i < q->nactive; i++)
 		if (queue_round_is_over(q->active[i]))
 			return 0;
-	if (top == NULL || top->when == SCHED_NEVER ||
+	if (top == NULL || top->when == HEAP_NEVER ||
 	    q->nactive >= QUEUE_ACTIVE_MAX)
 		return 3600 * 1000;
 	if (top->when <= now)
@@ -365,7 +365,7 @@ queue_shutdown(struct queue *q)
 	for (i = 0; i < q->nactive; i++)	/* deletes still pending */
 		if (q->active[i]->deleted)
 			queue_remove(q, q->active[i]);
-	sched_free(&q->heap);
+	heap_free(&q->heap);
 	tdestroy(q->ids, queue_free_msg);
 	close(q->trig_rd);
 	close(q->trig_wr);

@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "delivery.h"
+#include "dsn.h"
 #include "log.h"
 #include "queue_priv.h"
 #include "transport.h"
@@ -65,13 +66,13 @@ queue_dest_busy(struct queue *q, int local, const char *dest)
 }
 
 /*
- * queue_may_start - a free slot for one more agent: local agents have
+ * agent_may_start - a free slot for one more agent: local agents have
  * their own max_local_deliveries, so local mail never waits behind
  * remote delivery; remote ones share max_deliveries, at most
  * max_per_destination of them to one domain.
  */
 static int
-queue_may_start(struct queue *q, int local, const char *dest)
+agent_may_start(struct queue *q, int local, const char *dest)
 {
 	struct agent *a;
 	size_t	 remote = 0;
@@ -229,11 +230,11 @@ queue_agent_free(struct agent *a)
 	free(a);
 }
 
-/* queue_start - one agent for dest, with the recipients of active[first]
+/* agent_start - one agent for dest, with the recipients of active[first]
  * and of later active messages for the same dest (a remote domain: one
  * connection; local: one agent process), up to QUEUE_BATCH_MAX. */
 static void
-queue_start(struct queue *q, int local, const char *dest, size_t first)
+agent_start(struct queue *q, int local, const char *dest, size_t first)
 {
 	struct agent *a;
 	size_t	 i, max = QUEUE_BATCH_MAX;
@@ -282,19 +283,10 @@ queue_dispatch(struct queue *q)
 				continue;
 			local = rcpt_dest(q->cfg, m->env.rcpt[r].addr, dest,
 			    sizeof(dest));
-			if (queue_may_start(q, local, dest))
-				queue_start(q, local, dest, i);
+			if (agent_may_start(q, local, dest))
+				agent_start(q, local, dest, i);
 		}
 	}
-}
-
-static int
-dsn_looks_valid(const char *s, int status)
-{
-	int	 a, b, c, n = 0;
-
-	return strlen(s) < 16 && sscanf(s, "%1d.%3d.%3d%n", &a, &b, &c,
-	    &n) == 3 && s[n] == '\0' && a == "245"[status] - '0';
 }
 
 /* queue_record - note one recipient's result for the round */
@@ -306,6 +298,7 @@ queue_record(struct qmsg *m, size_t i, int status, const char *dsn,
 	static const int marks[] = { MARK_OK, MARK_DEFER, MARK_FAIL };
 	static const int states[] = { RCPT_DELIVERED, RCPT_DEFERRED,
 		RCPT_FAILED };
+	static const int classes[] = { 2, 4, 5 };
 
 	m->round[i].mark = marks[status];
 	sr->state = states[status];
@@ -313,8 +306,8 @@ queue_record(struct qmsg *m, size_t i, int status, const char *dsn,
 		sr->attempts++;
 	sr->last_attempt = time(NULL);
 	snprintf(sr->dsn, sizeof(sr->dsn), "%s",
-	    dsn_looks_valid(dsn, status) ? dsn : (const char *[]){ "2.0.0",
-	    "4.0.0", "5.0.0" }[status]);
+	    dsn_class(dsn) == classes[status] ? dsn :
+	    dsn_generic(classes[status]));
 	snprintf(sr->reply, sizeof(sr->reply), "%s", reply);
 	delivery_text_sanitise(sr->reply);
 	snprintf(m->round[i].relay, sizeof(m->round[i].relay), "%s", relay);

@@ -25,9 +25,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "heap.h"
 #include "log.h"
 #include "queue_priv.h"
-#include "sched.h"
 #include "spool.h"
 
 #define RESCAN_DIRS	256
@@ -126,7 +126,7 @@ rescan_dir(struct queue *q, const char *path, time_t now)
 		    (m = queue_find(q, de->d_name)) == NULL || m->held ||
 		    m->active || !queue_has_domain(q, m, domains, r->now.n))
 			continue;
-		sched_set(&q->heap, &m->item, now);
+		heap_set(&q->heap, &m->item, now);
 		r->flushed++;
 	}
 	closedir(d);

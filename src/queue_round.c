@@ -29,9 +29,10 @@
 #include "bounce.h"
 #include "config.h"
 #include "envelope.h"
+#include "heap.h"
 #include "log.h"
 #include "queue_priv.h"
-#include "sched.h"
+#include "retry.h"
 #include "spool.h"
 
 enum notice { NOTICE_FAILURE, NOTICE_DOUBLE, NOTICE_SUCCESS, NOTICE_DELAY };
@@ -100,7 +101,7 @@ queue_notify(struct queue *q, struct qmsg *m, const char *to,
 		return -1;
 	for (i = 0; i < m->env.nrcpt; i++)
 		if (queue_wants(m, i, kind))
-			queue_report(m, i, kind, sched_expiry(q->cfg,
+			queue_report(m, i, kind, retry_expiry(q->cfg,
 			    m->arrival, m->is_bounce), &rp[n++]);
 	if (n == 0) {
 		r = 0;
@@ -154,7 +155,7 @@ queue_expire(struct queue *q, struct qmsg *m, time_t now)
 	struct state_rcpt *sr;
 	size_t	 i;
 
-	if (m->held || !sched_is_expired(q->cfg, m->arrival, now,
+	if (m->held || !retry_is_expired(q->cfg, m->arrival, now,
 	    m->is_bounce))
 		return;
 	for (i = 0; i < m->env.nrcpt; i++) {
@@ -222,12 +223,12 @@ queue_finish(struct queue *q, struct qmsg *m, time_t now)
 		queue_notify(q, m, NULL, NOTICE_SUCCESS, now);
 	for (i = 0; i < m->env.nrcpt; i++) {
 		if (m->round[i].mark == MARK_DEFER)
-			m->st.rcpt[i].next_attempt = sched_next_attempt(q->cfg,
+			m->st.rcpt[i].next_attempt = retry_next_attempt(q->cfg,
 			    m->arrival, now, m->is_bounce);
 		left += queue_rcpt_is_undelivered(&m->st.rcpt[i]);
 	}
 	if (left > 0 && !m->warned && !m->is_bounce &&
-	    sched_warn_is_due(q->cfg, m->arrival, now) &&
+	    retry_warn_is_due(q->cfg, m->arrival, now) &&
 	    queue_notify(q, m, NULL, NOTICE_DELAY, now) != -1)
 		m->warned = 1;
 	if (left == 0) {
@@ -238,7 +239,7 @@ queue_finish(struct queue *q, struct qmsg *m, time_t now)
 	m->st.warned = m->warned;
 	if (spool_write_state(q->cfg->spool_dir, &m->st) == -1)
 		log_warn("%s: cannot write state file", m->id);
-	sched_set(&q->heap, &m->item, queue_due(m, &m->st, now));
+	heap_set(&q->heap, &m->item, queue_due(m, &m->st, now));
 	envelope_free(&m->env);
 	state_free(&m->st);
 	free(m->round);

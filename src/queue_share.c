@@ -10,7 +10,7 @@
  * A message counts against the domain of its first waiting recipient
  * when every waiting recipient is remote; one with a local recipient is
  * always admitted, so local mail never waits behind a slow destination.
- * A parked message has no envelope loaded and is keyed SCHED_NEVER; it
+ * A parked message has no envelope loaded and is keyed HEAP_NEVER; it
  * is made due again when an active message of its domain leaves, so the
  * hostile domain's backlog waits in the spool, not in the active set.
  */
@@ -20,9 +20,9 @@
 #include <time.h>
 
 #include "config.h"
+#include "heap.h"
 #include "log.h"
 #include "queue_priv.h"
-#include "sched.h"
 
 /* share_key - the domain m counts against, or NULL; caller frees */
 static char *
@@ -103,7 +103,7 @@ queue_share_release(struct queue *q, struct qmsg *m, time_t now)
 		return;
 	unpark(q, p);
 	if (!p->held)
-		sched_set(&q->heap, &p->item, now);
+		heap_set(&q->heap, &p->item, now);
 }
 
 void

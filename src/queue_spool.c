@@ -24,9 +24,9 @@
 #include <unistd.h>
 
 #include "envelope.h"
+#include "heap.h"
 #include "log.h"
 #include "queue_priv.h"
-#include "sched.h"
 #include "spool.h"
 
 static int
@@ -55,7 +55,7 @@ queue_add(struct queue *q, const char *id)
 
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
-	sched_item_init(&m->item, m);
+	heap_item_init(&m->item, m);
 	strcpy(m->id, id);
 	envelope_init(&m->env);
 	state_init(&m->st);
@@ -70,7 +70,7 @@ void
 queue_forget(struct queue *q, struct qmsg *m)
 {
 	queue_share_forget(q, m);
-	sched_remove(&q->heap, &m->item);
+	heap_remove(&q->heap, &m->item);
 	tdelete(m, &q->ids, queue_id_cmp);
 	envelope_free(&m->env);
 	state_free(&m->st);
@@ -203,16 +203,16 @@ queue_read_state(struct queue *q, const struct envelope *env,
 time_t
 queue_due(const struct qmsg *m, const struct state *st, time_t now)
 {
-	time_t	 due = SCHED_NEVER;
+	time_t	 due = HEAP_NEVER;
 	size_t	 i;
 
 	if (m->held)
-		return SCHED_NEVER;
+		return HEAP_NEVER;
 	for (i = 0; i < st->nrcpt; i++)
 		if (queue_rcpt_is_undelivered(&st->rcpt[i]) &&
 		    st->rcpt[i].next_attempt < due)
 			due = st->rcpt[i].next_attempt;
-	return due == SCHED_NEVER || due < now ? now : due;
+	return due == HEAP_NEVER || due < now ? now : due;
 }
 
 /* queue_load - learn about a message in the spool (start-up or "new") */
@@ -236,7 +236,7 @@ queue_load(struct queue *q, const char *id, time_t now)
 	m->is_bounce = env.sender[0] == '\0';
 	m->held = st.held;
 	m->warned = st.warned;
-	if (sched_set(&q->heap, &m->item, queue_due(m, &st, now)) == -1) {
+	if (heap_set(&q->heap, &m->item, queue_due(m, &st, now)) == -1) {
 		log_warn("%s: cannot schedule", id);
 		queue_forget(q, m);
 		m = NULL;
@@ -332,7 +332,7 @@ queue_activate(struct queue *q, struct qmsg *m, time_t now)
 		log_warn("%s: cannot activate", m->id);
 		envelope_free(&m->env);
 		state_free(&m->st);
-		sched_set(&q->heap, &m->item, now + q->cfg->retry_interval);
+		heap_set(&q->heap, &m->item, now + q->cfg->retry_interval);
 		return;
 	}
 	m->st.held = m->held;
@@ -347,12 +347,12 @@ queue_activate(struct queue *q, struct qmsg *m, time_t now)
 		state_free(&m->st);
 		free(m->round);
 		m->round = NULL;
-		sched_set(&q->heap, &m->item, SCHED_NEVER);
+		heap_set(&q->heap, &m->item, HEAP_NEVER);
 		return;
 	}
 	m->active = 1;
 	q->active[q->nactive++] = m;
-	sched_set(&q->heap, &m->item, SCHED_NEVER);
+	heap_set(&q->heap, &m->item, HEAP_NEVER);
 	log_info("%s: from=<%s>, size=%lld, nrcpt=%zu (queue active)", m->id,
 	    m->env.sender, (long long)size, m->env.nrcpt);
 }
@@ -360,10 +360,10 @@ queue_activate(struct queue *q, struct qmsg *m, time_t now)
 void
 queue_activate_due(struct queue *q, time_t now)
 {
-	struct sched_item *it;
+	struct heap_item *it;
 
 	while (q->nactive < QUEUE_ACTIVE_MAX &&
-	    (it = sched_peek(&q->heap)) != NULL && it->when <= now)
+	    (it = heap_peek(&q->heap)) != NULL && it->when <= now)
 		queue_activate(q, it->data, now);
 }
 

@@ -116,9 +116,9 @@ remote_decide(struct remote *r, struct message *m, size_t k, int status,
 	    res.dsn, words[status], reply);
 }
 
-/* remote_decide_all - every undecided (optionally: accepted) recipient */
+/* remote_decide_msg - every undecided (optionally: accepted) rcpt of m */
 static void
-remote_decide_all(struct remote *r, struct message *m, int only_accepted,
+remote_decide_msg(struct remote *r, struct message *m, int only_accepted,
     int status, const char *dsn, const char *reply)
 {
 	size_t	 k;
@@ -206,9 +206,9 @@ remote_hello(struct remote *r)
 }
 
 
-/* remote_decide_every - every undecided recipient of every message */
+/* remote_decide_all_msgs - every undecided recipient of every message */
 static void
-remote_decide_every(struct remote *r, int status, const char *dsn,
+remote_decide_all_msgs(struct remote *r, int status, const char *dsn,
     const char *relay, const char *reply)
 {
 	size_t	 i, k;
@@ -242,14 +242,14 @@ remote_precheck(struct remote *r, struct message *m)
 	if (!ascii && !(r->ext & EXT_SMTPUTF8)) {
 		snprintf(reply, sizeof(reply), "SMTPUTF8 is required, but was "
 		    "not offered by host %s", r->relay);
-		remote_decide_all(r, m, 0, DELIVER_PERMFAIL, "5.6.7", reply);
+		remote_decide_msg(r, m, 0, DELIVER_PERMFAIL, "5.6.7", reply);
 		return 1;
 	}
 	if (r->size_max > 0 && m->size > r->size_max) {
 		snprintf(reply, sizeof(reply), "message size %lld exceeds "
 		    "size limit %lld of server %s", m->size, r->size_max,
 		    r->relay);
-		remote_decide_all(r, m, 0, DELIVER_PERMFAIL, "5.3.4", reply);
+		remote_decide_msg(r, m, 0, DELIVER_PERMFAIL, "5.3.4", reply);
 		return 1;
 	}
 	return 0;
@@ -295,11 +295,11 @@ remote_prepare(struct remote *r, struct message *m)
 		snprintf(reply, sizeof(reply), "too many hops: %lld Received: "
 		    "headers, max_hops %lld: mail loop suspected", hops,
 		    r->conf->max_hops);
-		remote_decide_all(r, m, 0, DELIVER_PERMFAIL, "5.4.6", reply);
+		remote_decide_msg(r, m, 0, DELIVER_PERMFAIL, "5.4.6", reply);
 	} else if (rc == -1) {
 		snprintf(reply, sizeof(reply), "cannot send the message "
 		    "within the line limit of 998 octets: %s", err);
-		remote_decide_all(r, m, 0, permanent ? DELIVER_PERMFAIL :
+		remote_decide_msg(r, m, 0, permanent ? DELIVER_PERMFAIL :
 		    DELIVER_TEMPFAIL, permanent ? "5.6.0" : "4.3.0", reply);
 	} else if (m->ll != NULL)
 		log_info("%s: lines over 998 octets: %zu part(s) sent as "
@@ -408,21 +408,21 @@ remote_data(struct remote *r, struct message *m, FILE *fp, int mail_ok,
 	if (remote_read_reply(r, &rp, "sending DATA") == -1)
 		return -1;
 	if (rp.code != 354) {
-		remote_decide_all(r, m, 1, reply_status(&rp) == DELIVER_OK ?
+		remote_decide_msg(r, m, 1, reply_status(&rp) == DELIVER_OK ?
 		    DELIVER_TEMPFAIL : reply_status(&rp), rp.dsn, rp.line);
 		return 0;
 	}
 	if (!mail_ok || naccepted == 0)
 		return remote_command(r, &rp, "sending end of data", ".\r\n");
 	if ((rc = remote_send_body(r, fp, m->body, m->ll)) == -2) {
-		remote_decide_all(r, m, 1, DELIVER_TEMPFAIL, "4.3.0",
+		remote_decide_msg(r, m, 1, DELIVER_TEMPFAIL, "4.3.0",
 		    "error reading the queue file");
 		return -1;
 	}
 	if (rc == -1 || remote_read_reply(r, &rp, "sending end of data") ==
 	    -1)
 		return -1;
-	remote_decide_all(r, m, 1, reply_status(&rp), rp.dsn, rp.line);
+	remote_decide_msg(r, m, 1, reply_status(&rp), rp.dsn, rp.line);
 	return 0;
 }
 
@@ -448,7 +448,7 @@ remote_transaction(struct remote *r, struct message *m)
 	    remote_rcpts(r, m, mail.code / 100 == 2, &naccepted) == -1)
 		goto done;
 	if (mail.code / 100 != 2)
-		remote_decide_all(r, m, 0, reply_status(&mail), mail.dsn,
+		remote_decide_msg(r, m, 0, reply_status(&mail), mail.dsn,
 		    mail.line);
 	return remote_data(r, m, m->fp, mail.code / 100 == 2, naccepted);
 lost:
@@ -523,7 +523,7 @@ remote_no_route(struct remote *r, const struct transport_route *route,
     const char *dsn, const char *soft, const char *reply)
 {
 	if (strcmp(route->source, "mx") == 0)
-		remote_decide_every(r, DELIVER_PERMFAIL, dsn, "", reply);
+		remote_decide_all_msgs(r, DELIVER_PERMFAIL, dsn, "", reply);
 	else
 		remote_fail_conn(r, soft, "%s (%s %s)", reply, route->source,
 		    route->host);
@@ -723,15 +723,16 @@ remote_agent_run(const struct config *conf, const char *domain,
 		}
 		remote_load(&r, m);
 		if (!m->loaded)
-			remote_decide_all(&r, m, 0, DELIVER_TEMPFAIL, "4.3.0",
+			remote_decide_msg(&r, m, 0, DELIVER_TEMPFAIL, "4.3.0",
 			    m->err);
 	}
 	if (transport_route(conf, domain, &route, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		snprintf(reply, sizeof(reply), "transport: %s", err);
-		remote_decide_every(&r, DELIVER_TEMPFAIL, "4.3.5", "", reply);
+		remote_decide_all_msgs(&r, DELIVER_TEMPFAIL, "4.3.5", "",
+		    reply);
 	} else if (route.kind == TRANSPORT_DISCARD)
-		remote_decide_every(&r, DELIVER_OK, "2.0.0", "none",
+		remote_decide_all_msgs(&r, DELIVER_OK, "2.0.0", "none",
 		    "discarded");
 	else {
 		for (i = 0; i < r.nmsgs; i++)
@@ -739,8 +740,9 @@ remote_agent_run(const struct config *conf, const char *domain,
 				remote_prepare(&r, &r.msgs[i]);
 		remote_try_hosts(&r, &route);
 	}
-	remote_decide_every(&r, DELIVER_TEMPFAIL, r.last_dsn[0] ? r.last_dsn :
-	    "4.4.1", r.last_relay, r.last_reply[0] ? r.last_reply :
+	remote_decide_all_msgs(&r, DELIVER_TEMPFAIL,
+	    r.last_dsn[0] ? r.last_dsn : "4.4.1", r.last_relay,
+	    r.last_reply[0] ? r.last_reply :
 	    "no mail exchanger could be reached");
 out:
 	for (i = 0; i < r.nmsgs; i++) {

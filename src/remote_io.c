@@ -28,6 +28,7 @@
 
 #include "config.h"
 #include "delivery.h"
+#include "dsn.h"
 #include "iobuf.h"
 #include "log.h"
 #include "longline.h"
@@ -53,28 +54,21 @@ remote_fail_conn(struct remote *r, const char *dsn, const char *fmt, ...)
 }
 
 /*
- * reply_dsn - the enhanced status code of a reply, or C.0.0.  RFC 3463
- * section 2: 1 to 3 digits each for subject and detail; with a leading
- * zero it is not taken, as the result line (delivery.c) would refuse it.
+ * reply_dsn - the enhanced status code a reply's text starts with, or
+ * C.0.0.  It must be of the reply's class (RFC 3463 section 2, RFC 2034
+ * section 4) and be followed by a space or the end of the line.
  */
 static void
 reply_dsn(struct reply *rp)
 {
 	const char *t = rp->text;
-	size_t	 a, b;
+	size_t	 n = dsn_span(t);
 
 	snprintf(rp->dsn, sizeof(rp->dsn), "%d.0.0", rp->code / 100);
-	if (t[0] - '0' != rp->code / 100 || t[1] != '.')
+	if (n == 0 || t[0] - '0' != rp->code / 100 ||
+	    (t[n] != ' ' && t[n] != '\0' && t[n] != '\n'))
 		return;
-	a = strspn(t + 2, "0123456789");
-	if (a < 1 || a > 3 || (a > 1 && t[2] == '0') || t[2 + a] != '.')
-		return;
-	b = strspn(t + 3 + a, "0123456789");
-	if (b < 1 || b > 3 || (b > 1 && t[3 + a] == '0') ||
-	    (t[3 + a + b] != ' ' && t[3 + a + b] != '\0' &&
-	    t[3 + a + b] != '\n'))
-		return;
-	snprintf(rp->dsn, sizeof(rp->dsn), "%.*s", (int)(3 + a + b), t);
+	snprintf(rp->dsn, sizeof(rp->dsn), "%.*s", (int)n, t);
 }
 
 /* reply_add_line - append one reply line; -1 if it is not "NNN[ -]..." */

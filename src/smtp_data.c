@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "date.h"
 #include "smtp_data.h"
 
 #define HDR_DATE	0x01
@@ -45,16 +46,6 @@ emit(struct msgwriter *w, const char *p, size_t n)
 		fwrite(p, 1, n, w->fp);
 }
 
-void
-smtp_date(char *buf, size_t len)
-{
-	time_t	 now = time(NULL);
-	struct tm tm;
-
-	localtime_r(&now, &tm);
-	strftime(buf, len, "%a, %d %b %Y %H:%M:%S %z", &tm);
-}
-
 /*
  * The missing headers (RFC 5322 3.6: required) of mail from a trusted
  * client: Date: and Message-ID:, and From: for a local submission.
@@ -67,7 +58,7 @@ add_missing(struct msgwriter *w)
 	if (w->add_msgid == NULL)
 		return;
 	if (!(w->seen & HDR_DATE)) {
-		smtp_date(date, sizeof(date));
+		date_rfc5322(time(NULL), date, sizeof(date));
 		snprintf(line, sizeof(line), "Date: %s\r\n", date);
 		emit(w, line, strlen(line));
 	}

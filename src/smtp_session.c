@@ -28,6 +28,7 @@
 #include "addr.h"
 #include "aliases.h"
 #include "config.h"
+#include "date.h"
 #include "envelope.h"
 #include "iobuf.h"
 #include "log.h"
@@ -499,7 +500,7 @@ message_open(struct smtp_session *s)
 	s->env.uid = s->uid;
 	if (envelope_write(s->sf.fp, &s->env) == -1)
 		return -1;
-	smtp_date(date, sizeof(date));
+	date_rfc5322(time(NULL), date, sizeof(date));
 	if (s->uid >= 0)
 		fprintf(s->sf.fp, "Received: by %s (tern, from userid %ld)\r\n"
 		    "\tid %s;", s->cfg->hostname, s->uid, s->sf.id);

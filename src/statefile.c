@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsn.h"
 #include "envelope.h"
 #include "kvline.h"
 #include "spool.h"
@@ -25,24 +26,6 @@
 static const char *const yesno_words[] = { "no", "yes", NULL };
 static const char *const state_words[] = { "pending", "deferred",
 	"delivered", "failed", NULL };
-
-/* dsn_is_valid - "class.subject.detail", digits and dots, < 16 chars */
-static int
-dsn_is_valid(const char *s)
-{
-	size_t	 i, digits = 0, dots = 0;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] >= '0' && s[i] <= '9') {
-			if (++digits > 3)
-				return 0;
-		} else if (s[i] == '.' && digits > 0 && ++dots <= 2)
-			digits = 0;
-		else
-			return 0;
-	}
-	return dots == 2 && digits > 0 && i < 16;
-}
 
 void
 state_init(struct state *st)

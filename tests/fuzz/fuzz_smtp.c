@@ -5,8 +5,7 @@
  * socketpair, which is then shut for writing; smtp_session_run() runs
  * in-process on the other end until end of file, while a child process
  * (forked once; the socket end is passed to it with SCM_RIGHTS) reads
- * and drops the replies.  Not a thread: -Iinclude makes <pthread.h>
- * find tern's sched.h instead of the system's.  The low bit of the first byte makes the
+ * and drops the replies.  The low bit of the first byte makes the
  * session a local submission (uid set, trusted) instead of a TCP client
  * at 192.0.2.1.  Messages go to a spool in a fresh directory (under
  * /dev/shm when there is one), emptied every SPOOL_SWEEP runs and
