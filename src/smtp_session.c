@@ -2,12 +2,21 @@
 /*
  * smtp_session.c - the SMTP server state machine (RFC 5321).
  *
- * One enum of states, one command table: each entry names the verb, the
- * states it is legal in, and a handler that first checks its arguments
- * and then acts.  Extensions: PIPELINING (RFC 2920), SIZE (1870),
- * 8BITMIME (6152), ENHANCEDSTATUSCODES (2034, 3463), SMTPUTF8 (6531),
- * DSN (3461), CHUNKING (3030), ETRN (1985, trusted clients only), and
- * for local submitters only XMAILQ, the queue listing (smtp_mailq.c).
+ * One enum of states and one command table, commands[], which says all
+ * there is to say about a verb: the states it is legal in, the reply it
+ * gets in a state it is not legal in (when not the state's own, as for
+ * DATA and BDAT), a check step and a proceed step, as OpenSMTPD splits
+ * them (smtp_check_*, smtp_proceed_*).  The dispatcher alone looks at
+ * the state: a check step only parses and validates the arguments (it
+ * replies and returns -1 when it refuses them), and a proceed step acts
+ * and moves the state.  A refused BDAT still carries its chunk, so its
+ * entry also has a refuse step that reads the chunk first.  A step that
+ * must end the session (the connection failed) moves to SMTP_QUIT.
+ *
+ * Extensions: PIPELINING (RFC 2920), SIZE (1870), 8BITMIME (6152),
+ * ENHANCEDSTATUSCODES (2034, 3463), SMTPUTF8 (6531), DSN (3461),
+ * CHUNKING (3030), ETRN (1985, trusted clients only), and for local
+ * submitters only XMAILQ, the queue listing (smtp_mailq.c).
  *
  * Relaying (DESIGN.md): a recipient is accepted when its domain is local
  * and the local part names a user or an alias, or when the client is
@@ -48,11 +57,88 @@ enum smtp_state {
 	SMTP_MAIL,		/* MAIL accepted */
 	SMTP_RCPT,		/* at least one RCPT accepted */
 	SMTP_BDAT,		/* inside a BDAT sequence */
-	SMTP_QUIT
+	SMTP_QUIT,		/* the session ends */
+	SMTP_NSTATES
 };
 
 #define ANY	((1 << SMTP_INIT) | (1 << SMTP_READY) | (1 << SMTP_MAIL) | \
 		    (1 << SMTP_RCPT) | (1 << SMTP_BDAT))
+#define TRANSACTION	((1 << SMTP_MAIL) | (1 << SMTP_RCPT))
+
+struct smtp_session;
+
+/* A command's arguments: the text as sent, and what its check parsed. */
+struct command_args {
+	const char	*verb;
+	char		*text;		/* after the verb and one space */
+	char		 addr[ADDR_MAX];	/* MAIL, RCPT: the path */
+	char		 orcpt[ADDR_MAX];	/* RCPT */
+	int		 notify;		/* RCPT */
+	long long	 len;			/* BDAT: the chunk size */
+	int		 last;			/* BDAT: LAST */
+	char		 trigger[300];		/* ETRN: for the queue runner */
+};
+
+struct smtp_command {
+	const char	*verb;
+	unsigned int	 allowed;	/* bit (1 << state) for each state */
+	/* the reply in a state it is not allowed in; NULL: the state's */
+	const char	*refused[SMTP_NSTATES];
+	/* NULL: any argument will do; else 0, or -1 with the reply sent */
+	int		(*check)(struct smtp_session *, struct command_args *);
+	void		(*proceed)(struct smtp_session *, struct command_args *);
+	/* NULL: a refusal is the reply alone; else it replies itself */
+	void		(*refuse)(struct smtp_session *, struct command_args *,
+			    const char *why);
+};
+
+static int	check_helo(struct smtp_session *, struct command_args *);
+static void	proceed_ehlo(struct smtp_session *, struct command_args *);
+static void	proceed_helo(struct smtp_session *, struct command_args *);
+static int	check_mail(struct smtp_session *, struct command_args *);
+static void	proceed_mail(struct smtp_session *, struct command_args *);
+static int	check_rcpt(struct smtp_session *, struct command_args *);
+static void	proceed_rcpt(struct smtp_session *, struct command_args *);
+static int	check_data(struct smtp_session *, struct command_args *);
+static void	proceed_data(struct smtp_session *, struct command_args *);
+static int	check_bdat(struct smtp_session *, struct command_args *);
+static void	proceed_bdat(struct smtp_session *, struct command_args *);
+static void	refuse_bdat(struct smtp_session *, struct command_args *,
+		    const char *);
+static void	proceed_rset(struct smtp_session *, struct command_args *);
+static void	proceed_noop(struct smtp_session *, struct command_args *);
+static void	proceed_quit(struct smtp_session *, struct command_args *);
+static int	check_vrfy(struct smtp_session *, struct command_args *);
+static void	proceed_vrfy(struct smtp_session *, struct command_args *);
+static void	proceed_help(struct smtp_session *, struct command_args *);
+static int	check_etrn(struct smtp_session *, struct command_args *);
+static void	proceed_etrn(struct smtp_session *, struct command_args *);
+static int	check_xmailq(struct smtp_session *, struct command_args *);
+static void	proceed_xmailq(struct smtp_session *, struct command_args *);
+
+#define NO_RCPT		"554 5.5.1 Error: no valid recipients"
+#define NO_MAIL_RCPT	"503 5.5.1 Error: need MAIL and RCPT first"
+
+static const struct smtp_command commands[] = {
+	{ "EHLO", ANY, { NULL }, check_helo, proceed_ehlo, NULL },
+	{ "HELO", ANY, { NULL }, check_helo, proceed_helo, NULL },
+	{ "MAIL", 1 << SMTP_READY, { NULL }, check_mail, proceed_mail, NULL },
+	{ "RCPT", TRANSACTION, { NULL }, check_rcpt, proceed_rcpt, NULL },
+	{ "DATA", TRANSACTION, { NULL }, check_data, proceed_data, NULL },
+	/* RFC 3030 2: a BDAT is read whatever the reply, even refused */
+	{ "BDAT", (1 << SMTP_RCPT) | (1 << SMTP_BDAT),
+	    { [SMTP_INIT] = NO_MAIL_RCPT, [SMTP_READY] = NO_MAIL_RCPT,
+	    [SMTP_MAIL] = NO_RCPT }, check_bdat, proceed_bdat, refuse_bdat },
+	{ "RSET", ANY, { NULL }, NULL, proceed_rset, NULL },
+	{ "NOOP", ANY, { NULL }, NULL, proceed_noop, NULL },
+	{ "QUIT", ANY, { NULL }, NULL, proceed_quit, NULL },
+	{ "VRFY", ANY, { NULL }, check_vrfy, proceed_vrfy, NULL },
+	{ "HELP", ANY, { NULL }, NULL, proceed_help, NULL },
+	{ "ETRN", 1 << SMTP_READY, { NULL }, check_etrn, proceed_etrn, NULL },
+	{ "XMAILQ", (1 << SMTP_INIT) | (1 << SMTP_READY), { NULL },
+	    check_xmailq, proceed_xmailq, NULL },
+};
+#define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
 struct smtp_session {
 	const struct config *cfg;
@@ -76,43 +162,6 @@ struct smtp_session {
 	unsigned int	 count_all;
 	const char	*last;		/* last command, for "after X" logs */
 };
-
-struct smtp_command {
-	const char	*verb;
-	unsigned int	 allowed;	/* bit (1 << state) for each state */
-	int		(*handle)(struct smtp_session *, char *args);
-};
-
-static int	cmd_ehlo(struct smtp_session *, char *);
-static int	cmd_helo(struct smtp_session *, char *);
-static int	cmd_mail(struct smtp_session *, char *);
-static int	cmd_rcpt(struct smtp_session *, char *);
-static int	cmd_data(struct smtp_session *, char *);
-static int	cmd_bdat(struct smtp_session *, char *);
-static int	cmd_rset(struct smtp_session *, char *);
-static int	cmd_noop(struct smtp_session *, char *);
-static int	cmd_quit(struct smtp_session *, char *);
-static int	cmd_vrfy(struct smtp_session *, char *);
-static int	cmd_help(struct smtp_session *, char *);
-static int	cmd_etrn(struct smtp_session *, char *);
-static int	cmd_xmailq(struct smtp_session *, char *);
-
-static const struct smtp_command commands[] = {
-	{ "EHLO", ANY, cmd_ehlo },
-	{ "HELO", ANY, cmd_helo },
-	{ "MAIL", 1 << SMTP_READY, cmd_mail },
-	{ "RCPT", (1 << SMTP_MAIL) | (1 << SMTP_RCPT), cmd_rcpt },
-	{ "DATA", (1 << SMTP_MAIL) | (1 << SMTP_RCPT), cmd_data },
-	{ "BDAT", ANY, cmd_bdat },
-	{ "RSET", ANY, cmd_rset },
-	{ "NOOP", ANY, cmd_noop },
-	{ "QUIT", ANY, cmd_quit },
-	{ "VRFY", ANY, cmd_vrfy },
-	{ "HELP", ANY, cmd_help },
-	{ "ETRN", 1 << SMTP_READY, cmd_etrn },
-	{ "XMAILQ", (1 << SMTP_INIT) | (1 << SMTP_READY), cmd_xmailq },
-};
-#define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
 static const char *
 state_name(enum smtp_state s)
@@ -198,40 +247,44 @@ etrn_allowed(const struct smtp_session *s)
 }
 
 /*
- * HELO/EHLO name (RFC 5321 4.1.1.1).  A control byte is refused: it
- * would go into the log, the envelope and the Received: header.  Spaces
- * and 8-bit bytes are kept as sent (RFC 6531 3.7.1 allows U-labels, and
- * RFC 5321 4.1.4 does not let a server refuse mail over the name).
+ * check_helo - the HELO/EHLO name (RFC 5321 4.1.1.1).  A control byte is
+ * refused: it would go into the log, the envelope and the Received:
+ * header.  Spaces and 8-bit bytes are kept as sent (RFC 6531 3.7.1
+ * allows U-labels, and RFC 5321 4.1.4 does not let a server refuse mail
+ * over the name).
  */
 static int
-helo_common(struct smtp_session *s, char *args, int esmtp)
+check_helo(struct smtp_session *s, struct command_args *a)
 {
-	const char *verb = esmtp ? "EHLO" : "HELO";
-
-	if (*args == '\0' || strlen(args) >= sizeof(s->helo)) {
-		reply(s, "501 5.5.4 Syntax: %s hostname", verb);
-		return 0;
+	if (*a->text == '\0' || strlen(a->text) >= sizeof(s->helo)) {
+		reply(s, "501 5.5.4 Syntax: %s hostname", a->verb);
+		return -1;
 	}
-	if (text_has_ctl(args)) {
+	if (text_has_ctl(a->text)) {
 		reply(s, "501 5.5.2 Error: control character in %s hostname",
-		    verb);
+		    a->verb);
 		log_info("reject: %s from %s[%s]: 501 5.5.2 control character "
-		    "in host name; helo=<%s>", verb, s->name, s->addr, args);
-		return 0;
+		    "in host name; helo=<%s>", a->verb, s->name, s->addr,
+		    a->text);
+		return -1;
 	}
-	snprintf(s->helo, sizeof(s->helo), "%s", args);
-	s->esmtp = esmtp;
-	if (s->state == SMTP_INIT)
-		session_set_state(s, SMTP_READY);
-	transaction_reset(s);
-	return 1;
+	return 0;
 }
 
-static int
-cmd_ehlo(struct smtp_session *s, char *args)
+/* helo_common - a new greeting: a new name, and no transaction */
+static void
+helo_common(struct smtp_session *s, const char *name, int esmtp)
 {
-	if (!helo_common(s, args, 1))
-		return 0;
+	snprintf(s->helo, sizeof(s->helo), "%s", name);
+	s->esmtp = esmtp;
+	transaction_reset(s);
+	session_set_state(s, SMTP_READY);
+}
+
+static void
+proceed_ehlo(struct smtp_session *s, struct command_args *a)
+{
+	helo_common(s, a->text, 1);
 	reply(s, "250-%s", s->cfg->hostname);
 	reply(s, "250-PIPELINING");
 	reply(s, "250-SIZE %lld", s->cfg->max_message_size);
@@ -242,15 +295,13 @@ cmd_ehlo(struct smtp_session *s, char *args)
 	reply(s, "250-DSN");
 	reply(s, "250-SMTPUTF8");
 	reply(s, "250 CHUNKING");
-	return 0;
 }
 
-static int
-cmd_helo(struct smtp_session *s, char *args)
+static void
+proceed_helo(struct smtp_session *s, struct command_args *a)
 {
-	if (helo_common(s, args, 0))
-		reply(s, "250 %s", s->cfg->hostname);
-	return 0;
+	helo_common(s, a->text, 0);
+	reply(s, "250 %s", s->cfg->hostname);
 }
 
 /*
@@ -298,22 +349,23 @@ skip_keyword(char *args, const char *kw)
 	return args;
 }
 
+/* check_mail - the sender and its parameters, which go into s->env */
 static int
-cmd_mail(struct smtp_session *s, char *args)
+check_mail(struct smtp_session *s, struct command_args *a)
 {
-	char	 addr[ADDR_MAX], qualified[CMD_LINE_MAX + 256], *p, *key, *value;
+	char	 qualified[CMD_LINE_MAX + 256], *p, *key, *value;
 	const char *end, *why;
 
-	if ((p = skip_keyword(args, "FROM:")) == NULL) {
+	if ((p = skip_keyword(a->text, "FROM:")) == NULL) {
 		reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
-		return 0;
+		return -1;
 	}
 	p = qualify_local(s, p, qualified, sizeof(qualified));
 	/* SMTPUTF8 may follow the path; look for it before parsing. */
 	if (strcasestr(p, " SMTPUTF8") != NULL)
 		s->env.smtputf8 = 1;
 	if (addr_parse_path(p, ADDR_ALLOW_NULL | (s->env.smtputf8 ? ADDR_UTF8 :
-	    0), addr, sizeof(addr), &end, &why) == -1) {
+	    0), a->addr, sizeof(a->addr), &end, &why) == -1) {
 		s->env.smtputf8 = 0;
 		if (needs_smtputf8(s, p, ADDR_ALLOW_NULL))
 			reply(s, "553 5.6.7 Sender address is UTF-8: "
@@ -321,19 +373,19 @@ cmd_mail(struct smtp_session *s, char *args)
 		else
 			reply(s, "501 5.1.7 Bad sender address syntax: %s",
 			    why);
-		return 0;
+		return -1;
 	}
 	p += end - p;
 	if (*p != '\0' && *p != ' ') {
 		reply(s, "501 5.5.4 Syntax: MAIL FROM:<address> [parameters]");
-		return 0;
+		return -1;
 	}
 	while ((key = smtp_param_next(&p, &value)) != NULL) {
 		if (smtp_mail_param(&s->env, &s->declared_size, key, value) == -1) {
 			reply(s, "555 5.5.4 Unsupported or bad parameter: %s",
 			    key);
 			transaction_reset(s);
-			return 0;
+			return -1;
 		}
 	}
 	if (s->declared_size > s->cfg->max_message_size) {
@@ -341,12 +393,17 @@ cmd_mail(struct smtp_session *s, char *args)
 		log_reject(s, "MAIL", "552 5.3.4 Message size exceeds fixed "
 		    "limit", NULL);
 		transaction_reset(s);
-		return 0;
+		return -1;
 	}
-	snprintf(s->env.sender, sizeof(s->env.sender), "%s", addr);
+	return 0;
+}
+
+static void
+proceed_mail(struct smtp_session *s, struct command_args *a)
+{
+	snprintf(s->env.sender, sizeof(s->env.sender), "%s", a->addr);
 	session_set_state(s, SMTP_MAIL);
 	reply(s, "250 2.1.0 Ok");
-	return 0;
 }
 
 /* Does this local part name a user or an alias?  -1: cannot tell now. */
@@ -401,59 +458,77 @@ refuse:
 	return 0;
 }
 
+/*
+ * rcpt_path - the path of RCPT TO: into a->addr; *pp is left after it,
+ * in a->text or in qualified (a bare local name, qualified).
+ */
 static int
-cmd_rcpt(struct smtp_session *s, char *args)
+rcpt_path(struct smtp_session *s, struct command_args *a, char *qualified,
+    size_t len, char **pp)
 {
-	char	 addr[ADDR_MAX], orcpt[ADDR_MAX] = "", *p, *key, *value;
-	char	 qualified[CMD_LINE_MAX + 256];
 	const char *end, *why;
-	int	 notify = 0;
+	char	*p;
 
-	if ((p = skip_keyword(args, "TO:")) == NULL) {
+	if ((p = skip_keyword(a->text, "TO:")) == NULL) {
 		reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
-		return 0;
+		return -1;
 	}
 	if (strncasecmp(p, "<postmaster>", 12) != 0)
-		p = qualify_local(s, p, qualified, sizeof(qualified));
+		p = qualify_local(s, p, qualified, len);
 	if (strncasecmp(p, "<postmaster>", 12) == 0) {
-		snprintf(addr, sizeof(addr), "postmaster@%s", s->cfg->hostname);
+		snprintf(a->addr, sizeof(a->addr), "postmaster@%s",
+		    s->cfg->hostname);
 		end = p + 12;
-	} else if (addr_parse_path(p, s->env.smtputf8 ? ADDR_UTF8 : 0, addr,
-	    sizeof(addr), &end, &why) == -1) {
+	} else if (addr_parse_path(p, s->env.smtputf8 ? ADDR_UTF8 : 0,
+	    a->addr, sizeof(a->addr), &end, &why) == -1) {
 		if (needs_smtputf8(s, p, 0))
 			reply(s, "553 5.6.7 Recipient address is UTF-8: the "
 			    "transaction needs SMTPUTF8 in MAIL FROM");
 		else
 			reply(s, "501 5.1.3 Bad recipient address syntax: %s",
 			    why);
-		return 0;
+		return -1;
 	}
-	p += end - p;
+	*pp = p + (end - p);
+	return 0;
+}
+
+/* check_rcpt - the recipient, its parameters, and may it be used? */
+static int
+check_rcpt(struct smtp_session *s, struct command_args *a)
+{
+	char	 qualified[CMD_LINE_MAX + 256], *p, *key, *value;
+
+	if (rcpt_path(s, a, qualified, sizeof(qualified), &p) == -1)
+		return -1;
 	if (*p != '\0' && *p != ' ') {
 		reply(s, "501 5.5.4 Syntax: RCPT TO:<address> [parameters]");
-		return 0;
+		return -1;
 	}
 	while ((key = smtp_param_next(&p, &value)) != NULL) {
-		if (smtp_rcpt_param(key, value, &notify, orcpt,
-		    sizeof(orcpt)) == -1) {
+		if (smtp_rcpt_param(key, value, &a->notify, a->orcpt,
+		    sizeof(a->orcpt)) == -1) {
 			reply(s, "555 5.5.4 Unsupported or bad parameter: %s",
 			    key);
-			return 0;
+			return -1;
 		}
 	}
 	if (s->env.nrcpt >= (size_t)s->cfg->max_recipients) {
 		reply(s, "452 4.5.3 Error: too many recipients");
-		return 0;
+		return -1;
 	}
-	if (!rcpt_allowed(s, addr))
-		return 0;
-	if (envelope_add_rcpt(&s->env, addr, notify, orcpt) == -1) {
+	return rcpt_allowed(s, a->addr) ? 0 : -1;
+}
+
+static void
+proceed_rcpt(struct smtp_session *s, struct command_args *a)
+{
+	if (envelope_add_rcpt(&s->env, a->addr, a->notify, a->orcpt) == -1) {
 		reply(s, "451 4.3.0 Error: out of memory");
-		return 0;
+		return;
 	}
 	session_set_state(s, SMTP_RCPT);
 	reply(s, "250 2.1.5 Ok");
-	return 0;
 }
 
 /*
@@ -556,132 +631,167 @@ message_close(struct smtp_session *s)
 	transaction_reset(s);
 }
 
+/* check_data - no argument, and a recipient to send to */
 static int
-cmd_data(struct smtp_session *s, char *args)
+check_data(struct smtp_session *s, struct command_args *a)
 {
-	if (*args) {
+	if (*a->text) {
 		reply(s, "501 5.5.4 Syntax: DATA");
-		return 0;
+		return -1;
 	}
-	if (s->state != SMTP_RCPT) {
-		reply(s, "554 5.5.1 Error: no valid recipients");
-		return 0;
+	if (s->env.nrcpt == 0) {
+		reply(s, NO_RCPT);
+		return -1;
 	}
+	return 0;
+}
+
+static void
+proceed_data(struct smtp_session *s, struct command_args *a)
+{
+	(void)a;
 	if (message_open(s) == -1) {
 		reply(s, "451 4.3.0 Error: queue file write error");
 		transaction_reset(s);
-		return 0;
+		return;
 	}
 	reply(s, "354 End data with <CR><LF>.<CR><LF>");
-	if (smtp_data_read(&s->io, &s->w) == -1)
-		return -1;
+	if (smtp_data_read(&s->io, &s->w) == -1) {
+		session_set_state(s, SMTP_QUIT);	/* the client is gone */
+		return;
+	}
 	message_close(s);
-	return 0;
 }
 
-/* BDAT size [LAST] (RFC 3030 2): the chunk is read whatever the reply. */
-static int
-cmd_bdat(struct smtp_session *s, char *args)
+/* bdat_skip - a refused BDAT: read its chunk, reply, end the transaction */
+static void
+bdat_skip(struct smtp_session *s, struct command_args *a, const char *why)
 {
-	char	*end;
-	long long len;
-	int	 last = 0, bad = 0;
 	struct msgwriter discard;
 
-	errno = 0;
-	len = isdigit((unsigned char)*args) ? strtoll(args, &end, 10) : -1;
-	if (len < 0 || errno) {
-		reply(s, "501 5.5.4 Syntax: BDAT size [LAST]");
-		return -1;	/* the chunk cannot be skipped: close */
+	msgw_init(&discard, NULL, 0, NULL, NULL);
+	if (smtp_bdat_read(&s->io, &discard, a->len) == -1) {
+		session_set_state(s, SMTP_QUIT);
+		return;
 	}
-	if (!strcasecmp(end, " LAST"))
-		last = 1;
-	else if (*end != '\0')
-		bad = 1;
-	if (!bad && s->state == SMTP_RCPT && message_open(s) == 0)
-		session_set_state(s, SMTP_BDAT);
-	else if (!bad && s->state == SMTP_RCPT)
-		bad = 2;
-	if (bad || s->state != SMTP_BDAT) {
-		msgw_init(&discard, NULL, 0, NULL, NULL);
-		if (smtp_bdat_read(&s->io, &discard, len) == -1)
-			return -1;
-		if (bad == 1)
-			reply(s, "501 5.5.4 Syntax: BDAT size [LAST]");
-		else if (bad == 2)
-			reply(s, "451 4.3.0 Error: queue file write error");
-		else if (s->state == SMTP_MAIL)
-			reply(s, "554 5.5.1 Error: no valid recipients");
-		else
-			reply(s, "503 5.5.1 Error: need MAIL and RCPT first");
-		transaction_reset(s);
-		return 0;
-	}
-	if (smtp_bdat_read(&s->io, &s->w, len) == -1)
-		return -1;
-	if (last)
-		message_close(s);
-	else
-		reply(s, "250 2.0.0 %lld octets received", len);
-	return 0;
-}
-
-static int
-cmd_rset(struct smtp_session *s, char *args)
-{
-	(void)args;
+	reply(s, "%s", why);
 	transaction_reset(s);
-	reply(s, "250 2.0.0 Ok");
-	return 0;
-}
-
-static int
-cmd_noop(struct smtp_session *s, char *args)
-{
-	(void)args;
-	reply(s, "250 2.0.0 Ok");
-	return 0;
-}
-
-static int
-cmd_quit(struct smtp_session *s, char *args)
-{
-	(void)args;
-	reply(s, "221 2.0.0 Bye");
-	session_set_state(s, SMTP_QUIT);
-	return 0;
-}
-
-static int
-cmd_vrfy(struct smtp_session *s, char *args)
-{
-	if (*args == '\0')
-		reply(s, "501 5.5.4 Syntax: VRFY address");
-	else
-		reply(s, "252 2.0.0 Cannot VRFY user, but will accept "
-		    "message and attempt delivery");
-	return 0;
-}
-
-static int
-cmd_help(struct smtp_session *s, char *args)
-{
-	(void)args;
-	reply(s, "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET "
-	    "NOOP QUIT VRFY HELP ETRN; see RFC 5321");
-	return 0;
 }
 
 /*
- * ETRN (RFC 1985): trusted clients flush the queue for a domain.  Local
- * submitters (sendmail -q) may also say "ETRN *" for all, or a queue id.
- * The queue runner does one rescan for a domain at a time (queue.h).
+ * check_bdat - "size [LAST]" (RFC 3030 2).  A size that cannot be read
+ * ends the session: the chunk cannot be skipped.  Any other refusal
+ * reads the chunk first (bdat_skip).
  */
 static int
-cmd_etrn(struct smtp_session *s, char *args)
+check_bdat(struct smtp_session *s, struct command_args *a)
 {
-	char	 msg[300];
-	const char *d = args[0] == '@' ? args + 1 : args;
+	char	*end;
+
+	errno = 0;
+	a->len = isdigit((unsigned char)*a->text) ? strtoll(a->text, &end,
+	    10) : -1;
+	if (a->len < 0 || errno) {
+		reply(s, "501 5.5.4 Syntax: BDAT size [LAST]");
+		session_set_state(s, SMTP_QUIT);
+		return -1;
+	}
+	if (!strcasecmp(end, " LAST"))
+		a->last = 1;
+	else if (*end != '\0') {
+		bdat_skip(s, a, "501 5.5.4 Syntax: BDAT size [LAST]");
+		return -1;
+	}
+	return 0;
+}
+
+/* refuse_bdat - BDAT in a state it is not allowed in */
+static void
+refuse_bdat(struct smtp_session *s, struct command_args *a, const char *why)
+{
+	if (check_bdat(s, a) == 0)
+		bdat_skip(s, a, why);
+}
+
+/* proceed_bdat - the first chunk opens the queue file, LAST commits it */
+static void
+proceed_bdat(struct smtp_session *s, struct command_args *a)
+{
+	if (!s->sf_open) {
+		if (message_open(s) == -1) {
+			bdat_skip(s, a, "451 4.3.0 Error: queue file write "
+			    "error");
+			return;
+		}
+		session_set_state(s, SMTP_BDAT);
+	}
+	if (smtp_bdat_read(&s->io, &s->w, a->len) == -1)
+		session_set_state(s, SMTP_QUIT);
+	else if (a->last)
+		message_close(s);
+	else
+		reply(s, "250 2.0.0 %lld octets received", a->len);
+}
+
+static void
+proceed_rset(struct smtp_session *s, struct command_args *a)
+{
+	(void)a;
+	transaction_reset(s);
+	reply(s, "250 2.0.0 Ok");
+}
+
+static void
+proceed_noop(struct smtp_session *s, struct command_args *a)
+{
+	(void)a;
+	reply(s, "250 2.0.0 Ok");
+}
+
+static void
+proceed_quit(struct smtp_session *s, struct command_args *a)
+{
+	(void)a;
+	reply(s, "221 2.0.0 Bye");
+	session_set_state(s, SMTP_QUIT);
+}
+
+static int
+check_vrfy(struct smtp_session *s, struct command_args *a)
+{
+	if (*a->text != '\0')
+		return 0;
+	reply(s, "501 5.5.4 Syntax: VRFY address");
+	return -1;
+}
+
+static void
+proceed_vrfy(struct smtp_session *s, struct command_args *a)
+{
+	(void)a;
+	reply(s, "252 2.0.0 Cannot VRFY user, but will accept message and "
+	    "attempt delivery");
+}
+
+static void
+proceed_help(struct smtp_session *s, struct command_args *a)
+{
+	(void)a;
+	reply(s, "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET "
+	    "NOOP QUIT VRFY HELP ETRN; see RFC 5321");
+}
+
+/*
+ * check_etrn - ETRN (RFC 1985): trusted clients flush the queue for a
+ * domain.  Local submitters (sendmail -q) may also say "ETRN *" for all,
+ * or a queue id.  The queue runner does one rescan for a domain at a
+ * time (queue.h).
+ */
+static int
+check_etrn(struct smtp_session *s, struct command_args *a)
+{
+	char	 uid[32] = "";
+	const char *d = a->text[0] == '@' ? a->text + 1 : a->text;
 
 	if (!etrn_allowed(s)) {
 		if (s->uid < 0)
@@ -692,42 +802,54 @@ cmd_etrn(struct smtp_session *s, char *args)
 			    "user; only root and %s may flush the queue",
 			    s->cfg->user);
 		if (s->uid >= 0)
-			snprintf(msg, sizeof(msg), ", uid=%ld", s->uid);
+			snprintf(uid, sizeof(uid), ", uid=%ld", s->uid);
 		log_info("reject: ETRN from %s[%s]%s: 459 4.7.1 not allowed",
-		    s->name, s->addr, s->uid >= 0 ? msg : "");
-		return 0;
+		    s->name, s->addr, uid);
+		return -1;
 	}
-	if (!strcmp(args, "*"))
-		snprintf(msg, sizeof(msg), "flush\n");
-	else if (s->uid >= 0 && queueid_valid(args))
-		snprintf(msg, sizeof(msg), "flush %s\n", args);
+	if (!strcmp(a->text, "*"))
+		snprintf(a->trigger, sizeof(a->trigger), "flush\n");
+	else if (s->uid >= 0 && queueid_valid(a->text))
+		snprintf(a->trigger, sizeof(a->trigger), "flush %s\n", a->text);
 	else if (addr_is_valid_domain(d, 0))
-		snprintf(msg, sizeof(msg), "flush @%s\n", d);
+		snprintf(a->trigger, sizeof(a->trigger), "flush @%s\n", d);
 	else {
 		reply(s, "501 5.5.4 Syntax: ETRN domain");
-		return 0;
+		return -1;
 	}
-	spool_trigger(s->cfg->spool_dir, msg);
-	reply(s, "250 2.0.0 Queuing started");
 	return 0;
 }
 
-/* XMAILQ: the queue listing, for a local user only; TCP never sees it. */
+static void
+proceed_etrn(struct smtp_session *s, struct command_args *a)
+{
+	spool_trigger(s->cfg->spool_dir, a->trigger);
+	reply(s, "250 2.0.0 Queuing started");
+}
+
+/* check_xmailq - XMAILQ is for a local user only; TCP never sees it */
 static int
-cmd_xmailq(struct smtp_session *s, char *args)
+check_xmailq(struct smtp_session *s, struct command_args *a)
+{
+	(void)a;
+	if (s->uid >= 0)
+		return 0;
+	reply(s, "500 5.5.2 Error: command not recognized");
+	return -1;
+}
+
+static void
+proceed_xmailq(struct smtp_session *s, struct command_args *a)
 {
 	char	 why[256];
 
-	if (s->uid < 0) {
-		reply(s, "500 5.5.2 Error: command not recognized");
-		return 0;
-	}
-	if (smtp_mailq(s->cfg, s->uid, args, &s->io, why, sizeof(why)) == 0)
-		return 0;
+	if (smtp_mailq(s->cfg, s->uid, a->text, &s->io, why,
+	    sizeof(why)) == 0)
+		return;
 	if (why[0] == '\0')
-		return -1;
-	reply(s, "%s", why);
-	return 0;
+		session_set_state(s, SMTP_QUIT);	/* a listing broke off */
+	else
+		reply(s, "%s", why);
 }
 
 /* Find the command; the verb is upper-cased in place. */
@@ -746,46 +868,56 @@ command_find(char *line, char **args)
 	return NULL;
 }
 
-static void
+/* out_of_sequence - the reply to a command the state does not allow */
+static const char *
 out_of_sequence(struct smtp_session *s, const struct smtp_command *c)
 {
+	if (c->refused[s->state] != NULL)
+		return c->refused[s->state];
 	if (s->state == SMTP_INIT)
-		reply(s, "503 5.5.1 Error: send HELO/EHLO first");
-	else if (!strcmp(c->verb, "MAIL"))
-		reply(s, "503 5.5.1 Error: nested MAIL command");
-	else if (s->state == SMTP_BDAT)
-		reply(s, "503 5.5.1 Error: BDAT in progress");
-	else
-		reply(s, "503 5.5.1 Error: need %s command", s->state ==
-		    SMTP_READY ? "MAIL" : "RCPT");
+		return "503 5.5.1 Error: send HELO/EHLO first";
+	if (!strcmp(c->verb, "MAIL"))
+		return "503 5.5.1 Error: nested MAIL command";
+	if (s->state == SMTP_BDAT)
+		return "503 5.5.1 Error: BDAT in progress";
+	return s->state == SMTP_READY ? "503 5.5.1 Error: need MAIL command" :
+	    "503 5.5.1 Error: need RCPT command";
 }
 
-/* One command line; returns -1 when the session must end. */
-static int
+/*
+ * session_command - one command line: the table says whether the state
+ * allows it; then its check step, and when that passes its proceed step.
+ */
+static void
 session_command(struct smtp_session *s, char *line, size_t len)
 {
 	const struct smtp_command *c;
-	char	*args;
+	struct command_args a;
+	const char *why;
 
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
 	line[len] = '\0';
 	if (memchr(line, '\0', len) != NULL) {
 		reply(s, "500 5.5.2 Error: NUL character in command");
-		return 0;
+		return;
 	}
-	if ((c = command_find(line, &args)) == NULL) {
+	memset(&a, 0, sizeof(a));
+	if ((c = command_find(line, &a.text)) == NULL) {
 		reply(s, "500 5.5.2 Error: command not recognized");
-		return 0;
+		return;
 	}
 	s->count[c - commands]++;
 	s->count_all++;
-	s->last = c->verb;
+	s->last = a.verb = c->verb;
 	if (!(c->allowed & (1u << s->state))) {
-		out_of_sequence(s, c);
-		return 0;
-	}
-	return c->handle(s, args);
+		why = out_of_sequence(s, c);
+		if (c->refuse != NULL)
+			c->refuse(s, &a, why);
+		else
+			reply(s, "%s", why);
+	} else if (c->check == NULL || c->check(s, &a) == 0)
+		c->proceed(s, &a);
 }
 
 /*
@@ -859,6 +991,7 @@ session_init(struct smtp_session *s, const struct config *cfg, int fd,
 		snprintf(s->name, sizeof(s->name), "unknown");
 }
 
+
 int
 smtp_session_run(const struct config *cfg, int fd, const struct sockaddr *peer,
     long uid)
@@ -883,20 +1016,15 @@ smtp_session_run(const struct config *cfg, int fd, const struct sockaddr *peer,
 			    s->addr);
 			break;
 		}
-		n = iobuf_getline(&s->io, CMD_LINE_MAX, &line, &toolong);
-		if (n == -1) {
-			session_log_lost(s);
+		if ((n = iobuf_getline(&s->io, CMD_LINE_MAX, &line,
+		    &toolong)) == -1)
 			break;
-		}
-		if (toolong) {
+		if (toolong)
 			reply(s, "500 5.5.2 Error: line too long");
-			continue;
-		}
-		if (session_command(s, line, (size_t)n) == -1) {
-			session_log_lost(s);
-			break;
-		}
+		else
+			session_command(s, line, (size_t)n);
 	}
+	session_log_lost(s);
 	iobuf_flush(&s->io);
 	session_log_disconnect(s);
 	transaction_reset(s);
