@@ -4,14 +4,16 @@
  *
  * One enum of states and one command table, commands[], which says all
  * there is to say about a verb: the states it is legal in, the reply it
- * gets in a state it is not legal in (when not the state's own, as for
- * DATA and BDAT), a check step and a proceed step, as OpenSMTPD splits
- * them (smtp_check_*, smtp_proceed_*).  The dispatcher alone looks at
- * the state: a check step only parses and validates the arguments (it
- * replies and returns -1 when it refuses them), and a proceed step acts
- * and moves the state.  A refused BDAT still carries its chunk, so its
- * entry also has a refuse step that reads the chunk first.  A step that
- * must end the session (the connection failed) moves to SMTP_QUIT.
+ * gets in a state it is not legal in (state_refused[] unless the entry
+ * has its own, as MAIL and BDAT do), a check step and a proceed step, as
+ * OpenSMTPD splits them (smtp_check_*, smtp_proceed_*).  The dispatcher
+ * alone looks at the state: a check step only parses and validates the
+ * arguments (it replies and returns -1 when it refuses them), and a
+ * proceed step acts and moves the state.  A refused BDAT still carries
+ * its chunk, so its entry also has a refuse step that reads the chunk
+ * first.  A step that must end the session (the connection failed)
+ * moves to SMTP_QUIT.  The session counts each command by its entry, for
+ * the disconnect log line.
  *
  * Extensions: PIPELINING (RFC 2920), SIZE (1870), 8BITMIME (6152),
  * ENHANCEDSTATUSCODES (2034, 3463), SMTPUTF8 (6531), DSN (3461),
@@ -118,11 +120,23 @@ static void	proceed_xmailq(struct smtp_session *, struct command_args *);
 
 #define NO_RCPT		"554 5.5.1 Error: no valid recipients"
 #define NO_MAIL_RCPT	"503 5.5.1 Error: need MAIL and RCPT first"
+#define NESTED_MAIL	"503 5.5.1 Error: nested MAIL command"
+
+/* The reply in a state that does not allow a command without its own. */
+static const char *const state_refused[SMTP_NSTATES] = {
+	[SMTP_INIT] = "503 5.5.1 Error: send HELO/EHLO first",
+	[SMTP_READY] = "503 5.5.1 Error: need MAIL command",
+	[SMTP_MAIL] = "503 5.5.1 Error: need RCPT command",
+	[SMTP_RCPT] = "503 5.5.1 Error: need RCPT command",
+	[SMTP_BDAT] = "503 5.5.1 Error: BDAT in progress",
+};
 
 static const struct smtp_command commands[] = {
 	{ "EHLO", ANY, { NULL }, check_helo, proceed_ehlo, NULL },
 	{ "HELO", ANY, { NULL }, check_helo, proceed_helo, NULL },
-	{ "MAIL", 1 << SMTP_READY, { NULL }, check_mail, proceed_mail, NULL },
+	{ "MAIL", 1 << SMTP_READY, { [SMTP_MAIL] = NESTED_MAIL,
+	    [SMTP_RCPT] = NESTED_MAIL, [SMTP_BDAT] = NESTED_MAIL },
+	    check_mail, proceed_mail, NULL },
 	{ "RCPT", TRANSACTION, { NULL }, check_rcpt, proceed_rcpt, NULL },
 	{ "DATA", TRANSACTION, { NULL }, check_data, proceed_data, NULL },
 	/* RFC 3030 2: a BDAT is read whatever the reply, even refused */
@@ -158,7 +172,7 @@ struct smtp_session {
 	struct msgwriter w;
 	char		 msgid[128];
 	char		 from_hdr[ADDR_MAX + 8];
-	unsigned int	 count[16];	/* per command, for the log */
+	unsigned int	 count[NCOMMANDS];	/* per command, for the log */
 	unsigned int	 count_all;
 	const char	*last;		/* last command, for "after X" logs */
 };
@@ -868,22 +882,6 @@ command_find(char *line, char **args)
 	return NULL;
 }
 
-/* out_of_sequence - the reply to a command the state does not allow */
-static const char *
-out_of_sequence(struct smtp_session *s, const struct smtp_command *c)
-{
-	if (c->refused[s->state] != NULL)
-		return c->refused[s->state];
-	if (s->state == SMTP_INIT)
-		return "503 5.5.1 Error: send HELO/EHLO first";
-	if (!strcmp(c->verb, "MAIL"))
-		return "503 5.5.1 Error: nested MAIL command";
-	if (s->state == SMTP_BDAT)
-		return "503 5.5.1 Error: BDAT in progress";
-	return s->state == SMTP_READY ? "503 5.5.1 Error: need MAIL command" :
-	    "503 5.5.1 Error: need RCPT command";
-}
-
 /*
  * session_command - one command line: the table says whether the state
  * allows it; then its check step, and when that passes its proceed step.
@@ -911,7 +909,8 @@ session_command(struct smtp_session *s, char *line, size_t len)
 	s->count_all++;
 	s->last = a.verb = c->verb;
 	if (!(c->allowed & (1u << s->state))) {
-		why = out_of_sequence(s, c);
+		if ((why = c->refused[s->state]) == NULL)
+			why = state_refused[s->state];
 		if (c->refuse != NULL)
 			c->refuse(s, &a, why);
 		else
