@@ -7,9 +7,10 @@
  * gets in a state it is not legal in (state_refused[] unless the entry
  * has its own, as MAIL and BDAT do), a check step and a proceed step, as
  * OpenSMTPD splits them (smtp_check_*, smtp_proceed_*).  The dispatcher
- * alone looks at the state: a check step only parses and validates the
- * arguments (it replies and returns -1 when it refuses them), and a
- * proceed step acts and moves the state.  A refused BDAT still carries
+ * alone looks at the state: a check step parses and validates the
+ * arguments (it replies and returns -1 when it refuses them; MAIL's
+ * records its parameters in the new envelope), and a proceed step acts
+ * and moves the state.  A refused BDAT still carries
  * its chunk, so its entry also has a refuse step that reads the chunk
  * first.  A step that must end the session (the connection failed)
  * moves to SMTP_QUIT.  The session counts each command by its entry, for
