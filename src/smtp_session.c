@@ -2,12 +2,27 @@
 /*
  * smtp_session.c - the SMTP server state machine (RFC 5321).
  *
- * One enum of states, one command table: each entry names the verb, the
- * states it is legal in, and a handler that first checks its arguments
- * and then acts.  Extensions: PIPELINING (RFC 2920), SIZE (1870),
- * 8BITMIME (6152), ENHANCEDSTATUSCODES (2034, 3463), SMTPUTF8 (6531),
- * DSN (3461), CHUNKING (3030), ETRN (1985, trusted clients only), and
- * for local submitters only XMAILQ, the queue listing (smtp_mailq.c).
+ * One enum of states and one command table, commands[], which says all
+ * there is to say about a verb: the states it is legal in, the reply it
+ * gets in a state it is not legal in (state_refused[] unless the entry
+ * has its own, as MAIL and BDAT do), a check step and a proceed step, as
+ * OpenSMTPD splits them (smtp_check_*, smtp_proceed_*).  The dispatcher
+ * alone looks at the state: a check step parses and validates the
+ * arguments (it replies and returns -1 when it refuses them; MAIL's
+ * records its parameters in the new envelope), and a proceed step acts
+ * and moves the state.  A refused BDAT still carries
+ * its chunk, so its entry also has a refuse step that reads the chunk
+ * first.  A step that must end the session (the connection failed)
+ * moves to SMTP_QUIT.  The session counts each command by its entry, for
+ * the disconnect log line.  The commands that carry a message, DATA and
+ * BDAT, are in smtp_message.c; replies and state moves, which both
+ * use, in smtp_state.c; the session struct, the states and the command
+ * ids they share in smtp_session_priv.h.
+ *
+ * Extensions: PIPELINING (RFC 2920), SIZE (1870), 8BITMIME (6152),
+ * ENHANCEDSTATUSCODES (2034, 3463), SMTPUTF8 (6531), DSN (3461),
+ * CHUNKING (3030), ETRN (1985, trusted clients only), and for local
+ * submitters only XMAILQ, the queue listing (smtp_mailq.c).
  *
  * Relaying (DESIGN.md): a recipient is accepted when its domain is local
  * and the local part names a user or an alias, or when the client is
@@ -28,7 +43,6 @@
 #include "addr.h"
 #include "aliases.h"
 #include "config.h"
-#include "date.h"
 #include "envelope.h"
 #include "iobuf.h"
 #include "log.h"
@@ -38,125 +52,94 @@
 #include "smtp_mailq.h"
 #include "smtp_params.h"
 #include "smtp_session.h"
+#include "smtp_session_priv.h"
 #include "spool.h"
 #include "text.h"
 
 #define CMD_LINE_MAX	512	/* RFC 5321 4.5.3.1.4, CRLF included */
 
-enum smtp_state {
-	SMTP_INIT,		/* greeted, no HELO/EHLO yet */
-	SMTP_READY,		/* no transaction */
-	SMTP_MAIL,		/* MAIL accepted */
-	SMTP_RCPT,		/* at least one RCPT accepted */
-	SMTP_BDAT,		/* inside a BDAT sequence */
-	SMTP_QUIT
-};
-
 #define ANY	((1 << SMTP_INIT) | (1 << SMTP_READY) | (1 << SMTP_MAIL) | \
 		    (1 << SMTP_RCPT) | (1 << SMTP_BDAT))
-
-struct smtp_session {
-	const struct config *cfg;
-	struct iobuf	 io;
-	enum smtp_state	 state;
-	long		 uid;		/* local submitter, -1 for TCP */
-	int		 trusted;	/* may relay */
-	int		 esmtp;
-	int		 errors;
-	char		 addr[64];	/* client address text, "local" */
-	char		 name[256];	/* client host name, "unknown" */
-	char		 helo[256];
-	struct envelope	 env;		/* the transaction */
-	long long	 declared_size;
-	struct spool_file sf;		/* open while DATA/BDAT runs */
-	int		 sf_open;
-	struct msgwriter w;
-	char		 msgid[128];
-	char		 from_hdr[ADDR_MAX + 8];
-	unsigned int	 count[16];	/* per command, for the log */
-	unsigned int	 count_all;
-	const char	*last;		/* last command, for "after X" logs */
-};
+#define TRANSACTION	((1 << SMTP_MAIL) | (1 << SMTP_RCPT))
 
 struct smtp_command {
 	const char	*verb;
 	unsigned int	 allowed;	/* bit (1 << state) for each state */
-	int		(*handle)(struct smtp_session *, char *args);
+	/* the reply in a state it is not allowed in; NULL: the state's */
+	const char	*refused[SMTP_NSTATES];
+	/* NULL: any argument will do; else 0, or -1 with the reply sent */
+	int		(*check)(struct smtp_session *, struct smtp_args *);
+	void		(*proceed)(struct smtp_session *, struct smtp_args *);
+	/* NULL: a refusal is the reply alone; else it replies itself */
+	void		(*refuse)(struct smtp_session *, struct smtp_args *,
+			    const char *why);
 };
 
-static int	cmd_ehlo(struct smtp_session *, char *);
-static int	cmd_helo(struct smtp_session *, char *);
-static int	cmd_mail(struct smtp_session *, char *);
-static int	cmd_rcpt(struct smtp_session *, char *);
-static int	cmd_data(struct smtp_session *, char *);
-static int	cmd_bdat(struct smtp_session *, char *);
-static int	cmd_rset(struct smtp_session *, char *);
-static int	cmd_noop(struct smtp_session *, char *);
-static int	cmd_quit(struct smtp_session *, char *);
-static int	cmd_vrfy(struct smtp_session *, char *);
-static int	cmd_help(struct smtp_session *, char *);
-static int	cmd_etrn(struct smtp_session *, char *);
-static int	cmd_xmailq(struct smtp_session *, char *);
+static int	check_helo(struct smtp_session *, struct smtp_args *);
+static void	proceed_ehlo(struct smtp_session *, struct smtp_args *);
+static void	proceed_helo(struct smtp_session *, struct smtp_args *);
+static int	check_mail(struct smtp_session *, struct smtp_args *);
+static void	proceed_mail(struct smtp_session *, struct smtp_args *);
+static int	check_rcpt(struct smtp_session *, struct smtp_args *);
+static void	proceed_rcpt(struct smtp_session *, struct smtp_args *);
+static void	proceed_rset(struct smtp_session *, struct smtp_args *);
+static void	proceed_noop(struct smtp_session *, struct smtp_args *);
+static void	proceed_quit(struct smtp_session *, struct smtp_args *);
+static int	check_vrfy(struct smtp_session *, struct smtp_args *);
+static void	proceed_vrfy(struct smtp_session *, struct smtp_args *);
+static void	proceed_help(struct smtp_session *, struct smtp_args *);
+static int	check_etrn(struct smtp_session *, struct smtp_args *);
+static void	proceed_etrn(struct smtp_session *, struct smtp_args *);
+static int	check_xmailq(struct smtp_session *, struct smtp_args *);
+static void	proceed_xmailq(struct smtp_session *, struct smtp_args *);
 
+#define NO_MAIL_RCPT	"503 5.5.1 Error: need MAIL and RCPT first"
+#define NESTED_MAIL	"503 5.5.1 Error: nested MAIL command"
+
+/* The reply in a state that does not allow a command without its own. */
+static const char *const state_refused[SMTP_NSTATES] = {
+	[SMTP_INIT] = "503 5.5.1 Error: send HELO/EHLO first",
+	[SMTP_READY] = "503 5.5.1 Error: need MAIL command",
+	[SMTP_MAIL] = "503 5.5.1 Error: need RCPT command",
+	[SMTP_RCPT] = "503 5.5.1 Error: need RCPT command",
+	[SMTP_BDAT] = "503 5.5.1 Error: BDAT in progress",
+};
+
+/* verb, allowed states, own refusals; check, proceed, refuse steps */
 static const struct smtp_command commands[] = {
-	{ "EHLO", ANY, cmd_ehlo },
-	{ "HELO", ANY, cmd_helo },
-	{ "MAIL", 1 << SMTP_READY, cmd_mail },
-	{ "RCPT", (1 << SMTP_MAIL) | (1 << SMTP_RCPT), cmd_rcpt },
-	{ "DATA", (1 << SMTP_MAIL) | (1 << SMTP_RCPT), cmd_data },
-	{ "BDAT", ANY, cmd_bdat },
-	{ "RSET", ANY, cmd_rset },
-	{ "NOOP", ANY, cmd_noop },
-	{ "QUIT", ANY, cmd_quit },
-	{ "VRFY", ANY, cmd_vrfy },
-	{ "HELP", ANY, cmd_help },
-	{ "ETRN", 1 << SMTP_READY, cmd_etrn },
-	{ "XMAILQ", (1 << SMTP_INIT) | (1 << SMTP_READY), cmd_xmailq },
+	[SMTP_CMD_EHLO] = { "EHLO", ANY, { NULL },
+	    check_helo, proceed_ehlo, NULL },
+	[SMTP_CMD_HELO] = { "HELO", ANY, { NULL },
+	    check_helo, proceed_helo, NULL },
+	[SMTP_CMD_MAIL] = { "MAIL", 1 << SMTP_READY, { [SMTP_MAIL] =
+	    NESTED_MAIL, [SMTP_RCPT] = NESTED_MAIL, [SMTP_BDAT] = NESTED_MAIL },
+	    check_mail, proceed_mail, NULL },
+	[SMTP_CMD_RCPT] = { "RCPT", TRANSACTION, { NULL },
+	    check_rcpt, proceed_rcpt, NULL },
+	[SMTP_CMD_DATA] = { "DATA", TRANSACTION, { NULL },
+	    smtp_check_data, smtp_proceed_data, NULL },
+	/* RFC 3030 2: a BDAT is read whatever the reply, even refused */
+	[SMTP_CMD_BDAT] = { "BDAT", (1 << SMTP_RCPT) | (1 << SMTP_BDAT),
+	    { [SMTP_INIT] = NO_MAIL_RCPT, [SMTP_READY] = NO_MAIL_RCPT,
+	    [SMTP_MAIL] = SMTP_NO_RCPT },
+	    smtp_check_bdat, smtp_proceed_bdat, smtp_refuse_bdat },
+	[SMTP_CMD_RSET] = { "RSET", ANY, { NULL },
+	    NULL, proceed_rset, NULL },
+	[SMTP_CMD_NOOP] = { "NOOP", ANY, { NULL },
+	    NULL, proceed_noop, NULL },
+	[SMTP_CMD_QUIT] = { "QUIT", ANY, { NULL },
+	    NULL, proceed_quit, NULL },
+	[SMTP_CMD_VRFY] = { "VRFY", ANY, { NULL },
+	    check_vrfy, proceed_vrfy, NULL },
+	[SMTP_CMD_HELP] = { "HELP", ANY, { NULL },
+	    NULL, proceed_help, NULL },
+	[SMTP_CMD_ETRN] = { "ETRN", 1 << SMTP_READY, { NULL },
+	    check_etrn, proceed_etrn, NULL },
+	[SMTP_CMD_XMAILQ] = { "XMAILQ", (1 << SMTP_INIT) | (1 << SMTP_READY),
+	    { NULL }, check_xmailq, proceed_xmailq, NULL },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
-
-static const char *
-state_name(enum smtp_state s)
-{
-	static const char *names[] = {
-		"INIT", "READY", "MAIL", "RCPT", "BDAT", "QUIT"
-	};
-
-	return names[s];
-}
-
-static void
-session_set_state(struct smtp_session *s, enum smtp_state new)
-{
-	if (s->state != new)
-		log_debug("%s[%s]: %s -> %s", s->name, s->addr,
-		    state_name(s->state), state_name(new));
-	s->state = new;
-}
-
-static void
-reply(struct smtp_session *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-reply(struct smtp_session *s, const char *fmt, ...)
-{
-	char	 buf[1024];
-	va_list	 ap;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof(buf) - 3)
-		n = sizeof(buf) - 3;
-	memcpy(buf + n, "\r\n", 2);
-	iobuf_write(&s->io, buf, (size_t)n + 2);
-	if (buf[0] == '5')
-		s->errors++;	/* 4xx are the server's trouble, not errors */
-}
+_Static_assert(NCOMMANDS == SMTP_NCOMMANDS, "one table entry per command");
 
 /* Log a refusal in the Postfix layout: "NOQUEUE: reject: RCPT from ...". */
 static void
@@ -167,20 +150,6 @@ log_reject(struct smtp_session *s, const char *verb, const char *why,
 	    "proto=%s helo=<%s>", verb, s->name, s->addr, why, s->env.sender,
 	    to ? " to=<" : "", to ? to : "", to ? ">" : "",
 	    s->esmtp ? "ESMTP" : "SMTP", s->helo);
-}
-
-static void
-transaction_reset(struct smtp_session *s)
-{
-	if (s->sf_open) {
-		spool_abort(&s->sf);
-		s->sf_open = 0;
-	}
-	envelope_free(&s->env);
-	envelope_init(&s->env);
-	s->declared_size = -1;
-	if (s->state != SMTP_INIT && s->state != SMTP_QUIT)
-		session_set_state(s, SMTP_READY);
 }
 
 /*
@@ -199,59 +168,61 @@ etrn_allowed(const struct smtp_session *s)
 }
 
 /*
- * HELO/EHLO name (RFC 5321 4.1.1.1).  A control byte is refused: it
- * would go into the log, the envelope and the Received: header.  Spaces
- * and 8-bit bytes are kept as sent (RFC 6531 3.7.1 allows U-labels, and
- * RFC 5321 4.1.4 does not let a server refuse mail over the name).
+ * check_helo - the HELO/EHLO name (RFC 5321 4.1.1.1).  A control byte is
+ * refused: it would go into the log, the envelope and the Received:
+ * header.  Spaces and 8-bit bytes are kept as sent (RFC 6531 3.7.1
+ * allows U-labels, and RFC 5321 4.1.4 does not let a server refuse mail
+ * over the name).
  */
 static int
-helo_common(struct smtp_session *s, char *args, int esmtp)
+check_helo(struct smtp_session *s, struct smtp_args *a)
 {
-	const char *verb = esmtp ? "EHLO" : "HELO";
-
-	if (*args == '\0' || strlen(args) >= sizeof(s->helo)) {
-		reply(s, "501 5.5.4 Syntax: %s hostname", verb);
-		return 0;
+	if (*a->text == '\0' || strlen(a->text) >= sizeof(s->helo)) {
+		smtp_reply(s, "501 5.5.4 Syntax: %s hostname", a->verb);
+		return -1;
 	}
-	if (text_has_ctl(args)) {
-		reply(s, "501 5.5.2 Error: control character in %s hostname",
-		    verb);
+	if (text_has_ctl(a->text)) {
+		smtp_reply(s, "501 5.5.2 Error: control character in %s hostname",
+		    a->verb);
 		log_info("reject: %s from %s[%s]: 501 5.5.2 control character "
-		    "in host name; helo=<%s>", verb, s->name, s->addr, args);
-		return 0;
+		    "in host name; helo=<%s>", a->verb, s->name, s->addr,
+		    a->text);
+		return -1;
 	}
-	snprintf(s->helo, sizeof(s->helo), "%s", args);
+	return 0;
+}
+
+/* helo_common - a new greeting: a new name, and no transaction */
+static void
+helo_common(struct smtp_session *s, const char *name, int esmtp)
+{
+	snprintf(s->helo, sizeof(s->helo), "%s", name);
 	s->esmtp = esmtp;
-	if (s->state == SMTP_INIT)
-		session_set_state(s, SMTP_READY);
-	transaction_reset(s);
-	return 1;
+	smtp_transaction_reset(s);
+	smtp_set_state(s, SMTP_READY);
 }
 
-static int
-cmd_ehlo(struct smtp_session *s, char *args)
+static void
+proceed_ehlo(struct smtp_session *s, struct smtp_args *a)
 {
-	if (!helo_common(s, args, 1))
-		return 0;
-	reply(s, "250-%s", s->cfg->hostname);
-	reply(s, "250-PIPELINING");
-	reply(s, "250-SIZE %lld", s->cfg->max_message_size);
+	helo_common(s, a->text, 1);
+	smtp_reply(s, "250-%s", s->cfg->hostname);
+	smtp_reply(s, "250-PIPELINING");
+	smtp_reply(s, "250-SIZE %lld", s->cfg->max_message_size);
 	if (etrn_allowed(s))
-		reply(s, "250-ETRN");
-	reply(s, "250-ENHANCEDSTATUSCODES");
-	reply(s, "250-8BITMIME");
-	reply(s, "250-DSN");
-	reply(s, "250-SMTPUTF8");
-	reply(s, "250 CHUNKING");
-	return 0;
+		smtp_reply(s, "250-ETRN");
+	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
+	smtp_reply(s, "250-8BITMIME");
+	smtp_reply(s, "250-DSN");
+	smtp_reply(s, "250-SMTPUTF8");
+	smtp_reply(s, "250 CHUNKING");
 }
 
-static int
-cmd_helo(struct smtp_session *s, char *args)
+static void
+proceed_helo(struct smtp_session *s, struct smtp_args *a)
 {
-	if (helo_common(s, args, 0))
-		reply(s, "250 %s", s->cfg->hostname);
-	return 0;
+	helo_common(s, a->text, 0);
+	smtp_reply(s, "250 %s", s->cfg->hostname);
 }
 
 /*
@@ -299,55 +270,61 @@ skip_keyword(char *args, const char *kw)
 	return args;
 }
 
+/* check_mail - the sender and its parameters, which go into s->env */
 static int
-cmd_mail(struct smtp_session *s, char *args)
+check_mail(struct smtp_session *s, struct smtp_args *a)
 {
-	char	 addr[ADDR_MAX], qualified[CMD_LINE_MAX + 256], *p, *key, *value;
+	char	 qualified[CMD_LINE_MAX + 256], *p, *key, *value;
 	const char *end, *why;
 
-	if ((p = skip_keyword(args, "FROM:")) == NULL) {
-		reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
-		return 0;
+	if ((p = skip_keyword(a->text, "FROM:")) == NULL) {
+		smtp_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		return -1;
 	}
 	p = qualify_local(s, p, qualified, sizeof(qualified));
 	/* SMTPUTF8 may follow the path; look for it before parsing. */
 	if (strcasestr(p, " SMTPUTF8") != NULL)
 		s->env.smtputf8 = 1;
 	if (addr_parse_path(p, ADDR_ALLOW_NULL | (s->env.smtputf8 ? ADDR_UTF8 :
-	    0), addr, sizeof(addr), &end, &why) == -1) {
+	    0), a->addr, sizeof(a->addr), &end, &why) == -1) {
 		s->env.smtputf8 = 0;
 		if (needs_smtputf8(s, p, ADDR_ALLOW_NULL))
-			reply(s, "553 5.6.7 Sender address is UTF-8: "
+			smtp_reply(s, "553 5.6.7 Sender address is UTF-8: "
 			    "MAIL FROM needs the SMTPUTF8 parameter");
 		else
-			reply(s, "501 5.1.7 Bad sender address syntax: %s",
+			smtp_reply(s, "501 5.1.7 Bad sender address syntax: %s",
 			    why);
-		return 0;
+		return -1;
 	}
 	p += end - p;
 	if (*p != '\0' && *p != ' ') {
-		reply(s, "501 5.5.4 Syntax: MAIL FROM:<address> [parameters]");
-		return 0;
+		smtp_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address> [parameters]");
+		return -1;
 	}
 	while ((key = smtp_param_next(&p, &value)) != NULL) {
 		if (smtp_mail_param(&s->env, &s->declared_size, key, value) == -1) {
-			reply(s, "555 5.5.4 Unsupported or bad parameter: %s",
+			smtp_reply(s, "555 5.5.4 Unsupported or bad parameter: %s",
 			    key);
-			transaction_reset(s);
-			return 0;
+			smtp_transaction_reset(s);
+			return -1;
 		}
 	}
 	if (s->declared_size > s->cfg->max_message_size) {
-		reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		smtp_reply(s, "552 5.3.4 Message size exceeds fixed limit");
 		log_reject(s, "MAIL", "552 5.3.4 Message size exceeds fixed "
 		    "limit", NULL);
-		transaction_reset(s);
-		return 0;
+		smtp_transaction_reset(s);
+		return -1;
 	}
-	snprintf(s->env.sender, sizeof(s->env.sender), "%s", addr);
-	session_set_state(s, SMTP_MAIL);
-	reply(s, "250 2.1.0 Ok");
 	return 0;
+}
+
+static void
+proceed_mail(struct smtp_session *s, struct smtp_args *a)
+{
+	snprintf(s->env.sender, sizeof(s->env.sender), "%s", a->addr);
+	smtp_set_state(s, SMTP_MAIL);
+	smtp_reply(s, "250 2.1.0 Ok");
 }
 
 /* Does this local part name a user or an alias?  -1: cannot tell now. */
@@ -397,338 +374,201 @@ rcpt_allowed(struct smtp_session *s, const char *addr)
 	snprintf(why, sizeof(why), "550 5.1.1 <%s>: Recipient address "
 	    "rejected: User unknown in local recipient table", addr);
 refuse:
-	reply(s, "%s", why);
+	smtp_reply(s, "%s", why);
 	log_reject(s, "RCPT", why, addr);
 	return 0;
 }
 
+/*
+ * rcpt_path - the path of RCPT TO: into a->addr; *pp is left after it,
+ * in a->text or in qualified (a bare local name, qualified).
+ */
 static int
-cmd_rcpt(struct smtp_session *s, char *args)
+rcpt_path(struct smtp_session *s, struct smtp_args *a, char *qualified,
+    size_t len, char **pp)
 {
-	char	 addr[ADDR_MAX], orcpt[ADDR_MAX] = "", *p, *key, *value;
-	char	 qualified[CMD_LINE_MAX + 256];
 	const char *end, *why;
-	int	 notify = 0;
+	char	*p;
 
-	if ((p = skip_keyword(args, "TO:")) == NULL) {
-		reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
-		return 0;
+	if ((p = skip_keyword(a->text, "TO:")) == NULL) {
+		smtp_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+		return -1;
 	}
 	if (strncasecmp(p, "<postmaster>", 12) != 0)
-		p = qualify_local(s, p, qualified, sizeof(qualified));
+		p = qualify_local(s, p, qualified, len);
 	if (strncasecmp(p, "<postmaster>", 12) == 0) {
-		snprintf(addr, sizeof(addr), "postmaster@%s", s->cfg->hostname);
+		snprintf(a->addr, sizeof(a->addr), "postmaster@%s",
+		    s->cfg->hostname);
 		end = p + 12;
-	} else if (addr_parse_path(p, s->env.smtputf8 ? ADDR_UTF8 : 0, addr,
-	    sizeof(addr), &end, &why) == -1) {
+	} else if (addr_parse_path(p, s->env.smtputf8 ? ADDR_UTF8 : 0,
+	    a->addr, sizeof(a->addr), &end, &why) == -1) {
 		if (needs_smtputf8(s, p, 0))
-			reply(s, "553 5.6.7 Recipient address is UTF-8: the "
+			smtp_reply(s, "553 5.6.7 Recipient address is UTF-8: the "
 			    "transaction needs SMTPUTF8 in MAIL FROM");
 		else
-			reply(s, "501 5.1.3 Bad recipient address syntax: %s",
+			smtp_reply(s, "501 5.1.3 Bad recipient address syntax: %s",
 			    why);
-		return 0;
+		return -1;
 	}
-	p += end - p;
+	*pp = p + (end - p);
+	return 0;
+}
+
+/* check_rcpt - the recipient, its parameters, and may it be used? */
+static int
+check_rcpt(struct smtp_session *s, struct smtp_args *a)
+{
+	char	 qualified[CMD_LINE_MAX + 256], *p, *key, *value;
+
+	if (rcpt_path(s, a, qualified, sizeof(qualified), &p) == -1)
+		return -1;
 	if (*p != '\0' && *p != ' ') {
-		reply(s, "501 5.5.4 Syntax: RCPT TO:<address> [parameters]");
-		return 0;
+		smtp_reply(s, "501 5.5.4 Syntax: RCPT TO:<address> [parameters]");
+		return -1;
 	}
 	while ((key = smtp_param_next(&p, &value)) != NULL) {
-		if (smtp_rcpt_param(key, value, &notify, orcpt,
-		    sizeof(orcpt)) == -1) {
-			reply(s, "555 5.5.4 Unsupported or bad parameter: %s",
+		if (smtp_rcpt_param(key, value, &a->notify, a->orcpt,
+		    sizeof(a->orcpt)) == -1) {
+			smtp_reply(s, "555 5.5.4 Unsupported or bad parameter: %s",
 			    key);
-			return 0;
+			return -1;
 		}
 	}
 	if (s->env.nrcpt >= (size_t)s->cfg->max_recipients) {
-		reply(s, "452 4.5.3 Error: too many recipients");
-		return 0;
-	}
-	if (!rcpt_allowed(s, addr))
-		return 0;
-	if (envelope_add_rcpt(&s->env, addr, notify, orcpt) == -1) {
-		reply(s, "451 4.3.0 Error: out of memory");
-		return 0;
-	}
-	session_set_state(s, SMTP_RCPT);
-	reply(s, "250 2.1.5 Ok");
-	return 0;
-}
-
-/*
- * local_from - the From: added to a local submission that has none: the
- * envelope sender, as sendmail(8) writes it (and Postfix's cleanup).
- */
-static const char *
-local_from(struct smtp_session *s)
-{
-	if (s->uid < 0)
-		return NULL;
-	if (s->env.sender[0] != '\0')
-		snprintf(s->from_hdr, sizeof(s->from_hdr), "%s", s->env.sender);
-	else
-		snprintf(s->from_hdr, sizeof(s->from_hdr), "MAILER-DAEMON@%s",
-		    s->cfg->hostname);
-	return s->from_hdr;
-}
-
-/* Open the queue file and write the envelope and the Received: header. */
-static int
-message_open(struct smtp_session *s)
-{
-	char	 date[64], uid[32] = "";
-	const char *proto;
-
-	if (spool_open(s->cfg->spool_dir, &s->sf) == -1) {
-		log_warn("cannot create queue file");
+		smtp_reply(s, "452 4.5.3 Error: too many recipients");
 		return -1;
 	}
-	s->sf_open = 1;
-	if (s->uid >= 0)
-		snprintf(uid, sizeof(uid), ", uid=%ld", s->uid);
-	log_info("%s: client=%s[%s]%s", s->sf.id, s->name, s->addr, uid);
-	snprintf(s->env.id, sizeof(s->env.id), "%s", s->sf.id);
-	s->env.arrival = time(NULL);
-	snprintf(s->env.client, sizeof(s->env.client), "%s [%s]", s->name,
-	    s->addr);
-	snprintf(s->env.helo, sizeof(s->env.helo), "%s", s->helo);
-	proto = s->uid >= 0 ? "LOCAL" : s->env.smtputf8 ? "UTF8SMTP" :
-	    s->esmtp ? "ESMTP" : "SMTP";
-	snprintf(s->env.protocol, sizeof(s->env.protocol), "%s", proto);
-	s->env.uid = s->uid;
-	if (envelope_write(s->sf.fp, &s->env) == -1)
-		return -1;
-	date_rfc5322(time(NULL), date, sizeof(date));
-	if (s->uid >= 0)
-		fprintf(s->sf.fp, "Received: by %s (tern, from userid %ld)\r\n"
-		    "\tid %s;", s->cfg->hostname, s->uid, s->sf.id);
-	else
-		fprintf(s->sf.fp, "Received: from %s (%s [%s%s])\r\n\tby %s "
-		    "(tern) with %s id %s", s->helo, s->name,
-		    strchr(s->addr, ':') ? "IPv6:" : "", s->addr,
-		    s->cfg->hostname, proto, s->sf.id);
-	if (s->env.nrcpt == 1 && s->uid < 0)
-		fprintf(s->sf.fp, "\r\n\tfor <%s>;", s->env.rcpt[0].addr);
-	else if (s->uid < 0)
-		fputc(';', s->sf.fp);
-	fprintf(s->sf.fp, " %s\r\n", date);
-	snprintf(s->msgid, sizeof(s->msgid), "%s@%s", s->sf.id,
-	    s->cfg->hostname);
-	/* Like Postfix for its local clients: trusted ones get the
-	 * missing Date: and Message-ID:, local submitters From: too. */
-	msgw_init(&s->w, s->sf.fp, s->cfg->max_message_size, local_from(s),
-	    s->trusted ? s->msgid : NULL);
-	return 0;
+	return rcpt_allowed(s, a->addr) ? 0 : -1;
 }
 
-/* The end of DATA or of the last BDAT chunk: commit, then answer. */
 static void
-message_close(struct smtp_session *s)
+proceed_rcpt(struct smtp_session *s, struct smtp_args *a)
 {
-	char	 id[QUEUEID_LEN + 1], msg[64];
-
-	msgw_finish(&s->w);
-	s->last = "END-OF-MESSAGE";
-	if (s->w.too_big) {
-		reply(s, "552 5.3.4 Message size exceeds fixed limit");
-		log_info("%s: reject: size %lld exceeds limit %lld", s->sf.id,
-		    s->w.size, s->cfg->max_message_size);
-	} else if (s->w.hops + 1 > s->cfg->max_hops) {
-		/* ours counts too: it is the first line of the queue file */
-		reply(s, "554 5.4.6 Too many hops: mail loop suspected");
-		log_info("%s: reject: %lld Received: headers, max_hops %lld",
-		    s->sf.id, s->w.hops + 1, s->cfg->max_hops);
-	} else if (ferror(s->sf.fp) ||
-	    spool_commit(s->cfg->spool_dir, &s->sf) == -1) {
-		log_warn("%s: cannot commit queue file", s->sf.id);
-		reply(s, "451 4.3.0 Error: queue file write error");
-	} else {
-		s->sf_open = 0;
-		snprintf(id, sizeof(id), "%s", s->sf.id);
-		log_info("%s: from=<%s>, size=%lld, nrcpt=%zu (queue active)",
-		    id, s->env.sender, s->w.size, s->env.nrcpt);
-		reply(s, "250 2.0.0 Ok: queued as %s", id);
-		iobuf_flush(&s->io);
-		snprintf(msg, sizeof(msg), "new %s\n", id);
-		spool_trigger(s->cfg->spool_dir, msg);
+	if (envelope_add_rcpt(&s->env, a->addr, a->notify, a->orcpt) == -1) {
+		smtp_reply(s, "451 4.3.0 Error: out of memory");
+		return;
 	}
-	transaction_reset(s);
+	smtp_set_state(s, SMTP_RCPT);
+	smtp_reply(s, "250 2.1.5 Ok");
+}
+
+static void
+proceed_rset(struct smtp_session *s, struct smtp_args *a)
+{
+	(void)a;
+	smtp_transaction_reset(s);
+	smtp_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+proceed_noop(struct smtp_session *s, struct smtp_args *a)
+{
+	(void)a;
+	smtp_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+proceed_quit(struct smtp_session *s, struct smtp_args *a)
+{
+	(void)a;
+	smtp_reply(s, "221 2.0.0 Bye");
+	smtp_set_state(s, SMTP_QUIT);
 }
 
 static int
-cmd_data(struct smtp_session *s, char *args)
+check_vrfy(struct smtp_session *s, struct smtp_args *a)
 {
-	if (*args) {
-		reply(s, "501 5.5.4 Syntax: DATA");
+	if (*a->text != '\0')
 		return 0;
-	}
-	if (s->state != SMTP_RCPT) {
-		reply(s, "554 5.5.1 Error: no valid recipients");
-		return 0;
-	}
-	if (message_open(s) == -1) {
-		reply(s, "451 4.3.0 Error: queue file write error");
-		transaction_reset(s);
-		return 0;
-	}
-	reply(s, "354 End data with <CR><LF>.<CR><LF>");
-	if (smtp_data_read(&s->io, &s->w) == -1)
-		return -1;
-	message_close(s);
-	return 0;
+	smtp_reply(s, "501 5.5.4 Syntax: VRFY address");
+	return -1;
 }
 
-/* BDAT size [LAST] (RFC 3030 2): the chunk is read whatever the reply. */
-static int
-cmd_bdat(struct smtp_session *s, char *args)
+static void
+proceed_vrfy(struct smtp_session *s, struct smtp_args *a)
 {
-	char	*end;
-	long long len;
-	int	 last = 0, bad = 0;
-	struct msgwriter discard;
-
-	errno = 0;
-	len = isdigit((unsigned char)*args) ? strtoll(args, &end, 10) : -1;
-	if (len < 0 || errno) {
-		reply(s, "501 5.5.4 Syntax: BDAT size [LAST]");
-		return -1;	/* the chunk cannot be skipped: close */
-	}
-	if (!strcasecmp(end, " LAST"))
-		last = 1;
-	else if (*end != '\0')
-		bad = 1;
-	if (!bad && s->state == SMTP_RCPT && message_open(s) == 0)
-		session_set_state(s, SMTP_BDAT);
-	else if (!bad && s->state == SMTP_RCPT)
-		bad = 2;
-	if (bad || s->state != SMTP_BDAT) {
-		msgw_init(&discard, NULL, 0, NULL, NULL);
-		if (smtp_bdat_read(&s->io, &discard, len) == -1)
-			return -1;
-		if (bad == 1)
-			reply(s, "501 5.5.4 Syntax: BDAT size [LAST]");
-		else if (bad == 2)
-			reply(s, "451 4.3.0 Error: queue file write error");
-		else if (s->state == SMTP_MAIL)
-			reply(s, "554 5.5.1 Error: no valid recipients");
-		else
-			reply(s, "503 5.5.1 Error: need MAIL and RCPT first");
-		transaction_reset(s);
-		return 0;
-	}
-	if (smtp_bdat_read(&s->io, &s->w, len) == -1)
-		return -1;
-	if (last)
-		message_close(s);
-	else
-		reply(s, "250 2.0.0 %lld octets received", len);
-	return 0;
+	(void)a;
+	smtp_reply(s, "252 2.0.0 Cannot VRFY user, but will accept message and "
+	    "attempt delivery");
 }
 
-static int
-cmd_rset(struct smtp_session *s, char *args)
+static void
+proceed_help(struct smtp_session *s, struct smtp_args *a)
 {
-	(void)args;
-	transaction_reset(s);
-	reply(s, "250 2.0.0 Ok");
-	return 0;
-}
-
-static int
-cmd_noop(struct smtp_session *s, char *args)
-{
-	(void)args;
-	reply(s, "250 2.0.0 Ok");
-	return 0;
-}
-
-static int
-cmd_quit(struct smtp_session *s, char *args)
-{
-	(void)args;
-	reply(s, "221 2.0.0 Bye");
-	session_set_state(s, SMTP_QUIT);
-	return 0;
-}
-
-static int
-cmd_vrfy(struct smtp_session *s, char *args)
-{
-	if (*args == '\0')
-		reply(s, "501 5.5.4 Syntax: VRFY address");
-	else
-		reply(s, "252 2.0.0 Cannot VRFY user, but will accept "
-		    "message and attempt delivery");
-	return 0;
-}
-
-static int
-cmd_help(struct smtp_session *s, char *args)
-{
-	(void)args;
-	reply(s, "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET "
+	(void)a;
+	smtp_reply(s, "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET "
 	    "NOOP QUIT VRFY HELP ETRN; see RFC 5321");
-	return 0;
 }
 
 /*
- * ETRN (RFC 1985): trusted clients flush the queue for a domain.  Local
- * submitters (sendmail -q) may also say "ETRN *" for all, or a queue id.
- * The queue runner does one rescan for a domain at a time (queue.h).
+ * check_etrn - ETRN (RFC 1985): trusted clients flush the queue for a
+ * domain.  Local submitters (sendmail -q) may also say "ETRN *" for all,
+ * or a queue id.  The queue runner does one rescan for a domain at a
+ * time (queue.h).
  */
 static int
-cmd_etrn(struct smtp_session *s, char *args)
+check_etrn(struct smtp_session *s, struct smtp_args *a)
 {
-	char	 msg[300];
-	const char *d = args[0] == '@' ? args + 1 : args;
+	char	 uid[32] = "";
+	const char *d = a->text[0] == '@' ? a->text + 1 : a->text;
 
 	if (!etrn_allowed(s)) {
 		if (s->uid < 0)
-			reply(s, "459 4.7.1 Error: ETRN not allowed for this "
+			smtp_reply(s, "459 4.7.1 Error: ETRN not allowed for this "
 			    "client");
 		else
-			reply(s, "459 4.7.1 Error: ETRN not allowed for this "
+			smtp_reply(s, "459 4.7.1 Error: ETRN not allowed for this "
 			    "user; only root and %s may flush the queue",
 			    s->cfg->user);
 		if (s->uid >= 0)
-			snprintf(msg, sizeof(msg), ", uid=%ld", s->uid);
+			snprintf(uid, sizeof(uid), ", uid=%ld", s->uid);
 		log_info("reject: ETRN from %s[%s]%s: 459 4.7.1 not allowed",
-		    s->name, s->addr, s->uid >= 0 ? msg : "");
-		return 0;
+		    s->name, s->addr, uid);
+		return -1;
 	}
-	if (!strcmp(args, "*"))
-		snprintf(msg, sizeof(msg), "flush\n");
-	else if (s->uid >= 0 && queueid_valid(args))
-		snprintf(msg, sizeof(msg), "flush %s\n", args);
+	if (!strcmp(a->text, "*"))
+		snprintf(a->trigger, sizeof(a->trigger), "flush\n");
+	else if (s->uid >= 0 && queueid_valid(a->text))
+		snprintf(a->trigger, sizeof(a->trigger), "flush %s\n", a->text);
 	else if (addr_is_valid_domain(d, 0))
-		snprintf(msg, sizeof(msg), "flush @%s\n", d);
+		snprintf(a->trigger, sizeof(a->trigger), "flush @%s\n", d);
 	else {
-		reply(s, "501 5.5.4 Syntax: ETRN domain");
-		return 0;
+		smtp_reply(s, "501 5.5.4 Syntax: ETRN domain");
+		return -1;
 	}
-	spool_trigger(s->cfg->spool_dir, msg);
-	reply(s, "250 2.0.0 Queuing started");
 	return 0;
 }
 
-/* XMAILQ: the queue listing, for a local user only; TCP never sees it. */
+static void
+proceed_etrn(struct smtp_session *s, struct smtp_args *a)
+{
+	spool_trigger(s->cfg->spool_dir, a->trigger);
+	smtp_reply(s, "250 2.0.0 Queuing started");
+}
+
+/* check_xmailq - XMAILQ is for a local user only; TCP never sees it */
 static int
-cmd_xmailq(struct smtp_session *s, char *args)
+check_xmailq(struct smtp_session *s, struct smtp_args *a)
+{
+	(void)a;
+	if (s->uid >= 0)
+		return 0;
+	smtp_reply(s, "500 5.5.2 Error: command not recognized");
+	return -1;
+}
+
+static void
+proceed_xmailq(struct smtp_session *s, struct smtp_args *a)
 {
 	char	 why[256];
 
-	if (s->uid < 0) {
-		reply(s, "500 5.5.2 Error: command not recognized");
-		return 0;
-	}
-	if (smtp_mailq(s->cfg, s->uid, args, &s->io, why, sizeof(why)) == 0)
-		return 0;
+	if (smtp_mailq(s->cfg, s->uid, a->text, &s->io, why,
+	    sizeof(why)) == 0)
+		return;
 	if (why[0] == '\0')
-		return -1;
-	reply(s, "%s", why);
-	return 0;
+		smtp_set_state(s, SMTP_QUIT);	/* a listing broke off */
+	else
+		smtp_reply(s, "%s", why);
 }
 
 /* Find the command; the verb is upper-cased in place. */
@@ -747,46 +587,41 @@ command_find(char *line, char **args)
 	return NULL;
 }
 
+/*
+ * session_command - one command line: the table says whether the state
+ * allows it; then its check step, and when that passes its proceed step.
+ */
 static void
-out_of_sequence(struct smtp_session *s, const struct smtp_command *c)
-{
-	if (s->state == SMTP_INIT)
-		reply(s, "503 5.5.1 Error: send HELO/EHLO first");
-	else if (!strcmp(c->verb, "MAIL"))
-		reply(s, "503 5.5.1 Error: nested MAIL command");
-	else if (s->state == SMTP_BDAT)
-		reply(s, "503 5.5.1 Error: BDAT in progress");
-	else
-		reply(s, "503 5.5.1 Error: need %s command", s->state ==
-		    SMTP_READY ? "MAIL" : "RCPT");
-}
-
-/* One command line; returns -1 when the session must end. */
-static int
 session_command(struct smtp_session *s, char *line, size_t len)
 {
 	const struct smtp_command *c;
-	char	*args;
+	struct smtp_args a;
+	const char *why;
 
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
 	line[len] = '\0';
 	if (memchr(line, '\0', len) != NULL) {
-		reply(s, "500 5.5.2 Error: NUL character in command");
-		return 0;
+		smtp_reply(s, "500 5.5.2 Error: NUL character in command");
+		return;
 	}
-	if ((c = command_find(line, &args)) == NULL) {
-		reply(s, "500 5.5.2 Error: command not recognized");
-		return 0;
+	memset(&a, 0, sizeof(a));
+	if ((c = command_find(line, &a.text)) == NULL) {
+		smtp_reply(s, "500 5.5.2 Error: command not recognized");
+		return;
 	}
 	s->count[c - commands]++;
 	s->count_all++;
-	s->last = c->verb;
+	s->last = a.verb = c->verb;
 	if (!(c->allowed & (1u << s->state))) {
-		out_of_sequence(s, c);
-		return 0;
-	}
-	return c->handle(s, args);
+		if ((why = c->refused[s->state]) == NULL)
+			why = state_refused[s->state];
+		if (c->refuse != NULL)
+			c->refuse(s, &a, why);
+		else
+			smtp_reply(s, "%s", why);
+	} else if (c->check == NULL || c->check(s, &a) == 0)
+		c->proceed(s, &a);
 }
 
 /*
@@ -797,7 +632,7 @@ static void
 session_log_lost(struct smtp_session *s)
 {
 	if (s->io.status == IOBUF_TIMEOUT) {
-		reply(s, "421 4.4.2 %s Error: timeout exceeded",
+		smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded",
 		    s->cfg->hostname);
 		log_info("timeout after %s from %s[%s]", s->last, s->name,
 		    s->addr);
@@ -860,6 +695,7 @@ session_init(struct smtp_session *s, const struct config *cfg, int fd,
 		snprintf(s->name, sizeof(s->name), "unknown");
 }
 
+
 int
 smtp_session_run(const struct config *cfg, int fd, const struct sockaddr *peer,
     long uid)
@@ -875,32 +711,27 @@ smtp_session_run(const struct config *cfg, int fd, const struct sockaddr *peer,
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	session_init(s, cfg, fd, peer, uid);
 	log_info("connect from %s[%s]", s->name, s->addr);
-	reply(s, "220 %s ESMTP tern", cfg->hostname);
+	smtp_reply(s, "220 %s ESMTP tern", cfg->hostname);
 	while (s->state != SMTP_QUIT) {
 		if (s->errors >= cfg->max_errors) {
-			reply(s, "421 4.7.0 %s Error: too many errors",
+			smtp_reply(s, "421 4.7.0 %s Error: too many errors",
 			    cfg->hostname);
 			log_info("too many errors from %s[%s]", s->name,
 			    s->addr);
 			break;
 		}
-		n = iobuf_getline(&s->io, CMD_LINE_MAX, &line, &toolong);
-		if (n == -1) {
-			session_log_lost(s);
+		if ((n = iobuf_getline(&s->io, CMD_LINE_MAX, &line,
+		    &toolong)) == -1)
 			break;
-		}
-		if (toolong) {
-			reply(s, "500 5.5.2 Error: line too long");
-			continue;
-		}
-		if (session_command(s, line, (size_t)n) == -1) {
-			session_log_lost(s);
-			break;
-		}
+		if (toolong)
+			smtp_reply(s, "500 5.5.2 Error: line too long");
+		else
+			session_command(s, line, (size_t)n);
 	}
+	session_log_lost(s);
 	iobuf_flush(&s->io);
 	session_log_disconnect(s);
-	transaction_reset(s);
+	smtp_transaction_reset(s);
 	envelope_free(&s->env);
 	free(s);
 	return 0;

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * smtp_message.c - DATA and BDAT, the commands that carry a message:
+ * their check and proceed steps for the table in smtp_session.c, and
+ * the queue file of the transaction.
+ *
+ * The first DATA or BDAT of a transaction opens the queue file and
+ * writes the envelope and our Received: header (message_open); the
+ * content goes through the message writer (smtp_data.c); the end of
+ * DATA, or BDAT ... LAST, commits the file, answers, and only then
+ * wakes the queue runner (message_close, RFC 5321 6.1: accepted means
+ * stored).  A refused BDAT still reads its chunk (RFC 3030 2), so
+ * the session stays in step with the client.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "date.h"
+#include "envelope.h"
+#include "iobuf.h"
+#include "log.h"
+#include "smtp_data.h"
+#include "smtp_session_priv.h"
+#include "spool.h"
+
+/*
+ * local_from - the From: added to a local submission that has none: the
+ * envelope sender, as sendmail(8) writes it (and Postfix's cleanup).
+ */
+static const char *
+local_from(struct smtp_session *s)
+{
+	if (s->uid < 0)
+		return NULL;
+	if (s->env.sender[0] != '\0')
+		snprintf(s->from_hdr, sizeof(s->from_hdr), "%s", s->env.sender);
+	else
+		snprintf(s->from_hdr, sizeof(s->from_hdr), "MAILER-DAEMON@%s",
+		    s->cfg->hostname);
+	return s->from_hdr;
+}
+
+/* Open the queue file and write the envelope and the Received: header. */
+static int
+message_open(struct smtp_session *s)
+{
+	char	 date[64], uid[32] = "";
+	const char *proto;
+
+	if (spool_open(s->cfg->spool_dir, &s->sf) == -1) {
+		log_warn("cannot create queue file");
+		return -1;
+	}
+	s->sf_open = 1;
+	if (s->uid >= 0)
+		snprintf(uid, sizeof(uid), ", uid=%ld", s->uid);
+	log_info("%s: client=%s[%s]%s", s->sf.id, s->name, s->addr, uid);
+	snprintf(s->env.id, sizeof(s->env.id), "%s", s->sf.id);
+	s->env.arrival = time(NULL);
+	snprintf(s->env.client, sizeof(s->env.client), "%s [%s]", s->name,
+	    s->addr);
+	snprintf(s->env.helo, sizeof(s->env.helo), "%s", s->helo);
+	proto = s->uid >= 0 ? "LOCAL" : s->env.smtputf8 ? "UTF8SMTP" :
+	    s->esmtp ? "ESMTP" : "SMTP";
+	snprintf(s->env.protocol, sizeof(s->env.protocol), "%s", proto);
+	s->env.uid = s->uid;
+	if (envelope_write(s->sf.fp, &s->env) == -1)
+		return -1;
+	date_rfc5322(time(NULL), date, sizeof(date));
+	if (s->uid >= 0)
+		fprintf(s->sf.fp, "Received: by %s (tern, from userid %ld)\r\n"
+		    "\tid %s;", s->cfg->hostname, s->uid, s->sf.id);
+	else
+		fprintf(s->sf.fp, "Received: from %s (%s [%s%s])\r\n\tby %s "
+		    "(tern) with %s id %s", s->helo, s->name,
+		    strchr(s->addr, ':') ? "IPv6:" : "", s->addr,
+		    s->cfg->hostname, proto, s->sf.id);
+	if (s->env.nrcpt == 1 && s->uid < 0)
+		fprintf(s->sf.fp, "\r\n\tfor <%s>;", s->env.rcpt[0].addr);
+	else if (s->uid < 0)
+		fputc(';', s->sf.fp);
+	fprintf(s->sf.fp, " %s\r\n", date);
+	snprintf(s->msgid, sizeof(s->msgid), "%s@%s", s->sf.id,
+	    s->cfg->hostname);
+	/* Like Postfix for its local clients: trusted ones get the
+	 * missing Date: and Message-ID:, local submitters From: too. */
+	msgw_init(&s->w, s->sf.fp, s->cfg->max_message_size, local_from(s),
+	    s->trusted ? s->msgid : NULL);
+	return 0;
+}
+
+/* The end of DATA or of the last BDAT chunk: commit, then answer. */
+static void
+message_close(struct smtp_session *s)
+{
+	char	 id[QUEUEID_LEN + 1], msg[64];
+
+	msgw_finish(&s->w);
+	s->last = "END-OF-MESSAGE";
+	if (s->w.too_big) {
+		smtp_reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		log_info("%s: reject: size %lld exceeds limit %lld", s->sf.id,
+		    s->w.size, s->cfg->max_message_size);
+	} else if (s->w.hops + 1 > s->cfg->max_hops) {
+		/* ours counts too: it is the first line of the queue file */
+		smtp_reply(s, "554 5.4.6 Too many hops: mail loop suspected");
+		log_info("%s: reject: %lld Received: headers, max_hops %lld",
+		    s->sf.id, s->w.hops + 1, s->cfg->max_hops);
+	} else if (ferror(s->sf.fp) ||
+	    spool_commit(s->cfg->spool_dir, &s->sf) == -1) {
+		log_warn("%s: cannot commit queue file", s->sf.id);
+		smtp_reply(s, "451 4.3.0 Error: queue file write error");
+	} else {
+		s->sf_open = 0;
+		snprintf(id, sizeof(id), "%s", s->sf.id);
+		log_info("%s: from=<%s>, size=%lld, nrcpt=%zu (queue active)",
+		    id, s->env.sender, s->w.size, s->env.nrcpt);
+		smtp_reply(s, "250 2.0.0 Ok: queued as %s", id);
+		iobuf_flush(&s->io);
+		snprintf(msg, sizeof(msg), "new %s\n", id);
+		spool_trigger(s->cfg->spool_dir, msg);
+	}
+	smtp_transaction_reset(s);
+}
+
+/* smtp_check_data - no argument, and a recipient to send to */
+int
+smtp_check_data(struct smtp_session *s, struct smtp_args *a)
+{
+	if (*a->text) {
+		smtp_reply(s, "501 5.5.4 Syntax: DATA");
+		return -1;
+	}
+	if (s->env.nrcpt == 0) {
+		smtp_reply(s, SMTP_NO_RCPT);
+		return -1;
+	}
+	return 0;
+}
+
+void
+smtp_proceed_data(struct smtp_session *s, struct smtp_args *a)
+{
+	(void)a;
+	if (message_open(s) == -1) {
+		smtp_reply(s, "451 4.3.0 Error: queue file write error");
+		smtp_transaction_reset(s);
+		return;
+	}
+	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	if (smtp_data_read(&s->io, &s->w) == -1) {
+		smtp_set_state(s, SMTP_QUIT);	/* the client is gone */
+		return;
+	}
+	message_close(s);
+}
+
+/* bdat_skip - a refused BDAT: read its chunk, reply, end the transaction */
+static void
+bdat_skip(struct smtp_session *s, struct smtp_args *a, const char *why)
+{
+	struct msgwriter discard;
+
+	msgw_init(&discard, NULL, 0, NULL, NULL);
+	if (smtp_bdat_read(&s->io, &discard, a->len) == -1) {
+		smtp_set_state(s, SMTP_QUIT);
+		return;
+	}
+	smtp_reply(s, "%s", why);
+	smtp_transaction_reset(s);
+}
+
+/*
+ * smtp_check_bdat - "size [LAST]" (RFC 3030 2).  A size that cannot be
+ * read ends the session: the chunk cannot be skipped.  Any other
+ * refusal reads the chunk first (bdat_skip).
+ */
+int
+smtp_check_bdat(struct smtp_session *s, struct smtp_args *a)
+{
+	char	*end;
+
+	errno = 0;
+	a->len = isdigit((unsigned char)*a->text) ? strtoll(a->text, &end,
+	    10) : -1;
+	if (a->len < 0 || errno) {
+		smtp_reply(s, "501 5.5.4 Syntax: BDAT size [LAST]");
+		smtp_set_state(s, SMTP_QUIT);
+		return -1;
+	}
+	if (!strcasecmp(end, " LAST"))
+		a->last = 1;
+	else if (*end != '\0') {
+		bdat_skip(s, a, "501 5.5.4 Syntax: BDAT size [LAST]");
+		return -1;
+	}
+	return 0;
+}
+
+/* smtp_refuse_bdat - BDAT in a state it is not allowed in */
+void
+smtp_refuse_bdat(struct smtp_session *s, struct smtp_args *a,
+    const char *why)
+{
+	if (smtp_check_bdat(s, a) == 0)
+		bdat_skip(s, a, why);
+}
+
+/* smtp_proceed_bdat - the first chunk opens the queue file; LAST commits */
+void
+smtp_proceed_bdat(struct smtp_session *s, struct smtp_args *a)
+{
+	if (!s->sf_open) {
+		if (message_open(s) == -1) {
+			bdat_skip(s, a, "451 4.3.0 Error: queue file write "
+			    "error");
+			return;
+		}
+		smtp_set_state(s, SMTP_BDAT);
+	}
+	if (smtp_bdat_read(&s->io, &s->w, a->len) == -1)
+		smtp_set_state(s, SMTP_QUIT);
+	else if (a->last)
+		message_close(s);
+	else
+		smtp_reply(s, "250 2.0.0 %lld octets received", a->len);
+}
