@@ -17,21 +17,27 @@ MANDIR  ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 SPOOLDIR ?= /var/spool/tern
 
-MAINS   = $(wildcard src/main_*.c)
-PROGS   = $(MAINS:src/main_%.c=%)
-LIBSRC  = $(filter-out $(MAINS),$(wildcard src/*.c))
-LIBOBJ  = $(LIBSRC:src/%.c=build/%.o)
-HDRS    = $(wildcard include/*.h)
+# One folder per process under src/, and src/lib for what they share (see
+# src/README); file names are unique across folders, so objects are flat.
+SRCDIRS = $(patsubst %/,%,$(sort $(dir $(wildcard src/*/*.c))))
+vpath %.c $(SRCDIRS)
+MAINS   = $(wildcard src/*/main_*.c)
+PROGS   = $(patsubst main_%.c,%,$(notdir $(MAINS)))
+LIBSRC  = $(filter-out $(MAINS),$(wildcard src/*/*.c))
+LIBOBJ  = $(patsubst %.c,build/%.o,$(notdir $(LIBSRC)))
+HDRS    = $(wildcard include/*.h src/*/*.h)
+# Tests and fuzz targets may include a folder's private header.
+PRIVINC = $(addprefix -iquote ,$(SRCDIRS))
 
 # The test build: same sources, AddressSanitizer + UndefinedBehaviorSanitizer.
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-TLIBOBJ = $(LIBSRC:src/%.c=build/test/%.o)
+TLIBOBJ = $(patsubst %.c,build/test/%.o,$(notdir $(LIBSRC)))
 UNITSRC = $(wildcard tests/unit/test_*.c)
 UNITBIN = $(UNITSRC:tests/unit/%.c=build/test/%)
 
 all: $(PROGS:%=bin/%)
 
-build/%.o: src/%.c $(HDRS)
+build/%.o: %.c $(HDRS)
 	@mkdir -p build
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -42,19 +48,19 @@ bin/%: build/main_%.o build/libtern.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libtern.a $(LDLIBS)
 
-build/test/%.o: src/%.c $(HDRS)
+build/test/%.o: %.c $(HDRS)
 	@mkdir -p build/test
 	$(CC) $(CFLAGS) $(SANFLAGS) -c -o $@ $<
 
 build/test/libtern.a: $(TLIBOBJ)
 	rm -f $@ && ar rcs $@ $(TLIBOBJ)
 
-build/test/bin/%: src/main_%.c build/test/libtern.a
+build/test/bin/%: main_%.c build/test/libtern.a
 	@mkdir -p build/test/bin
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< build/test/libtern.a $(LDLIBS)
 
 build/test/test_%: tests/unit/test_%.c tests/unit/unit.h build/test/libtern.a
-	$(CC) $(CFLAGS) $(SANFLAGS) -iquote tests/unit -o $@ $< build/test/libtern.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(SANFLAGS) $(PRIVINC) -iquote tests/unit -o $@ $< build/test/libtern.a $(LDLIBS)
 
 testbuild: $(PROGS:%=build/test/bin/%) $(UNITBIN)
 
@@ -86,14 +92,14 @@ FUZZCC   = clang
 FUZZBASE = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -iquote include
 FUZZSRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZBIN  = $(FUZZSRC:tests/fuzz/%.c=build/fuzz/%)
-FUZZOBJ  = $(LIBSRC:src/%.c=build/fuzz/%.o)
+FUZZOBJ  = $(patsubst %.c,build/fuzz/%.o,$(notdir $(LIBSRC)))
 
-$(FUZZOBJ): build/fuzz/%.o: src/%.c $(HDRS)
+$(FUZZOBJ): build/fuzz/%.o: %.c $(HDRS)
 	@mkdir -p build/fuzz
 	$(FUZZCC) $(FUZZBASE) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 
 $(FUZZBIN): build/fuzz/%: tests/fuzz/%.c $(FUZZOBJ)
-	$(FUZZCC) $(FUZZBASE) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZOBJ) $(LDLIBS)
+	$(FUZZCC) $(FUZZBASE) $(PRIVINC) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZOBJ) $(LDLIBS)
 
 fuzz: $(FUZZBIN)
 	@for f in $(FUZZBIN); do \

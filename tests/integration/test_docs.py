@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: ISC
 """test_docs.py - the documentation and service files agree with the code.
 
-- every key of the table in src/config.c has an entry in tern.conf(5) and
+- every key of the table in src/lib/config.c has an entry in tern.conf(5) and
   a commented "#key = default" line in etc/tern.conf with the table's
   default, and neither names a key the table does not have; `ternd -P`
   on an empty file prints those same defaults;
@@ -43,10 +43,10 @@ def read(rel):
 
 
 def config_table():
-    """[(name, type, default)] from the key table of src/config.c."""
+    """[(name, type, default)] from the key table of src/lib/config.c."""
     keys = re.findall(r'\{\s*"(\w+)",\s*CONF_(\w+),\s*"((?:[^"\\]|\\.)*)"',
-                      read("src/config.c"))
-    assert len(keys) >= 30, "cannot parse the key table of src/config.c"
+                      read("src/lib/config.c"))
+    assert len(keys) >= 30, "cannot parse the key table of src/lib/config.c"
     return keys
 
 

@@ -5,6 +5,11 @@
   variable of another file (an undefined symbol of its object resolved
   to the object that defines it, read with nm(1) from the -O2 build that
   `make test` makes first) never reaches itself again;
+- nor has the graph of folders (a folder of src/ per process, lib/ for
+  what they share), and lib/ calls into no other folder;
+- every folder of src/ has a README naming it, private headers
+  (*_priv.h) sit beside their .c files, never in include/, and file
+  names are unique across folders (objects are flat in build/);
 - the top level holds only what the brief allows.
 
 Plain functions raising AssertionError; run by tests/run.py.
@@ -92,6 +97,48 @@ def test_no_import_circles():
     assert len(objs) > 20, "build the -O2 objects first (make all)"
     found = circles(import_graph())
     assert not found, "import circles: %s" % found
+
+
+def folders():
+    """{file stem: folder} for the .c files of src/*/."""
+    out = {}
+    for path in glob.glob(os.path.join(TOP, "src", "*", "*.c")):
+        out[os.path.basename(path)[:-2]] = path.split(os.sep)[-2]
+    return out
+
+
+def folder_graph():
+    where, g = folders(), {}
+    for a, bs in import_graph().items():
+        for b in bs:
+            fa, fb = where.get(a), where.get(b)
+            if fa and fb and fa != fb:
+                g.setdefault(fa, set()).add(fb)
+    return g
+
+
+def test_no_folder_circles_and_lib_is_the_bottom():
+    g = folder_graph()
+    assert "lib" not in g or not g["lib"], "lib/ calls %s" % g["lib"]
+    found = circles(g)
+    assert not found, "folder circles: %s" % found
+
+
+def test_folders_and_headers():
+    dirs = sorted(d for d in os.listdir(os.path.join(TOP, "src"))
+                  if os.path.isdir(os.path.join(TOP, "src", d)))
+    assert {"master", "smtpd", "qmgr", "smtp", "local", "spool", "lib",
+            "cmd"} <= set(dirs), dirs
+    assert not glob.glob(os.path.join(TOP, "src", "*.c")), "flat sources"
+    for d in dirs:
+        readme = os.path.join(TOP, "src", d, "README")
+        assert os.path.isfile(readme), readme
+        with open(readme) as f:
+            assert f.readline().startswith(d + "/"), readme
+    assert not glob.glob(os.path.join(TOP, "include", "*_priv.h"))
+    stems = [os.path.basename(p) for p in
+             glob.glob(os.path.join(TOP, "src", "*", "*.c"))]
+    assert len(stems) == len(set(stems)), "a file name in two folders"
 
 
 def test_top_level():
