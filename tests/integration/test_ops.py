@@ -855,3 +855,48 @@ def _greets(port):
         return r.greeting[0] == 220
     except OSError:
         return False
+
+
+def test_make_run_delivers_what_it_suggests():
+    """`make run` (tests/make-run.sh, moved to a scratch directory and a
+    free port): it starts, and the message it suggests sending lands in
+    the mail directory it names, as root (mail for root goes to an
+    alias, never written by root) and as an ordinary user."""
+    import smtplib
+    top = harness.TOP
+    if not os.access(os.path.join(top, "bin", "ternd"), os.X_OK):
+        harness.skip("bin/ternd not built (make test builds it)")
+    d = harness.tempdir("tern-makerun-")
+    port = harness.free_port()
+    env = dict(os.environ, TERN_RUN_DIR=os.path.join(d, "run"),
+               TERN_RUN_PORT=str(port))
+    p = subprocess.Popen(["sh", "tests/make-run.sh"], cwd=top, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         start_new_session=True)
+    try:
+        lines = [p.stdout.readline().decode() for _ in range(3)]
+        m = re.search(r"mail in (\S+)/ *$", lines[0])
+        rcpt = re.search(r"--to (\S+)", lines[1])
+        assert m and rcpt and ("127.0.0.1:%d" % port) in lines[0], lines
+        box = m.group(1)
+        if not box.startswith("/"):
+            box = os.path.join(top, box)
+
+        def up():
+            try:
+                smtplib.SMTP("127.0.0.1", port, timeout=2).quit()
+                return True
+            except OSError:
+                return False
+        assert wait_for(up, 15, 0.1), "make run does not answer"
+        s = smtplib.SMTP("127.0.0.1", port, timeout=10)
+        s.sendmail("you@localhost", [rcpt.group(1)],
+                   "Subject: hi\r\n\r\nhello from make run\r\n")
+        s.quit()
+        assert wait_for(lambda: maildir_messages(box), 20, 0.1), box
+        _, _, raw = maildir_messages(box)[0]
+        assert b"hello from make run" in raw
+    finally:
+        harness.stop_pid(p)
+        p.stdout.close()
+        shutil.rmtree(d, ignore_errors=True)
