@@ -110,7 +110,9 @@ queue_notify(struct queue *q, struct qmsg *m, const char *to,
 	if ((fp = queue_open(q, m->id, &tmp, NULL)) == NULL)
 		goto out;
 	envelope_free(&tmp);
-	if (bounce_enqueue(q->cfg, &m->env, to, fp, rp, n, now, newid) == -1)
+	/* not announced: we load it ourselves, below */
+	if (bounce_enqueue(q->cfg, &m->env, to, fp, rp, n, now, 0,
+	    newid) == -1)
 		goto out;		/* bounce_enqueue() logged why */
 	if (kind == NOTICE_DOUBLE)
 		log_info("%s: undeliverable notice reported to <%s>: %s",
