@@ -5,15 +5,17 @@
  * max_per_destination (remote) and max_local_deliveries (local, slots
  * of their own), read their result lines (delivery.h).
  *
- * A remote agent is forked here and runs remote_agent_run() for one
- * domain with up to QUEUE_BATCH_MAX messages, so one connection carries
- * several messages.  A local agent (up to QUEUE_BATCH_MAX messages too:
- * one fork and one aliases load for all) is forked here as well and
- * runs as `user`; it sends each job that needs another uid to the master
- * (local_job.h), or forks it itself when there is no master
- * (master_sock -1).  An agent whose pipe reaches EOF, or which
- * exits, is ended in queue_agents_sweep(): each of its recipients
- * without a result is deferred with 4.3.0, never lost.
+ * A remote destination is routed here, once (transport.c): "discard"
+ * and a transport map error are decided here without a process; any
+ * other route goes to an agent forked here, which runs
+ * remote_agent_run() for one domain with up to QUEUE_BATCH_MAX messages,
+ * so one connection carries several messages.  A local agent (up to
+ * QUEUE_BATCH_MAX messages too: one fork and one aliases load for all)
+ * is forked here as well and runs as `user`; it sends each job that
+ * needs another uid to the master (local_job.h), or forks it itself when
+ * there is no master (master_sock -1).  An agent whose pipe reaches EOF,
+ * or which exits, is ended in queue_agents_sweep(): each of its
+ * recipients without a result is deferred with 4.3.0, never lost.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -150,38 +152,59 @@ queue_child(struct queue *q, struct agent *self)
 }
 
 /*
- * queue_discard - a destination routed to "discard" needs no process:
- * every recipient is delivered here, logged as the agent would log it.
- * Returns 0 when it handled a, -1 when a needs a real agent.
+ * queue_decide_here - every recipient of a gets this outcome without an
+ * agent process, logged as an agent would log it.
  */
-static int
-queue_discard(struct queue *q, struct agent *a)
+static void
+queue_decide_here(struct agent *a, int status, const char *dsn,
+    const char *relay, const char *reply)
 {
-	struct transport_route route;
+	static const char *const words[] = { "sent", "deferred", "bounced" };
 	struct qmsg *m;
-	char	 err[256];
-	size_t	 k, j, i;
+	size_t	 k, j;
 	time_t	 now = time(NULL);
 
-	if (a->local || q->cfg->transport[0] == '\0' ||
-	    transport_route(q->cfg, a->dest, &route, err, sizeof(err)) == -1 ||
-	    route.kind != TRANSPORT_DISCARD)
-		return -1;
 	for (k = 0; k < a->njobs; k++) {
 		m = a->msgs[k];
 		for (j = 0; j < a->jobs[k].nrcpt; j++) {
-			i = a->jobs[k].rcpt[j].index;
-			queue_record(m, i, DELIVER_OK, "2.0.0", "none",
-			    "discarded");
-			log_info("%s: to=<%s>, relay=none, delay=%.0f, "
-			    "dsn=2.0.0, status=sent (discarded)", m->id,
-			    a->jobs[k].rcpt[j].addr,
-			    difftime(now, m->env.arrival));
+			queue_record(m, a->jobs[k].rcpt[j].index, status, dsn,
+			    relay, reply);
+			log_info("%s: to=<%s>, relay=%s, delay=%.0f, dsn=%s, "
+			    "status=%s (%s)", m->id, a->jobs[k].rcpt[j].addr,
+			    relay[0] ? relay : "none",
+			    difftime(now, m->env.arrival), dsn, words[status],
+			    reply);
 		}
 	}
 	a->pid = -1;
 	a->fd = -1;
 	a->done = 1;
+}
+
+/*
+ * queue_route - route a remote destination once, here; the agent gets
+ * the route.  A map error defers every recipient (4.3.5), "discard"
+ * delivers every one (2.0.0): neither needs a process.  Returns 0 when
+ * a needs a real agent, -1 when it was decided here.
+ */
+static int
+queue_route(struct queue *q, struct agent *a)
+{
+	char	 err[512], reply[600];
+
+	if (a->local)
+		return 0;
+	if (transport_route(q->cfg, a->dest, &a->route, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		snprintf(reply, sizeof(reply), "transport: %s", err);
+		queue_decide_here(a, DELIVER_TEMPFAIL, "4.3.5", "", reply);
+		return -1;
+	}
+	if (a->route.kind == TRANSPORT_DISCARD) {
+		queue_decide_here(a, DELIVER_OK, "2.0.0", "none", "discarded");
+		return -1;
+	}
 	return 0;
 }
 
@@ -191,7 +214,7 @@ queue_spawn(struct queue *q, struct agent *a)
 {
 	int	 fds[2];
 
-	if (queue_discard(q, a) == 0)
+	if (queue_route(q, a) == -1)
 		return 0;
 
 	if (pipe2(fds, O_CLOEXEC) == -1)
@@ -203,8 +226,8 @@ queue_spawn(struct queue *q, struct agent *a)
 		queue_child(q, a);
 		_exit(a->local ? local_agent_run(q->cfg, a->jobs, a->njobs,
 		    fds[1], q->master_sock) :
-		    remote_agent_run(q->cfg, a->dest, a->jobs, a->njobs,
-		    fds[1]));
+		    remote_agent_run(q->cfg, a->dest, &a->route, a->jobs,
+		    a->njobs, fds[1]));
 	}
 	close(fds[1]);
 	fcntl(a->fd, F_SETFL, O_NONBLOCK);

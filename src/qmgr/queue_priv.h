@@ -29,6 +29,7 @@
 #include "delivery.h"
 #include "envelope.h"
 #include "heap.h"
+#include "transport.h"
 
 #define QUEUE_ACTIVE_MAX	500	/* messages loaded at once */
 #define QUEUE_BATCH_MAX		20	/* messages per agent */
@@ -68,6 +69,7 @@ struct agent {
 	int	 fd;			/* result pipe, read end; -1 */
 	int	 local;
 	char	 dest[256];		/* lower-cased domain, or "local" */
+	struct transport_route route;	/* remote: where dest goes */
 	int	 done;			/* EOF or dead: end it in the sweep */
 	struct delivery_job *jobs;
 	struct qmsg **msgs;		/* msgs[k] owns jobs[k] */
