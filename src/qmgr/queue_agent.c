@@ -32,7 +32,6 @@
 
 #include "config.h"
 #include "delivery.h"
-#include "dsn.h"
 #include "log.h"
 #include "queue_priv.h"
 #include "transport.h"
@@ -103,7 +102,7 @@ queue_take(struct queue *q, struct agent *a, struct qmsg *m)
 		struct delivery_rcpt *dr;
 
 		local = rcpt_dest(q->cfg, er->addr, dest, sizeof(dest));
-		if (m->round[i].mark != MARK_WAIT || local != a->local ||
+		if (!queue_rcpt_waits(m, i) || local != a->local ||
 		    (!local && strcmp(dest, a->dest) != 0))
 			continue;
 		if (job->rcpt == NULL &&
@@ -114,8 +113,7 @@ queue_take(struct queue *q, struct agent *a, struct qmsg *m)
 		dr->notify = er->notify;
 		snprintf(dr->addr, sizeof(dr->addr), "%s", er->addr);
 		snprintf(dr->orcpt, sizeof(dr->orcpt), "%s", er->orcpt);
-		m->round[i].mark = MARK_BUSY;
-		m->round[i].remote = !local;
+		queue_rcpt_take(m, i, !local);
 	}
 	if (job->nrcpt > 0) {
 		strcpy(job->id, m->id);
@@ -124,9 +122,6 @@ queue_take(struct queue *q, struct agent *a, struct qmsg *m)
 	}
 	return 0;
 }
-
-static void	queue_record(struct qmsg *, size_t, int, const char *, const char *,
-	    const char *);
 
 /* queue_child - in a forked agent: drop what belongs to the runner */
 static void
@@ -167,8 +162,8 @@ queue_decide_here(struct agent *a, int status, const char *dsn,
 	for (k = 0; k < a->njobs; k++) {
 		m = a->msgs[k];
 		for (j = 0; j < a->jobs[k].nrcpt; j++) {
-			queue_record(m, a->jobs[k].rcpt[j].index, status, dsn,
-			    relay, reply);
+			queue_rcpt_record(m, a->jobs[k].rcpt[j].index, status,
+			    dsn, relay, reply);
 			log_info("%s: to=<%s>, relay=%s, delay=%.0f, dsn=%s, "
 			    "status=%s (%s)", m->id, a->jobs[k].rcpt[j].addr,
 			    relay[0] ? relay : "none",
@@ -302,7 +297,7 @@ queue_dispatch(struct queue *q)
 	for (i = 0; i < q->nactive; i++) {
 		m = q->active[i];
 		for (r = 0; r < m->env.nrcpt; r++) {
-			if (m->round[r].mark != MARK_WAIT)
+			if (!queue_rcpt_waits(m, r))
 				continue;
 			local = rcpt_dest(q->cfg, m->env.rcpt[r].addr, dest,
 			    sizeof(dest));
@@ -310,30 +305,6 @@ queue_dispatch(struct queue *q)
 				agent_start(q, local, dest, i);
 		}
 	}
-}
-
-/* queue_record - note one recipient's result for the round */
-static void
-queue_record(struct qmsg *m, size_t i, int status, const char *dsn,
-    const char *relay, const char *reply)
-{
-	struct state_rcpt *sr = &m->st.rcpt[i];
-	static const int marks[] = { MARK_OK, MARK_DEFER, MARK_FAIL };
-	static const int states[] = { RCPT_DELIVERED, RCPT_DEFERRED,
-		RCPT_FAILED };
-	static const int classes[] = { 2, 4, 5 };
-
-	m->round[i].mark = marks[status];
-	sr->state = states[status];
-	if (status == DELIVER_TEMPFAIL)
-		sr->attempts++;
-	sr->last_attempt = time(NULL);
-	snprintf(sr->dsn, sizeof(sr->dsn), "%s",
-	    dsn_class(dsn) == classes[status] ? dsn :
-	    dsn_generic(classes[status]));
-	snprintf(sr->reply, sizeof(sr->reply), "%s", reply);
-	delivery_text_sanitise(sr->reply);
-	snprintf(m->round[i].relay, sizeof(m->round[i].relay), "%s", relay);
 }
 
 /* queue_result - apply one result line from agent a */
@@ -353,8 +324,8 @@ queue_result(struct agent *a, const char *line)
 			continue;
 		for (j = 0; j < a->jobs[k].nrcpt; j++)
 			if (a->jobs[k].rcpt[j].index == res.index &&
-			    a->msgs[k]->round[res.index].mark == MARK_BUSY)
-				queue_record(a->msgs[k], res.index,
+			    queue_rcpt_is_busy(a->msgs[k], res.index))
+				queue_rcpt_record(a->msgs[k], res.index,
 				    res.status, res.dsn, res.relay, res.reply);
 	}
 }
@@ -402,9 +373,9 @@ queue_agent_end(struct queue *q, struct agent *a)
 		m = a->msgs[k];
 		for (j = 0; j < a->jobs[k].nrcpt; j++) {
 			i = a->jobs[k].rcpt[j].index;
-			if (m->round[i].mark == MARK_BUSY)
-				queue_record(m, i, DELIVER_TEMPFAIL, "4.3.0",
-				    "", a->fd == -1 ?
+			if (queue_rcpt_is_busy(m, i))
+				queue_rcpt_record(m, i, DELIVER_TEMPFAIL,
+				    "4.3.0", "", a->fd == -1 ?
 				    "cannot start delivery agent" :
 				    "delivery agent died");
 		}

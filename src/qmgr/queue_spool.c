@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * queue_spool.c - the queue runner's view of the spool: the message
- * table, start-up scan, loading a message for an attempt, removal.
+ * table, start-up scan, reading a message and its state, writing the
+ * state (queue_save_state(): held and warned come from struct qmsg, the
+ * one place the runner keeps them), activation, removal.
  *
  * Every spool file is untrusted: a queue file that does not parse, or a
  * file in queue/ whose name is not a queue id, is moved to spool/corrupt/
@@ -319,7 +321,6 @@ static void
 queue_activate(struct queue *q, struct qmsg *m, time_t now)
 {
 	off_t	 size = 0;
-	size_t	 i;
 	FILE	*fp;
 
 	if ((fp = queue_open(q, m->id, &m->env, &size)) == NULL) {
@@ -335,11 +336,7 @@ queue_activate(struct queue *q, struct qmsg *m, time_t now)
 		heap_set(&q->heap, &m->item, now + q->cfg->retry_interval);
 		return;
 	}
-	m->st.held = m->held;
-	m->st.warned = m->warned;
-	for (i = 0; i < m->env.nrcpt; i++)
-		if (queue_rcpt_is_undelivered(&m->st.rcpt[i]))
-			m->round[i].mark = MARK_WAIT;
+	queue_rcpt_start(m);
 	if (m->parked)
 		queue_share_forget(q, m);	/* flushed or released */
 	if (queue_share_admit(q, m) == -1) {
@@ -367,6 +364,19 @@ queue_activate_due(struct queue *q, time_t now)
 		queue_activate(q, it->data, now);
 }
 
+/*
+ * queue_save_state - write st as m's state file: the one place held and
+ * warned go into a state, from m, where the runner keeps them.
+ */
+void
+queue_save_state(struct queue *q, const struct qmsg *m, struct state *st)
+{
+	st->held = m->held;
+	st->warned = m->warned;
+	if (spool_write_state(q->cfg->spool_dir, st) == -1)
+		log_warn("%s: cannot write state file", m->id);
+}
+
 /* queue_save_flags - write held/warned of a message that is not active */
 void
 queue_save_flags(struct queue *q, struct qmsg *m)
@@ -378,12 +388,8 @@ queue_save_flags(struct queue *q, struct qmsg *m)
 	if ((fp = queue_open(q, m->id, &env, NULL)) == NULL)
 		return;
 	fclose(fp);
-	if (queue_read_state(q, &env, &st) == 0) {
-		st.held = m->held;
-		st.warned = m->warned;
-		if (spool_write_state(q->cfg->spool_dir, &st) == -1)
-			log_warn("%s: cannot write state file", m->id);
-	}
+	if (queue_read_state(q, &env, &st) == 0)
+		queue_save_state(q, m, &st);
 	envelope_free(&env);
 	state_free(&st);
 }
