@@ -4,8 +4,8 @@
  * outside src/queue*.c.
  *
  *	queue.c		the loop: signals, trigger commands, poll()
- *	queue_spool.c	messages in the spool: load, scan, activate, save,
- *			remove
+ *	queue_spool.c	messages in the spool: load, scan, save, remove
+ *	queue_active.c	the active set: activate, deactivate, unload
  *	queue_rcpt.c	the one state of each recipient during a round
  *	queue_agent.c	delivery agents: route, dispatch, results
  *	queue_round.c	end of an attempt round: notices, expiry, persist
@@ -129,13 +129,19 @@ void	queue_free_msg(void *);
 void	queue_remove(struct queue *, struct qmsg *);
 FILE	*queue_open(struct queue *, const char *id, struct envelope *,
 	    off_t *size);
+int	queue_read_state(struct queue *, const struct envelope *,
+	    struct state *);
 void	queue_save_state(struct queue *, const struct qmsg *, struct state *);
 time_t	queue_due(const struct qmsg *, const struct state *, time_t now);
 void	queue_scan(struct queue *);
-void	queue_activate_due(struct queue *, time_t now);
 void	queue_save_flags(struct queue *, struct qmsg *);
 int	queue_has_domain(struct queue *, struct qmsg *,
 	    const char *const *domains, size_t ndomains);
+
+/* queue_active.c */
+void	queue_activate_due(struct queue *, time_t now);
+void	queue_deactivate(struct queue *, struct qmsg *);
+void	queue_unload(struct qmsg *);
 
 /* queue_rcpt.c */
 void	queue_rcpt_start(struct qmsg *);

@@ -4,7 +4,8 @@
  * failure notice, success and delay notices, then the state file is
  * written or the message removed, and it is rescheduled.  What happened
  * to each recipient in the round is queue_rcpt_outcome() (queue_rcpt.c);
- * A notice is loaded here directly, never announced on the trigger FIFO.
+ * leaving the active set is queue_deactivate() (queue_active.c).  A
+ * notice is loaded here directly, never announced on the trigger FIFO.
  *
  * Crash safety: a round's results live only in memory until the round
  * ends; notices are enqueued before the state records a failure, and the
@@ -193,19 +194,6 @@ queue_failures(struct queue *q, struct qmsg *m, time_t now)
 			queue_rcpt_set(m, i, RCPT_DEFERRED, NULL);
 }
 
-static void
-queue_deactivate(struct queue *q, struct qmsg *m)
-{
-	size_t	 i;
-
-	for (i = 0; i < q->nactive && q->active[i] != m; i++)
-		;
-	if (i < q->nactive)
-		q->active[i] = q->active[--q->nactive];
-	m->active = 0;
-	queue_share_release(q, m, time(NULL));
-}
-
 /* queue_finish - the round is over: notify, then persist or remove */
 static void
 queue_finish(struct queue *q, struct qmsg *m, time_t now)
@@ -237,10 +225,7 @@ queue_finish(struct queue *q, struct qmsg *m, time_t now)
 	}
 	queue_save_state(q, m, &m->st);
 	heap_set(&q->heap, &m->item, queue_due(m, &m->st, now));
-	envelope_free(&m->env);
-	state_free(&m->st);
-	free(m->round);
-	m->round = NULL;
+	queue_unload(m);
 }
 
 void
