@@ -6,9 +6,11 @@
  *
  * bounce_compose() writes one complete multipart/report message (CRLF
  * lines) for the given recipients of one original message;
- * bounce_enqueue() composes it into a new queue file and wakes the queue
- * runner.  The caller chooses the recipients: only those whose NOTIFY
- * asks for this kind of report (RFC 3461 section 4.1), one call per kind.
+ * bounce_enqueue() composes it into a new queue file and, if asked, wakes
+ * the queue runner (the runner itself, the only caller, loads the notice
+ * directly and does not announce it to itself).  The caller chooses the
+ * recipients: only those whose NOTIFY asks for this kind of report (RFC
+ * 3461 section 4.1), one call per kind.
  *
  * The notice goes to `to`, or to orig->sender when to is NULL.  Never
  * bounce a bounce: with to NULL an original from the null sender is
@@ -63,12 +65,13 @@ int	bounce_compose(FILE *out, const struct config *,
 
 /*
  * bounce_enqueue - compose the notice into a new queue file from <> to
- * `to` (NULL: orig->sender), commit it and poke the queue runner; the new
- * queue id goes to newid.  -1 on error (errno EINVAL for a notice to <>).
+ * `to` (NULL: orig->sender) and commit it; with announce, also write
+ * "new ID" to the trigger FIFO.  The new queue id goes to newid.  -1 on
+ * error (errno EINVAL for a notice to <>).
  */
 int	bounce_enqueue(const struct config *, const struct envelope *orig,
 	    const char *to, FILE *orig_msg, const struct dsn_report *, size_t n,
-	    time_t now, char newid[QUEUEID_LEN + 1]);
+	    time_t now, int announce, char newid[QUEUEID_LEN + 1]);
 
 /* "failed", "delayed", ... for an enum dsn_action; "failed" if unknown. */
 const char *dsn_action_name(int);

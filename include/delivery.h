@@ -5,7 +5,8 @@
  *
  * A job is one message and some of its recipients (all for one
  * destination).  An agent is a child process of the queue runner:
- * remote_agent_run() for a remote domain, local_agent_run() for local
+ * remote_agent_run() for a remote domain and the route the runner found
+ * for it, local_agent_run() for local
  * recipients (it asks the master for each step that needs another uid,
  * see local_job.h).  The agent writes one result line per
  * recipient to result_fd, in this exact form (fields separated by one
@@ -24,6 +25,7 @@
 
 #include "config.h"
 #include "envelope.h"
+#include "transport.h"
 
 enum deliver_status { DELIVER_OK, DELIVER_TEMPFAIL, DELIVER_PERMFAIL };
 
@@ -62,9 +64,15 @@ int	delivery_result_parse(const char *line, struct delivery_result *);
 /* Write one result line to fd (a single write(2)); -1 on error. */
 int	delivery_result_send(int fd, const struct delivery_result *);
 
-/* The agents: child processes; they return an exit status for _exit(). */
+/*
+ * The agents: child processes; they return an exit status for _exit().
+ * The queue runner routes a remote domain (transport.h) and hands the
+ * route over: the agent never consults the transport map itself, and
+ * never gets a "discard" route (the runner decides those).
+ */
 int	remote_agent_run(const struct config *, const char *domain,
-	    struct delivery_job *jobs, size_t njobs, int result_fd);
+	    const struct transport_route *, struct delivery_job *jobs,
+	    size_t njobs, int result_fd);
 /* master_sock: where privileged jobs go (local_job.h); -1: forked here */
 int	local_agent_run(const struct config *, struct delivery_job *jobs,
 	    size_t njobs, int result_fd, int master_sock);

@@ -3,7 +3,9 @@
  * bounce.c - compose and enqueue delivery status notifications.
  *
  * bounce_compose() writes an RFC 3464 multipart/report; bounce_enqueue()
- * stores it as a new queue file from <> to the original sender.
+ * stores it as a new queue file from <> to the original sender, and
+ * announces it on the trigger FIFO only when asked (the queue runner
+ * loads its own notices directly).
  *
  * The notice is built in memory first: a human-readable text/plain
  * part, a message/delivery-status part, and the returned original
@@ -616,7 +618,7 @@ bounce_trigger(const struct config *cfg, const char *newid)
 int
 bounce_enqueue(const struct config *cfg, const struct envelope *orig,
     const char *to, FILE *orig_msg, const struct dsn_report *r, size_t n,
-    time_t now, char newid[QUEUEID_LEN + 1])
+    time_t now, int announce, char newid[QUEUEID_LEN + 1])
 {
 	struct spool_file sf;
 	struct envelope env;
@@ -646,7 +648,8 @@ bounce_enqueue(const struct config *cfg, const struct envelope *orig,
 	memcpy(newid, sf.id, QUEUEID_LEN + 1);
 	log_info("%s: %s: %s", orig->id, bounce_logname[bounce_kind(r, n)],
 	    newid);
-	bounce_trigger(cfg, newid);
+	if (announce)
+		bounce_trigger(cfg, newid);
 	free(buf);
 	envelope_free(&env);
 	return 0;

@@ -5,15 +5,17 @@
  * max_per_destination (remote) and max_local_deliveries (local, slots
  * of their own), read their result lines (delivery.h).
  *
- * A remote agent is forked here and runs remote_agent_run() for one
- * domain with up to QUEUE_BATCH_MAX messages, so one connection carries
- * several messages.  A local agent (up to QUEUE_BATCH_MAX messages too:
- * one fork and one aliases load for all) is forked here as well and
- * runs as `user`; it sends each job that needs another uid to the master
- * (local_job.h), or forks it itself when there is no master
- * (master_sock -1).  An agent whose pipe reaches EOF, or which
- * exits, is ended in queue_agents_sweep(): each of its recipients
- * without a result is deferred with 4.3.0, never lost.
+ * A remote destination is routed here, once (transport.c): "discard"
+ * and a transport map error are decided here without a process; any
+ * other route goes to an agent forked here, which runs
+ * remote_agent_run() for one domain with up to QUEUE_BATCH_MAX messages,
+ * so one connection carries several messages.  A local agent (up to
+ * QUEUE_BATCH_MAX messages too: one fork and one aliases load for all)
+ * is forked here as well and runs as `user`; it sends each job that
+ * needs another uid to the master (local_job.h), or forks it itself when
+ * there is no master (master_sock -1).  An agent whose pipe reaches EOF,
+ * or which exits, is ended in queue_agents_sweep(): each of its
+ * recipients without a result is deferred with 4.3.0, never lost.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -30,7 +32,6 @@
 
 #include "config.h"
 #include "delivery.h"
-#include "dsn.h"
 #include "log.h"
 #include "queue_priv.h"
 #include "transport.h"
@@ -101,7 +102,7 @@ queue_take(struct queue *q, struct agent *a, struct qmsg *m)
 		struct delivery_rcpt *dr;
 
 		local = rcpt_dest(q->cfg, er->addr, dest, sizeof(dest));
-		if (m->round[i].mark != MARK_WAIT || local != a->local ||
+		if (!queue_rcpt_waits(m, i) || local != a->local ||
 		    (!local && strcmp(dest, a->dest) != 0))
 			continue;
 		if (job->rcpt == NULL &&
@@ -112,8 +113,7 @@ queue_take(struct queue *q, struct agent *a, struct qmsg *m)
 		dr->notify = er->notify;
 		snprintf(dr->addr, sizeof(dr->addr), "%s", er->addr);
 		snprintf(dr->orcpt, sizeof(dr->orcpt), "%s", er->orcpt);
-		m->round[i].mark = MARK_BUSY;
-		m->round[i].remote = !local;
+		queue_rcpt_take(m, i, !local);
 	}
 	if (job->nrcpt > 0) {
 		strcpy(job->id, m->id);
@@ -122,9 +122,6 @@ queue_take(struct queue *q, struct agent *a, struct qmsg *m)
 	}
 	return 0;
 }
-
-static void	queue_record(struct qmsg *, size_t, int, const char *, const char *,
-	    const char *);
 
 /* queue_child - in a forked agent: drop what belongs to the runner */
 static void
@@ -150,38 +147,59 @@ queue_child(struct queue *q, struct agent *self)
 }
 
 /*
- * queue_discard - a destination routed to "discard" needs no process:
- * every recipient is delivered here, logged as the agent would log it.
- * Returns 0 when it handled a, -1 when a needs a real agent.
+ * queue_decide_here - every recipient of a gets this outcome without an
+ * agent process, logged as an agent would log it.
  */
-static int
-queue_discard(struct queue *q, struct agent *a)
+static void
+queue_decide_here(struct agent *a, int status, const char *dsn,
+    const char *relay, const char *reply)
 {
-	struct transport_route route;
+	static const char *const words[] = { "sent", "deferred", "bounced" };
 	struct qmsg *m;
-	char	 err[256];
-	size_t	 k, j, i;
+	size_t	 k, j;
 	time_t	 now = time(NULL);
 
-	if (a->local || q->cfg->transport[0] == '\0' ||
-	    transport_route(q->cfg, a->dest, &route, err, sizeof(err)) == -1 ||
-	    route.kind != TRANSPORT_DISCARD)
-		return -1;
 	for (k = 0; k < a->njobs; k++) {
 		m = a->msgs[k];
 		for (j = 0; j < a->jobs[k].nrcpt; j++) {
-			i = a->jobs[k].rcpt[j].index;
-			queue_record(m, i, DELIVER_OK, "2.0.0", "none",
-			    "discarded");
-			log_info("%s: to=<%s>, relay=none, delay=%.0f, "
-			    "dsn=2.0.0, status=sent (discarded)", m->id,
-			    a->jobs[k].rcpt[j].addr,
-			    difftime(now, m->env.arrival));
+			queue_rcpt_record(m, a->jobs[k].rcpt[j].index, status,
+			    dsn, relay, reply);
+			log_info("%s: to=<%s>, relay=%s, delay=%.0f, dsn=%s, "
+			    "status=%s (%s)", m->id, a->jobs[k].rcpt[j].addr,
+			    relay[0] ? relay : "none",
+			    difftime(now, m->env.arrival), dsn, words[status],
+			    reply);
 		}
 	}
 	a->pid = -1;
 	a->fd = -1;
 	a->done = 1;
+}
+
+/*
+ * queue_route - route a remote destination once, here; the agent gets
+ * the route.  A map error defers every recipient (4.3.5), "discard"
+ * delivers every one (2.0.0): neither needs a process.  Returns 0 when
+ * a needs a real agent, -1 when it was decided here.
+ */
+static int
+queue_route(struct queue *q, struct agent *a)
+{
+	char	 err[512], reply[600];
+
+	if (a->local)
+		return 0;
+	if (transport_route(q->cfg, a->dest, &a->route, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		snprintf(reply, sizeof(reply), "transport: %s", err);
+		queue_decide_here(a, DELIVER_TEMPFAIL, "4.3.5", "", reply);
+		return -1;
+	}
+	if (a->route.kind == TRANSPORT_DISCARD) {
+		queue_decide_here(a, DELIVER_OK, "2.0.0", "none", "discarded");
+		return -1;
+	}
 	return 0;
 }
 
@@ -191,7 +209,7 @@ queue_spawn(struct queue *q, struct agent *a)
 {
 	int	 fds[2];
 
-	if (queue_discard(q, a) == 0)
+	if (queue_route(q, a) == -1)
 		return 0;
 
 	if (pipe2(fds, O_CLOEXEC) == -1)
@@ -203,8 +221,8 @@ queue_spawn(struct queue *q, struct agent *a)
 		queue_child(q, a);
 		_exit(a->local ? local_agent_run(q->cfg, a->jobs, a->njobs,
 		    fds[1], q->master_sock) :
-		    remote_agent_run(q->cfg, a->dest, a->jobs, a->njobs,
-		    fds[1]));
+		    remote_agent_run(q->cfg, a->dest, &a->route, a->jobs,
+		    a->njobs, fds[1]));
 	}
 	close(fds[1]);
 	fcntl(a->fd, F_SETFL, O_NONBLOCK);
@@ -279,7 +297,7 @@ queue_dispatch(struct queue *q)
 	for (i = 0; i < q->nactive; i++) {
 		m = q->active[i];
 		for (r = 0; r < m->env.nrcpt; r++) {
-			if (m->round[r].mark != MARK_WAIT)
+			if (!queue_rcpt_waits(m, r))
 				continue;
 			local = rcpt_dest(q->cfg, m->env.rcpt[r].addr, dest,
 			    sizeof(dest));
@@ -287,30 +305,6 @@ queue_dispatch(struct queue *q)
 				agent_start(q, local, dest, i);
 		}
 	}
-}
-
-/* queue_record - note one recipient's result for the round */
-static void
-queue_record(struct qmsg *m, size_t i, int status, const char *dsn,
-    const char *relay, const char *reply)
-{
-	struct state_rcpt *sr = &m->st.rcpt[i];
-	static const int marks[] = { MARK_OK, MARK_DEFER, MARK_FAIL };
-	static const int states[] = { RCPT_DELIVERED, RCPT_DEFERRED,
-		RCPT_FAILED };
-	static const int classes[] = { 2, 4, 5 };
-
-	m->round[i].mark = marks[status];
-	sr->state = states[status];
-	if (status == DELIVER_TEMPFAIL)
-		sr->attempts++;
-	sr->last_attempt = time(NULL);
-	snprintf(sr->dsn, sizeof(sr->dsn), "%s",
-	    dsn_class(dsn) == classes[status] ? dsn :
-	    dsn_generic(classes[status]));
-	snprintf(sr->reply, sizeof(sr->reply), "%s", reply);
-	delivery_text_sanitise(sr->reply);
-	snprintf(m->round[i].relay, sizeof(m->round[i].relay), "%s", relay);
 }
 
 /* queue_result - apply one result line from agent a */
@@ -330,8 +324,8 @@ queue_result(struct agent *a, const char *line)
 			continue;
 		for (j = 0; j < a->jobs[k].nrcpt; j++)
 			if (a->jobs[k].rcpt[j].index == res.index &&
-			    a->msgs[k]->round[res.index].mark == MARK_BUSY)
-				queue_record(a->msgs[k], res.index,
+			    queue_rcpt_is_busy(a->msgs[k], res.index))
+				queue_rcpt_record(a->msgs[k], res.index,
 				    res.status, res.dsn, res.relay, res.reply);
 	}
 }
@@ -379,9 +373,9 @@ queue_agent_end(struct queue *q, struct agent *a)
 		m = a->msgs[k];
 		for (j = 0; j < a->jobs[k].nrcpt; j++) {
 			i = a->jobs[k].rcpt[j].index;
-			if (m->round[i].mark == MARK_BUSY)
-				queue_record(m, i, DELIVER_TEMPFAIL, "4.3.0",
-				    "", a->fd == -1 ?
+			if (queue_rcpt_is_busy(m, i))
+				queue_rcpt_record(m, i, DELIVER_TEMPFAIL,
+				    "4.3.0", "", a->fd == -1 ?
 				    "cannot start delivery agent" :
 				    "delivery agent died");
 		}

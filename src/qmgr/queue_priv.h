@@ -4,8 +4,10 @@
  * outside src/queue*.c.
  *
  *	queue.c		the loop: signals, trigger commands, poll()
- *	queue_spool.c	messages in the spool: load, scan, activate, remove
- *	queue_agent.c	delivery agents: dispatch by destination, results
+ *	queue_spool.c	messages in the spool: load, scan, save, remove
+ *	queue_active.c	the active set: activate, deactivate, unload
+ *	queue_rcpt.c	the one state of each recipient during a round
+ *	queue_agent.c	delivery agents: route, dispatch, results
  *	queue_round.c	end of an attempt round: notices, expiry, persist
  *	queue_rescan.c	flush @domain: one bounded rescan at a time
  *	queue_share.c	one destination's share of the active messages
@@ -29,17 +31,20 @@
 #include "delivery.h"
 #include "envelope.h"
 #include "heap.h"
+#include "transport.h"
 
 #define QUEUE_ACTIVE_MAX	500	/* messages loaded at once */
 #define QUEUE_BATCH_MAX		20	/* messages per agent */
 #define QUEUE_LINE_MAX		4096	/* agent result line buffer */
 
-/* What happened to a recipient in the current round. */
-enum round_mark { MARK_NONE, MARK_WAIT, MARK_BUSY, MARK_OK, MARK_DEFER,
-	MARK_FAIL };
+/*
+ * How far the current round has gone with a recipient; its state (what
+ * is saved) is m->st.rcpt[i].state only (queue_rcpt.c).
+ */
+enum round_step { STEP_IDLE, STEP_WAIT, STEP_BUSY, STEP_DONE };
 
 struct round_rcpt {
-	int	 mark;			/* enum round_mark */
+	int	 step;			/* enum round_step */
 	int	 remote;
 	char	 relay[256];
 };
@@ -49,8 +54,8 @@ struct qmsg {
 	char	 id[QUEUEID_LEN + 1];
 	time_t	 arrival;
 	int	 is_bounce;		/* sender <> */
-	int	 held;
-	int	 warned;
+	int	 held;			/* the only copy; saved with the */
+	int	 warned;		/* state by queue_save_state() */
 	int	 deleted;		/* remove when the round ends */
 	int	 active;
 	int	 agents;		/* agents that hold a job of it */
@@ -68,6 +73,7 @@ struct agent {
 	int	 fd;			/* result pipe, read end; -1 */
 	int	 local;
 	char	 dest[256];		/* lower-cased domain, or "local" */
+	struct transport_route route;	/* remote: where dest goes */
 	int	 done;			/* EOF or dead: end it in the sweep */
 	struct delivery_job *jobs;
 	struct qmsg **msgs;		/* msgs[k] owns jobs[k] */
@@ -123,12 +129,31 @@ void	queue_free_msg(void *);
 void	queue_remove(struct queue *, struct qmsg *);
 FILE	*queue_open(struct queue *, const char *id, struct envelope *,
 	    off_t *size);
+int	queue_read_state(struct queue *, const struct envelope *,
+	    struct state *);
+void	queue_save_state(struct queue *, const struct qmsg *, struct state *);
 time_t	queue_due(const struct qmsg *, const struct state *, time_t now);
 void	queue_scan(struct queue *);
-void	queue_activate_due(struct queue *, time_t now);
 void	queue_save_flags(struct queue *, struct qmsg *);
 int	queue_has_domain(struct queue *, struct qmsg *,
 	    const char *const *domains, size_t ndomains);
+
+/* queue_active.c */
+void	queue_activate_due(struct queue *, time_t now);
+void	queue_deactivate(struct queue *, struct qmsg *);
+void	queue_unload(struct qmsg *);
+
+/* queue_rcpt.c */
+void	queue_rcpt_start(struct qmsg *);
+int	queue_rcpt_waits(const struct qmsg *, size_t i);
+int	queue_rcpt_is_busy(const struct qmsg *, size_t i);
+void	queue_rcpt_take(struct qmsg *, size_t i, int remote);
+void	queue_rcpt_set(struct qmsg *, size_t i, int state, const char *dsn);
+int	queue_rcpt_outcome(const struct qmsg *, size_t i);
+void	queue_rcpt_record(struct qmsg *, size_t i, int status,
+	    const char *dsn, const char *relay, const char *reply);
+int	queue_round_is_over(const struct qmsg *);
+void	queue_stop_round(struct qmsg *);
 
 /* queue_share.c */
 int	queue_share_admit(struct queue *, struct qmsg *);
@@ -148,8 +173,6 @@ void	queue_rescan_step(struct queue *, time_t now);
 int	queue_rescan_running(const struct queue *);
 
 /* queue_round.c */
-int	queue_round_is_over(const struct qmsg *);
-void	queue_stop_round(struct qmsg *);
 void	queue_finish_rounds(struct queue *, time_t now);
 
 #endif

@@ -2,7 +2,10 @@
 /*
  * queue_round.c - the end of a message's attempt round: expiry, one
  * failure notice, success and delay notices, then the state file is
- * written or the message removed, and it is rescheduled.
+ * written or the message removed, and it is rescheduled.  What happened
+ * to each recipient in the round is queue_rcpt_outcome() (queue_rcpt.c);
+ * leaving the active set is queue_deactivate() (queue_active.c).  A
+ * notice is loaded here directly, never announced on the trigger FIFO.
  *
  * Crash safety: a round's results live only in memory until the round
  * ends; notices are enqueued before the state records a failure, and the
@@ -33,7 +36,6 @@
 #include "log.h"
 #include "queue_priv.h"
 #include "retry.h"
-#include "spool.h"
 
 enum notice { NOTICE_FAILURE, NOTICE_DOUBLE, NOTICE_SUCCESS, NOTICE_DELAY };
 
@@ -41,16 +43,17 @@ enum notice { NOTICE_FAILURE, NOTICE_DOUBLE, NOTICE_SUCCESS, NOTICE_DELAY };
 static int
 queue_wants(const struct qmsg *m, size_t i, int kind)
 {
-	int	 notify = m->env.rcpt[i].notify, mark = m->round[i].mark;
+	int	 notify = m->env.rcpt[i].notify;
+	int	 outcome = queue_rcpt_outcome(m, i);
 
 	switch (kind) {
 	case NOTICE_FAILURE:
-		return mark == MARK_FAIL &&
+		return outcome == RCPT_FAILED &&
 		    (notify == 0 || (notify & NOTIFY_FAILURE));
 	case NOTICE_DOUBLE:
-		return mark == MARK_FAIL;
+		return outcome == RCPT_FAILED;
 	case NOTICE_SUCCESS:
-		return mark == MARK_OK && (notify & NOTIFY_SUCCESS);
+		return outcome == RCPT_DELIVERED && (notify & NOTIFY_SUCCESS);
 	default:
 		return queue_rcpt_is_undelivered(&m->st.rcpt[i]) &&
 		    (notify == 0 || (notify & NOTIFY_DELAY));
@@ -110,7 +113,9 @@ queue_notify(struct queue *q, struct qmsg *m, const char *to,
 	if ((fp = queue_open(q, m->id, &tmp, NULL)) == NULL)
 		goto out;
 	envelope_free(&tmp);
-	if (bounce_enqueue(q->cfg, &m->env, to, fp, rp, n, now, newid) == -1)
+	/* not announced: we load it ourselves, below */
+	if (bounce_enqueue(q->cfg, &m->env, to, fp, rp, n, now, 0,
+	    newid) == -1)
 		goto out;		/* bounce_enqueue() logged why */
 	if (kind == NOTICE_DOUBLE)
 		log_info("%s: undeliverable notice reported to <%s>: %s",
@@ -138,7 +143,7 @@ queue_double_bounce(struct queue *q, struct qmsg *m, time_t now)
 	else
 		snprintf(to, sizeof(to), "%s", db);
 	for (i = 0; i < m->env.nrcpt; i++)
-		if (m->round[i].mark == MARK_FAIL &&
+		if (queue_rcpt_outcome(m, i) == RCPT_FAILED &&
 		    (db[0] == '\0' || strcasecmp(m->env.rcpt[i].addr,
 		    to) == 0)) {
 			log_info("%s: undeliverable notice to <%s> dropped",
@@ -166,9 +171,7 @@ queue_expire(struct queue *q, struct qmsg *m, time_t now)
 		    "status=expired, returned to sender (%s)", m->id,
 		    m->env.rcpt[i].addr, (long long)(now - m->arrival),
 		    sr->reply[0] ? sr->reply : "delivery time expired");
-		sr->state = RCPT_FAILED;
-		strcpy(sr->dsn, "4.4.7");
-		m->round[i].mark = MARK_FAIL;
+		queue_rcpt_set(m, i, RCPT_FAILED, "4.4.7");
 	}
 }
 
@@ -187,23 +190,8 @@ queue_failures(struct queue *q, struct qmsg *m, time_t now)
 	log_warnx("%s: failure notice not queued; the failed recipients "
 	    "stay deferred", m->id);
 	for (i = 0; i < m->env.nrcpt; i++)
-		if (m->round[i].mark == MARK_FAIL) {
-			m->round[i].mark = MARK_DEFER;
-			m->st.rcpt[i].state = RCPT_DEFERRED;
-		}
-}
-
-static void
-queue_deactivate(struct queue *q, struct qmsg *m)
-{
-	size_t	 i;
-
-	for (i = 0; i < q->nactive && q->active[i] != m; i++)
-		;
-	if (i < q->nactive)
-		q->active[i] = q->active[--q->nactive];
-	m->active = 0;
-	queue_share_release(q, m, time(NULL));
+		if (queue_rcpt_outcome(m, i) == RCPT_FAILED)
+			queue_rcpt_set(m, i, RCPT_DEFERRED, NULL);
 }
 
 /* queue_finish - the round is over: notify, then persist or remove */
@@ -222,7 +210,7 @@ queue_finish(struct queue *q, struct qmsg *m, time_t now)
 	if (!m->is_bounce)
 		queue_notify(q, m, NULL, NOTICE_SUCCESS, now);
 	for (i = 0; i < m->env.nrcpt; i++) {
-		if (m->round[i].mark == MARK_DEFER)
+		if (queue_rcpt_outcome(m, i) == RCPT_DEFERRED)
 			m->st.rcpt[i].next_attempt = retry_next_attempt(q->cfg,
 			    m->arrival, now, m->is_bounce);
 		left += queue_rcpt_is_undelivered(&m->st.rcpt[i]);
@@ -235,29 +223,9 @@ queue_finish(struct queue *q, struct qmsg *m, time_t now)
 		queue_remove(q, m);
 		return;
 	}
-	m->st.held = m->held;
-	m->st.warned = m->warned;
-	if (spool_write_state(q->cfg->spool_dir, &m->st) == -1)
-		log_warn("%s: cannot write state file", m->id);
+	queue_save_state(q, m, &m->st);
 	heap_set(&q->heap, &m->item, queue_due(m, &m->st, now));
-	envelope_free(&m->env);
-	state_free(&m->st);
-	free(m->round);
-	m->round = NULL;
-}
-
-int
-queue_round_is_over(const struct qmsg *m)
-{
-	size_t	 i;
-
-	if (m->agents > 0)
-		return 0;
-	for (i = 0; i < m->env.nrcpt; i++)
-		if (m->round[i].mark == MARK_WAIT ||
-		    m->round[i].mark == MARK_BUSY)
-			return 0;
-	return 1;
+	queue_unload(m);
 }
 
 void
@@ -271,15 +239,4 @@ queue_finish_rounds(struct queue *q, time_t now)
 		else
 			i++;
 	}
-}
-
-/* queue_stop_round - recipients not yet handed to an agent wait */
-void
-queue_stop_round(struct qmsg *m)
-{
-	size_t	 i;
-
-	for (i = 0; m->active && i < m->env.nrcpt; i++)
-		if (m->round[i].mark == MARK_WAIT)
-			m->round[i].mark = MARK_NONE;
 }

@@ -33,7 +33,7 @@ share_key(const struct queue *q, const struct qmsg *m)
 	size_t	 i;
 
 	for (i = 0; i < m->env.nrcpt; i++) {
-		if (m->round[i].mark != MARK_WAIT)
+		if (!queue_rcpt_waits(m, i))
 			continue;
 		at = strrchr(m->env.rcpt[i].addr, '@');
 		if (at == NULL || config_is_local_domain(q->cfg, at + 1))

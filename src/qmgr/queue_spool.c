@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * queue_spool.c - the queue runner's view of the spool: the message
- * table, start-up scan, loading a message for an attempt, removal.
+ * table, start-up scan, reading a message and its state, writing the
+ * state (queue_save_state(): held and warned come from struct qmsg, the
+ * one place the runner keeps them), removal.  Activation is in
+ * queue_active.c.
  *
  * Every spool file is untrusted: a queue file that does not parse, or a
  * file in queue/ whose name is not a queue id, is moved to spool/corrupt/
@@ -169,7 +172,7 @@ queue_open(struct queue *q, const char *id, struct envelope *env,
 }
 
 /* queue_read_state - the state of env's message, or a fresh one */
-static int
+int
 queue_read_state(struct queue *q, const struct envelope *env,
     struct state *st)
 {
@@ -314,57 +317,17 @@ queue_scan(struct queue *q)
 	log_info("queue: %zu messages in the spool", q->heap.n);
 }
 
-/* queue_activate - load a due message and start its round */
-static void
-queue_activate(struct queue *q, struct qmsg *m, time_t now)
-{
-	off_t	 size = 0;
-	size_t	 i;
-	FILE	*fp;
-
-	if ((fp = queue_open(q, m->id, &m->env, &size)) == NULL) {
-		queue_forget(q, m);
-		return;
-	}
-	fclose(fp);
-	if (queue_read_state(q, &m->env, &m->st) == -1 ||
-	    (m->round = calloc(m->env.nrcpt, sizeof(*m->round))) == NULL) {
-		log_warn("%s: cannot activate", m->id);
-		envelope_free(&m->env);
-		state_free(&m->st);
-		heap_set(&q->heap, &m->item, now + q->cfg->retry_interval);
-		return;
-	}
-	m->st.held = m->held;
-	m->st.warned = m->warned;
-	for (i = 0; i < m->env.nrcpt; i++)
-		if (queue_rcpt_is_undelivered(&m->st.rcpt[i]))
-			m->round[i].mark = MARK_WAIT;
-	if (m->parked)
-		queue_share_forget(q, m);	/* flushed or released */
-	if (queue_share_admit(q, m) == -1) {
-		envelope_free(&m->env);
-		state_free(&m->st);
-		free(m->round);
-		m->round = NULL;
-		heap_set(&q->heap, &m->item, HEAP_NEVER);
-		return;
-	}
-	m->active = 1;
-	q->active[q->nactive++] = m;
-	heap_set(&q->heap, &m->item, HEAP_NEVER);
-	log_info("%s: from=<%s>, size=%lld, nrcpt=%zu (queue active)", m->id,
-	    m->env.sender, (long long)size, m->env.nrcpt);
-}
-
+/*
+ * queue_save_state - write st as m's state file: the one place held and
+ * warned go into a state, from m, where the runner keeps them.
+ */
 void
-queue_activate_due(struct queue *q, time_t now)
+queue_save_state(struct queue *q, const struct qmsg *m, struct state *st)
 {
-	struct heap_item *it;
-
-	while (q->nactive < QUEUE_ACTIVE_MAX &&
-	    (it = heap_peek(&q->heap)) != NULL && it->when <= now)
-		queue_activate(q, it->data, now);
+	st->held = m->held;
+	st->warned = m->warned;
+	if (spool_write_state(q->cfg->spool_dir, st) == -1)
+		log_warn("%s: cannot write state file", m->id);
 }
 
 /* queue_save_flags - write held/warned of a message that is not active */
@@ -378,12 +341,8 @@ queue_save_flags(struct queue *q, struct qmsg *m)
 	if ((fp = queue_open(q, m->id, &env, NULL)) == NULL)
 		return;
 	fclose(fp);
-	if (queue_read_state(q, &env, &st) == 0) {
-		st.held = m->held;
-		st.warned = m->warned;
-		if (spool_write_state(q->cfg->spool_dir, &st) == -1)
-			log_warn("%s: cannot write state file", m->id);
-	}
+	if (queue_read_state(q, &env, &st) == 0)
+		queue_save_state(q, m, &st);
 	envelope_free(&env);
 	state_free(&st);
 }

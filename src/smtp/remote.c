@@ -2,9 +2,10 @@
 /*
  * remote.c - the SMTP client: deliver queued messages for one domain.
  *
- * remote_agent_run() runs in a child of the queue runner.  It routes the
- * domain (transport.c), tries each MX host in order and each of its
- * addresses, and over one connection delivers every job it was given,
+ * remote_agent_run() runs in a child of the queue runner, with the route
+ * the runner found for the domain (transport.c; never "discard", which
+ * the runner handles itself).  It tries each MX host in order and each
+ * of its addresses, and over one connection delivers every job it was given,
  * with RSET between messages (RFC 5321 section 4.1.1.5).  MAIL, the
  * RCPTs and DATA go out together when the server offers PIPELINING
  * (RFC 2920 section 3.1); SIZE (RFC 1870), 8BITMIME (RFC 6152),
@@ -695,11 +696,10 @@ remote_load(struct remote *r, struct message *m)
 
 int
 remote_agent_run(const struct config *conf, const char *domain,
-    struct delivery_job *jobs, size_t njobs, int result_fd)
+    const struct transport_route *route, struct delivery_job *jobs,
+    size_t njobs, int result_fd)
 {
 	struct remote r;
-	struct transport_route route;
-	char	 err[512], reply[600];
 	size_t	 i;
 
 	log_setproc("smtp");
@@ -726,20 +726,10 @@ remote_agent_run(const struct config *conf, const char *domain,
 			remote_decide_msg(&r, m, 0, DELIVER_TEMPFAIL, "4.3.0",
 			    m->err);
 	}
-	if (transport_route(conf, domain, &route, err, sizeof(err)) == -1) {
-		log_warnx("%s", err);
-		snprintf(reply, sizeof(reply), "transport: %s", err);
-		remote_decide_all_msgs(&r, DELIVER_TEMPFAIL, "4.3.5", "",
-		    reply);
-	} else if (route.kind == TRANSPORT_DISCARD)
-		remote_decide_all_msgs(&r, DELIVER_OK, "2.0.0", "none",
-		    "discarded");
-	else {
-		for (i = 0; i < r.nmsgs; i++)
-			if (r.msgs[i].loaded)
-				remote_prepare(&r, &r.msgs[i]);
-		remote_try_hosts(&r, &route);
-	}
+	for (i = 0; i < r.nmsgs; i++)
+		if (r.msgs[i].loaded)
+			remote_prepare(&r, &r.msgs[i]);
+	remote_try_hosts(&r, route);
 	remote_decide_all_msgs(&r, DELIVER_TEMPFAIL,
 	    r.last_dsn[0] ? r.last_dsn : "4.4.1", r.last_relay,
 	    r.last_reply[0] ? r.last_reply :

@@ -551,7 +551,7 @@ test_enqueue_refuses_null_sender(void)
 	orig_init(&env, RET_UNSET);
 	env.sender[0] = '\0';
 	errno = 0;
-	CHECK(bounce_enqueue(&cfg, &env, NULL, in, &r, 1, NOW, id) == -1);
+	CHECK(bounce_enqueue(&cfg, &env, NULL, in, &r, 1, NOW, 0, id) == -1);
 	CHECK(errno == EINVAL);
 	CHECK(id[0] == '\0');
 	fclose(in);
@@ -587,7 +587,7 @@ enqueue(const char *msg, struct envelope *got)
 	in = tmpfile();
 	fputs(msg, in);
 	rewind(in);
-	if (bounce_enqueue(&cfg, &env, NULL, in, &r, 1, NOW, id) == 0 &&
+	if (bounce_enqueue(&cfg, &env, NULL, in, &r, 1, NOW, 1, id) == 0 &&
 	    spool_path(dir, "queue", id, path, sizeof(path)) == 0 &&
 	    (fp = fopen(path, "r")) != NULL &&
 	    envelope_read(fp, got, err, sizeof(err)) == -1) {

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * queue_active.c - the active set of the queue runner: a due message is
+ * activated (its envelope and state loaded, its round started, within
+ * QUEUE_ACTIVE_MAX and its destination's share), and deactivated when
+ * its round is over (it leaves the set and its share; queue_round.c
+ * then persists it and calls queue_unload()).
+ *
+ * A message that cannot be loaded for lack of memory is tried again
+ * after retry_interval; one whose queue file is gone or corrupt is
+ * forgotten (queue_open() moved a corrupt one aside).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "envelope.h"
+#include "heap.h"
+#include "log.h"
+#include "queue_priv.h"
+
+/* queue_unload - drop what only an active message has loaded */
+void
+queue_unload(struct qmsg *m)
+{
+	envelope_free(&m->env);
+	state_free(&m->st);
+	free(m->round);
+	m->round = NULL;
+}
+
+/* queue_activate - load a due message and start its round */
+static void
+queue_activate(struct queue *q, struct qmsg *m, time_t now)
+{
+	off_t	 size = 0;
+	FILE	*fp;
+
+	if ((fp = queue_open(q, m->id, &m->env, &size)) == NULL) {
+		queue_forget(q, m);
+		return;
+	}
+	fclose(fp);
+	if (queue_read_state(q, &m->env, &m->st) == -1 ||
+	    (m->round = calloc(m->env.nrcpt, sizeof(*m->round))) == NULL) {
+		log_warn("%s: cannot activate", m->id);
+		queue_unload(m);
+		heap_set(&q->heap, &m->item, now + q->cfg->retry_interval);
+		return;
+	}
+	queue_rcpt_start(m);
+	if (m->parked)
+		queue_share_forget(q, m);	/* flushed or released */
+	if (queue_share_admit(q, m) == -1) {
+		queue_unload(m);
+		heap_set(&q->heap, &m->item, HEAP_NEVER);
+		return;
+	}
+	m->active = 1;
+	q->active[q->nactive++] = m;
+	heap_set(&q->heap, &m->item, HEAP_NEVER);
+	log_info("%s: from=<%s>, size=%lld, nrcpt=%zu (queue active)", m->id,
+	    m->env.sender, (long long)size, m->env.nrcpt);
+}
+
+void
+queue_activate_due(struct queue *q, time_t now)
+{
+	struct heap_item *it;
+
+	while (q->nactive < QUEUE_ACTIVE_MAX &&
+	    (it = heap_peek(&q->heap)) != NULL && it->when <= now)
+		queue_activate(q, it->data, now);
+}
+
+/* queue_deactivate - m's round is over: it leaves the active set */
+void
+queue_deactivate(struct queue *q, struct qmsg *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < q->nactive && q->active[i] != m; i++)
+		;
+	if (i < q->nactive)
+		q->active[i] = q->active[--q->nactive];
+	m->active = 0;
+	queue_share_release(q, m, time(NULL));
+}
