@@ -38,6 +38,7 @@
 
 #include "config.h"
 #include "envelope.h"
+#include "queuefile.h"
 #include "queueview.h"
 #include "spool.h"
 
@@ -448,9 +449,8 @@ static int
 cmd_show(struct ternq *t, int argc, char **argv)
 {
 	struct queueview_msg	 m;
-	char			 path[PATH_MAX], err[256];
-	struct envelope		 env;
-	FILE			*fp;
+	struct queuefile	 qf;
+	char			 err[256];
 	int			 rc;
 
 	if (argc != 1)
@@ -458,16 +458,15 @@ cmd_show(struct ternq *t, int argc, char **argv)
 	if ((rc = check_target(t, argv[0], 0)) != 0)
 		return rc;
 	if (queueview_load(t->spool, argv[0], &m) == -1 ||
-	    spool_path(t->spool, "queue", argv[0], path, sizeof(path)) == -1 ||
-	    (fp = fopen(path, "r")) == NULL) {
+	    (rc = queuefile_open(t->spool, argv[0], &qf, err,
+	    sizeof(err))) == -1) {
 		fprintf(stderr, "ternq: %s: %s\n", argv[0], strerror(errno));
 		return errno == ENOENT ? EX_NOINPUT : errno_exit();
 	}
 	printf("*** ENVELOPE RECORDS %s ***\n", m.id);
-	if (envelope_read(fp, &env, err, sizeof(err)) == 0) {
-		show_envelope(&env);
-		envelope_free(&env);
-	} else
+	if (rc == 0)
+		show_envelope(&qf.env);
+	else
 		show_text("unreadable", err);
 	printf("*** STATE ***\n");
 	if (m.has_state)
@@ -478,9 +477,10 @@ cmd_show(struct ternq *t, int argc, char **argv)
 		printf("(no state file: every recipient pending, no attempt "
 		    "yet)\n");
 	printf("*** MESSAGE CONTENTS %s ***\n", m.id);
-	copy_crlf(fp);
+	if (rc == 0)
+		copy_crlf(qf.fp);
 	printf("*** END OF MESSAGE %s ***\n", m.id);
-	fclose(fp);
+	queuefile_close(&qf);
 	queueview_free(&m);
 	return 0;
 }

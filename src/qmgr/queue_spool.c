@@ -27,6 +27,7 @@
 #include "heap.h"
 #include "log.h"
 #include "queue_priv.h"
+#include "queuefile.h"
 #include "spool.h"
 
 static int
@@ -146,26 +147,23 @@ FILE *
 queue_open(struct queue *q, const char *id, struct envelope *env,
     off_t *size)
 {
+	struct queuefile qf;
 	char	 path[PATH_MAX], err[256];
-	struct stat sb;
-	FILE	*fp;
+	int	 rc;
 
-	envelope_init(env);
-	if (queue_path(q, "queue", id, path) == -1 ||
-	    (fp = fopen(path, "re")) == NULL) {
-		log_warn("%s: open queue file", id);
+	if ((rc = queuefile_open(q->cfg->spool_dir, id, &qf, err,
+	    sizeof(err))) != 0) {
+		*env = qf.env;
+		if (rc == -1)
+			log_warnx("%s: open queue file: %s", id, err);
+		else if (queue_path(q, "queue", id, path) == 0)
+			queue_corrupt(q, path, id, err);
 		return NULL;
 	}
-	if (envelope_read(fp, env, err, sizeof(err)) == -1 ||
-	    strcmp(env->id, id) != 0 || env->nrcpt == 0) {
-		fclose(fp);
-		envelope_free(env);
-		queue_corrupt(q, path, id, env->nrcpt ? err : "bad envelope");
-		return NULL;
-	}
-	if (size != NULL && fstat(fileno(fp), &sb) == 0)
-		*size = sb.st_size - ftello(fp);
-	return fp;
+	*env = qf.env;
+	if (size != NULL)
+		*size = qf.size;
+	return qf.fp;
 }
 
 /* queue_read_state - the state of env's message, or a fresh one */
