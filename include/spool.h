@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "envelope.h"
 #include "queueid.h"
 
 /*
@@ -42,7 +41,5 @@ int	spool_tmppath(const char *spool_dir, const char *name, char *out,
 int	spool_sync(const char *spool_dir, const char *kind, const char *id);
 /* One line (shorter than PIPE_BUF) to the trigger FIFO; never blocks. */
 void	spool_trigger(const char *spool_dir, const char *msg);
-/* Write a whole state file atomically (tmp, fsync, rename). */
-int	spool_write_state(const char *spool_dir, const struct state *);
 
 #endif

@@ -13,7 +13,7 @@
  * has the FIFO open (open() fails with ENXIO: the daemon is down) ternq
  * does delete, hold and release on the spool itself, with the same
  * transitions the runner uses: delete unlinks the queue file, then the
- * state file; hold and release replace the state file by rename.  A
+ * state file; hold and release save the state file through statefile.c.  A
  * flush without a runner is an error (exit 75).  Run as root, ternq first
  * becomes the owner of the spool, so files it writes stay readable to
  * the runner.  Exit status from sysexits(3).
@@ -41,6 +41,7 @@
 #include "queuefile.h"
 #include "queueview.h"
 #include "spool.h"
+#include "statefile.h"
 
 struct ternq {
 	const char	*spool;
@@ -216,7 +217,7 @@ direct_hold(struct ternq *t, const char *id)
 		printf("%s: already %s\n", id, held ? "held" : "released");
 	} else if ((!m.has_state && state_alloc(&m.state, id,
 	    m.env.nrcpt) == -1) || (m.state.held = held,
-	    spool_write_state(t->spool, &m.state) == -1)) {
+	    statefile_save(t->spool, &m.state) == -1)) {
 		fprintf(stderr, "ternq: %s: cannot write the state file: "
 		    "%s%s\n", id, strerror(errno),
 		    errno == EACCES ? t->hint : "");

@@ -29,6 +29,7 @@
 #include "delivery.h"
 #include "envelope.h"
 #include "heap.h"
+#include "statefile.h"
 
 #define QUEUE_ACTIVE_MAX	500	/* messages loaded at once */
 #define QUEUE_BATCH_MAX		20	/* messages per agent */

@@ -237,7 +237,7 @@ queue_finish(struct queue *q, struct qmsg *m, time_t now)
 	}
 	m->st.held = m->held;
 	m->st.warned = m->warned;
-	if (spool_write_state(q->cfg->spool_dir, &m->st) == -1)
+	if (statefile_save(q->cfg->spool_dir, &m->st) == -1)
 		log_warn("%s: cannot write state file", m->id);
 	heap_set(&q->heap, &m->item, queue_due(m, &m->st, now));
 	envelope_free(&m->env);

@@ -172,28 +172,18 @@ queue_read_state(struct queue *q, const struct envelope *env,
     struct state *st)
 {
 	char	 path[PATH_MAX], err[256], name[QUEUEID_LEN + 8];
-	FILE	*fp;
-	int	 r = -1;
+	int	 rc;
 
-	state_init(st);
-	if (queue_path(q, "state", env->id, path) == -1)
-		return -1;
-	if ((fp = fopen(path, "re")) == NULL) {
-		if (errno != ENOENT)
-			log_warn("%s: open state file", env->id);
-		return state_alloc(st, env->id, env->nrcpt);
-	}
-	if (state_read(fp, st, err, sizeof(err)) == 0 &&
-	    st->nrcpt == env->nrcpt && strcmp(st->id, env->id) == 0)
-		r = 0;
-	else if (st->nrcpt != env->nrcpt)
-		snprintf(err, sizeof(err), "recipient count differs");
-	fclose(fp);
-	if (r == 0)
+	rc = statefile_load(q->cfg->spool_dir, env->id, env->nrcpt, st, err,
+	    sizeof(err));
+	if (rc >= 0)
 		return 0;
-	state_free(st);
-	snprintf(name, sizeof(name), "%s.state", env->id);
-	queue_corrupt(q, path, name, err);
+	if (rc == -1)
+		log_warnx("%s: open state file: %s", env->id, err);
+	else if (queue_path(q, "state", env->id, path) == 0) {
+		snprintf(name, sizeof(name), "%s.state", env->id);
+		queue_corrupt(q, path, name, err);
+	}
 	return state_alloc(st, env->id, env->nrcpt);
 }
 
@@ -379,7 +369,7 @@ queue_save_flags(struct queue *q, struct qmsg *m)
 	if (queue_read_state(q, &env, &st) == 0) {
 		st.held = m->held;
 		st.warned = m->warned;
-		if (spool_write_state(q->cfg->spool_dir, &st) == -1)
+		if (statefile_save(q->cfg->spool_dir, &st) == -1)
 			log_warn("%s: cannot write state file", m->id);
 	}
 	envelope_free(&env);

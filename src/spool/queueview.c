@@ -125,28 +125,18 @@ fail:
 static void
 queueview_read_state(const char *spool_dir, struct queueview_msg *msg)
 {
-	char	 path[1024], err[200];
-	FILE	*fp;
+	char	 err[200];
+	int	 rc;
 
-	if (spool_path(spool_dir, "state", msg->id, path, sizeof(path)) == -1 ||
-	    (fp = fopen(path, "r")) == NULL) {
-		if (errno != ENOENT)
-			snprintf(msg->error, sizeof(msg->error),
-			    "state file: %s", strerror(errno));
-		return;
-	}
-	if (state_read(fp, &msg->state, err, sizeof(err)) == -1)
-		snprintf(msg->error, sizeof(msg->error), "state file: %s", err);
-	else if (strcmp(msg->state.id, msg->id) != 0)
-		snprintf(msg->error, sizeof(msg->error),
-		    "state file: id mismatch");
-	else if (msg->state.nrcpt != msg->env.nrcpt)
-		snprintf(msg->error, sizeof(msg->error),
-		    "state file: %zu recipients, queue file has %zu",
-		    msg->state.nrcpt, msg->env.nrcpt);
-	else
+	rc = statefile_load(spool_dir, msg->id, msg->env.nrcpt, &msg->state,
+	    err, sizeof(err));
+	if (rc == 0)
 		msg->has_state = 1;
-	fclose(fp);
+	else if (rc == 1) {		/* none: nrcpt stays 0 */
+		state_free(&msg->state);
+		state_init(&msg->state);
+	} else
+		snprintf(msg->error, sizeof(msg->error), "state file: %s", err);
 }
 
 int

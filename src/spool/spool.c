@@ -26,7 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "envelope.h"
 #include "log.h"
 #include "queueid.h"
 #include "spool.h"
@@ -392,51 +391,3 @@ spool_trigger(const char *dir, const char *msg)
 	close(fd);
 }
 
-/* spool_state_tmp - write st into a new tmp file and fsync it */
-static int
-spool_state_tmp(const char *tmp, const struct state *st)
-{
-	FILE	*fp;
-	int	 fd, rc;
-
-	if ((unlink(tmp) == -1 && errno != ENOENT) ||
-	    (fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
-	    0600)) == -1)
-		return -1;
-	if ((fp = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		return -1;
-	}
-	errno = 0;
-	rc = state_write(fp, st) == -1 || fflush(fp) == EOF || ferror(fp) ||
-	    fsync(fd) == -1 ? -1 : 0;
-	if (rc == -1 && errno == 0)
-		errno = EIO;
-	if (fclose(fp) == EOF && rc == 0)
-		rc = -1;
-	return rc;
-}
-
-/*
- * spool_write_state - replace state/XX/ID as a whole: tmp/ID.state,
- * fsync, rename over the old one, fsync state/XX.
- */
-int
-spool_write_state(const char *dir, const struct state *st)
-{
-	char	 tmp[PATH_MAX], path[PATH_MAX], sdir[PATH_MAX];
-	int	 saved;
-
-	if (spool_path(dir, "state", st->id, path, sizeof(path)) == -1 ||
-	    spool_idpath(dir, "state", st->id, 0, sdir, sizeof(sdir)) == -1 ||
-	    spool_fmt(tmp, sizeof(tmp), "%s/tmp/%s.state", dir, st->id) == -1)
-		return -1;
-	if (spool_state_tmp(tmp, st) == -1 || rename(tmp, path) == -1)
-		goto fail;
-	return spool_sync_dir(sdir);
-fail:
-	saved = errno;
-	unlink(tmp);
-	errno = saved;
-	return -1;
-}

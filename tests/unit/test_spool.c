@@ -21,6 +21,7 @@
 #include "log.h"
 #include "queuefile.h"
 #include "spool.h"
+#include "statefile.h"
 #include "unit.h"
 
 #define NIDS	1000
@@ -356,7 +357,7 @@ test_write_state(void)
 		strcpy(st.rcpt[0].dsn, "4.4.1");
 		strcpy(st.rcpt[0].reply, "connection refused");
 		st.warned = round;
-		CHECK(spool_write_state(spool, &st) == 0);
+		CHECK(statefile_save(spool, &st) == 0);
 		CHECK(count_entries("tmp") == 0);
 		CHECK(spool_path(spool, "state", id, path, sizeof(path)) == 0);
 		CHECK((fp = fopen(path, "r")) != NULL);
@@ -372,9 +373,53 @@ test_write_state(void)
 	}
 	/* An invalid state is refused and leaves no tmp file. */
 	strcpy(st.rcpt[1].dsn, "bogus");
-	CHECK(spool_write_state(spool, &st) == -1);
+	CHECK(statefile_save(spool, &st) == -1);
 	CHECK(count_entries("tmp") == 0);
 	unlink(path);
+	state_free(&st);
+}
+
+static void
+test_statefile_load(void)
+{
+	struct state st, got;
+	char	 id[QUEUEID_LEN + 1], other[QUEUEID_LEN + 1], err[256];
+	char	 path[512], to[512];
+	FILE	*fp;
+
+	queueid_new(id);
+	/* No file: a fresh state, every recipient pending. */
+	CHECK(statefile_load(spool, id, 3, &got, err, sizeof(err)) == 1);
+	CHECK(got.nrcpt == 3 && got.rcpt[2].state == RCPT_PENDING &&
+	    !got.held && strcmp(got.id, id) == 0);
+	state_free(&got);
+	CHECK(state_alloc(&st, id, 3) == 0);
+	st.held = 1;
+	st.rcpt[1].state = RCPT_DELIVERED;
+	CHECK(statefile_save(spool, &st) == 0);
+	CHECK(statefile_load(spool, id, 3, &got, err, sizeof(err)) == 0);
+	CHECK(got.nrcpt == 3 && got.held && got.rcpt[1].state ==
+	    RCPT_DELIVERED);
+	state_free(&got);
+	/* Not the queue file's count, not its id, does not parse. */
+	CHECK(statefile_load(spool, id, 2, &got, err, sizeof(err)) == -2);
+	CHECK_STR(err, "3 recipients, queue file has 2");
+	CHECK(got.nrcpt == 0 && got.rcpt == NULL);
+	queueid_new(other);
+	CHECK(spool_path(spool, "state", id, path, sizeof(path)) == 0);
+	CHECK(spool_path(spool, "state", other, to, sizeof(to)) == 0);
+	CHECK(rename(path, to) == 0);
+	CHECK(statefile_load(spool, other, 3, &got, err, sizeof(err)) == -2);
+	CHECK_STR(err, "id mismatch");
+	CHECK((fp = fopen(to, "w")) != NULL);
+	if (fp != NULL) {
+		fputs("version: 1\nheld: maybe\n", fp);
+		fclose(fp);
+	}
+	CHECK(statefile_load(spool, other, 3, &got, err, sizeof(err)) == -2);
+	CHECK(strstr(err, "line 2") != NULL && got.nrcpt == 0);
+	CHECK(statefile_load(spool, "bad", 3, &got, err, sizeof(err)) == -1);
+	unlink(to);
 	state_free(&st);
 }
 
@@ -531,6 +576,7 @@ main(void)
 	RUN(test_abort);
 	RUN(test_clean_tmp);
 	RUN(test_write_state);
+	RUN(test_statefile_load);
 	RUN(test_trigger);
 	RUN(test_open);
 	RUN(test_open_refuses);
