@@ -6,6 +6,7 @@
  *	spool/queue/XX/ID	committed queue file, immutable
  *	spool/state/XX/ID	per-recipient state, queue runner only
  *	spool/trigger		FIFO that wakes the queue runner
+ *	spool/lock		locked by the queue runner while it runs
  *
  * XX is queueid_hash(id): two lowercase hex digits.  The queue file is
  * created, committed, announced and opened through queuefile.h only.
@@ -41,5 +42,12 @@ int	spool_tmppath(const char *spool_dir, const char *name, char *out,
 int	spool_sync(const char *spool_dir, const char *kind, const char *id);
 /* One line (shorter than PIPE_BUF) to the trigger FIFO; never blocks. */
 void	spool_trigger(const char *spool_dir, const char *msg);
+/*
+ * The queue runner's lock, held for its lifetime: whoever holds it is
+ * the one writer of state files and remover of messages (ternq takes it
+ * only while the runner is down).  fcntl(2), so forked children do not
+ * hold it.  A descriptor to close, or -1 (EAGAIN: held, with wait 0).
+ */
+int	spool_lock(const char *spool_dir, int wait);
 
 #endif

@@ -11,10 +11,13 @@
  * The queue runner is the single writer of the spool, so commands go to
  * it as lines on the trigger FIFO (protocol in queue.h).  When no runner
  * has the FIFO open (open() fails with ENXIO: the daemon is down) ternq
- * does delete, hold and release on the spool itself, with the same
+ * takes the runner's lock (spool_lock()), so that no runner starts
+ * meanwhile, and does delete, hold and release itself, with the same
  * transitions the runner uses: delete unlinks the queue file, then the
- * state file; hold and release save the state file through statefile.c.  A
- * flush without a runner is an error (exit 75).  Run as root, ternq first
+ * state file; hold and release save the state file through statefile.c,
+ * as the runner does.  A runner that is starting holds the lock before
+ * it opens the FIFO, so ternq tries both again for up to 10 s.  A flush
+ * without a runner is an error (exit 75).  Run as root, ternq first
  * becomes the owner of the spool, so files it writes stay readable to
  * the runner.  Exit status from sysexits(3).
  */
@@ -47,6 +50,7 @@ struct ternq {
 	const char	*spool;
 	const char	*verb;
 	int		 fifo;		/* -1 until opened, -2: no runner */
+	int		 lock;		/* the runner's lock, when it is down */
 	int		 rc;
 	size_t		 done;
 	char		 hint[128];	/* after EACCES: who may do it */
@@ -146,6 +150,34 @@ fifo_open(struct ternq *t)
 		exit(EX_CONFIG);
 	}
 	return 0;
+}
+
+/*
+ * fifo_or_lock - the runner's FIFO, or when no runner reads it the
+ * runner's lock: 0 with t->fifo open, -2 with t->lock held, or exit.
+ */
+static int
+fifo_or_lock(struct ternq *t)
+{
+	char	 path[PATH_MAX];
+	int	 tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		if (fifo_open(t) == 0)
+			return 0;
+		if ((t->lock = spool_lock(t->spool, 0)) != -1)
+			return -2;
+		if (errno != EAGAIN) {
+			snprintf(path, sizeof(path), "%s/lock", t->spool);
+			fprintf(stderr, "ternq: cannot lock %s: %s%s\n", path,
+			    strerror(errno), errno == EACCES ? t->hint : "");
+			exit(errno_exit());
+		}
+		poll(NULL, 0, 100);	/* a runner is starting up */
+	}
+	fprintf(stderr, "ternq: the spool is locked, and no queue runner "
+	    "reads %s/trigger\n", t->spool);
+	exit(EX_TEMPFAIL);
 }
 
 /* fifo_send - one command line, waiting up to 10 s while the pipe is full */
@@ -298,7 +330,7 @@ cmd_change(struct ternq *t, int argc, char **argv)
 		if ((rc = check_target(t, argv[i], 1)) != 0)
 			return rc;
 	}
-	if (fifo_open(t) == -2)
+	if (fifo_or_lock(t) == -2)
 		fprintf(stderr, "ternq: queue runner not running; "
 		    "changing the spool directly\n");
 	for (i = 0; i < argc && t->rc != EX_NOPERM; i++) {
@@ -497,7 +529,7 @@ main(int argc, char *argv[])
 		{ "delete", cmd_change }, { "hold", cmd_change },
 		{ "release", cmd_change },
 	};
-	struct ternq	 t = { NULL, NULL, -1, 0, 0, "" };
+	struct ternq	 t = { NULL, NULL, -1, -1, 0, 0, "" };
 	struct config	 cfg;
 	const char	*conf = NULL;
 	char		 err[512];
@@ -533,6 +565,8 @@ main(int argc, char *argv[])
 		rc = cmds[i].fn(&t, argc - 1, argv + 1);
 	if (t.fifo >= 0)
 		close(t.fifo);
+	if (t.lock >= 0)
+		close(t.lock);
 	if (fflush(stdout) == EOF && rc == 0)
 		rc = EX_IOERR;
 	config_free(&cfg);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * spool.c - the spool directory: its layout and paths, its start-up
- * check, the directory fsync that makes a rename durable, and the
- * trigger FIFO.  What is in the files is not known here: the queue file
+ * check, the directory fsync that makes a rename durable, the trigger
+ * FIFO, and the queue runner's lock.  What is in the files is not known here: the queue file
  * is queuefile.c's, the state file statefile.c's.
  *
  * The XX directories are made once by spool_setup(), so a commit never
@@ -391,3 +391,34 @@ spool_trigger(const char *dir, const char *msg)
 	close(fd);
 }
 
+/*
+ * spool_lock - the queue runner's lock: a write lock on spool/lock,
+ * made if missing.  It is an fcntl(2) lock, so it belongs to the process
+ * that took it and not to the children it forks, and it goes away with
+ * that process.  wait 0: -1 with errno EAGAIN when another process holds
+ * it.  Returns the descriptor (close it to let go), or -1.
+ */
+int
+spool_lock(const char *dir, int wait)
+{
+	char	 path[PATH_MAX];
+	struct flock fl;
+	int	 fd, saved;
+
+	if (spool_fmt(path, sizeof(path), "%s/lock", dir) == -1 ||
+	    (fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) == -1)
+		return -1;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	while (fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl) == -1) {
+		if (errno == EINTR && wait)
+			continue;
+		saved = errno;
+		close(fd);
+		errno = saved == EACCES ? EAGAIN : saved;
+		return -1;
+	}
+	return fd;
+}

@@ -2,10 +2,11 @@
 /*
  * test_spool.c - queue ids, the spool tree, the commit protocol (a whole
  * file in queue/XX/, nothing left in tmp/), abort, start-up cleaning,
- * state replacement and the trigger FIFO, and the queue file's module
- * (queuefile.c: open, announce), in a fresh mkdtemp directory.
+ * the state file's load and save, the runner's lock, the trigger FIFO,
+ * and opening and announcing a queue file, in a fresh mkdtemp directory.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -423,6 +424,41 @@ test_statefile_load(void)
 	state_free(&st);
 }
 
+/* lock_child - in a child: what spool_lock(spool, 0) does there */
+static int
+lock_child(void)
+{
+	pid_t	 pid;
+	int	 status, fd;
+
+	if ((pid = fork()) == 0) {
+		fd = spool_lock(spool, 0);
+		_exit(fd != -1 ? 0 : errno == EAGAIN ? 1 : 2);
+	}
+	if (pid == -1 || waitpid(pid, &status, 0) == -1 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static void
+test_lock(void)
+{
+	char	 path[512];
+	int	 fd;
+
+	CHECK((fd = spool_lock(spool, 0)) != -1);
+	snprintf(path, sizeof(path), "%s/lock", spool);
+	CHECK(access(path, F_OK) == 0);
+	/* Another process, even one we forked, does not get it... */
+	CHECK(lock_child() == 1);
+	close(fd);
+	/* ...until we let go. */
+	CHECK(lock_child() == 0);
+	CHECK((fd = spool_lock(spool, 1)) != -1);
+	close(fd);
+	CHECK(spool_lock("/nonexistent/spool", 0) == -1 && errno == ENOENT);
+}
+
 static void
 test_trigger(void)
 {
@@ -577,6 +613,7 @@ main(void)
 	RUN(test_clean_tmp);
 	RUN(test_write_state);
 	RUN(test_statefile_load);
+	RUN(test_lock);
 	RUN(test_trigger);
 	RUN(test_open);
 	RUN(test_open_refuses);
