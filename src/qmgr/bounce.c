@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "bounce.h"
-#include "bounce_priv.h"
+#include "bounce_text.h"
 #include "config.h"
 #include "date.h"
 #include "dsn.h"
