@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * envelope.h - the text formats of the spool: queue-file envelope and
- * per-message state file; xtext (RFC 3461 section 4) for addresses.
+ * envelope.h - the queue file's format: its envelope block, and xtext
+ * (RFC 3461 section 4) for addresses.  The queue file is created and
+ * opened through queuefile.h; the state file's format is statefile.h's.
  *
  * Queue file (written once, never changed):
  *
@@ -21,16 +22,7 @@
  *	<blank line>
  *	message, CRLF lines, not dot-stuffed, Received: header first
  *
- * State file (written by the queue runner only, replaced by rename):
- *
- *	version: 1
- *	id: 0RB8KX2JZ5Q0A1
- *	held: no
- *	warned: no
- *	rcpt: 0 deferred 3 1764136901 1764135201 4.4.1 <xtext reply>
- *	      index state attempts next-attempt last-attempt dsn reply
- *
- * Both are parsed strictly: any unknown key, missing key, bad number or
+ * It is parsed strictly: any unknown key, missing key, bad number or
  * stray byte makes the parse fail; spool files are untrusted input.
  */
 #ifndef TERN_ENVELOPE_H
@@ -77,26 +69,6 @@ struct envelope {
 	size_t	 nrcpt;
 };
 
-enum rcpt_state	{ RCPT_PENDING, RCPT_DEFERRED, RCPT_DELIVERED, RCPT_FAILED };
-
-struct state_rcpt {
-	int	 state;			/* enum rcpt_state */
-	int	 attempts;
-	time_t	 next_attempt;
-	time_t	 last_attempt;
-	char	 dsn[16];		/* "4.4.1", "" if none yet */
-	char	 reply[512];		/* last reply or reason, "" if none */
-};
-
-struct state {
-	int	 version;
-	char	 id[QUEUEID_LEN + 1];
-	int	 held;
-	int	 warned;
-	struct state_rcpt *rcpt;	/* one per envelope recipient, owned */
-	size_t	 nrcpt;
-};
-
 void	envelope_init(struct envelope *);
 void	envelope_free(struct envelope *);
 int	envelope_add_rcpt(struct envelope *, const char *addr, int notify,
@@ -108,13 +80,6 @@ int	envelope_write(FILE *, const struct envelope *);
  * is left at the first byte of the message.  -1 with a reason in err.
  */
 int	envelope_read(FILE *, struct envelope *, char *err, size_t errlen);
-
-void	state_init(struct state *);
-void	state_free(struct state *);
-int	state_alloc(struct state *, const char *id, size_t nrcpt);
-int	state_write(FILE *, const struct state *);
-int	state_read(FILE *, struct state *, char *err, size_t errlen);
-const char *rcpt_state_name(int);
 
 /* xtext (RFC 3461 4): '+' and bytes outside 33..126 and '=' as +XX. */
 int	xtext_encode(const char *in, char *out, size_t outlen);

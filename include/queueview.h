@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "envelope.h"
+#include "statefile.h"
 
 struct queueview_msg {
 	char		 id[QUEUEID_LEN + 1];

@@ -1,16 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * spool.h - the spool directory: queue ids, atomic commit of new messages.
+ * spool.h - the spool directory: its layout, paths and start-up check.
  *
  *	spool/tmp/ID		being written (removed at start-up if stale)
  *	spool/queue/XX/ID	committed queue file, immutable
  *	spool/state/XX/ID	per-recipient state, queue runner only
  *	spool/trigger		FIFO that wakes the queue runner
+ *	spool/lock		locked by the queue runner while it runs
  *
- * XX is queueid_hash(id): two lowercase hex digits.  spool_open() makes a
- * tmp file; spool_commit() fsyncs it, renames it into queue/XX/ and
- * fsyncs that directory: one file fsync and one directory fsync, after
- * which the message survives a crash.  spool_abort() unlinks the tmp file.
+ * XX is queueid_hash(id): two lowercase hex digits.  The queue file is
+ * created, committed, announced and opened through queuefile.h only.
  */
 #ifndef TERN_SPOOL_H
 #define TERN_SPOOL_H
@@ -20,15 +19,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "envelope.h"
 #include "queueid.h"
-
-struct spool_file {
-	char	 id[QUEUEID_LEN + 1];
-	char	 tmppath[1024];
-	FILE	*fp;			/* buffered writer on the tmp file */
-	char	*iobuf;			/* fp's 64 KiB buffer, owned */
-};
 
 /*
  * Start-up.  Root only makes a missing spool directory and gives it to
@@ -41,13 +32,22 @@ int	spool_make_top(const char *spool_dir, uid_t, gid_t, char *err,
 	    size_t errlen);
 int	spool_setup(const char *spool_dir, char *err, size_t errlen);
 int	spool_clean_tmp(const char *spool_dir);
+/* kind "queue" or "state": dir/kind/XX/ID */
 int	spool_path(const char *spool_dir, const char *kind, const char *id,
 	    char *out, size_t outlen);
-int	spool_open(const char *spool_dir, struct spool_file *);
-int	spool_commit(const char *spool_dir, struct spool_file *);
-void	spool_abort(struct spool_file *);
+/* dir/tmp/NAME, where a file is written before its rename */
+int	spool_tmppath(const char *spool_dir, const char *name, char *out,
+	    size_t outlen);
+/* fsync dir/kind/XX, so a rename into it survives a crash */
+int	spool_sync(const char *spool_dir, const char *kind, const char *id);
+/* One line (shorter than PIPE_BUF) to the trigger FIFO; never blocks. */
 void	spool_trigger(const char *spool_dir, const char *msg);
-/* Write a whole state file atomically (tmp, fsync, rename). */
-int	spool_write_state(const char *spool_dir, const struct state *);
+/*
+ * The queue runner's lock, held for its lifetime: whoever holds it is
+ * the one writer of state files and remover of messages (ternq takes it
+ * only while the runner is down).  fcntl(2), so forked children do not
+ * hold it.  A descriptor to close, or -1 (EAGAIN: held, with wait 0).
+ */
+int	spool_lock(const char *spool_dir, int wait);
 
 #endif

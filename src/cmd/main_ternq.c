@@ -11,10 +11,13 @@
  * The queue runner is the single writer of the spool, so commands go to
  * it as lines on the trigger FIFO (protocol in queue.h).  When no runner
  * has the FIFO open (open() fails with ENXIO: the daemon is down) ternq
- * does delete, hold and release on the spool itself, with the same
+ * takes the runner's lock (spool_lock()), so that no runner starts
+ * meanwhile, and does delete, hold and release itself, with the same
  * transitions the runner uses: delete unlinks the queue file, then the
- * state file; hold and release replace the state file by rename.  A
- * flush without a runner is an error (exit 75).  Run as root, ternq first
+ * state file; hold and release save the state file through statefile.c,
+ * as the runner does.  A runner that is starting holds the lock before
+ * it opens the FIFO, so ternq tries both again for up to 10 s.  A flush
+ * without a runner is an error (exit 75).  Run as root, ternq first
  * becomes the owner of the spool, so files it writes stay readable to
  * the runner.  Exit status from sysexits(3).
  */
@@ -38,13 +41,16 @@
 
 #include "config.h"
 #include "envelope.h"
+#include "queuefile.h"
 #include "queueview.h"
 #include "spool.h"
+#include "statefile.h"
 
 struct ternq {
 	const char	*spool;
 	const char	*verb;
 	int		 fifo;		/* -1 until opened, -2: no runner */
+	int		 lock;		/* the runner's lock, when it is down */
 	int		 rc;
 	size_t		 done;
 	char		 hint[128];	/* after EACCES: who may do it */
@@ -146,6 +152,34 @@ fifo_open(struct ternq *t)
 	return 0;
 }
 
+/*
+ * fifo_or_lock - the runner's FIFO, or when no runner reads it the
+ * runner's lock: 0 with t->fifo open, -2 with t->lock held, or exit.
+ */
+static int
+fifo_or_lock(struct ternq *t)
+{
+	char	 path[PATH_MAX];
+	int	 tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		if (fifo_open(t) == 0)
+			return 0;
+		if ((t->lock = spool_lock(t->spool, 0)) != -1)
+			return -2;
+		if (errno != EAGAIN) {
+			snprintf(path, sizeof(path), "%s/lock", t->spool);
+			fprintf(stderr, "ternq: cannot lock %s: %s%s\n", path,
+			    strerror(errno), errno == EACCES ? t->hint : "");
+			exit(errno_exit());
+		}
+		poll(NULL, 0, 100);	/* a runner is starting up */
+	}
+	fprintf(stderr, "ternq: the spool is locked, and no queue runner "
+	    "reads %s/trigger\n", t->spool);
+	exit(EX_TEMPFAIL);
+}
+
 /* fifo_send - one command line, waiting up to 10 s while the pipe is full */
 static int
 fifo_send(struct ternq *t, const char *arg)
@@ -215,7 +249,7 @@ direct_hold(struct ternq *t, const char *id)
 		printf("%s: already %s\n", id, held ? "held" : "released");
 	} else if ((!m.has_state && state_alloc(&m.state, id,
 	    m.env.nrcpt) == -1) || (m.state.held = held,
-	    spool_write_state(t->spool, &m.state) == -1)) {
+	    statefile_save(t->spool, &m.state) == -1)) {
 		fprintf(stderr, "ternq: %s: cannot write the state file: "
 		    "%s%s\n", id, strerror(errno),
 		    errno == EACCES ? t->hint : "");
@@ -296,7 +330,7 @@ cmd_change(struct ternq *t, int argc, char **argv)
 		if ((rc = check_target(t, argv[i], 1)) != 0)
 			return rc;
 	}
-	if (fifo_open(t) == -2)
+	if (fifo_or_lock(t) == -2)
 		fprintf(stderr, "ternq: queue runner not running; "
 		    "changing the spool directly\n");
 	for (i = 0; i < argc && t->rc != EX_NOPERM; i++) {
@@ -448,9 +482,8 @@ static int
 cmd_show(struct ternq *t, int argc, char **argv)
 {
 	struct queueview_msg	 m;
-	char			 path[PATH_MAX], err[256];
-	struct envelope		 env;
-	FILE			*fp;
+	struct queuefile	 qf;
+	char			 err[256];
 	int			 rc;
 
 	if (argc != 1)
@@ -458,16 +491,15 @@ cmd_show(struct ternq *t, int argc, char **argv)
 	if ((rc = check_target(t, argv[0], 0)) != 0)
 		return rc;
 	if (queueview_load(t->spool, argv[0], &m) == -1 ||
-	    spool_path(t->spool, "queue", argv[0], path, sizeof(path)) == -1 ||
-	    (fp = fopen(path, "r")) == NULL) {
+	    (rc = queuefile_open(t->spool, argv[0], &qf, err,
+	    sizeof(err))) == -1) {
 		fprintf(stderr, "ternq: %s: %s\n", argv[0], strerror(errno));
 		return errno == ENOENT ? EX_NOINPUT : errno_exit();
 	}
 	printf("*** ENVELOPE RECORDS %s ***\n", m.id);
-	if (envelope_read(fp, &env, err, sizeof(err)) == 0) {
-		show_envelope(&env);
-		envelope_free(&env);
-	} else
+	if (rc == 0)
+		show_envelope(&qf.env);
+	else
 		show_text("unreadable", err);
 	printf("*** STATE ***\n");
 	if (m.has_state)
@@ -478,9 +510,10 @@ cmd_show(struct ternq *t, int argc, char **argv)
 		printf("(no state file: every recipient pending, no attempt "
 		    "yet)\n");
 	printf("*** MESSAGE CONTENTS %s ***\n", m.id);
-	copy_crlf(fp);
+	if (rc == 0)
+		copy_crlf(qf.fp);
 	printf("*** END OF MESSAGE %s ***\n", m.id);
-	fclose(fp);
+	queuefile_close(&qf);
 	queueview_free(&m);
 	return 0;
 }
@@ -496,7 +529,7 @@ main(int argc, char *argv[])
 		{ "delete", cmd_change }, { "hold", cmd_change },
 		{ "release", cmd_change },
 	};
-	struct ternq	 t = { NULL, NULL, -1, 0, 0, "" };
+	struct ternq	 t = { NULL, NULL, -1, -1, 0, 0, "" };
 	struct config	 cfg;
 	const char	*conf = NULL;
 	char		 err[512];
@@ -532,6 +565,8 @@ main(int argc, char *argv[])
 		rc = cmds[i].fn(&t, argc - 1, argv + 1);
 	if (t.fifo >= 0)
 		close(t.fifo);
+	if (t.lock >= 0)
+		close(t.lock);
 	if (fflush(stdout) == EOF && rc == 0)
 		rc = EX_IOERR;
 	config_free(&cfg);

@@ -87,7 +87,7 @@
 #include "local_priv.h"
 #include "log.h"
 #include "mailbox.h"
-#include "spool.h"
+#include "queuefile.h"
 
 #define LOCAL_HEADER_MAX	(64 * 1024)	/* header bytes scanned */
 #define LOCAL_RECORDS_MAX	(2 * ALIASES_MAX_TARGETS)	/* per job */
@@ -672,21 +672,17 @@ fail:
 static int
 local_open(struct local_ctx *c, const char *id, char *err, size_t errlen)
 {
-	char	 path[PATH_MAX], msg[512];
+	struct queuefile qf;
+	char	 msg[512];
 
-	if (spool_path(c->cfg->spool_dir, "queue", id, path,
-	    sizeof(path)) == -1 || (c->fp = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "queue file: %s", strerror(errno));
-		return -1;
-	}
-	if (envelope_read(c->fp, &c->env, msg, sizeof(msg)) == -1) {
+	if (queuefile_open(c->cfg->spool_dir, id, &qf, msg,
+	    sizeof(msg)) != 0) {
 		snprintf(err, errlen, "queue file: %.400s", msg);
 		return -1;
 	}
-	if (strcmp(c->env.id, id) != 0 || (c->offset = ftello(c->fp)) == -1) {
-		snprintf(err, errlen, "queue file: wrong id or unreadable");
-		return -1;
-	}
+	c->env = qf.env;
+	c->fp = qf.fp;
+	c->offset = qf.body;
 	if ((c->body_fd = local_body_copy(c)) == -1) {
 		snprintf(err, errlen, "cannot copy the message: %s",
 		    strerror(errno));

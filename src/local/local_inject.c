@@ -23,7 +23,7 @@
 #include "dupfilter.h"
 #include "envelope.h"
 #include "local_priv.h"
-#include "spool.h"
+#include "queuefile.h"
 
 /*
  * local_inject_envelope - the envelope of a forwarded copy: the old one
@@ -66,7 +66,7 @@ static void
 local_do_inject(struct local_ctx *c, const struct alias_target *t,
     const struct local_user *u, struct local_report *rep)
 {
-	struct spool_file	 sf;
+	struct queuefile_new	 sf;
 	struct envelope		 ne;
 	char			 buf[16384], msg[256];
 	off_t			 pos = c->offset;
@@ -79,7 +79,7 @@ local_do_inject(struct local_ctx *c, const struct alias_target *t,
 		    "the envelope of the forwarded copy");
 		goto out;
 	}
-	if (spool_open(c->cfg->spool_dir, &sf) == -1) {
+	if (queuefile_create(c->cfg->spool_dir, &sf) == -1) {
 		snprintf(msg, sizeof(msg), "spool: %s", strerror(errno));
 		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0", msg);
 		goto out;
@@ -97,21 +97,20 @@ local_do_inject(struct local_ctx *c, const struct alias_target *t,
 	}
 	if (ferror(sf.fp))
 		goto fail;
-	if (spool_commit(c->cfg->spool_dir, &sf) == -1) {
+	if (queuefile_commit(c->cfg->spool_dir, &sf) == -1) {
 		snprintf(msg, sizeof(msg), "spool commit: %s",
 		    strerror(errno));
 		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0", msg);
 		goto out;
 	}
-	snprintf(buf, sizeof(buf), "new %s\n", sf.id);
-	spool_trigger(c->cfg->spool_dir, buf);
+	queuefile_announce(c->cfg->spool_dir, sf.id);
 	snprintf(msg, sizeof(msg), "forwarded as %s", sf.id);
 	local_report_set(rep, DELIVER_OK, "2.0.0", msg);
 	goto out;
 fail:
 	snprintf(msg, sizeof(msg), "forwarding: %s", strerror(errno));
 	local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0", msg);
-	spool_abort(&sf);
+	queuefile_abort(&sf);
 out:
 	envelope_free(&ne);
 }

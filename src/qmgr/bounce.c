@@ -30,13 +30,14 @@
 #include <unistd.h>
 
 #include "bounce.h"
-#include "bounce_priv.h"
+#include "bounce_text.h"
 #include "config.h"
 #include "date.h"
 #include "dsn.h"
 #include "envelope.h"
 #include "log.h"
-#include "spool.h"
+#include "queuefile.h"
+#include "queuefile.h"
 
 #define BOUNDARY_TRIES	32
 #define BOUNDARY_LEN	70		/* RFC 2046 5.1.1 */
@@ -606,21 +607,12 @@ bounce_compose_mem(const struct config *cfg, const struct envelope *orig,
 	return rc;
 }
 
-static void
-bounce_trigger(const struct config *cfg, const char *newid)
-{
-	char	 msg[QUEUEID_LEN + 8];
-
-	snprintf(msg, sizeof(msg), "new %s\n", newid);
-	spool_trigger(cfg->spool_dir, msg);
-}
-
 int
 bounce_enqueue(const struct config *cfg, const struct envelope *orig,
     const char *to, FILE *orig_msg, const struct dsn_report *r, size_t n,
     time_t now, int announce, char newid[QUEUEID_LEN + 1])
 {
-	struct spool_file sf;
+	struct queuefile_new sf;
 	struct envelope env;
 	char	*buf = NULL;
 	size_t	 len = 0;
@@ -633,7 +625,7 @@ bounce_enqueue(const struct config *cfg, const struct envelope *orig,
 		return -1;
 	}
 	envelope_init(&env);
-	if (spool_open(cfg->spool_dir, &sf) == -1)
+	if (queuefile_create(cfg->spool_dir, &sf) == -1)
 		goto fail;
 	opened = 1;
 	if (bounce_compose_mem(cfg, orig, to, orig_msg, r, n, sf.id, now,
@@ -643,20 +635,20 @@ bounce_enqueue(const struct config *cfg, const struct envelope *orig,
 	    fwrite(buf, 1, len, sf.fp) != len)
 		goto fail;
 	opened = 0;
-	if (spool_commit(cfg->spool_dir, &sf) == -1)
+	if (queuefile_commit(cfg->spool_dir, &sf) == -1)
 		goto fail;
 	memcpy(newid, sf.id, QUEUEID_LEN + 1);
 	log_info("%s: %s: %s", orig->id, bounce_logname[bounce_kind(r, n)],
 	    newid);
 	if (announce)
-		bounce_trigger(cfg, newid);
+		queuefile_announce(cfg->spool_dir, newid);
 	free(buf);
 	envelope_free(&env);
 	return 0;
 fail:
 	log_warn("%s: cannot queue a delivery status notification", orig->id);
 	if (opened)
-		spool_abort(&sf);
+		queuefile_abort(&sf);
 	free(buf);
 	envelope_free(&env);
 	return -1;

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bounce_priv.h"
+#include "bounce_text.h"
 #include "envelope.h"
 
 #define FOLD_WIDTH	76

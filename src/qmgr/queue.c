@@ -5,6 +5,9 @@
  * the next message in the schedule is due.  See queue.h for the
  * interface and the trigger protocol, queue_priv.h for the parts.
  *
+ * The runner holds the spool's lock (spool_lock()) from before it opens
+ * the FIFO until it stops: the one writer of state files.
+ *
  * Each turn: end finished agents, end finished rounds, read one
  * directory for a running "flush @domain" rescan (queue_rescan.c),
  * activate due messages, start agents, sleep.  Nothing rescans the spool
@@ -383,10 +386,17 @@ queue_run(struct config *cfg, int master_sock)
 	struct agent **map = NULL;
 	size_t	 cap = 0;
 	time_t	 now;
+	int	 lock;
 
 	log_setproc("qmgr");
-	if (queue_setup(&q, cfg, master_sock) == -1) {
+	if ((lock = spool_lock(cfg->spool_dir, 0)) == -1 && errno == EAGAIN) {
+		log_info("queue: the spool is locked (by ternq?); waiting");
+		lock = spool_lock(cfg->spool_dir, 1);
+	}
+	if (lock == -1 || queue_setup(&q, cfg, master_sock) == -1) {
 		log_warn("queue: setup");
+		if (lock != -1)
+			close(lock);
 		return 1;
 	}
 	queue_scan(&q);
@@ -403,5 +413,6 @@ queue_run(struct config *cfg, int master_sock)
 	free(pfd);
 	free(map);
 	queue_shutdown(&q);
+	close(lock);
 	return 0;
 }

@@ -31,6 +31,7 @@
 #include "delivery.h"
 #include "envelope.h"
 #include "heap.h"
+#include "statefile.h"
 #include "transport.h"
 
 #define QUEUE_ACTIVE_MAX	500	/* messages loaded at once */

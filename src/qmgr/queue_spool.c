@@ -30,6 +30,7 @@
 #include "heap.h"
 #include "log.h"
 #include "queue_priv.h"
+#include "queuefile.h"
 #include "spool.h"
 
 static int
@@ -149,26 +150,23 @@ FILE *
 queue_open(struct queue *q, const char *id, struct envelope *env,
     off_t *size)
 {
+	struct queuefile qf;
 	char	 path[PATH_MAX], err[256];
-	struct stat sb;
-	FILE	*fp;
+	int	 rc;
 
-	envelope_init(env);
-	if (queue_path(q, "queue", id, path) == -1 ||
-	    (fp = fopen(path, "re")) == NULL) {
-		log_warn("%s: open queue file", id);
+	if ((rc = queuefile_open(q->cfg->spool_dir, id, &qf, err,
+	    sizeof(err))) != 0) {
+		*env = qf.env;
+		if (rc == -1)
+			log_warnx("%s: open queue file: %s", id, err);
+		else if (queue_path(q, "queue", id, path) == 0)
+			queue_corrupt(q, path, id, err);
 		return NULL;
 	}
-	if (envelope_read(fp, env, err, sizeof(err)) == -1 ||
-	    strcmp(env->id, id) != 0 || env->nrcpt == 0) {
-		fclose(fp);
-		envelope_free(env);
-		queue_corrupt(q, path, id, env->nrcpt ? err : "bad envelope");
-		return NULL;
-	}
-	if (size != NULL && fstat(fileno(fp), &sb) == 0)
-		*size = sb.st_size - ftello(fp);
-	return fp;
+	*env = qf.env;
+	if (size != NULL)
+		*size = qf.size;
+	return qf.fp;
 }
 
 /* queue_read_state - the state of env's message, or a fresh one */
@@ -177,28 +175,18 @@ queue_read_state(struct queue *q, const struct envelope *env,
     struct state *st)
 {
 	char	 path[PATH_MAX], err[256], name[QUEUEID_LEN + 8];
-	FILE	*fp;
-	int	 r = -1;
+	int	 rc;
 
-	state_init(st);
-	if (queue_path(q, "state", env->id, path) == -1)
-		return -1;
-	if ((fp = fopen(path, "re")) == NULL) {
-		if (errno != ENOENT)
-			log_warn("%s: open state file", env->id);
-		return state_alloc(st, env->id, env->nrcpt);
-	}
-	if (state_read(fp, st, err, sizeof(err)) == 0 &&
-	    st->nrcpt == env->nrcpt && strcmp(st->id, env->id) == 0)
-		r = 0;
-	else if (st->nrcpt != env->nrcpt)
-		snprintf(err, sizeof(err), "recipient count differs");
-	fclose(fp);
-	if (r == 0)
+	rc = statefile_load(q->cfg->spool_dir, env->id, env->nrcpt, st, err,
+	    sizeof(err));
+	if (rc >= 0)
 		return 0;
-	state_free(st);
-	snprintf(name, sizeof(name), "%s.state", env->id);
-	queue_corrupt(q, path, name, err);
+	if (rc == -1)
+		log_warnx("%s: open state file: %s", env->id, err);
+	else if (queue_path(q, "state", env->id, path) == 0) {
+		snprintf(name, sizeof(name), "%s.state", env->id);
+		queue_corrupt(q, path, name, err);
+	}
 	return state_alloc(st, env->id, env->nrcpt);
 }
 
@@ -326,7 +314,7 @@ queue_save_state(struct queue *q, const struct qmsg *m, struct state *st)
 {
 	st->held = m->held;
 	st->warned = m->warned;
-	if (spool_write_state(q->cfg->spool_dir, st) == -1)
+	if (statefile_save(q->cfg->spool_dir, st) == -1)
 		log_warn("%s: cannot write state file", m->id);
 }
 

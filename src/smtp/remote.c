@@ -56,7 +56,7 @@
 #include "mx.h"
 #include "netaddr.h"
 #include "remote_priv.h"
-#include "spool.h"
+#include "queuefile.h"
 #include "transport.h"
 
 #define EXT_PIPELINING	0x01
@@ -667,31 +667,24 @@ remote_try_hosts(struct remote *r, const struct transport_route *route)
 static void
 remote_load(struct remote *r, struct message *m)
 {
-	char	 path[1024], err[256];
-	struct stat st;
-	FILE	*fp;
+	struct queuefile qf;
+	char	 err[256];
+	int	 rc;
 
-	envelope_init(&m->env);
-	if (spool_path(r->conf->spool_dir, "queue", m->job->id, path,
-	    sizeof(path)) == -1 || (fp = fopen(path, "r")) == NULL) {
-		snprintf(m->err, sizeof(m->err), "cannot open queue file: %s",
-		    strerror(errno));
-		return;
-	}
-	if (envelope_read(fp, &m->env, err, sizeof(err)) == -1)
+	rc = queuefile_open(r->conf->spool_dir, m->job->id, &qf, err,
+	    sizeof(err));
+	m->env = qf.env;
+	if (rc == -2)
 		snprintf(m->err, sizeof(m->err), "bad queue file: %.200s", err);
-	else if (strcmp(m->env.id, m->job->id) != 0)
-		snprintf(m->err, sizeof(m->err), "queue file id mismatch");
-	else if ((m->body = ftell(fp)) == -1 || fstat(fileno(fp), &st) == -1)
-		snprintf(m->err, sizeof(m->err), "queue file: %s",
-		    strerror(errno));
+	else if (rc == -1)
+		snprintf(m->err, sizeof(m->err),
+		    "cannot open queue file: %.200s", err);
 	else {
-		m->size = (long long)st.st_size - m->body;
+		m->body = (long)qf.body;
+		m->size = (long long)qf.size;
+		m->fp = qf.fp;
 		m->loaded = 1;
-		m->fp = fp;
-		return;
 	}
-	fclose(fp);
 }
 
 int

@@ -26,7 +26,7 @@
 #include "log.h"
 #include "smtp_data.h"
 #include "smtp_session_priv.h"
-#include "spool.h"
+#include "queuefile.h"
 
 /*
  * local_from - the From: added to a local submission that has none: the
@@ -52,7 +52,7 @@ message_open(struct smtp_session *s)
 	char	 date[64], uid[32] = "";
 	const char *proto;
 
-	if (spool_open(s->cfg->spool_dir, &s->sf) == -1) {
+	if (queuefile_create(s->cfg->spool_dir, &s->sf) == -1) {
 		log_warn("cannot create queue file");
 		return -1;
 	}
@@ -98,7 +98,7 @@ message_open(struct smtp_session *s)
 static void
 message_close(struct smtp_session *s)
 {
-	char	 id[QUEUEID_LEN + 1], msg[64];
+	char	 id[QUEUEID_LEN + 1];
 
 	msgw_finish(&s->w);
 	s->last = "END-OF-MESSAGE";
@@ -112,7 +112,7 @@ message_close(struct smtp_session *s)
 		log_info("%s: reject: %lld Received: headers, max_hops %lld",
 		    s->sf.id, s->w.hops + 1, s->cfg->max_hops);
 	} else if (ferror(s->sf.fp) ||
-	    spool_commit(s->cfg->spool_dir, &s->sf) == -1) {
+	    queuefile_commit(s->cfg->spool_dir, &s->sf) == -1) {
 		log_warn("%s: cannot commit queue file", s->sf.id);
 		smtp_reply(s, "451 4.3.0 Error: queue file write error");
 	} else {
@@ -122,8 +122,7 @@ message_close(struct smtp_session *s)
 		    id, s->env.sender, s->w.size, s->env.nrcpt);
 		smtp_reply(s, "250 2.0.0 Ok: queued as %s", id);
 		iobuf_flush(&s->io);
-		snprintf(msg, sizeof(msg), "new %s\n", id);
-		spool_trigger(s->cfg->spool_dir, msg);
+		queuefile_announce(s->cfg->spool_dir, id);
 	}
 	smtp_transaction_reset(s);
 }

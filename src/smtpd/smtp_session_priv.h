@@ -19,7 +19,7 @@
 #include "envelope.h"
 #include "iobuf.h"
 #include "smtp_data.h"
-#include "spool.h"
+#include "queuefile.h"
 
 #define SMTP_NO_RCPT	"554 5.5.1 Error: no valid recipients"
 
@@ -76,7 +76,7 @@ struct smtp_session {
 	char		 helo[256];
 	struct envelope	 env;		/* the transaction */
 	long long	 declared_size;
-	struct spool_file sf;		/* open while DATA/BDAT runs */
+	struct queuefile_new sf;		/* open while DATA/BDAT runs */
 	int		 sf_open;
 	struct msgwriter w;
 	char		 msgid[128];

@@ -17,7 +17,7 @@
 #include "iobuf.h"
 #include "log.h"
 #include "smtp_session_priv.h"
-#include "spool.h"
+#include "queuefile.h"
 
 static const char *
 state_name(enum smtp_state s)
@@ -62,7 +62,7 @@ void
 smtp_transaction_reset(struct smtp_session *s)
 {
 	if (s->sf_open) {
-		spool_abort(&s->sf);
+		queuefile_abort(&s->sf);
 		s->sf_open = 0;
 	}
 	envelope_free(&s->env);

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * envelope.c - read and write the queue-file envelope, the xtext and
- * NOTIFY codings of RFC 3461 sections 4 and 4.1, and the "key: value"
- * line reader shared with the state file (statefile.c).
+ * envelope.c - read and write the queue-file envelope, and the xtext
+ * and NOTIFY codings of RFC 3461 sections 4 and 4.1 (xtext is used by
+ * the state file too).  The lines are kvline.c's.
  *
  *	envelope_write(fp, env)		header block + blank line
  *	envelope_read(fp, env, err)	strict; fp left at the message
  *
- * The formats are specified in include/envelope.h.  Every line is
+ * Readers do not call envelope_read() themselves: they open the queue
+ * file through queuefile_open(), which does.  The format is specified
+ * in include/envelope.h.  Every line is
  * "key: value\n", at most KV_LINE_MAX bytes with its newline, and holds
  * no control byte; the version key comes first.  The writers refuse to
  * produce what the readers would reject, so a file that was written can

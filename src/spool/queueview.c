@@ -3,10 +3,10 @@
  * queueview.c - read-only walk of the spool, shared by mailq and ternq.
  *
  * queueview_scan() lists queue/XX/ID for every XX, sorts the ids in
- * memory (ids sort by arrival time) and reads each message: the queue
- * file's envelope block only (the stream stops at the blank line; the
- * message size is the file size minus the block, from fstat() on the
- * open descriptor) and the state file when there is one.  No per-file
+ * memory (ids sort by arrival time) and reads each message through
+ * queuefile_open(): the envelope block only (the message size is the
+ * file size minus the block, from fstat() on the open descriptor), and
+ * the state file when there is one.  No per-file
  * stat() of paths, no reading of message bodies: this is what lets
  * mailq list 100,000 messages in well under a second.
  *
@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "envelope.h"
+#include "queuefile.h"
 #include "queueview.h"
 #include "spool.h"
 
@@ -124,38 +125,27 @@ fail:
 static void
 queueview_read_state(const char *spool_dir, struct queueview_msg *msg)
 {
-	char	 path[1024], err[200];
-	FILE	*fp;
+	char	 err[200];
+	int	 rc;
 
-	if (spool_path(spool_dir, "state", msg->id, path, sizeof(path)) == -1 ||
-	    (fp = fopen(path, "r")) == NULL) {
-		if (errno != ENOENT)
-			snprintf(msg->error, sizeof(msg->error),
-			    "state file: %s", strerror(errno));
-		return;
-	}
-	if (state_read(fp, &msg->state, err, sizeof(err)) == -1)
-		snprintf(msg->error, sizeof(msg->error), "state file: %s", err);
-	else if (strcmp(msg->state.id, msg->id) != 0)
-		snprintf(msg->error, sizeof(msg->error),
-		    "state file: id mismatch");
-	else if (msg->state.nrcpt != msg->env.nrcpt)
-		snprintf(msg->error, sizeof(msg->error),
-		    "state file: %zu recipients, queue file has %zu",
-		    msg->state.nrcpt, msg->env.nrcpt);
-	else
+	rc = statefile_load(spool_dir, msg->id, msg->env.nrcpt, &msg->state,
+	    err, sizeof(err));
+	if (rc == 0)
 		msg->has_state = 1;
-	fclose(fp);
+	else if (rc == 1) {		/* none: nrcpt stays 0 */
+		state_free(&msg->state);
+		state_init(&msg->state);
+	} else
+		snprintf(msg->error, sizeof(msg->error), "state file: %s", err);
 }
 
 int
 queueview_load(const char *spool_dir, const char *id,
     struct queueview_msg *msg)
 {
-	char		 path[1024], err[200];
-	struct stat	 sb;
-	FILE		*fp;
-	off_t		 off;
+	struct queuefile qf;
+	char		 err[200];
+	int		 rc;
 
 	memset(msg, 0, sizeof(*msg));
 	envelope_init(&msg->env);
@@ -165,21 +155,17 @@ queueview_load(const char *spool_dir, const char *id,
 		errno = EINVAL;
 		return -1;
 	}
-	if (spool_path(spool_dir, "queue", id, path, sizeof(path)) == -1 ||
-	    (fp = fopen(path, "r")) == NULL)
+	if ((rc = queuefile_open(spool_dir, id, &qf, err, sizeof(err))) == -1)
 		return -1;
-	if (fstat(fileno(fp), &sb) == -1)
-		sb.st_size = 0;
-	if (envelope_read(fp, &msg->env, err, sizeof(err)) == -1)
+	if (rc == -2) {
 		snprintf(msg->error, sizeof(msg->error), "queue file: %s", err);
-	else if (strcmp(msg->env.id, id) != 0)
-		snprintf(msg->error, sizeof(msg->error),
-		    "queue file: id mismatch");
-	else if ((off = ftello(fp)) >= 0 && off <= sb.st_size)
-		msg->size = (long long)(sb.st_size - off);
-	fclose(fp);
-	if (msg->error[0] == '\0')
-		queueview_read_state(spool_dir, msg);
+		return 0;
+	}
+	msg->env = qf.env;		/* msg owns it now */
+	envelope_init(&qf.env);
+	msg->size = (long long)qf.size;
+	queuefile_close(&qf);
+	queueview_read_state(spool_dir, msg);
 	return 0;
 }
 

@@ -1,17 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * spool.c - the spool directory: the atomic commit of a new
- * queue file, atomic replacement of a state file, and the trigger FIFO.
+ * spool.c - the spool directory: its layout and paths, its start-up
+ * check, the directory fsync that makes a rename durable, the trigger
+ * FIFO, and the queue runner's lock.  What is in the files is not known here: the queue file
+ * is queuefile.c's, the state file statefile.c's.
  *
- *	spool_open(dir, &sf)	tmp/ID, O_EXCL, buffered in sf.fp
- *	spool_commit(dir, &sf)	fsync, rename to queue/XX/ID, fsync XX/
- *	spool_abort(&sf)	close and unlink tmp/ID
- *
- * Invariant: a file in queue/ is whole and fsync'd, and so is the entry
- * in its directory, before the caller may say "250 queued" (RFC 5321
- * section 6.1: accepting a message is a promise to deliver or bounce
- * it).  A crash leaves either no queue file or a whole one; a partial
- * file can only be in tmp/, which spool_clean_tmp() empties at start-up.
  * The XX directories are made once by spool_setup(), so a commit never
  * needs a mkdir and never fsyncs more than one directory.  Start-up work
  * in the spool runs as its owner and follows no symbolic link in it.
@@ -33,13 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "envelope.h"
 #include "log.h"
 #include "queueid.h"
 #include "spool.h"
 
-#define SPOOL_IOBUF	(64 * 1024)
-#define SPOOL_TRIES	8		/* fresh ids tried on EEXIST */
 
 /* spool_fmt - snprintf that fails with ENAMETOOLONG on truncation */
 static int __attribute__((format(printf, 3, 4)))
@@ -79,11 +69,20 @@ spool_idpath(const char *dir, const char *kind, const char *id, int file,
 	return spool_fmt(out, outlen, "%s/%s/%s/%s", dir, kind, hash, id);
 }
 
+/* spool_path - "dir/queue/XX/ID" or "dir/state/XX/ID" */
 int
 spool_path(const char *dir, const char *kind, const char *id, char *out,
     size_t outlen)
 {
 	return spool_idpath(dir, kind, id, 1, out, outlen);
+}
+
+/* spool_tmppath - "dir/tmp/NAME", the place to write a file before it
+ * is renamed into queue/ or state/ */
+int
+spool_tmppath(const char *dir, const char *name, char *out, size_t outlen)
+{
+	return spool_fmt(out, outlen, "%s/tmp/%s", dir, name);
 }
 
 /* spool_err - "DIR/NAME: what is wrong" into err; returns -1 */
@@ -332,120 +331,15 @@ spool_sync_dir(const char *path)
 	return close(fd);
 }
 
-/* spool_create - O_EXCL-create tmp/ID under a fresh id; sf->id is set */
-static int
-spool_create(const char *dir, struct spool_file *sf)
-{
-	char	 path[sizeof(sf->tmppath)];
-	int	 fd = -1, tries;
-
-	for (tries = 0; fd == -1 && tries < SPOOL_TRIES; tries++) {
-		queueid_new(sf->id);
-		if (spool_fmt(path, sizeof(path), "%s/tmp/%s", dir,
-		    sf->id) == -1)
-			return -1;
-		fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-		if (fd == -1 && errno != EEXIST)
-			return -1;
-	}
-	if (fd != -1)
-		memcpy(sf->tmppath, path, sizeof(path));
-	return fd;
-}
-
+/* spool_sync - fsync the directory kind/XX that holds the file of id */
 int
-spool_open(const char *dir, struct spool_file *sf)
+spool_sync(const char *dir, const char *kind, const char *id)
 {
-	int	 fd, saved;
+	char	 path[PATH_MAX];
 
-	memset(sf, 0, sizeof(*sf));
-	if ((fd = spool_create(dir, sf)) == -1)
+	if (spool_idpath(dir, kind, id, 0, path, sizeof(path)) == -1)
 		return -1;
-	if ((sf->iobuf = malloc(SPOOL_IOBUF)) == NULL ||
-	    (sf->fp = fdopen(fd, "w")) == NULL)
-		goto fail;
-	fd = -1;
-	if (setvbuf(sf->fp, sf->iobuf, _IOFBF, SPOOL_IOBUF) != 0) {
-		errno = ENOMEM;
-		goto fail;
-	}
-	return 0;
-fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	spool_abort(sf);
-	errno = saved;
-	return -1;
-}
-
-/* spool_close - flush, fsync and close sf->fp, checking every step */
-static int
-spool_close(struct spool_file *sf)
-{
-	int	 rc;
-
-	errno = 0;
-	if (fflush(sf->fp) == EOF || ferror(sf->fp)) {
-		if (errno == 0)
-			errno = EIO;
-		return -1;
-	}
-	if (fsync(fileno(sf->fp)) == -1)
-		return -1;
-	rc = fclose(sf->fp);
-	sf->fp = NULL;
-	free(sf->iobuf);
-	sf->iobuf = NULL;
-	return rc == EOF ? -1 : 0;
-}
-
-int
-spool_commit(const char *dir, struct spool_file *sf)
-{
-	char	 path[PATH_MAX], qdir[PATH_MAX];
-	int	 saved;
-
-	if (sf->fp == NULL || sf->tmppath[0] == '\0') {
-		errno = EINVAL;
-		return -1;
-	}
-	if (spool_path(dir, "queue", sf->id, path, sizeof(path)) == -1 ||
-	    spool_idpath(dir, "queue", sf->id, 0, qdir, sizeof(qdir)) == -1 ||
-	    spool_close(sf) == -1 || rename(sf->tmppath, path) == -1)
-		goto fail;
-	sf->tmppath[0] = '\0';
-	if (spool_sync_dir(qdir) == -1) {
-		/* The client will be told 4xx and retry: do not keep it. */
-		saved = errno;
-		log_warn("%s: fsync %s", sf->id, qdir);
-		unlink(path);
-		errno = saved;
-		goto fail;
-	}
-	return 0;
-fail:
-	saved = errno;
-	spool_abort(sf);
-	errno = saved;
-	return -1;
-}
-
-/* spool_abort - drop an uncommitted file; safe to call more than once */
-void
-spool_abort(struct spool_file *sf)
-{
-	int	 saved = errno;
-
-	if (sf->fp != NULL)
-		fclose(sf->fp);
-	sf->fp = NULL;
-	free(sf->iobuf);
-	sf->iobuf = NULL;
-	if (sf->tmppath[0] != '\0')
-		unlink(sf->tmppath);
-	sf->tmppath[0] = '\0';
-	errno = saved;
+	return spool_sync_dir(path);
 }
 
 /*
@@ -497,51 +391,34 @@ spool_trigger(const char *dir, const char *msg)
 	close(fd);
 }
 
-/* spool_state_tmp - write st into a new tmp file and fsync it */
-static int
-spool_state_tmp(const char *tmp, const struct state *st)
-{
-	FILE	*fp;
-	int	 fd, rc;
-
-	if ((unlink(tmp) == -1 && errno != ENOENT) ||
-	    (fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
-	    0600)) == -1)
-		return -1;
-	if ((fp = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		return -1;
-	}
-	errno = 0;
-	rc = state_write(fp, st) == -1 || fflush(fp) == EOF || ferror(fp) ||
-	    fsync(fd) == -1 ? -1 : 0;
-	if (rc == -1 && errno == 0)
-		errno = EIO;
-	if (fclose(fp) == EOF && rc == 0)
-		rc = -1;
-	return rc;
-}
-
 /*
- * spool_write_state - replace state/XX/ID as a whole: tmp/ID.state,
- * fsync, rename over the old one, fsync state/XX.
+ * spool_lock - the queue runner's lock: a write lock on spool/lock,
+ * made if missing.  It is an fcntl(2) lock, so it belongs to the process
+ * that took it and not to the children it forks, and it goes away with
+ * that process.  wait 0: -1 with errno EAGAIN when another process holds
+ * it.  Returns the descriptor (close it to let go), or -1.
  */
 int
-spool_write_state(const char *dir, const struct state *st)
+spool_lock(const char *dir, int wait)
 {
-	char	 tmp[PATH_MAX], path[PATH_MAX], sdir[PATH_MAX];
-	int	 saved;
+	char	 path[PATH_MAX];
+	struct flock fl;
+	int	 fd, saved;
 
-	if (spool_path(dir, "state", st->id, path, sizeof(path)) == -1 ||
-	    spool_idpath(dir, "state", st->id, 0, sdir, sizeof(sdir)) == -1 ||
-	    spool_fmt(tmp, sizeof(tmp), "%s/tmp/%s.state", dir, st->id) == -1)
+	if (spool_fmt(path, sizeof(path), "%s/lock", dir) == -1 ||
+	    (fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) == -1)
 		return -1;
-	if (spool_state_tmp(tmp, st) == -1 || rename(tmp, path) == -1)
-		goto fail;
-	return spool_sync_dir(sdir);
-fail:
-	saved = errno;
-	unlink(tmp);
-	errno = saved;
-	return -1;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	while (fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl) == -1) {
+		if (errno == EINTR && wait)
+			continue;
+		saved = errno;
+		close(fd);
+		errno = saved == EACCES ? EAGAIN : saved;
+		return -1;
+	}
+	return fd;
 }

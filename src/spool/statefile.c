@@ -1,27 +1,34 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * statefile.c - read and write the per-message state file, which the
- * queue runner alone writes after each delivery attempt.
+ * statefile.c - the per-message state file's one owner: its format,
+ * and loading and saving it by spool directory and queue id.  The queue
+ * runner alone writes it after each delivery attempt (ternq too, but
+ * only holding the runner's lock while the runner is down).
  *
- *	state_alloc(st, id, nrcpt)	nrcpt pending recipients
+ *	statefile_load(dir, id, nrcpt, st, err)	read it, or a fresh state
+ *	statefile_save(dir, st)			replace it atomically
+ *	state_alloc(st, id, nrcpt)		nrcpt pending recipients
  *	state_write(fp, st) / state_read(fp, st, err)
  *
- * The format is specified in include/envelope.h and uses the "key: value"
- * lines of kvline.h: one recipient line per envelope recipient,
+ * The format is specified in include/statefile.h and uses the "key:
+ * value" lines of kvline.h: one recipient line per envelope recipient,
  * in order, the reply in xtext (RFC 3461 section 4).  As with the
  * envelope, the writer refuses what the reader would reject, and the
  * reader accepts only the exact grammar ("line N: reason" in err).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dsn.h"
 #include "envelope.h"
 #include "kvline.h"
 #include "spool.h"
+#include "statefile.h"
 
 static const char *const yesno_words[] = { "no", "yes", NULL };
 static const char *const state_words[] = { "pending", "deferred",
@@ -31,7 +38,7 @@ void
 state_init(struct state *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->version = ENVELOPE_VERSION;
+	st->version = STATEFILE_VERSION;
 }
 
 void
@@ -98,7 +105,7 @@ state_write(FILE *fp, const struct state *st)
 		return -1;
 	}
 	if (kv_line_put(fp, "version: %d\nid: %s\nheld: %s\nwarned: %s\n",
-	    ENVELOPE_VERSION, st->id, yesno_words[st->held],
+	    STATEFILE_VERSION, st->id, yesno_words[st->held],
 	    yesno_words[st->warned]) == -1)
 		return -1;
 	for (i = 0; i < st->nrcpt; i++)
@@ -215,4 +222,100 @@ fail:
 	state_free(st);
 	state_init(st);
 	return -1;
+}
+
+/* statefile_tmp - write st into a new tmp file and fsync it */
+static int
+statefile_tmp(const char *tmp, const struct state *st)
+{
+	FILE	*fp;
+	int	 fd, rc;
+
+	if ((unlink(tmp) == -1 && errno != ENOENT) ||
+	    (fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
+	    0600)) == -1)
+		return -1;
+	if ((fp = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		return -1;
+	}
+	errno = 0;
+	rc = state_write(fp, st) == -1 || fflush(fp) == EOF || ferror(fp) ||
+	    fsync(fd) == -1 ? -1 : 0;
+	if (rc == -1 && errno == 0)
+		errno = EIO;
+	if (fclose(fp) == EOF && rc == 0)
+		rc = -1;
+	return rc;
+}
+
+/*
+ * statefile_save - replace state/XX/ID as a whole: tmp/ID.state, fsync,
+ * rename over the old one, fsync state/XX.
+ */
+int
+statefile_save(const char *dir, const struct state *st)
+{
+	char	 tmp[PATH_MAX], path[PATH_MAX], name[QUEUEID_LEN + 8];
+	int	 saved;
+
+	snprintf(name, sizeof(name), "%s.state", st->id);
+	if (spool_path(dir, "state", st->id, path, sizeof(path)) == -1 ||
+	    spool_tmppath(dir, name, tmp, sizeof(tmp)) == -1)
+		return -1;
+	if (statefile_tmp(tmp, st) == -1 || rename(tmp, path) == -1)
+		goto fail;
+	return spool_sync(dir, "state", st->id);
+fail:
+	saved = errno;
+	unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
+/* statefile_check - the state read is id's, with nrcpt recipients */
+static int
+statefile_check(const struct state *st, const char *id, size_t nrcpt,
+    char *err, size_t errlen)
+{
+	if (strcmp(st->id, id) != 0)
+		snprintf(err, errlen, "id mismatch");
+	else if (st->nrcpt != nrcpt)
+		snprintf(err, errlen, "%zu recipients, queue file has %zu",
+		    st->nrcpt, nrcpt);
+	else
+		return 0;
+	return -2;
+}
+
+int
+statefile_load(const char *dir, const char *id, size_t nrcpt,
+    struct state *st, char *err, size_t errlen)
+{
+	char	 path[PATH_MAX];
+	FILE	*fp;
+	int	 rc = -2, saved;
+
+	state_init(st);
+	if (spool_path(dir, "state", id, path, sizeof(path)) == -1 ||
+	    (fp = fopen(path, "re")) == NULL) {
+		saved = errno;
+		if (saved == ENOENT && queueid_valid(id)) {
+			if (state_alloc(st, id, nrcpt) == 0)
+				return 1;
+			saved = errno;
+		}
+		snprintf(err, errlen, "%s", strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	if (state_read(fp, st, err, errlen) == 0)
+		rc = statefile_check(st, id, nrcpt, err, errlen);
+	fclose(fp);
+	if (rc != 0) {
+		state_free(st);
+		state_init(st);
+		errno = EINVAL;
+	}
+	return rc;
 }

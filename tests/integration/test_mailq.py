@@ -329,6 +329,31 @@ def test_ternq_direct():
         assert rc != 0 and "no such message" in err, (rc, err)
 
 
+def test_ternq_direct_takes_the_runners_lock():
+    """Without a reader on the FIFO, ternq changes the spool only holding
+    the queue runner's lock (spool/lock): while another process holds it
+    (a runner starting up), ternq waits for it."""
+    import fcntl
+    import threading
+    with tempfile.TemporaryDirectory() as d:
+        spool, a, b, c = fixture(d)
+        os.mkfifo(os.path.join(spool, "trigger"), 0o600)
+        fd = os.open(os.path.join(spool, "lock"), os.O_RDWR | os.O_CREAT,
+                     0o600)
+        fcntl.lockf(fd, fcntl.LOCK_EX)
+        timer = threading.Timer(1.0, lambda: os.close(fd))
+        timer.start()
+        try:
+            start = time.time()
+            rc, out, err = run("ternq", "-C", conf(d), "hold", b)
+        finally:
+            timer.join()
+        assert rc == 0 and "held" in out, (rc, out, err)
+        assert time.time() - start >= 0.9, time.time() - start
+        rc, out, err = run("mailq", "-C", conf(d))
+        assert b + "!" in out, out
+
+
 def test_ternq_show_decodes():
     """ternq show prints addresses and replies decoded from xtext, with
     control bytes escaped, never raw."""

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "statefile.h"
 #include "unit.h"
 
 #define ID	"0RB8KX2JZ5Q0A1B"

@@ -24,6 +24,7 @@
 #include "delivery.h"
 #include "envelope.h"
 #include "mailbox.h"
+#include "queuefile.h"
 #include "spool.h"
 #include "unit.h"
 
@@ -307,13 +308,13 @@ static int
 inject(const char *spool, char id[QUEUEID_LEN + 1], const char **rcpts,
     size_t n, const char *body)
 {
-	struct spool_file	 sf;
+	struct queuefile_new	 sf;
 	struct envelope		 env;
 	size_t			 i;
 	int			 rc = -1;
 
 	envelope_init(&env);
-	if (spool_open(spool, &sf) == -1)
+	if (queuefile_create(spool, &sf) == -1)
 		return -1;
 	memcpy(env.id, sf.id, sizeof(env.id));
 	env.arrival = time(NULL);
@@ -325,7 +326,7 @@ inject(const char *spool, char id[QUEUEID_LEN + 1], const char **rcpts,
 		if (envelope_add_rcpt(&env, rcpts[i], 0, NULL) == -1)
 			goto out;
 	if (envelope_write(sf.fp, &env) == -1 || fputs(body, sf.fp) == EOF ||
-	    spool_commit(spool, &sf) == -1)
+	    queuefile_commit(spool, &sf) == -1)
 		goto out;
 	memcpy(id, sf.id, QUEUEID_LEN + 1);
 	rc = 0;

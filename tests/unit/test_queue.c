@@ -23,6 +23,7 @@
 #include "envelope.h"
 #include "log.h"
 #include "queue.h"
+#include "queuefile.h"
 #include "spool.h"
 #include "unit.h"
 
@@ -48,10 +49,10 @@ closed_port(void)
 static void
 enqueue(const char *sender, time_t age, const char *rcpt, char *id)
 {
-	struct spool_file sf;
+	struct queuefile_new sf;
 	struct envelope env;
 
-	CHECK(spool_open(cfg.spool_dir, &sf) == 0);
+	CHECK(queuefile_create(cfg.spool_dir, &sf) == 0);
 	envelope_init(&env);
 	env.version = ENVELOPE_VERSION;
 	strcpy(env.id, sf.id);
@@ -64,7 +65,7 @@ enqueue(const char *sender, time_t age, const char *rcpt, char *id)
 	CHECK(envelope_add_rcpt(&env, rcpt, 0, "") == 0);
 	CHECK(envelope_write(sf.fp, &env) == 0);
 	fputs("Subject: test\r\n\r\nhello\r\n", sf.fp);
-	CHECK(spool_commit(cfg.spool_dir, &sf) == 0);
+	CHECK(queuefile_commit(cfg.spool_dir, &sf) == 0);
 	strcpy(id, sf.id);
 	envelope_free(&env);
 }

@@ -10,6 +10,7 @@
 #include "queueview.h"
 #include "rfc822.h"
 #include "spool.h"
+#include "statefile.h"
 #include "unit.h"
 
 static char	 spool[256];
@@ -52,7 +53,7 @@ put_message(const char *id, time_t arrival, const char *rcpt2, int held,
 			if (env.nrcpt > 1)
 				st.rcpt[1].state = RCPT_DELIVERED;
 		}
-		CHECK(spool_write_state(spool, &st) == 0);
+		CHECK(statefile_save(spool, &st) == 0);
 		state_free(&st);
 	}
 	envelope_free(&env);

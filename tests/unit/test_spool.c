@@ -2,9 +2,11 @@
 /*
  * test_spool.c - queue ids, the spool tree, the commit protocol (a whole
  * file in queue/XX/, nothing left in tmp/), abort, start-up cleaning,
- * state replacement and the trigger FIFO, in a fresh mkdtemp directory.
+ * the state file's load and save, the runner's lock, the trigger FIFO,
+ * and opening and announcing a queue file, in a fresh mkdtemp directory.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -18,7 +20,9 @@
 
 #include "envelope.h"
 #include "log.h"
+#include "queuefile.h"
 #include "spool.h"
+#include "statefile.h"
 #include "unit.h"
 
 #define NIDS	1000
@@ -275,12 +279,12 @@ read_file(const char *path, char *buf, size_t size)
 static void
 test_commit(void)
 {
-	struct spool_file sf;
+	struct queuefile_new sf;
 	struct stat st;
 	char	 path[512], buf[200000], want[200000];
 	size_t	 i;
 
-	CHECK(spool_open(spool, &sf) == 0);
+	CHECK(queuefile_create(spool, &sf) == 0);
 	CHECK(queueid_valid(sf.id) && sf.fp != NULL);
 	CHECK(count_entries("tmp") == 1);
 	/* Bigger than the 64 KiB buffer, so it is written in pieces. */
@@ -288,34 +292,34 @@ test_commit(void)
 		want[i] = "abcdefghijklmnopqrstuvwxyz\r\n"[i % 28];
 	want[sizeof(want) - 1] = '\0';
 	CHECK(fputs(want, sf.fp) != EOF);
-	CHECK(spool_commit(spool, &sf) == 0);
+	CHECK(queuefile_commit(spool, &sf) == 0);
 	CHECK(sf.fp == NULL && sf.tmppath[0] == '\0');
 	CHECK(count_entries("tmp") == 0);
 	CHECK(spool_path(spool, "queue", sf.id, path, sizeof(path)) == 0);
 	CHECK(read_file(path, buf, sizeof(buf)) == (ssize_t)strlen(want));
 	CHECK(strcmp(buf, want) == 0);
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
-	spool_abort(&sf);			/* harmless after commit */
+	queuefile_abort(&sf);			/* harmless after commit */
 	CHECK(access(path, F_OK) == 0);
 	CHECK(unlink(path) == 0);
 	/* Committing twice is refused and leaves nothing behind. */
-	CHECK(spool_commit(spool, &sf) == -1 && errno == EINVAL);
+	CHECK(queuefile_commit(spool, &sf) == -1 && errno == EINVAL);
 }
 
 static void
 test_abort(void)
 {
-	struct spool_file sf;
+	struct queuefile_new sf;
 
-	CHECK(spool_open(spool, &sf) == 0);
+	CHECK(queuefile_create(spool, &sf) == 0);
 	fputs("partial message\r\n", sf.fp);
-	spool_abort(&sf);
+	queuefile_abort(&sf);
 	CHECK(count_entries("tmp") == 0);
-	spool_abort(&sf);			/* safe twice */
+	queuefile_abort(&sf);			/* safe twice */
 	CHECK(sf.fp == NULL && sf.iobuf == NULL);
-	CHECK(spool_open("/nonexistent/spool", &sf) == -1 && errno == ENOENT);
+	CHECK(queuefile_create("/nonexistent/spool", &sf) == -1 && errno == ENOENT);
 	CHECK(sf.fp == NULL && sf.tmppath[0] == '\0');
-	spool_abort(&sf);
+	queuefile_abort(&sf);
 }
 
 static void
@@ -354,7 +358,7 @@ test_write_state(void)
 		strcpy(st.rcpt[0].dsn, "4.4.1");
 		strcpy(st.rcpt[0].reply, "connection refused");
 		st.warned = round;
-		CHECK(spool_write_state(spool, &st) == 0);
+		CHECK(statefile_save(spool, &st) == 0);
 		CHECK(count_entries("tmp") == 0);
 		CHECK(spool_path(spool, "state", id, path, sizeof(path)) == 0);
 		CHECK((fp = fopen(path, "r")) != NULL);
@@ -370,10 +374,89 @@ test_write_state(void)
 	}
 	/* An invalid state is refused and leaves no tmp file. */
 	strcpy(st.rcpt[1].dsn, "bogus");
-	CHECK(spool_write_state(spool, &st) == -1);
+	CHECK(statefile_save(spool, &st) == -1);
 	CHECK(count_entries("tmp") == 0);
 	unlink(path);
 	state_free(&st);
+}
+
+static void
+test_statefile_load(void)
+{
+	struct state st, got;
+	char	 id[QUEUEID_LEN + 1], other[QUEUEID_LEN + 1], err[256];
+	char	 path[512], to[512];
+	FILE	*fp;
+
+	queueid_new(id);
+	/* No file: a fresh state, every recipient pending. */
+	CHECK(statefile_load(spool, id, 3, &got, err, sizeof(err)) == 1);
+	CHECK(got.nrcpt == 3 && got.rcpt[2].state == RCPT_PENDING &&
+	    !got.held && strcmp(got.id, id) == 0);
+	state_free(&got);
+	CHECK(state_alloc(&st, id, 3) == 0);
+	st.held = 1;
+	st.rcpt[1].state = RCPT_DELIVERED;
+	CHECK(statefile_save(spool, &st) == 0);
+	CHECK(statefile_load(spool, id, 3, &got, err, sizeof(err)) == 0);
+	CHECK(got.nrcpt == 3 && got.held && got.rcpt[1].state ==
+	    RCPT_DELIVERED);
+	state_free(&got);
+	/* Not the queue file's count, not its id, does not parse. */
+	CHECK(statefile_load(spool, id, 2, &got, err, sizeof(err)) == -2);
+	CHECK_STR(err, "3 recipients, queue file has 2");
+	CHECK(got.nrcpt == 0 && got.rcpt == NULL);
+	queueid_new(other);
+	CHECK(spool_path(spool, "state", id, path, sizeof(path)) == 0);
+	CHECK(spool_path(spool, "state", other, to, sizeof(to)) == 0);
+	CHECK(rename(path, to) == 0);
+	CHECK(statefile_load(spool, other, 3, &got, err, sizeof(err)) == -2);
+	CHECK_STR(err, "id mismatch");
+	CHECK((fp = fopen(to, "w")) != NULL);
+	if (fp != NULL) {
+		fputs("version: 1\nheld: maybe\n", fp);
+		fclose(fp);
+	}
+	CHECK(statefile_load(spool, other, 3, &got, err, sizeof(err)) == -2);
+	CHECK(strstr(err, "line 2") != NULL && got.nrcpt == 0);
+	CHECK(statefile_load(spool, "bad", 3, &got, err, sizeof(err)) == -1);
+	unlink(to);
+	state_free(&st);
+}
+
+/* lock_child - in a child: what spool_lock(spool, 0) does there */
+static int
+lock_child(void)
+{
+	pid_t	 pid;
+	int	 status, fd;
+
+	if ((pid = fork()) == 0) {
+		fd = spool_lock(spool, 0);
+		_exit(fd != -1 ? 0 : errno == EAGAIN ? 1 : 2);
+	}
+	if (pid == -1 || waitpid(pid, &status, 0) == -1 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static void
+test_lock(void)
+{
+	char	 path[512];
+	int	 fd;
+
+	CHECK((fd = spool_lock(spool, 0)) != -1);
+	snprintf(path, sizeof(path), "%s/lock", spool);
+	CHECK(access(path, F_OK) == 0);
+	/* Another process, even one we forked, does not get it... */
+	CHECK(lock_child() == 1);
+	close(fd);
+	/* ...until we let go. */
+	CHECK(lock_child() == 0);
+	CHECK((fd = spool_lock(spool, 1)) != -1);
+	close(fd);
+	CHECK(spool_lock("/nonexistent/spool", 0) == -1 && errno == ENOENT);
 }
 
 static void
@@ -395,6 +478,107 @@ test_trigger(void)
 	CHECK_STR(buf, "new 0RB8KX2JZ5Q0A1B\n");
 	close(fd);
 	spool_trigger("/nonexistent/spool", "x\n");	/* logged only */
+}
+
+#define BODY	"Subject: t\r\n\r\nhello\r\n"
+
+/* make_message - a committed queue file with one recipient; its id */
+static void
+make_message(char id[QUEUEID_LEN + 1])
+{
+	struct queuefile_new nf;
+	struct envelope env;
+
+	id[0] = '\0';
+	CHECK(queuefile_create(spool, &nf) == 0);
+	envelope_init(&env);
+	strcpy(env.id, nf.id);
+	env.arrival = time(NULL);
+	strcpy(env.client, "localhost [127.0.0.1]");
+	strcpy(env.protocol, "ESMTP");
+	strcpy(env.sender, "alice@example.org");
+	CHECK(envelope_add_rcpt(&env, "bob@example.com", 0, "") == 0);
+	CHECK(envelope_write(nf.fp, &env) == 0);
+	CHECK(fputs(BODY, nf.fp) != EOF);
+	CHECK(queuefile_commit(spool, &nf) == 0);
+	memcpy(id, nf.id, QUEUEID_LEN + 1);
+	envelope_free(&env);
+}
+
+static void
+test_open(void)
+{
+	struct queuefile qf;
+	char	 id[QUEUEID_LEN + 1], err[256], body[64];
+	size_t	 n;
+
+	make_message(id);
+	CHECK(queuefile_open(spool, id, &qf, err, sizeof(err)) == 0);
+	CHECK_STR(qf.env.id, id);
+	CHECK_STR(qf.env.sender, "alice@example.org");
+	CHECK(qf.env.nrcpt == 1);
+	CHECK_STR(qf.env.rcpt[0].addr, "bob@example.com");
+	CHECK(qf.size == (off_t)strlen(BODY));
+	CHECK(qf.fp != NULL && ftello(qf.fp) == qf.body);
+	n = fread(body, 1, sizeof(body) - 1, qf.fp);
+	body[n] = '\0';
+	CHECK_STR(body, BODY);
+	queuefile_close(&qf);
+	CHECK(qf.fp == NULL && qf.env.rcpt == NULL);
+	queuefile_close(&qf);			/* safe twice */
+}
+
+static void
+test_open_refuses(void)
+{
+	struct queuefile qf;
+	char	 id[QUEUEID_LEN + 1], other[QUEUEID_LEN + 1], err[256];
+	char	 path[512], to[512];
+	FILE	*fp;
+
+	queueid_new(other);
+	CHECK(queuefile_open(spool, other, &qf, err, sizeof(err)) == -1 &&
+	    errno == ENOENT);
+	CHECK(qf.fp == NULL && qf.env.nrcpt == 0);
+	CHECK(queuefile_open(spool, "bad", &qf, err, sizeof(err)) == -1);
+	/* A file under another message's name is not that message. */
+	make_message(id);
+	CHECK(spool_path(spool, "queue", id, path, sizeof(path)) == 0);
+	CHECK(spool_path(spool, "queue", other, to, sizeof(to)) == 0);
+	CHECK(rename(path, to) == 0);
+	CHECK(queuefile_open(spool, other, &qf, err, sizeof(err)) == -2);
+	CHECK_STR(err, "id mismatch");
+	CHECK(qf.fp == NULL && qf.env.nrcpt == 0);
+	/* An envelope that does not parse. */
+	CHECK((fp = fopen(to, "w")) != NULL);
+	if (fp != NULL) {
+		fputs("version: 1\nbogus: x\n\nbody\r\n", fp);
+		fclose(fp);
+	}
+	CHECK(queuefile_open(spool, other, &qf, err, sizeof(err)) == -2);
+	CHECK(strstr(err, "line 2") != NULL);
+	unlink(to);
+}
+
+static void
+test_announce(void)
+{
+	char	 path[512], buf[64], id[QUEUEID_LEN + 1];
+	ssize_t	 n;
+	int	 fd;
+
+	queueid_new(id);
+	queuefile_announce(spool, id);		/* no reader: nothing */
+	snprintf(path, sizeof(path), "%s/trigger", spool);
+	CHECK((fd = open(path, O_RDONLY | O_NONBLOCK)) != -1);
+	queuefile_announce(spool, "not an id");	/* refused */
+	queuefile_announce(spool, id);
+	n = read(fd, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	CHECK(n == QUEUEID_LEN + 5);
+	CHECK(strncmp(buf, "new ", 4) == 0 && strncmp(buf + 4, id,
+	    QUEUEID_LEN) == 0 && buf[QUEUEID_LEN + 4] == '\n');
+	close(fd);
 }
 
 static int
@@ -428,7 +612,12 @@ main(void)
 	RUN(test_abort);
 	RUN(test_clean_tmp);
 	RUN(test_write_state);
+	RUN(test_statefile_load);
+	RUN(test_lock);
 	RUN(test_trigger);
+	RUN(test_open);
+	RUN(test_open_refuses);
+	RUN(test_announce);
 	nftw(spool, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return unit_done();
 }

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * bounce_priv.h - the header-safe text helpers of bounce_text.c, shared
- * with bounce.c.  Private to those two files; others use bounce.h.
- * Every helper writes NUL-terminated, control-free text (or CRLF lines).
+ * bounce_text.h - the interface of bounce_text.c: text from the network
+ * or the spool made safe for a notice's header and DSN fields.  It is
+ * a seam, not shared internals: bounce.c (which composes the notice)
+ * and bounce_text.c (which sanitizes and folds) share only these five
+ * functions and two sizes, and neither knows the other's data.  The
+ * rest of the queue runner uses bounce.h.
+ *
+ * Every function writes NUL-terminated, control-free text, or CRLF
+ * lines of at most LINE_MAX_OCTETS octets.
  */
-#ifndef TERN_BOUNCE_PRIV_H
-#define TERN_BOUNCE_PRIV_H
+#ifndef TERN_BOUNCE_TEXT_H
+#define TERN_BOUNCE_TEXT_H
 
 #include <stddef.h>
 #include <stdio.h>

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * statefile.h - the per-message state file, spool/state/XX/ID: its
+ * format and its one owner, statefile.c, which loads and saves it.
+ *
+ *	version: 1
+ *	id: 0RB8KX2JZ5Q0A1
+ *	held: no
+ *	warned: no
+ *	rcpt: 0 deferred 3 1764136901 1764135201 4.4.1 <xtext reply>
+ *	      index state attempts next-attempt last-attempt dsn reply
+ *
+ * One rcpt line per envelope recipient, in order; "-" for an empty dsn
+ * or reply.  It is parsed strictly, as untrusted input.  A message
+ * without a state file has every recipient pending and no attempt yet.
+ *
+ * One writer: the queue runner.  ternq saves a state file only while
+ * the runner is down, and then only holding the runner's lock
+ * (spool_lock() in spool.h).  statefile_save() replaces the file as a
+ * whole: tmp/ID.state, fsync, rename over the old one, fsync state/XX.
+ */
+#ifndef TERN_STATEFILE_H
+#define TERN_STATEFILE_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "queueid.h"
+
+#define STATEFILE_VERSION	1
+
+enum rcpt_state	{ RCPT_PENDING, RCPT_DEFERRED, RCPT_DELIVERED, RCPT_FAILED };
+
+struct state_rcpt {
+	int	 state;			/* enum rcpt_state */
+	int	 attempts;
+	time_t	 next_attempt;
+	time_t	 last_attempt;
+	char	 dsn[16];		/* "4.4.1", "" if none yet */
+	char	 reply[512];		/* last reply or reason, "" if none */
+};
+
+struct state {
+	int	 version;
+	char	 id[QUEUEID_LEN + 1];
+	int	 held;
+	int	 warned;
+	struct state_rcpt *rcpt;	/* one per envelope recipient, owned */
+	size_t	 nrcpt;
+};
+
+void	state_init(struct state *);
+void	state_free(struct state *);
+/* A fresh state: nrcpt pending recipients, not held, not warned. */
+int	state_alloc(struct state *, const char *id, size_t nrcpt);
+const char *rcpt_state_name(int);
+
+/*
+ * Load the state of message id, whose queue file has nrcpt recipients:
+ * 0 with st read from state/XX/ID; 1 when there is no state file, st
+ * then fresh (state_alloc); -1 when the file cannot be read (errno
+ * set), -2 when it does not parse or is not id's with nrcpt recipients.
+ * On -1 and -2 "why" is in err and st is empty.
+ */
+int	statefile_load(const char *spool_dir, const char *id, size_t nrcpt,
+	    struct state *st, char *err, size_t errlen);
+/* Replace state/XX/ID as a whole; -1 with errno set. */
+int	statefile_save(const char *spool_dir, const struct state *);
+
+/* The format on a stream: for statefile.c and its unit tests only. */
+int	state_write(FILE *, const struct state *);
+int	state_read(FILE *, struct state *, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * queuefile.c - the queue file's one owner: create it in tmp/, commit
+ * it into queue/XX/, announce it to the queue runner, and open it for
+ * every reader with its envelope parsed (interface in queuefile.h, the
+ * envelope's format in envelope.h and envelope.c).
+ *
+ * Invariant: a file in queue/ is whole and fsync'd, and so is its
+ * directory entry, before queuefile_commit() returns 0; a partial file
+ * can only be in tmp/.  A queue file never changes once committed, so
+ * one queuefile_open() is a consistent view of the message.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "log.h"
+#include "queuefile.h"
+#include "queueid.h"
+#include "spool.h"
+
+#define QUEUEFILE_IOBUF	(64 * 1024)
+#define QUEUEFILE_TRIES	8		/* fresh ids tried on EEXIST */
+
+/* queuefile_mktmp - O_EXCL-create tmp/ID under a fresh id; nf->id is set */
+static int
+queuefile_mktmp(const char *dir, struct queuefile_new *nf)
+{
+	char	 path[sizeof(nf->tmppath)];
+	int	 fd = -1, tries;
+
+	for (tries = 0; fd == -1 && tries < QUEUEFILE_TRIES; tries++) {
+		queueid_new(nf->id);
+		if (spool_tmppath(dir, nf->id, path, sizeof(path)) == -1)
+			return -1;
+		fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+		if (fd == -1 && errno != EEXIST)
+			return -1;
+	}
+	if (fd != -1)
+		memcpy(nf->tmppath, path, sizeof(path));
+	return fd;
+}
+
+/* queuefile_create - a new, empty queue file in tmp/ under a fresh id */
+int
+queuefile_create(const char *dir, struct queuefile_new *nf)
+{
+	int	 fd, saved;
+
+	memset(nf, 0, sizeof(*nf));
+	if ((fd = queuefile_mktmp(dir, nf)) == -1)
+		return -1;
+	if ((nf->iobuf = malloc(QUEUEFILE_IOBUF)) == NULL ||
+	    (nf->fp = fdopen(fd, "w")) == NULL)
+		goto fail;
+	fd = -1;
+	if (setvbuf(nf->fp, nf->iobuf, _IOFBF, QUEUEFILE_IOBUF) != 0) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	return 0;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	queuefile_abort(nf);
+	errno = saved;
+	return -1;
+}
+
+/* queuefile_flush - flush, fsync and close nf->fp, checking every step */
+static int
+queuefile_flush(struct queuefile_new *nf)
+{
+	int	 rc;
+
+	errno = 0;
+	if (fflush(nf->fp) == EOF || ferror(nf->fp)) {
+		if (errno == 0)
+			errno = EIO;
+		return -1;
+	}
+	if (fsync(fileno(nf->fp)) == -1)
+		return -1;
+	rc = fclose(nf->fp);
+	nf->fp = NULL;
+	free(nf->iobuf);
+	nf->iobuf = NULL;
+	return rc == EOF ? -1 : 0;
+}
+
+/*
+ * queuefile_commit - make the new file a message: flush and fsync it,
+ * rename it into queue/XX/, fsync that directory.  On failure nothing
+ * is left, in tmp/ or in queue/.
+ */
+int
+queuefile_commit(const char *dir, struct queuefile_new *nf)
+{
+	char	 path[PATH_MAX];
+	int	 saved;
+
+	if (nf->fp == NULL || nf->tmppath[0] == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	if (spool_path(dir, "queue", nf->id, path, sizeof(path)) == -1 ||
+	    queuefile_flush(nf) == -1 || rename(nf->tmppath, path) == -1)
+		goto fail;
+	nf->tmppath[0] = '\0';
+	if (spool_sync(dir, "queue", nf->id) == -1) {
+		/* The client will be told 4xx and retry: do not keep it. */
+		saved = errno;
+		log_warn("%s: fsync the directory of %s", nf->id, path);
+		unlink(path);
+		errno = saved;
+		goto fail;
+	}
+	return 0;
+fail:
+	saved = errno;
+	queuefile_abort(nf);
+	errno = saved;
+	return -1;
+}
+
+/* queuefile_abort - drop an uncommitted file; safe to call more than once */
+void
+queuefile_abort(struct queuefile_new *nf)
+{
+	int	 saved = errno;
+
+	if (nf->fp != NULL)
+		fclose(nf->fp);
+	nf->fp = NULL;
+	free(nf->iobuf);
+	nf->iobuf = NULL;
+	if (nf->tmppath[0] != '\0')
+		unlink(nf->tmppath);
+	nf->tmppath[0] = '\0';
+	errno = saved;
+}
+
+
+/* queuefile_announce - "new ID" on the trigger FIFO: load it, attempt it */
+void
+queuefile_announce(const char *dir, const char *id)
+{
+	char	 line[QUEUEID_LEN + 8];
+
+	if (!queueid_valid(id))
+		return;
+	snprintf(line, sizeof(line), "new %s\n", id);
+	spool_trigger(dir, line);
+}
+
+/* queuefile_read - the envelope of fp, which must be id's; 0, -1, -2 */
+static int
+queuefile_read(FILE *fp, const char *id, struct queuefile *qf, char *err,
+    size_t errlen)
+{
+	struct stat sb;
+	int	 saved;
+
+	if (envelope_read(fp, &qf->env, err, errlen) == -1)
+		return -2;
+	if (strcmp(qf->env.id, id) != 0) {
+		snprintf(err, errlen, "id mismatch");
+		return -2;
+	}
+	if ((qf->body = ftello(fp)) == -1 || fstat(fileno(fp), &sb) == -1) {
+		saved = errno;
+		snprintf(err, errlen, "%s", strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	qf->size = sb.st_size > qf->body ? sb.st_size - qf->body : 0;
+	return 0;
+}
+
+int
+queuefile_open(const char *dir, const char *id, struct queuefile *qf,
+    char *err, size_t errlen)
+{
+	char	 path[PATH_MAX];
+	FILE	*fp;
+	int	 rc, saved;
+
+	memset(qf, 0, sizeof(*qf));
+	envelope_init(&qf->env);
+	if (spool_path(dir, "queue", id, path, sizeof(path)) == -1 ||
+	    (fp = fopen(path, "re")) == NULL) {
+		saved = errno;
+		snprintf(err, errlen, "%s", strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	if ((rc = queuefile_read(fp, id, qf, err, errlen)) == 0) {
+		qf->fp = fp;
+		return 0;
+	}
+	saved = errno;
+	fclose(fp);
+	envelope_free(&qf->env);
+	errno = rc == -2 ? EINVAL : saved;
+	return rc;
+}
+
+/* queuefile_close - what queuefile_open() gave; safe to call twice */
+void
+queuefile_close(struct queuefile *qf)
+{
+	if (qf->fp != NULL)
+		fclose(qf->fp);
+	qf->fp = NULL;
+	envelope_free(&qf->env);
+}
