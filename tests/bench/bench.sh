@@ -14,7 +14,8 @@
 # Knobs (environment): RUNS (5), MSGS (5000), RELAY_MSGS (2000),
 # RELAY_RUNS (3), MEM_SESSIONS (50), LAT_COUNT (20), TERN_PORT (2625),
 # SINK_PORT (2726, fixed by the peer's transport map), PF_PORT (2725),
-# PFB (/var/tmp/tern-pfbench), TERND (bin/ternd), NO_TERN=1 (measure only the Postfix peer),
+# PFB (/var/tmp/tern-pfbench), BENCH_TMP (/var/tmp: where the scratch directory
+# goes; put it and PFB on the same file system), TERND (bin/ternd), NO_TERN=1 (measure only the Postfix peer),
 # NO_POSTFIX=1 (only tern), LOCAL_MSGS (1000), LOCAL_RUNS (5),
 # ONLY (a comma-separated subset of accept,relay,local,mem,lat), MAILQ_MSGS (100000 queued messages for the
 # mailq listing at the end; 0 skips it).
@@ -169,7 +170,7 @@ start_tern() {
 		echo "bench: something already answers on 127.0.0.1:$TERN_PORT"
 		return 1
 	fi
-	WORK=$(mktemp -d /var/tmp/tern-bench.XXXXXX) || return 1
+	WORK=$(mktemp -d "${BENCH_TMP:-/var/tmp}/tern-bench.XXXXXX") || return 1
 	write_config
 	if ! "$TERND" -n -c "$WORK/tern.conf"; then
 		echo "bench: ternd -n rejects the bench configuration"
