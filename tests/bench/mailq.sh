@@ -9,7 +9,7 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 N=${1:-${MAILQ_MSGS:-100000}}
-WORK=$(mktemp -d /var/tmp/tern-mailq.XXXXXX) || exit 1
+WORK=$(mktemp -d "${BENCH_TMP:-/var/tmp}/tern-mailq.XXXXXX") || exit 1
 trap 'rm -rf "$WORK"' EXIT INT TERM
 python3 "$TOP/tests/integration/test_mailq.py" gen "$WORK" "$N" || exit 1
 printf 'spool_dir = %s/spool\n' "$WORK" > "$WORK/tern.conf"
