@@ -18,6 +18,8 @@ if [ "$(id -u)" = 0 ]; then
 	user=nobody
 	box=daemon
 	privs="default_privs = daemon"
+elif [ "$me" = nobody ]; then
+	privs="default_privs = daemon"	# never the daemon's own user
 fi
 [ -f "$run/aliases" ] || printf 'postmaster: %s\n' "$me" > "$run/aliases"
 if [ "$(id -u)" = 0 ] && ! grep -q '^root:' "$run/aliases"; then
