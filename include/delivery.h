@@ -4,11 +4,15 @@
  * the agent reports back.
  *
  * A job is one message and some of its recipients (all for one
- * destination).  An agent is a child process of the queue runner:
- * remote_agent_run() for a remote domain and the route the runner found
- * for it, local_agent_run() for local
- * recipients (it asks the master for each step that needs another uid,
- * see local_job.h).  The agent writes one result line per
+ * destination), with what the agent needs of the message: the queue
+ * runner's parsed envelope and the mark of its queue file (where the
+ * message is, and which file it was).  The agent reopens the file with
+ * queuefile_open_body() and never parses the envelope again.  An agent is
+ * a child process of the queue runner, forked with the runner's memory,
+ * so the envelope pointer is valid in it: remote_agent_run() for a
+ * remote domain and the route the runner found for it, local_agent_run()
+ * for local recipients (it asks the master for each step that needs
+ * another uid, see local_job.h).  The agent writes one result line per
  * recipient to result_fd, in this exact form (fields separated by one
  * space, text fields xtext-encoded, "-" for empty):
  *
@@ -25,6 +29,7 @@
 
 #include "config.h"
 #include "envelope.h"
+#include "queuefile.h"
 #include "transport.h"
 
 enum deliver_status { DELIVER_OK, DELIVER_TEMPFAIL, DELIVER_PERMFAIL };
@@ -38,6 +43,8 @@ struct delivery_rcpt {
 
 struct delivery_job {
 	char	 id[QUEUEID_LEN + 1];
+	const struct envelope *env;	/* the runner's parse; not owned */
+	struct queuefile_mark file;	/* the queue file it was parsed from */
 	struct delivery_rcpt *rcpt;	/* owned; delivery_job_free() */
 	size_t	 nrcpt;
 };

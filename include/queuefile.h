@@ -21,9 +21,13 @@
  * announcement is separate from the commit so that the SMTP server can
  * send its 250 first.
  *
- * Reading one: queuefile_open() parses the envelope once and hands back
- * the stream at the first byte of the message with its offset and size;
- * every reader (queue runner, agents, queue listing, ternq) uses it.
+ * Reading one: queuefile_open() parses the envelope and hands back the
+ * stream at the first byte of the message with its offset and size;
+ * every reader that needs the envelope (queue runner, queue listing,
+ * ternq) uses it.  A delivery agent gets the runner's parsed envelope
+ * and a mark of the file (queuefile_mark()) and reopens only the message
+ * with queuefile_open_body(), which checks that the file is the one the
+ * runner read: the envelope is parsed once per message and runner load.
  */
 #ifndef TERN_QUEUEFILE_H
 #define TERN_QUEUEFILE_H
@@ -50,6 +54,16 @@ struct queuefile {
 	FILE		*fp;		/* at the first byte of the message */
 	off_t		 body;		/* offset of that byte in the file */
 	off_t		 size;		/* message bytes after the envelope */
+	dev_t		 dev;		/* the file that was read */
+	ino_t		 ino;
+};
+
+/* Which file queuefile_open() read, and where its message is. */
+struct queuefile_mark {
+	dev_t		 dev;
+	ino_t		 ino;
+	off_t		 body;		/* offset of the message's first byte */
+	off_t		 size;		/* message bytes after the envelope */
 };
 
 int	queuefile_create(const char *spool_dir, struct queuefile_new *);
@@ -67,5 +81,15 @@ void	queuefile_announce(const char *spool_dir, const char *id);
 int	queuefile_open(const char *spool_dir, const char *id,
 	    struct queuefile *qf, char *err, size_t errlen);
 void	queuefile_close(struct queuefile *);
+void	queuefile_mark(const struct queuefile *, struct queuefile_mark *);
+/*
+ * Open queue/XX/ID again for its message alone, *fp at mk->body, without
+ * reading the envelope.  0; -1 when it cannot be opened (errno set,
+ * ENOENT: gone), -2 when it is not the file mk was taken of (another
+ * inode or size: replaced meanwhile); "why" in err, *fp NULL on error.
+ */
+int	queuefile_open_body(const char *spool_dir, const char *id,
+	    const struct queuefile_mark *mk, FILE **fp, char *err,
+	    size_t errlen);
 
 #endif

@@ -5,11 +5,13 @@
  * writes one result line each.
  *
  * It runs as `user` (forked by the queue runner, which owns the spool)
- * and does all that needs no privilege: it reads the queue file and the
- * root-owned, world-readable aliases, checks the Delivered-To loop,
- * splits the local part ("user+ext" is tried whole in the aliases, then
- * as "user" with extension "ext"), expands the aliases and queues the
- * forwarded copy for remote targets itself (local_inject.c).  Every
+ * and does all that needs no privilege: it takes the envelope the queue
+ * runner parsed (in the job: it parses none) and reads the message from
+ * the queue file (queuefile_open_body()), reads the root-owned,
+ * world-readable aliases, checks the Delivered-To loop, splits the local
+ * part ("user+ext" is tried whole in the aliases, then as "user" with
+ * extension "ext"), expands the aliases and queues the forwarded copy
+ * for remote targets itself (local_inject.c).  Every
  * target that needs another uid is one small fixed-format job for the
  * master (local_job.h), with the message alone passed (a memory file
  * copied from the queue file: the envelope's other recipients stay here):
@@ -199,7 +201,7 @@ local_job_new(const struct local_ctx *c, struct local_job *job, int kind,
 	job->kind = kind;
 	snprintf(job->user, sizeof(job->user), "%s", user);
 	snprintf(job->value, sizeof(job->value), "%s", value);
-	snprintf(job->sender, sizeof(job->sender), "%s", c->env.sender);
+	snprintf(job->sender, sizeof(job->sender), "%s", c->env->sender);
 	snprintf(job->rcpt, sizeof(job->rcpt), "%s", c->rcpt->addr);
 	snprintf(job->local, sizeof(job->local), "%s", c->local);
 	snprintf(job->ext, sizeof(job->ext), "%s", c->ext);
@@ -473,7 +475,8 @@ local_job_run(struct local_ctx *c, const struct local_job *job,
 	}
 	if (fd == -1) {
 		if ((fd = local_job_start(c, job, &pid)) == -1) {
-			log_warn("%s: cannot start a delivery job", c->env.id);
+			log_warn("%s: cannot start a delivery job",
+			    c->env->id);
 			local_report_set(&rep, DELIVER_TEMPFAIL, "4.3.0",
 			    "cannot start a delivery process");
 			local_tally(y, &rep);
@@ -608,8 +611,8 @@ local_recipient(struct local_ctx *c, const struct delivery_rcpt *r,
 
 	memset(&l, 0, sizeof(l));
 	c->rcpt = r;
-	if (r->index >= c->env.nrcpt ||
-	    strcasecmp(c->env.rcpt[r->index].addr, r->addr) != 0)
+	if (r->index >= c->env->nrcpt ||
+	    strcasecmp(c->env->rcpt[r->index].addr, r->addr) != 0)
 		local_report_set(out, DELIVER_TEMPFAIL, "4.3.0",
 		    "recipient not in the queue file");
 	else if (local_split(c) == -1)
@@ -668,21 +671,22 @@ fail:
 	return -1;
 }
 
-/* local_open - the queue file and the message copy; -1 with err set. */
+/*
+ * local_open - the message of the queue file, whose envelope the queue
+ * runner parsed and handed over in job, and its copy; -1 with err set.
+ */
 static int
-local_open(struct local_ctx *c, const char *id, char *err, size_t errlen)
+local_open(struct local_ctx *c, const struct delivery_job *job, char *err,
+    size_t errlen)
 {
-	struct queuefile qf;
 	char	 msg[512];
 
-	if (queuefile_open(c->cfg->spool_dir, id, &qf, msg,
-	    sizeof(msg)) != 0) {
+	if (queuefile_open_body(c->cfg->spool_dir, job->id, &job->file,
+	    &c->fp, msg, sizeof(msg)) != 0) {
 		snprintf(err, errlen, "queue file: %.400s", msg);
 		return -1;
 	}
-	c->env = qf.env;
-	c->fp = qf.fp;
-	c->offset = qf.body;
+	c->offset = job->file.body;
 	if ((c->body_fd = local_body_copy(c)) == -1) {
 		snprintf(err, errlen, "cannot copy the message: %s",
 		    strerror(errno));
@@ -703,7 +707,6 @@ local_close(struct local_ctx *c)
 	if (c->body_fd != -1)
 		close(c->body_fd);
 	c->body_fd = -1;
-	envelope_free(&c->env);
 }
 
 /* local_message - one message's recipients, one result line each */
@@ -717,11 +720,13 @@ local_message(struct local_ctx *c, const struct delivery_job *job,
 	size_t			 i;
 	int			 ok = -1, rc = 0;
 
-	envelope_init(&c->env);
+	c->env = job->env;
 	c->dups = dupfilter_new((size_t)c->cfg->duplicate_filter_limit);
 	if (aliases_err != NULL)
 		snprintf(err, sizeof(err), "aliases: %.400s", aliases_err);
-	else if ((ok = local_open(c, job->id, err, sizeof(err))) == -1)
+	else if (c->env == NULL)
+		snprintf(err, sizeof(err), "no envelope for %s", job->id);
+	else if ((ok = local_open(c, job, err, sizeof(err))) == -1)
 		log_warnx("%s: %s", job->id, err);
 	for (i = 0; i < job->nrcpt; i++) {
 		if (ok == -1)

@@ -39,15 +39,15 @@ local_inject_envelope(const struct local_ctx *c, struct envelope *ne)
 
 	envelope_init(ne);
 	ne->arrival = time(NULL);
-	memcpy(ne->client, c->env.client, sizeof(ne->client));
-	memcpy(ne->helo, c->env.helo, sizeof(ne->helo));
-	memcpy(ne->protocol, c->env.protocol, sizeof(ne->protocol));
-	memcpy(ne->sender, c->env.sender, sizeof(ne->sender));
-	memcpy(ne->envid, c->env.envid, sizeof(ne->envid));
-	ne->uid = c->env.uid;
-	ne->body = c->env.body;
-	ne->smtputf8 = c->env.smtputf8;
-	ne->ret = c->env.ret;
+	memcpy(ne->client, c->env->client, sizeof(ne->client));
+	memcpy(ne->helo, c->env->helo, sizeof(ne->helo));
+	memcpy(ne->protocol, c->env->protocol, sizeof(ne->protocol));
+	memcpy(ne->sender, c->env->sender, sizeof(ne->sender));
+	memcpy(ne->envid, c->env->envid, sizeof(ne->envid));
+	ne->uid = c->env->uid;
+	ne->body = c->env->body;
+	ne->smtputf8 = c->env->smtputf8;
+	ne->ret = c->env->ret;
 	if (c->rcpt->orcpt[0] != '\0')
 		snprintf(orcpt, sizeof(orcpt), "%s", c->rcpt->orcpt);
 	else if (xtext_encode(c->rcpt->addr, x, sizeof(x)) == 0)

@@ -53,7 +53,7 @@ struct local_worker {
 struct local_ctx {
 	const struct config	*cfg;
 	const struct aliases	*al;
-	struct envelope		 env;
+	const struct envelope	*env;		/* the queue runner's parse */
 	FILE			*fp;
 	off_t			 offset;	/* first message byte */
 	const struct delivery_rcpt *rcpt;	/* the current recipient */

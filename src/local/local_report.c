@@ -54,7 +54,7 @@ local_fork(struct local_ctx *c, const struct alias_target *t,
 	    "delivery process died");
 	fflush(NULL);
 	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
-		log_warn("%s: pipe/fork", c->env.id);
+		log_warn("%s: pipe/fork", c->env->id);
 		local_report_set(rep, DELIVER_TEMPFAIL, "4.3.0", "cannot fork");
 		return;
 	}
@@ -89,13 +89,13 @@ local_log(const struct local_ctx *c, const char *to, int status,
 	char		 orig[ADDR_MAX + 16] = "";
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	delay = (double)(now.tv_sec - c->env.arrival) + now.tv_nsec / 1e9;
+	delay = (double)(now.tv_sec - c->env->arrival) + now.tv_nsec / 1e9;
 	if (delay < 0)
 		delay = 0;
 	if (strcasecmp(to, c->rcpt->addr) != 0)
 		snprintf(orig, sizeof(orig), ", orig_to=<%s>", c->rcpt->addr);
 	log_info("%s: to=<%s>%s, relay=local, delay=%.1f, dsn=%s, status=%s "
-	    "(%s)", c->env.id, to, orig, delay, dsn,
+	    "(%s)", c->env->id, to, orig, delay, dsn,
 	    status == DELIVER_OK ? "sent" : status == DELIVER_TEMPFAIL ?
 	    "deferred" : "bounced", reply);
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * queue_active.c - the active set of the queue runner: a due message is
- * activated (its envelope and state loaded, its round started, within
- * QUEUE_ACTIVE_MAX and its destination's share), and deactivated when
- * its round is over (it leaves the set and its share; queue_round.c
- * then persists it and calls queue_unload()).
+ * activated (its envelope parsed, once for the round and every agent of
+ * it, its state loaded, its round started, within QUEUE_ACTIVE_MAX and
+ * its destination's share), and deactivated when its round is over (it
+ * leaves the set and its share; queue_round.c then persists it and
+ * calls queue_unload()).
  *
  * A message that cannot be loaded for lack of memory is tried again
  * after retry_interval; one whose queue file is gone or corrupt is
@@ -12,6 +13,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "envelope.h"
@@ -24,6 +26,7 @@ void
 queue_unload(struct qmsg *m)
 {
 	envelope_free(&m->env);
+	memset(&m->file, 0, sizeof(m->file));
 	state_free(&m->st);
 	free(m->round);
 	m->round = NULL;
@@ -33,10 +36,9 @@ queue_unload(struct qmsg *m)
 static void
 queue_activate(struct queue *q, struct qmsg *m, time_t now)
 {
-	off_t	 size = 0;
 	FILE	*fp;
 
-	if ((fp = queue_open(q, m->id, &m->env, &size)) == NULL) {
+	if ((fp = queue_open(q, m->id, &m->env, &m->file)) == NULL) {
 		queue_forget(q, m);
 		return;
 	}
@@ -60,7 +62,7 @@ queue_activate(struct queue *q, struct qmsg *m, time_t now)
 	q->active[q->nactive++] = m;
 	heap_set(&q->heap, &m->item, HEAP_NEVER);
 	log_info("%s: from=<%s>, size=%lld, nrcpt=%zu (queue active)", m->id,
-	    m->env.sender, (long long)size, m->env.nrcpt);
+	    m->env.sender, (long long)m->file.size, m->env.nrcpt);
 }
 
 void

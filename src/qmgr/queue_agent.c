@@ -16,6 +16,12 @@
  * there is no master (master_sock -1).  An agent whose pipe reaches EOF,
  * or which exits, is ended in queue_agents_sweep(): each of its
  * recipients without a result is deferred with 4.3.0, never lost.
+ *
+ * Each job carries what its agent needs (queue_take()): the recipients,
+ * the envelope parsed when the message was activated (a pointer into
+ * this process, valid in the agent forked from it) and the queue file's
+ * mark, the body's offset and size; with the route, the agent neither
+ * parses the envelope nor routes again.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -117,6 +123,8 @@ queue_take(struct queue *q, struct agent *a, struct qmsg *m)
 	}
 	if (job->nrcpt > 0) {
 		strcpy(job->id, m->id);
+		job->env = &m->env;	/* valid in the forked agent */
+		job->file = m->file;
 		a->msgs[a->njobs++] = m;
 		m->agents++;
 	}

@@ -16,7 +16,8 @@
  * tsearch(3) tree) and a place in the heap keyed by its next attempt;
  * held messages and messages being delivered are keyed HEAP_NEVER.
  * Only active messages (at most QUEUE_ACTIVE_MAX) have their envelope,
- * state and round loaded.  A message stays active until no recipient is
+ * state and round loaded; the envelope parsed on activation is the one
+ * every agent of the round gets (a pointer, valid in the forked agent).  A message stays active until no recipient is
  * waiting for an agent and no agent holds a job of it.
  */
 #ifndef TERN_QUEUE_PRIV_H
@@ -31,6 +32,7 @@
 #include "delivery.h"
 #include "envelope.h"
 #include "heap.h"
+#include "queuefile.h"
 #include "statefile.h"
 #include "transport.h"
 
@@ -60,7 +62,8 @@ struct qmsg {
 	int	 deleted;		/* remove when the round ends */
 	int	 active;
 	int	 agents;		/* agents that hold a job of it */
-	struct envelope env;		/* loaded while active */
+	struct envelope env;		/* loaded while active; its */
+	struct queuefile_mark file;	/* file, for agents to reopen */
 	struct state st;		/* loaded while active */
 	struct round_rcpt *round;	/* one per recipient while active */
 	char	*share;			/* active or parked: its domain */
@@ -70,7 +73,7 @@ struct qmsg {
 
 struct agent {
 	struct agent *next;
-	pid_t	 pid;			/* forked by us; -1 spawned by master */
+	pid_t	 pid;			/* forked by us; -1: decided here */
 	int	 fd;			/* result pipe, read end; -1 */
 	int	 local;
 	char	 dest[256];		/* lower-cased domain, or "local" */
@@ -129,7 +132,7 @@ void	queue_forget(struct queue *, struct qmsg *);
 void	queue_free_msg(void *);
 void	queue_remove(struct queue *, struct qmsg *);
 FILE	*queue_open(struct queue *, const char *id, struct envelope *,
-	    off_t *size);
+	    struct queuefile_mark *);
 int	queue_read_state(struct queue *, const struct envelope *,
 	    struct state *);
 void	queue_save_state(struct queue *, const struct qmsg *, struct state *);

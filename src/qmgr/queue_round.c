@@ -5,7 +5,9 @@
  * written or the message removed, and it is rescheduled.  What happened
  * to each recipient in the round is queue_rcpt_outcome() (queue_rcpt.c);
  * leaving the active set is queue_deactivate() (queue_active.c).  A
- * notice is loaded here directly, never announced on the trigger FIFO.
+ * notice quotes the message read through queuefile_open_body(), with
+ * the envelope parsed on activation, and is loaded here directly, never
+ * announced on the trigger FIFO.
  *
  * Crash safety: a round's results live only in memory until the round
  * ends; notices are enqueued before the state records a failure, and the
@@ -35,6 +37,7 @@
 #include "heap.h"
 #include "log.h"
 #include "queue_priv.h"
+#include "queuefile.h"
 #include "retry.h"
 
 enum notice { NOTICE_FAILURE, NOTICE_DOUBLE, NOTICE_SUCCESS, NOTICE_DELAY };
@@ -94,8 +97,7 @@ queue_notify(struct queue *q, struct qmsg *m, const char *to,
     int kind, time_t now)
 {
 	struct dsn_report *rp;
-	struct envelope tmp;
-	char	 newid[QUEUEID_LEN + 1];
+	char	 newid[QUEUEID_LEN + 1], err[256];
 	size_t	 i, n = 0;
 	FILE	*fp = NULL;
 	int	 r = -1;
@@ -110,9 +112,12 @@ queue_notify(struct queue *q, struct qmsg *m, const char *to,
 		r = 0;
 		goto out;
 	}
-	if ((fp = queue_open(q, m->id, &tmp, NULL)) == NULL)
+	/* the body only: m->env is the envelope parsed on activation */
+	if (queuefile_open_body(q->cfg->spool_dir, m->id, &m->file, &fp, err,
+	    sizeof(err)) != 0) {
+		log_warnx("%s: open queue file: %s", m->id, err);
 		goto out;
-	envelope_free(&tmp);
+	}
 	/* not announced: we load it ourselves, below */
 	if (bounce_enqueue(q->cfg, &m->env, to, fp, rp, n, now, 0,
 	    newid) == -1)

@@ -144,11 +144,12 @@ queue_remove(struct queue *q, struct qmsg *m)
 /*
  * queue_open - open the queue file of id and read its envelope; the
  * stream is left at the message body.  NULL if it is gone or corrupt
- * (then it has been moved aside); *size gets the message size.
+ * (then it has been moved aside); *mk (if not NULL) gets the file's
+ * mark: where the message is, for an agent to reopen it.
  */
 FILE *
 queue_open(struct queue *q, const char *id, struct envelope *env,
-    off_t *size)
+    struct queuefile_mark *mk)
 {
 	struct queuefile qf;
 	char	 path[PATH_MAX], err[256];
@@ -164,8 +165,8 @@ queue_open(struct queue *q, const char *id, struct envelope *env,
 		return NULL;
 	}
 	*env = qf.env;
-	if (size != NULL)
-		*size = qf.size;
+	if (mk != NULL)
+		queuefile_mark(&qf, mk);
 	return qf.fp;
 }
 

@@ -4,12 +4,15 @@
  *
  * remote_agent_run() runs in a child of the queue runner, with the route
  * the runner found for the domain (transport.c; never "discard", which
- * the runner handles itself).  It tries each MX host in order and each
- * of its addresses, and over one connection delivers every job it was given,
- * with RSET between messages (RFC 5321 section 4.1.1.5).  MAIL, the
- * RCPTs and DATA go out together when the server offers PIPELINING
- * (RFC 2920 section 3.1); SIZE (RFC 1870), 8BITMIME (RFC 6152),
- * SMTPUTF8 (RFC 6531) and DSN (RFC 3461) parameters are sent when offered.
+ * the runner handles itself) and, in each job, the envelope the runner
+ * parsed: it reopens each queue file for the message alone
+ * (queuefile_open_body()) and parses no envelope.  It tries each MX host
+ * in order and each of its addresses, and over one connection delivers
+ * every job it was given, with RSET between messages (RFC 5321 section
+ * 4.1.1.5).  MAIL, the RCPTs and DATA go out together when the server
+ * offers PIPELINING (RFC 2920 section 3.1); SIZE (RFC 1870), 8BITMIME
+ * (RFC 6152), SMTPUTF8 (RFC 6531) and DSN (RFC 3461) parameters are sent
+ * when offered.
  *
  * Outcome rules: a connection-level failure (refused, timeout, lost
  * connection, 421, bad greeting) leaves undecided recipients for the next
@@ -67,7 +70,7 @@
 
 struct message {
 	struct delivery_job *job;
-	struct envelope	 env;
+	const struct envelope *env;	/* the queue runner's, job->env */
 	int		 loaded;
 	FILE		*fp;		/* the queue file, open while loaded */
 	long		 body;		/* offset of the message in the file */
@@ -110,8 +113,8 @@ remote_decide(struct remote *r, struct message *m, size_t k, int status,
 	    relay, reply);
 	if (delivery_result_send(r->result_fd, &res) == -1)
 		log_warn("%s: cannot report result", m->job->id);
-	delay = m->loaded && m->env.arrival <= now ?
-	    difftime(now, m->env.arrival) : 0;
+	delay = m->loaded && m->env->arrival <= now ?
+	    difftime(now, m->env->arrival) : 0;
 	log_info("%s: to=<%s>, relay=%s, delay=%.1f, dsn=%s, status=%s (%s)",
 	    m->job->id, m->job->rcpt[k].addr, relay[0] ? relay : "none", delay,
 	    res.dsn, words[status], reply);
@@ -235,7 +238,7 @@ remote_precheck(struct remote *r, struct message *m)
 {
 	char	 reply[512];
 	size_t	 k;
-	int	 ascii = remote_is_ascii(m->env.sender);
+	int	 ascii = remote_is_ascii(m->env->sender);
 
 	for (k = 0; k < m->job->nrcpt; k++)
 		if (!m->done[k])
@@ -318,20 +321,20 @@ remote_write_mail(struct remote *r, struct message *m)
 	if (r->ext & EXT_SIZE)
 		len += (size_t)snprintf(params + len, sizeof(params) - len,
 		    " SIZE=%lld", m->size);
-	if (m->env.body == BODY_8BITMIME && (r->ext & EXT_8BITMIME))
+	if (m->env->body == BODY_8BITMIME && (r->ext & EXT_8BITMIME))
 		len += (size_t)snprintf(params + len, sizeof(params) - len,
 		    " BODY=8BITMIME");
-	if (m->env.smtputf8 && (r->ext & EXT_SMTPUTF8))
+	if (m->env->smtputf8 && (r->ext & EXT_SMTPUTF8))
 		len += (size_t)snprintf(params + len, sizeof(params) - len,
 		    " SMTPUTF8");
-	if ((r->ext & EXT_DSN) && m->env.ret != RET_UNSET)
+	if ((r->ext & EXT_DSN) && m->env->ret != RET_UNSET)
 		len += (size_t)snprintf(params + len, sizeof(params) - len,
-		    " RET=%s", m->env.ret == RET_FULL ? "FULL" : "HDRS");
-	if ((r->ext & EXT_DSN) && m->env.envid[0] != '\0' &&
+		    " RET=%s", m->env->ret == RET_FULL ? "FULL" : "HDRS");
+	if ((r->ext & EXT_DSN) && m->env->envid[0] != '\0' &&
 	    len < sizeof(params))
 		snprintf(params + len, sizeof(params) - len, " ENVID=%s",
-		    m->env.envid);
-	return iobuf_printf(r->io, "MAIL FROM:<%s>%s\r\n", m->env.sender,
+		    m->env->envid);
+	return iobuf_printf(r->io, "MAIL FROM:<%s>%s\r\n", m->env->sender,
 	    params);
 }
 
@@ -662,27 +665,32 @@ remote_try_hosts(struct remote *r, const struct transport_route *route)
 	}
 }
 
-/* remote_load - read the envelope of a job's queue file, which stays
- * open in m->fp for the scans and the sending (one open, not three) */
+/*
+ * remote_open - a job's message: the queue runner parsed the envelope
+ * (job->env); its queue file is opened again for the message alone and
+ * stays open in m->fp for the scans and the sending.
+ */
 static void
-remote_load(struct remote *r, struct message *m)
+remote_open(struct remote *r, struct message *m)
 {
-	struct queuefile qf;
 	char	 err[256];
 	int	 rc;
 
-	rc = queuefile_open(r->conf->spool_dir, m->job->id, &qf, err,
-	    sizeof(err));
-	m->env = qf.env;
+	if ((m->env = m->job->env) == NULL) {
+		snprintf(m->err, sizeof(m->err), "no envelope for %s",
+		    m->job->id);
+		return;
+	}
+	rc = queuefile_open_body(r->conf->spool_dir, m->job->id,
+	    &m->job->file, &m->fp, err, sizeof(err));
 	if (rc == -2)
 		snprintf(m->err, sizeof(m->err), "bad queue file: %.200s", err);
 	else if (rc == -1)
 		snprintf(m->err, sizeof(m->err),
 		    "cannot open queue file: %.200s", err);
 	else {
-		m->body = (long)qf.body;
-		m->size = (long long)qf.size;
-		m->fp = qf.fp;
+		m->body = (long)m->job->file.body;
+		m->size = (long long)m->job->file.size;
 		m->loaded = 1;
 	}
 }
@@ -714,7 +722,7 @@ remote_agent_run(const struct config *conf, const char *domain,
 			r.nmsgs++;
 			goto out;	/* no result means deferred */
 		}
-		remote_load(&r, m);
+		remote_open(&r, m);
 		if (!m->loaded)
 			remote_decide_msg(&r, m, 0, DELIVER_TEMPFAIL, "4.3.0",
 			    m->err);
@@ -729,7 +737,6 @@ remote_agent_run(const struct config *conf, const char *domain,
 	    "no mail exchanger could be reached");
 out:
 	for (i = 0; i < r.nmsgs; i++) {
-		envelope_free(&r.msgs[i].env);
 		if (r.msgs[i].fp != NULL)
 			fclose(r.msgs[i].fp);
 		longline_free(r.msgs[i].ll);

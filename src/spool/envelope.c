@@ -8,10 +8,11 @@
  *	envelope_read(fp, env, err)	strict; fp left at the message
  *
  * Readers do not call envelope_read() themselves: they open the queue
- * file through queuefile_open(), which does.  The format is specified
- * in include/envelope.h.  Every line is
- * "key: value\n", at most KV_LINE_MAX bytes with its newline, and holds
- * no control byte; the version key comes first.  The writers refuse to
+ * file through queuefile_open(), which does; the delivery agents get the
+ * queue runner's parse and read none.  The format is specified in
+ * include/envelope.h.  Every line is "key: value\n", at most KV_LINE_MAX
+ * bytes with its newline, and holds no control byte; the version key
+ * comes first.  The writers refuse to
  * produce what the readers would reject, so a file that was written can
  * always be read back.  Spool files are untrusted input: the readers
  * accept only the exact grammar, and report "line N: reason" in err.

@@ -2,13 +2,15 @@
 /*
  * queuefile.c - the queue file's one owner: create it in tmp/, commit
  * it into queue/XX/, announce it to the queue runner, and open it for
- * every reader with its envelope parsed (interface in queuefile.h, the
- * envelope's format in envelope.h and envelope.c).
+ * every reader with its envelope parsed, or (for a delivery agent, which
+ * has the queue runner's parse) for its message alone (interface in
+ * queuefile.h, the envelope's format in envelope.h and envelope.c).
  *
  * Invariant: a file in queue/ is whole and fsync'd, and so is its
  * directory entry, before queuefile_commit() returns 0; a partial file
  * can only be in tmp/.  A queue file never changes once committed, so
- * one queuefile_open() is a consistent view of the message.
+ * one queuefile_open() is a consistent view of the message, and a
+ * queuefile_open_body() of the same inode and size sees the same one.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -184,26 +186,40 @@ queuefile_read(FILE *fp, const char *id, struct queuefile *qf, char *err,
 		return -1;
 	}
 	qf->size = sb.st_size > qf->body ? sb.st_size - qf->body : 0;
+	qf->dev = sb.st_dev;
+	qf->ino = sb.st_ino;
 	return 0;
+}
+
+/* queuefile_fopen - queue/XX/ID for reading; NULL with "why" in err */
+static FILE *
+queuefile_fopen(const char *dir, const char *id, char *err, size_t errlen)
+{
+	char	 path[PATH_MAX];
+	FILE	*fp;
+	int	 saved;
+
+	if (spool_path(dir, "queue", id, path, sizeof(path)) == -1 ||
+	    (fp = fopen(path, "re")) == NULL) {
+		saved = errno;
+		snprintf(err, errlen, "%s", strerror(saved));
+		errno = saved;
+		return NULL;
+	}
+	return fp;
 }
 
 int
 queuefile_open(const char *dir, const char *id, struct queuefile *qf,
     char *err, size_t errlen)
 {
-	char	 path[PATH_MAX];
 	FILE	*fp;
 	int	 rc, saved;
 
 	memset(qf, 0, sizeof(*qf));
 	envelope_init(&qf->env);
-	if (spool_path(dir, "queue", id, path, sizeof(path)) == -1 ||
-	    (fp = fopen(path, "re")) == NULL) {
-		saved = errno;
-		snprintf(err, errlen, "%s", strerror(saved));
-		errno = saved;
+	if ((fp = queuefile_fopen(dir, id, err, errlen)) == NULL)
 		return -1;
-	}
 	if ((rc = queuefile_read(fp, id, qf, err, errlen)) == 0) {
 		qf->fp = fp;
 		return 0;
@@ -223,4 +239,45 @@ queuefile_close(struct queuefile *qf)
 		fclose(qf->fp);
 	qf->fp = NULL;
 	envelope_free(&qf->env);
+}
+
+/* queuefile_mark - what queuefile_open_body() needs to find qf again */
+void
+queuefile_mark(const struct queuefile *qf, struct queuefile_mark *mk)
+{
+	memset(mk, 0, sizeof(*mk));
+	mk->dev = qf->dev;
+	mk->ino = qf->ino;
+	mk->body = qf->body;
+	mk->size = qf->size;
+}
+
+int
+queuefile_open_body(const char *dir, const char *id,
+    const struct queuefile_mark *mk, FILE **fpp, char *err, size_t errlen)
+{
+	struct stat sb;
+	FILE	*fp;
+	int	 saved;
+
+	*fpp = NULL;
+	if ((fp = queuefile_fopen(dir, id, err, errlen)) == NULL)
+		return -1;
+	if (fstat(fileno(fp), &sb) == -1 ||
+	    fseeko(fp, mk->body, SEEK_SET) == -1) {
+		saved = errno;
+		snprintf(err, errlen, "%s", strerror(saved));
+		fclose(fp);
+		errno = saved;
+		return -1;
+	}
+	if (sb.st_dev != mk->dev || sb.st_ino != mk->ino ||
+	    sb.st_size != mk->body + mk->size) {
+		snprintf(err, errlen, "not the file the queue runner read");
+		fclose(fp);
+		errno = EINVAL;
+		return -2;
+	}
+	*fpp = fp;
+	return 0;
 }

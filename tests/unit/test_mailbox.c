@@ -335,6 +335,27 @@ out:
 	return rc;
 }
 
+/*
+ * job_open - what the queue runner hands an agent for message id: its
+ * parse of the envelope (in qf; queuefile_close() it after the run) and
+ * the queue file's mark.  The stream is closed, as the runner does.
+ */
+static int
+job_open(const char *spool, const char *id, struct queuefile *qf,
+    struct delivery_job *job)
+{
+	char	 err[256];
+
+	if (queuefile_open(spool, id, qf, err, sizeof(err)) != 0)
+		return -1;
+	fclose(qf->fp);
+	qf->fp = NULL;
+	memcpy(job->id, id, sizeof(job->id));
+	job->env = &qf->env;
+	queuefile_mark(qf, &job->file);
+	return 0;
+}
+
 /* Results read back from the agent's pipe, by recipient index. */
 static void
 read_results(int fd, struct delivery_result *res, size_t n)
@@ -373,6 +394,7 @@ test_local_agent(void)
 {
 	struct config		 cfg;
 	struct delivery_job	 job;
+	struct queuefile	 qf;
 	struct delivery_result	 res[8];
 	struct passwd		*pw = getpwuid(getuid());
 	char			 me[64], conf[2048], err[512], spool[300];
@@ -416,13 +438,16 @@ test_local_agent(void)
 		rcpts[i] = addr[i];
 	CHECK(inject(spool, id, rcpts, 7, BODY) == 0);
 	memset(&job, 0, sizeof(job));
-	memcpy(job.id, id, sizeof(job.id));
-	job.rcpt = calloc(7, sizeof(*job.rcpt));
-	job.nrcpt = 7;
+	CHECK(job_open(spool, id, &qf, &job) == 0);
+	job.rcpt = calloc(8, sizeof(*job.rcpt));
+	job.nrcpt = 8;
 	for (i = 0; i < 7; i++) {
 		job.rcpt[i].index = i;
 		snprintf(job.rcpt[i].addr, ADDR_MAX, "%s", addr[i]);
 	}
+	/* One the envelope handed over does not have. */
+	job.rcpt[7].index = 7;
+	snprintf(job.rcpt[7].addr, ADDR_MAX, "%s", addr[0]);
 	memset(res, 0, sizeof(res));
 	CHECK(pipe(p) == 0);
 	CHECK(local_agent_run(&cfg, &job, 1, p[1], -1) == 0);
@@ -445,6 +470,8 @@ test_local_agent(void)
 	CHECK(res[5].status == DELIVER_PERMFAIL);
 	CHECK_STR(res[5].dsn, "5.3.0");
 	CHECK(res[6].status == DELIVER_OK);
+	CHECK(res[7].status == DELIVER_TEMPFAIL);
+	CHECK_STR(res[7].reply, "recipient not in the queue file");
 	snprintf(path, sizeof(path), "%s/out/alias.out", dir);
 	CHECK(strstr(slurp(path), "Delivered-To: PIPE@test.example\n") !=
 	    NULL);
@@ -460,6 +487,7 @@ test_local_agent(void)
 		    "\r\nSubject: hi\r\n"));
 	}
 	delivery_job_free(&job);
+	queuefile_close(&qf);
 	config_free(&cfg);
 }
 
@@ -494,6 +522,7 @@ test_local_big(void)
 {
 	struct config		 cfg;
 	struct delivery_job	 job;
+	struct queuefile	 qf;
 	struct delivery_result	 res[3];
 	struct passwd		*pw = getpwuid(getuid());
 	char			 conf[2048], err[512], spool[300], path[700];
@@ -530,7 +559,7 @@ test_local_big(void)
 		snprintf(job.rcpt[i].addr, ADDR_MAX, "%s", addr[i]);
 	}
 	CHECK(inject(spool, id, rcpts, 3, body) == 0);
-	memcpy(job.id, id, sizeof(job.id));
+	CHECK(job_open(spool, id, &qf, &job) == 0);
 	memset(res, 0, sizeof(res));
 	CHECK(pipe(p) == 0);
 	CHECK(local_agent_run(&cfg, &job, 1, p[1], -1) == 0);
@@ -552,6 +581,7 @@ test_local_big(void)
 	}
 	free(body);
 	delivery_job_free(&job);
+	queuefile_close(&qf);
 	config_free(&cfg);
 }
 

@@ -560,6 +560,43 @@ test_open_refuses(void)
 	unlink(to);
 }
 
+/* The message again, without the envelope, from the mark of a parse. */
+static void
+test_open_body(void)
+{
+	struct queuefile qf;
+	struct queuefile_mark mk;
+	char	 id[QUEUEID_LEN + 1], other[QUEUEID_LEN + 1], err[256];
+	char	 body[64], path[512], to[512];
+	size_t	 n;
+	FILE	*fp;
+
+	make_message(id);
+	CHECK(queuefile_open(spool, id, &qf, err, sizeof(err)) == 0);
+	queuefile_mark(&qf, &mk);
+	queuefile_close(&qf);
+	CHECK(mk.size == (off_t)strlen(BODY) && mk.body > 0);
+	CHECK(queuefile_open_body(spool, id, &mk, &fp, err,
+	    sizeof(err)) == 0);
+	CHECK(fp != NULL && ftello(fp) == mk.body);
+	n = fp != NULL ? fread(body, 1, sizeof(body) - 1, fp) : 0;
+	body[n] = '\0';
+	CHECK_STR(body, BODY);
+	if (fp != NULL)
+		fclose(fp);
+	/* Another file under its name (replaced meanwhile) is refused. */
+	make_message(other);
+	CHECK(spool_path(spool, "queue", other, path, sizeof(path)) == 0);
+	CHECK(spool_path(spool, "queue", id, to, sizeof(to)) == 0);
+	CHECK(rename(path, to) == 0);
+	CHECK(queuefile_open_body(spool, id, &mk, &fp, err,
+	    sizeof(err)) == -2 && fp == NULL);
+	/* And a message that is gone is ENOENT. */
+	unlink(to);
+	CHECK(queuefile_open_body(spool, id, &mk, &fp, err,
+	    sizeof(err)) == -1 && errno == ENOENT && fp == NULL);
+}
+
 static void
 test_announce(void)
 {
@@ -617,6 +654,7 @@ main(void)
 	RUN(test_trigger);
 	RUN(test_open);
 	RUN(test_open_refuses);
+	RUN(test_open_body);
 	RUN(test_announce);
 	nftw(spool, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return unit_done();
