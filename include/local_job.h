@@ -73,7 +73,7 @@ int	local_job_send(int sock, const struct local_job *, int msg_fd,
 	    int report_fd);
 /* The next job of the same user to a process that said READY. */
 int	local_job_next(int report_sock, const struct local_job *, int msg_fd);
-/* 0 with fds[0] the message (no envelope) and fds[1] the report pipe;
+/* 0 with fds[0] the message (no envelope) and fds[1] the report socket;
  * 1 at end of file; -1 on error (a malformed request is EBADMSG, fds
  * closed). */
 int	local_job_recv(int sock, struct local_job *, int fds[2]);

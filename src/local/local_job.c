@@ -6,7 +6,7 @@
  *
  * The local agent (local.c, running as `user`) sends one struct
  * local_job per user or target, with the message alone (a memory file)
- * and a report pipe passed by SCM_RIGHTS; the master forks a child that
+ * and a report socket passed by SCM_RIGHTS; the master forks a child that
  * runs local_job_exec().  While still root, that child only checks the
  * job and looks at passwd: the user exists and is not root, the domain
  * is local, neither has a '/' nor is ".." (they fill mailbox_path's %u
@@ -34,9 +34,9 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
