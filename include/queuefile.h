@@ -80,6 +80,13 @@ void	queuefile_announce(const char *spool_dir, const char *id);
  */
 int	queuefile_open(const char *spool_dir, const char *id,
 	    struct queuefile *qf, char *err, size_t errlen);
+/*
+ * The same for ternq show: 0 also when the envelope names another id;
+ * -2 when it does not parse, with qf->fp left where the parser stopped
+ * (what follows can be shown); queuefile_close() in every case but -1.
+ */
+int	queuefile_view(const char *spool_dir, const char *id,
+	    struct queuefile *qf, char *err, size_t errlen);
 void	queuefile_close(struct queuefile *);
 void	queuefile_mark(const struct queuefile *, struct queuefile_mark *);
 /*

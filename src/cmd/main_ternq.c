@@ -491,7 +491,7 @@ cmd_show(struct ternq *t, int argc, char **argv)
 	if ((rc = check_target(t, argv[0], 0)) != 0)
 		return rc;
 	if (queueview_load(t->spool, argv[0], &m) == -1 ||
-	    (rc = queuefile_open(t->spool, argv[0], &qf, err,
+	    (rc = queuefile_view(t->spool, argv[0], &qf, err,
 	    sizeof(err))) == -1) {
 		fprintf(stderr, "ternq: %s: %s\n", argv[0], strerror(errno));
 		return errno == ENOENT ? EX_NOINPUT : errno_exit();
@@ -510,8 +510,7 @@ cmd_show(struct ternq *t, int argc, char **argv)
 		printf("(no state file: every recipient pending, no attempt "
 		    "yet)\n");
 	printf("*** MESSAGE CONTENTS %s ***\n", m.id);
-	if (rc == 0)
-		copy_crlf(qf.fp);
+	copy_crlf(qf.fp);
 	printf("*** END OF MESSAGE %s ***\n", m.id);
 	queuefile_close(&qf);
 	queueview_free(&m);

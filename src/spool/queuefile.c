@@ -165,17 +165,18 @@ queuefile_announce(const char *dir, const char *id)
 	spool_trigger(dir, line);
 }
 
-/* queuefile_read - the envelope of fp, which must be id's; 0, -1, -2 */
+/* queuefile_read - the envelope of fp, which must be id's unless !check;
+ * 0, -1, -2 */
 static int
-queuefile_read(FILE *fp, const char *id, struct queuefile *qf, char *err,
-    size_t errlen)
+queuefile_read(FILE *fp, const char *id, int check, struct queuefile *qf,
+    char *err, size_t errlen)
 {
 	struct stat sb;
 	int	 saved;
 
 	if (envelope_read(fp, &qf->env, err, errlen) == -1)
 		return -2;
-	if (strcmp(qf->env.id, id) != 0) {
+	if (check && strcmp(qf->env.id, id) != 0) {
 		snprintf(err, errlen, "id mismatch");
 		return -2;
 	}
@@ -220,7 +221,7 @@ queuefile_open(const char *dir, const char *id, struct queuefile *qf,
 	envelope_init(&qf->env);
 	if ((fp = queuefile_fopen(dir, id, err, errlen)) == NULL)
 		return -1;
-	if ((rc = queuefile_read(fp, id, qf, err, errlen)) == 0) {
+	if ((rc = queuefile_read(fp, id, 1, qf, err, errlen)) == 0) {
 		qf->fp = fp;
 		return 0;
 	}
@@ -228,6 +229,30 @@ queuefile_open(const char *dir, const char *id, struct queuefile *qf,
 	fclose(fp);
 	envelope_free(&qf->env);
 	errno = rc == -2 ? EINVAL : saved;
+	return rc;
+}
+
+/*
+ * queuefile_view - queuefile_open() for a person looking at the file:
+ * its envelope is shown even if it names another id, and a file that
+ * does not parse keeps qf->fp where the parser stopped, so that the rest
+ * of its bytes can be shown too.
+ */
+int
+queuefile_view(const char *dir, const char *id, struct queuefile *qf,
+    char *err, size_t errlen)
+{
+	int	 rc, saved;
+
+	memset(qf, 0, sizeof(*qf));
+	envelope_init(&qf->env);
+	if ((qf->fp = queuefile_fopen(dir, id, err, errlen)) == NULL)
+		return -1;
+	if ((rc = queuefile_read(qf->fp, id, 0, qf, err, errlen)) == -1) {
+		saved = errno;
+		queuefile_close(qf);
+		errno = saved;
+	}
 	return rc;
 }
 

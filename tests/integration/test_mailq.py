@@ -390,6 +390,34 @@ def test_ternq_show_decodes():
         assert "\x1b" not in out and "+20" not in out and "+2B" not in out, out
 
 
+def test_ternq_show_corrupt():
+    """ternq show of a queue file that does not parse says why and still
+    shows its bytes; one that names another id shows its envelope."""
+    with tempfile.TemporaryDirectory() as d:
+        spool = os.path.join(d, "spool")
+        setup_spool(spool)
+        now = int(time.time())
+        bad, other, foreign = make_id(now, 11), make_id(now, 12), make_id(now, 13)
+        with open(os.path.join(spool, "queue", queueid_hash(bad), bad),
+                  "w") as f:
+            f.write("version: 1\ngarbage\nSubject: kept\n\nbody\n")
+        write_msg(spool, foreign, now, "a@example.org", ["b@example.com"],
+                  body="Subject: foreign\r\n\r\nhi\r\n")
+        os.rename(os.path.join(spool, "queue", queueid_hash(foreign), foreign),
+                  os.path.join(spool, "queue", queueid_hash(other), other))
+        rc, out, err = run("ternq", "-C", conf(d), "show", bad)
+        assert rc == 0, (rc, err)
+        env, rest = out.split("*** STATE ***\n")
+        assert env.splitlines()[1].startswith("unreadable: line 2: "), env
+        body = rest.split("*** MESSAGE CONTENTS %s ***\n" % bad)[1]
+        assert body == "Subject: kept\n\nbody\n" \
+            "*** END OF MESSAGE %s ***\n" % bad, body
+        rc, out, err = run("ternq", "-C", conf(d), "show", other)
+        assert rc == 0, (rc, err)
+        assert "id: %s\n" % foreign in out and "rcpt: b@example.com\n" \
+            in out and "Subject: foreign\n" in out, out
+
+
 def test_ternq_runner():
     """With a reader on the FIFO, ternq sends one command line."""
     with tempfile.TemporaryDirectory() as d:

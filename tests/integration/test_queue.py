@@ -290,3 +290,32 @@ def test_runner_killed_mid_smtp():
         assert 1 <= len(got) <= 2, got
         assert all(m["rcpt_tos"] == ["far@remote.test"] for m in got)
         assert "%s: removed" % qid in t.log()
+
+
+def test_corrupt_files_are_moved_aside_with_the_reason():
+    """A queue or state file that does not parse is moved to corrupt/,
+    and the log says which line is wrong; the other mail stays queued."""
+    with Stack() as st:
+        t = relay(st, harness.free_port(), retry_interval="1h")
+        ids = [send(t, "me@tern.test", ["you@remote.test"], BODY)
+               for _ in range(3)]
+        assert wait_for(lambda: len(state_files(t)) == 3, 15), t.log()
+        t.stop()
+        path = {os.path.basename(p): p for p in t.queue_files()}
+        with open(path[ids[0]], "r+b") as f:
+            data = f.read()
+            f.seek(0)
+            f.write(b"garbage\n" + data)
+        state = [p for p in state_files(t) if p.endswith(ids[1])][0]
+        with open(state, "wb") as f:
+            f.write(b"version: 1\nnonsense\n")
+        t.start()
+        corrupt = os.path.join(t.spool, "corrupt")
+        assert wait_for(lambda: len(os.listdir(corrupt)) == 2, 10), t.log()
+        assert sorted(os.listdir(corrupt)) == sorted(
+            [ids[0], ids[1] + ".state"])
+        for name in (ids[0], ids[1] + ".state"):
+            wait_log(t, "%s: corrupt spool file moved to %s: line " % (
+                name, os.path.join(corrupt, name)))
+        assert sorted(os.path.basename(p) for p in t.queue_files()) == \
+            sorted(ids[1:]), t.queue_files()
