@@ -142,8 +142,7 @@ queue_command(struct queue *q, char *line, time_t now)
 	}
 	if (strcmp(line, "new") == 0 && arg != NULL &&
 	    queueid_valid(arg)) {
-		if (queue_find(q, arg) == NULL)
-			queue_load(q, arg, now);
+		queue_arrive(q, arg, now);
 		return;
 	}
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {

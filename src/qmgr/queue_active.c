@@ -32,19 +32,11 @@ queue_unload(struct qmsg *m)
 	m->round = NULL;
 }
 
-/* queue_activate - load a due message and start its round */
+/* queue_start_round - m's envelope and state are loaded: start its round */
 static void
-queue_activate(struct queue *q, struct qmsg *m, time_t now)
+queue_start_round(struct queue *q, struct qmsg *m, time_t now)
 {
-	FILE	*fp;
-
-	if ((fp = queue_open(q, m->id, &m->env, &m->file)) == NULL) {
-		queue_forget(q, m);
-		return;
-	}
-	fclose(fp);
-	if (queue_read_state(q, &m->env, &m->st) == -1 ||
-	    (m->round = calloc(m->env.nrcpt, sizeof(*m->round))) == NULL) {
+	if ((m->round = calloc(m->env.nrcpt, sizeof(*m->round))) == NULL) {
 		log_warn("%s: cannot activate", m->id);
 		queue_unload(m);
 		heap_set(&q->heap, &m->item, now + q->cfg->retry_interval);
@@ -63,6 +55,47 @@ queue_activate(struct queue *q, struct qmsg *m, time_t now)
 	heap_set(&q->heap, &m->item, HEAP_NEVER);
 	log_info("%s: from=<%s>, size=%lld, nrcpt=%zu (queue active)", m->id,
 	    m->env.sender, (long long)m->file.size, m->env.nrcpt);
+}
+
+/* queue_activate - load a due message and start its round */
+static void
+queue_activate(struct queue *q, struct qmsg *m, time_t now)
+{
+	FILE	*fp;
+
+	if ((fp = queue_open(q, m->id, &m->env, &m->file)) == NULL) {
+		queue_forget(q, m);
+		return;
+	}
+	fclose(fp);
+	if (queue_read_state(q, &m->env, &m->st) == -1) {
+		log_warn("%s: cannot activate", m->id);
+		queue_unload(m);
+		heap_set(&q->heap, &m->item, now + q->cfg->retry_interval);
+		return;
+	}
+	queue_start_round(q, m, now);
+}
+
+/*
+ * queue_arrive - a message was announced ("new ID").  When it is the
+ * next one due and there is room, its round starts with the envelope
+ * and state just read, so that a new message is parsed once; otherwise
+ * it waits in the schedule like any other.
+ */
+void
+queue_arrive(struct queue *q, const char *id, time_t now)
+{
+	struct qmsg *m;
+
+	if (queue_find(q, id) != NULL ||
+	    (m = queue_load(q, id, now, 1)) == NULL)
+		return;
+	if (q->nactive < QUEUE_ACTIVE_MAX &&
+	    heap_peek(&q->heap) == &m->item && m->item.when <= now)
+		queue_start_round(q, m, now);
+	else
+		queue_unload(m);
 }
 
 void

@@ -127,7 +127,8 @@ queue_rcpt_is_undelivered(const struct state_rcpt *r)
 
 /* queue_spool.c */
 struct qmsg *queue_find(struct queue *, const char *id);
-struct qmsg *queue_load(struct queue *, const char *id, time_t now);
+struct qmsg *queue_load(struct queue *, const char *id, time_t now,
+	    int keep);
 void	queue_forget(struct queue *, struct qmsg *);
 void	queue_free_msg(void *);
 void	queue_remove(struct queue *, struct qmsg *);
@@ -143,6 +144,7 @@ int	queue_has_domain(struct queue *, struct qmsg *,
 	    const char *const *domains, size_t ndomains);
 
 /* queue_active.c */
+void	queue_arrive(struct queue *, const char *id, time_t now);
 void	queue_activate_due(struct queue *, time_t now);
 void	queue_deactivate(struct queue *, struct qmsg *);
 void	queue_unload(struct qmsg *);

@@ -126,7 +126,7 @@ queue_notify(struct queue *q, struct qmsg *m, const char *to,
 		log_info("%s: undeliverable notice reported to <%s>: %s",
 		    m->id, to, newid);
 	if (queue_find(q, newid) == NULL)
-		queue_load(q, newid, now);
+		queue_load(q, newid, now, 0);
 	r = 1;
 out:
 	if (fp != NULL)

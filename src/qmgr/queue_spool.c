@@ -207,16 +207,22 @@ queue_due(const struct qmsg *m, const struct state *st, time_t now)
 	return due == HEAP_NEVER || due < now ? now : due;
 }
 
-/* queue_load - learn about a message in the spool (start-up or "new") */
+/*
+ * queue_load - learn about a message in the spool (start-up or "new").
+ * With keep, what was read stays in m (env, file, st) for the caller to
+ * activate at once or drop with queue_unload(); else only the schedule
+ * entry is kept.
+ */
 struct qmsg *
-queue_load(struct queue *q, const char *id, time_t now)
+queue_load(struct queue *q, const char *id, time_t now, int keep)
 {
 	struct envelope env;
+	struct queuefile_mark mk;
 	struct state st;
 	struct qmsg *m = NULL;
 	FILE	*fp;
 
-	if ((fp = queue_open(q, id, &env, NULL)) == NULL)
+	if ((fp = queue_open(q, id, &env, &mk)) == NULL)
 		return NULL;
 	fclose(fp);
 	if (queue_read_state(q, &env, &st) == -1 ||
@@ -232,6 +238,11 @@ queue_load(struct queue *q, const char *id, time_t now)
 		log_warn("%s: cannot schedule", id);
 		queue_forget(q, m);
 		m = NULL;
+	} else if (keep) {
+		m->env = env;		/* m owns them now */
+		m->file = mk;
+		m->st = st;
+		return m;
 	}
 out:
 	envelope_free(&env);
@@ -279,7 +290,7 @@ queue_scan_queue(struct queue *q, const char *path, const char *name)
 	    strcmp(path, want) != 0)
 		queue_corrupt(q, path, name, "not in its hash directory");
 	else if (queue_find(q, name) == NULL)
-		queue_load(q, name, time(NULL));
+		queue_load(q, name, time(NULL), 0);
 }
 
 static void
