@@ -311,7 +311,8 @@ def test_corrupt_files_are_moved_aside_with_the_reason():
             f.write(b"version: 1\nnonsense\n")
         t.start()
         corrupt = os.path.join(t.spool, "corrupt")
-        assert wait_for(lambda: len(os.listdir(corrupt)) == 2, 10), t.log()
+        assert wait_for(lambda: os.path.isdir(corrupt) and
+                        len(os.listdir(corrupt)) == 2, 10), t.log()
         assert sorted(os.listdir(corrupt)) == sorted(
             [ids[0], ids[1] + ".state"])
         for name in (ids[0], ids[1] + ".state"):
