@@ -8,6 +8,16 @@ CFLAGS  ?= -O2
 # includes <sched.h>, for one).
 CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror -iquote include
 LDLIBS  += -lresolv -lcrypt
+# TLS: OpenSSL 3 (Debian's libssl-dev), found with pkg-config and built in
+# when present; `make TLS=no` builds the variant without it.  The choice is
+# kept in build/tls, so that changing it rebuilds every object.
+TLS     ?= $(shell pkg-config --exists 'openssl >= 3' 2>/dev/null && echo yes || echo no)
+ifeq ($(TLS),yes)
+CFLAGS  += -DTERN_TLS $(shell pkg-config --cflags openssl)
+LDLIBS  += $(shell pkg-config --libs openssl)
+else ifneq ($(TLS),no)
+$(error TLS must be yes or no, not "$(TLS)")
+endif
 # Bind every symbol at start: forked children then resolve nothing again.
 LDFLAGS += -Wl,-z,now -Wl,-z,relro
 PREFIX  ?= /usr/local
@@ -25,7 +35,7 @@ MAINS   = $(wildcard src/*/main_*.c)
 PROGS   = $(patsubst main_%.c,%,$(notdir $(MAINS)))
 LIBSRC  = $(filter-out $(MAINS),$(wildcard src/*/*.c))
 LIBOBJ  = $(patsubst %.c,build/%.o,$(notdir $(LIBSRC)))
-HDRS    = $(wildcard include/*.h src/*/*.h)
+HDRS    = $(wildcard include/*.h src/*/*.h) build/tls
 # Tests and fuzz targets may include a folder's private header.
 PRIVINC = $(addprefix -iquote ,$(SRCDIRS))
 
@@ -36,6 +46,12 @@ UNITSRC = $(wildcard tests/unit/test_*.c)
 UNITBIN = $(UNITSRC:tests/unit/%.c=build/test/%)
 
 all: $(PROGS:%=bin/%)
+
+# build/tls holds "yes" or "no"; rewritten only when the choice changes.
+build/tls: FORCE
+	@mkdir -p build
+	@echo $(TLS) | cmp -s - $@ || echo $(TLS) > $@
+FORCE:
 
 build/%.o: %.c $(HDRS)
 	@mkdir -p build
@@ -69,6 +85,11 @@ testbuild: $(PROGS:%=build/test/bin/%) $(UNITBIN)
 test: all testbuild
 	python3 tests/run.py
 
+# make unittest: the sanitizer build and its unit tests alone (CI runs it
+# for the TLS=no variant).
+unittest: testbuild
+	python3 tests/run.py --unit
+
 # make run: the server in the foreground on 127.0.0.1:2525, spool under run/.
 run: all
 	@sh tests/make-run.sh
@@ -82,7 +103,7 @@ install: all
 clean:
 	rm -rf build bin run
 
-.PHONY: all test testbuild run bench install clean fuzz
+.PHONY: all test testbuild unittest run bench install clean fuzz FORCE
 .PRECIOUS: build/%.o build/test/%.o
 
 # make fuzz: libFuzzer targets in tests/fuzz/ (see tests/fuzz/README),

@@ -13,7 +13,8 @@ A test that cannot run here (no root, an optional tool missing) calls
 harness.skip(why) and is counted as skipped; with TERN_TEST_STRICT=1 (set
 by .ci/run) every skip counts as a failure, so CI runs everything.
 
-    python3 tests/run.py [-j N] [PATTERN ...]   # PATTERN filters test names
+    python3 tests/run.py [-j N] [--unit] [PATTERN ...]
+    # PATTERN filters test names; --unit runs the unit tests alone
 """
 import argparse
 import concurrent.futures
@@ -98,6 +99,8 @@ def run_module(path, patterns):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-j", type=int, default=2)
+    ap.add_argument("--unit", action="store_true",
+                    help="the unit tests only (make TLS=no unittest)")
     ap.add_argument("patterns", nargs="*")
     args = ap.parse_args()
     passed = failed = skipped = 0
@@ -121,7 +124,8 @@ def main():
     for path in sorted(glob.glob(os.path.join(TOP, "build/test/test_*"))):
         if os.access(path, os.X_OK) and not path.endswith((".c", ".o")):
             report(run_unit(path, args.patterns))
-    modules = sorted(glob.glob(os.path.join(TOP, "tests/integration/test_*.py")))
+    modules = [] if args.unit else sorted(
+        glob.glob(os.path.join(TOP, "tests/integration/test_*.py")))
     with concurrent.futures.ProcessPoolExecutor(max_workers=args.j) as pool:
         futures = [pool.submit(run_module, m, args.patterns) for m in modules]
         for f in futures:

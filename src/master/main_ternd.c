@@ -3,11 +3,13 @@
  * main_ternd.c - ternd: the tern mail daemon.
  *
  *	ternd [-fdnP] [-c file]
+ *	ternd -V
  *
  * -f stays in the foreground and logs to standard error; -d adds debug
  * lines; -n checks the configuration (and the aliases and transport files
  * it names) and exits, warning about a relayhost that is an address
- * without brackets; -P prints every key with its effective value.
+ * without brackets; -P prints every key with its effective value; -V
+ * prints the version and whether TLS is built in.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,12 +28,30 @@
 #include "master.h"
 #include "spool.h"
 #include "transport.h"
+#include "version.h"
+
+#ifdef TERN_TLS
+#include <openssl/crypto.h>
+#endif
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: ternd [-dfnP] [-c file]\n");
+	fprintf(stderr, "usage: ternd [-dfnP] [-c file]\n"
+	    "       ternd -V\n");
 	exit(EX_USAGE);
+}
+
+/* print_version - "ternd VERSION", and the TLS library if built in */
+static void
+print_version(void)
+{
+#ifdef TERN_TLS
+	printf("ternd %s (TLS: %s)\n", TERN_VERSION,
+	    OpenSSL_version(OPENSSL_VERSION));
+#else
+	printf("ternd %s (TLS: not built in)\n", TERN_VERSION);
+#endif
 }
 
 /*
@@ -186,13 +206,14 @@ main(int argc, char *argv[])
 	char	 err[1024];
 	int	 ch, foreground = 0, debug = 0, check = 0, print = 0, rc;
 
-	while ((ch = getopt(argc, argv, "c:dfnP")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dfnPV")) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
 		case 'd': debug = 1; break;
 		case 'f': foreground = 1; break;
 		case 'n': check = 1; break;
 		case 'P': print = 1; break;
+		case 'V': print_version(); return 0;
 		default: usage();
 		}
 	}

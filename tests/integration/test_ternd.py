@@ -2,6 +2,7 @@
 """test_ternd.py - the ternd command line: -n, -P, config errors."""
 import os
 import pwd
+import re
 import shutil
 import subprocess
 
@@ -29,6 +30,18 @@ def test_empty_config_is_valid():
     code, out, err = run("-n", "-c", path)
     assert code == 0, err
     assert "configuration ok" in out
+
+
+def test_version_says_whether_tls_is_built_in():
+    """ternd -V prints the version and the TLS library, or that there is
+    none, as the build chose (build/tls: make or make TLS=no)."""
+    with open(os.path.join(harness.TOP, "build", "tls")) as f:
+        tls = f.read().strip()
+    code, out, err = run("-V")
+    assert code == 0, err
+    assert re.fullmatch(r"ternd \d+\.\d+ \(TLS: (OpenSSL 3\.\S+ .*|not "
+                        r"built in)\)\n", out), out
+    assert ("OpenSSL 3." in out) == (tls == "yes"), (tls, out)
 
 
 def test_missing_aliases_file():
