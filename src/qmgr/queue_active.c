@@ -32,14 +32,21 @@ queue_unload(struct qmsg *m)
 	m->round = NULL;
 }
 
+/* queue_activate_later - m could not be activated (no memory): retry */
+static void
+queue_activate_later(struct queue *q, struct qmsg *m, time_t now)
+{
+	log_warn("%s: cannot activate", m->id);
+	queue_unload(m);
+	heap_set(&q->heap, &m->item, now + q->cfg->retry_interval);
+}
+
 /* queue_start_round - m's envelope and state are loaded: start its round */
 static void
 queue_start_round(struct queue *q, struct qmsg *m, time_t now)
 {
 	if ((m->round = calloc(m->env.nrcpt, sizeof(*m->round))) == NULL) {
-		log_warn("%s: cannot activate", m->id);
-		queue_unload(m);
-		heap_set(&q->heap, &m->item, now + q->cfg->retry_interval);
+		queue_activate_later(q, m, now);
 		return;
 	}
 	queue_rcpt_start(m);
@@ -69,9 +76,7 @@ queue_activate(struct queue *q, struct qmsg *m, time_t now)
 	}
 	fclose(fp);
 	if (queue_read_state(q, &m->env, &m->st) == -1) {
-		log_warn("%s: cannot activate", m->id);
-		queue_unload(m);
-		heap_set(&q->heap, &m->item, now + q->cfg->retry_interval);
+		queue_activate_later(q, m, now);
 		return;
 	}
 	queue_start_round(q, m, now);

@@ -210,25 +210,36 @@ queuefile_fopen(const char *dir, const char *id, char *err, size_t errlen)
 	return fp;
 }
 
-int
-queuefile_open(const char *dir, const char *id, struct queuefile *qf,
-    char *err, size_t errlen)
+/* queuefile_load - open and read id's file into qf; qf->fp stays open
+ * unless -1 is returned (see queuefile_view) */
+static int
+queuefile_load(const char *dir, const char *id, int check,
+    struct queuefile *qf, char *err, size_t errlen)
 {
-	FILE	*fp;
 	int	 rc, saved;
 
 	memset(qf, 0, sizeof(*qf));
 	envelope_init(&qf->env);
-	if ((fp = queuefile_fopen(dir, id, err, errlen)) == NULL)
+	if ((qf->fp = queuefile_fopen(dir, id, err, errlen)) == NULL)
 		return -1;
-	if ((rc = queuefile_read(fp, id, 1, qf, err, errlen)) == 0) {
-		qf->fp = fp;
-		return 0;
+	if ((rc = queuefile_read(qf->fp, id, check, qf, err, errlen)) == -1) {
+		saved = errno;
+		queuefile_close(qf);
+		errno = saved;
 	}
-	saved = errno;
-	fclose(fp);
-	envelope_free(&qf->env);
-	errno = rc == -2 ? EINVAL : saved;
+	return rc;
+}
+
+int
+queuefile_open(const char *dir, const char *id, struct queuefile *qf,
+    char *err, size_t errlen)
+{
+	int	 rc;
+
+	if ((rc = queuefile_load(dir, id, 1, qf, err, errlen)) == -2) {
+		queuefile_close(qf);
+		errno = EINVAL;
+	}
 	return rc;
 }
 
@@ -242,18 +253,7 @@ int
 queuefile_view(const char *dir, const char *id, struct queuefile *qf,
     char *err, size_t errlen)
 {
-	int	 rc, saved;
-
-	memset(qf, 0, sizeof(*qf));
-	envelope_init(&qf->env);
-	if ((qf->fp = queuefile_fopen(dir, id, err, errlen)) == NULL)
-		return -1;
-	if ((rc = queuefile_read(qf->fp, id, 0, qf, err, errlen)) == -1) {
-		saved = errno;
-		queuefile_close(qf);
-		errno = saved;
-	}
-	return rc;
+	return queuefile_load(dir, id, 0, qf, err, errlen);
 }
 
 /* queuefile_close - what queuefile_open() gave; safe to call twice */
