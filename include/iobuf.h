@@ -9,6 +9,11 @@
  * when full.  Every wait is a poll(2) with the idle timeout, cut short by
  * deadline_ms when it is set (CLOCK_MONOTONIC, as iobuf_now_ms(); 0 = none;
  * only waits on a non-blocking fd poll); nothing uses alarm(2).
+ *
+ * With tls set (tls.h), the bytes go through TLS on infd (== outfd);
+ * iobuf_starttls() drops what was read ahead in plaintext, as RFC 3207
+ * section 4.2 wants of both sides, so nothing pipelined after STARTTLS is
+ * ever taken as sent under TLS.
  */
 #ifndef TERN_IOBUF_H
 #define TERN_IOBUF_H
@@ -21,8 +26,11 @@
 
 enum iobuf_status { IOBUF_OK, IOBUF_EOF, IOBUF_TIMEOUT, IOBUF_ERROR };
 
+struct tls;
+
 struct iobuf {
 	int	 infd, outfd;
+	struct tls *tls;		/* NULL: plaintext */
 	int	 timeout_ms;
 	long long deadline_ms;		/* 0: none; else iobuf_now_ms() */
 	int	 status;		/* enum iobuf_status, sticky */
@@ -48,6 +56,11 @@ int	iobuf_vprintf(struct iobuf *, const char *, va_list);
 int	iobuf_printf(struct iobuf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	iobuf_flush(struct iobuf *);
+/*
+ * iobuf_starttls - from now on through t (NULL: back to plaintext).
+ * Returns how many unread plaintext bytes were thrown away.
+ */
+size_t	iobuf_starttls(struct iobuf *, struct tls *t);
 /* Milliseconds of CLOCK_MONOTONIC, the clock of deadline_ms. */
 long long iobuf_now_ms(void);
 

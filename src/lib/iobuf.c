@@ -14,12 +14,14 @@
 #include <unistd.h>
 
 #include "iobuf.h"
+#include "tls.h"
 
 void
 iobuf_init(struct iobuf *io, int infd, int outfd, int timeout_ms)
 {
 	io->infd = infd;
 	io->outfd = outfd;
+	io->tls = NULL;
 	io->timeout_ms = timeout_ms;
 	io->deadline_ms = 0;
 	io->status = IOBUF_OK;
@@ -68,18 +70,58 @@ wait_fd(struct iobuf *io, int fd, short events)
 	return 0;
 }
 
+size_t
+iobuf_starttls(struct iobuf *io, struct tls *t)
+{
+	size_t	 dropped = io->end - io->start;
+
+	io->start = io->end = 0;
+	io->tls = t;
+	return dropped;
+}
+
+/* write(2) or tls_write; on EAGAIN, *want says what to poll for. */
+static ssize_t
+out_write(struct iobuf *io, const char *p, size_t len, short *want)
+{
+	ssize_t	 n;
+
+	*want = POLLOUT;
+	if (io->tls != NULL) {
+		if ((n = tls_write(io->tls, p, len, want)) == -1 && *want)
+			errno = EAGAIN;
+		return n;
+	}
+	return write(io->outfd, p, len);
+}
+
+static ssize_t
+in_read(struct iobuf *io, char *p, size_t len, short *want)
+{
+	ssize_t	 n;
+
+	*want = POLLIN;
+	if (io->tls != NULL) {
+		if ((n = tls_read(io->tls, p, len, want)) == -1 && *want)
+			errno = EAGAIN;
+		return n;
+	}
+	return read(io->infd, p, len);
+}
+
 int
 iobuf_flush(struct iobuf *io)
 {
 	size_t	 off = 0;
 	ssize_t	 n;
+	short	 want;
 
 	while (off < io->outlen) {
-		n = write(io->outfd, io->out + off, io->outlen - off);
+		n = out_write(io, io->out + off, io->outlen - off, &want);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN) {
-			if (wait_fd(io, io->outfd, POLLOUT) == -1)
+			if (wait_fd(io, io->outfd, want) == -1)
 				return -1;
 			continue;
 		}
@@ -99,6 +141,7 @@ static int
 fill(struct iobuf *io)
 {
 	ssize_t	 n;
+	short	 want;
 
 	if (io->status != IOBUF_OK)
 		return -1;
@@ -112,7 +155,8 @@ fill(struct iobuf *io)
 	if (io->outlen > 0 && iobuf_flush(io) == -1)
 		return -1;
 	for (;;) {
-		n = read(io->infd, io->in + io->end, sizeof(io->in) - io->end);
+		n = in_read(io, io->in + io->end, sizeof(io->in) - io->end,
+		    &want);
 		if (n > 0) {
 			io->end += (size_t)n;
 			return 0;
@@ -127,7 +171,7 @@ fill(struct iobuf *io)
 			io->status = IOBUF_ERROR;
 			return -1;
 		}
-		if (wait_fd(io, io->infd, POLLIN) == -1)
+		if (wait_fd(io, io->infd, want) == -1)
 			return -1;
 	}
 }

@@ -27,12 +27,9 @@
 #include "log.h"
 #include "master.h"
 #include "spool.h"
+#include "tls.h"
 #include "transport.h"
 #include "version.h"
-
-#ifdef TERN_TLS
-#include <openssl/crypto.h>
-#endif
 
 static void
 usage(void)
@@ -46,12 +43,7 @@ usage(void)
 static void
 print_version(void)
 {
-#ifdef TERN_TLS
-	printf("ternd %s (TLS: %s)\n", TERN_VERSION,
-	    OpenSSL_version(OPENSSL_VERSION));
-#else
-	printf("ternd %s (TLS: not built in)\n", TERN_VERSION);
-#endif
+	printf("ternd %s (TLS: %s)\n", TERN_VERSION, tls_library());
 }
 
 /*
