@@ -297,3 +297,28 @@ def test_ternd_n_checks_the_certificate_and_key():
                       "smtpd_tls_key_file = %s/host.key\n"
                       % (CERTS, CERTS))
     assert code == 0, err
+
+
+def test_sessions_resume_with_tickets_in_any_worker():
+    """A client that comes back resumes its TLS session from the ticket
+    (no full handshake), whichever smtpd takes it: every smtpd has the
+    ticket key of ternd's context."""
+    need_tls()
+    with Tern(**tls_conf()) as t:
+        ctx = harness.client_tls()
+        sess, reused = None, []
+        for i in range(3):
+            c = RawClient("127.0.0.1", t.port)
+            c.cmd("EHLO client.example")
+            c.send(b"STARTTLS\r\n")
+            assert c.reply()[0] == 220
+            c.sock = ctx.wrap_socket(c.sock, server_hostname="localhost",
+                                     session=sess)
+            assert c.cmd("EHLO client.example")[0] == 250
+            assert c.cmd("QUIT")[0] == 221
+            reused.append(c.sock.session_reused)
+            sess = c.sock.session
+            c.close()
+        assert reused == [False, True, True], reused
+        assert wait_log(t, "Reused TLS connection established from "
+                        "unknown[127.0.0.1]: TLSv1.3", count=2), t.log()
