@@ -27,8 +27,8 @@ with warnings.catch_warnings():
 
 PASSWORD = "correct horse"
 # fail2ban's filter.d/postfix.conf, mode "auth" (its _daemon aside)
-FAIL2BAN = re.compile(r"\[(?P<host>[0-9.:a-f]+)\]: SASL ((?i)LOGIN|PLAIN|"
-                      r"(?:CRAM|DIGEST)-MD5) authentication failed:(?! "
+FAIL2BAN = re.compile(r"\[(?P<host>[0-9.:a-f]+)\]: SASL ((?i:LOGIN|PLAIN|"
+                      r"(?:CRAM|DIGEST)-MD5)) authentication failed:(?! "
                       r"Connection lost to authentication server| Invalid "
                       r"authentication mechanism)")
 
