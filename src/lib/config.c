@@ -120,6 +120,8 @@ static const struct conf_key keys[] = {
 	    "none|may|encrypt|verify" },
 	{ "smtp_tls_ca_path", CONF_STRING, "/etc/ssl/certs", F(smtp_tls_ca_path),
 	    0, 0, NULL },
+	{ "smtp_tls_implicit_port", CONF_INT, "465", F(smtp_tls_implicit_port),
+	    0, 65535, NULL },
 	{ "smtp_dane", CONF_BOOL, "no", F(smtp_dane), 0, 1, NULL },
 	{ "relayhost_auth_file", CONF_STRING, "", F(relayhost_auth_file), 0, 0,
 	    NULL },
