@@ -308,3 +308,34 @@ def test_dane_without_ad_bit_is_plain_may():
         assert msg["tls"] == "TLSv1.3", msg
         assert "certificate not verified" in a.log(), a.log()
         assert "DANE" not in a.log(), a.log()
+
+
+def tls_built_in():
+    try:
+        need_tls()
+    except harness.Skip:
+        return False
+    return True
+
+
+def test_either_build_may_delivers_and_encrypt_needs_tls():
+    """Runs with TLS built in or not: may always delivers (in plaintext
+    without TLS); encrypt without TLS built in defers, saying so."""
+    with Stack() as st:
+        s = sink(st, extra=cert("host"))
+        path = os.path.join(st.tmp("tern-map-"), "transport")
+        with open(path, "w") as f:
+            f.write("may.test [localhost]:%d\nenc.test [localhost]:%d "
+                    "encrypt\n" % (s.port, s.port))
+        a = sender_tern(st, transport=path, smtp_mx_address_limit=1)
+        q1 = send(a, ME + "@tern.test", ["far@may.test"], MSG)
+        msg, line = delivered(a, s, q1)
+        tls = tls_built_in()
+        assert (msg["tls"] == "TLSv1.3") == tls, msg
+        q2 = send(a, ME + "@tern.test", ["far@enc.test"], MSG)
+        if tls:
+            assert wait_for(lambda: "status=sent" in line_of(a, q2), 15), \
+                a.log()
+        else:
+            line = deferred(a, q2, "TLS is required for localhost")
+            assert "but not available: TLS is not built in" in line, line
