@@ -595,7 +595,7 @@ remote_session(struct remote *r, const char *host,
 		    "handshake: the limit of one attempt", r->relay);
 		return;
 	}
-	log_info("%s: TLS handshake failed (smtp_tls = may): trying again "
+	log_info("%s: TLS handshake failed (TLS level may): trying again "
 	    "without TLS on a new connection", r->relay);
 	remote_session_once(r, host, ss, 1);
 }

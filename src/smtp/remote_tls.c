@@ -47,8 +47,8 @@ remote_tls_need(const struct remote *r)
 	if (r->ntlsa > 0)
 		return "DANE TLSA records";
 	if (r->route->tls >= CONFIG_TLS_ENCRYPT)
-		return r->route->tls == CONFIG_TLS_VERIFY ? "smtp_tls = verify"
-		    : "smtp_tls = encrypt";
+		return r->route->tls == CONFIG_TLS_VERIFY ? "TLS level verify"
+		    : "TLS level encrypt";
 	if (r->login)
 		return "relayhost_auth_file login";
 	return NULL;

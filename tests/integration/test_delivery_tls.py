@@ -114,7 +114,7 @@ def test_encrypt_to_host_without_starttls_defers():
         s = sink(st)
         a = mapped(st, s.port, "encrypt")
         qid = send(a, ME + "@tern.test", ["far@tls.test"], MSG)
-        line = deferred(a, qid, "TLS is required (smtp_tls = encrypt), but "
+        line = deferred(a, qid, "TLS is required (TLS level encrypt), but "
                         "was not offered by host localhost")
         assert "tls=none," in line and "dsn=4.7.4" in line, line
         assert s.messages() == []
