@@ -111,10 +111,11 @@ remote_decide(struct remote *r, struct message *m, size_t k, int status,
 		log_warn("%s: cannot report result", m->job->id);
 	delay = m->loaded && m->env->arrival <= now ?
 	    difftime(now, m->env->arrival) : 0;
-	log_info("%s: to=<%s>, relay=%s, tls=%s, delay=%.1f, dsn=%s, "
-	    "status=%s (%s)", m->job->id, m->job->rcpt[k].addr,
-	    relay[0] ? relay : "none", tls[0] ? tls : "none", delay, res.dsn,
-	    words[status], reply);
+	/* tls= last: log parsers (pflogsumm) read Postfix's fields in order */
+	log_info("%s: to=<%s>, relay=%s, delay=%.1f, dsn=%s, status=%s (%s), "
+	    "tls=%s", m->job->id, m->job->rcpt[k].addr,
+	    relay[0] ? relay : "none", delay, res.dsn, words[status], reply,
+	    tls[0] ? tls : "none");
 }
 
 /* remote_decide_msg - every undecided (optionally: accepted) rcpt of m */
