@@ -80,9 +80,9 @@ struct config {
 	long long	 smtp_mx_session_limit;	/* per attempt; 0 = none */
 	long long	 smtp_attempt_timeout;	/* a whole attempt, seconds */
 	long long	 smtp_allow_loopback;	/* bool; for tests on one host */
-	int		 smtp_tls;		/* enum config_tls, the default */
+	int		 smtp_tls;		/* enum config_tls: default */
 	char		*smtp_tls_ca_path;	/* file or directory */
-	long long	 smtp_tls_implicit_port; /* TLS before greeting; 0 none */
+	long long	 smtp_tls_implicit_port; /* TLS first; 0 none */
 	long long	 smtp_dane;		/* bool; RFC 7672 */
 	char		*relayhost_auth_file;	/* "[host]:port user:pass" */
 	/* where the file came from, for messages and reloads */

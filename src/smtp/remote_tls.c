@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * remote_tls.c - the SMTP client's TLS and login: STARTTLS (RFC 3207),
- * implicit TLS on port 465 (smtp_tls_implicit_port, RFC 8314), DANE (RFC 7672) and AUTH PLAIN
- * or LOGIN to the relayhost (RFC 4954).
+ * implicit TLS on port 465 (smtp_tls_implicit_port, RFC 8314), DANE
+ * (RFC 7672) and AUTH PLAIN or LOGIN to the relayhost (RFC 4954).
  *
  * The level of a destination is route->tls (transport map, else
  * smtp_tls): none, may (STARTTLS when offered, no certificate check; a
@@ -68,10 +68,10 @@ remote_tls_setup(struct remote *r)
 		rc = relayauth_lookup(r->route->host, r->route->port,
 		    (int)c->remote_port, r->user, r->pass, err, sizeof(err));
 		if (rc != 1) {
-			remote_fail_conn(r, "4.7.0", "cannot log in to relayhost "
-			    "[%s]:%d: %s", r->route->host, r->route->port,
-			    rc == 0 ? "no entry for it in relayhost_auth_file"
-			    : err);
+			remote_fail_conn(r, "4.7.0", "cannot log in to "
+			    "relayhost [%s]:%d: %s", r->route->host,
+			    r->route->port, rc == 0 ? "no entry for it in "
+			    "relayhost_auth_file" : err);
 			return -1;
 		}
 		r->login = 1;
@@ -216,8 +216,8 @@ remote_starttls(struct remote *r, const char *host, int plain, int *again)
 	if (!(r->ext & EXT_STARTTLS)) {
 		if (need == NULL)
 			return RTLS_OK;
-		remote_fail_conn(r, "4.7.4", "TLS is required (%s), but was not "
-		    "offered by host %s", need, r->relay);
+		remote_fail_conn(r, "4.7.4", "TLS is required (%s), but was "
+		    "not offered by host %s", need, r->relay);
 		return RTLS_FAIL;
 	}
 	if (remote_command(r, &rp, "sending STARTTLS", "STARTTLS\r\n") == -1)
@@ -253,7 +253,8 @@ b64(const unsigned char *in, size_t n, char *out)
 		out[o++] = a[v & 63];
 	}
 	if (i < n) {
-		v = (unsigned long)in[i] << 16 | (i + 1 < n ? in[i + 1] << 8 : 0);
+		v = (unsigned long)in[i] << 16 |
+		    (i + 1 < n ? in[i + 1] << 8 : 0);
 		out[o++] = a[v >> 18 & 63];
 		out[o++] = a[v >> 12 & 63];
 		out[o++] = i + 1 < n ? a[v >> 6 & 63] : '=';
@@ -320,8 +321,8 @@ remote_login(struct remote *r)
 	}
 	if (rp.code != 235) {
 		remote_fail_conn(r, rp.dsn, "authentication as %s failed at "
-		    "host %s (AUTH %s): %s", r->user, r->relay, plain ? "PLAIN" :
-		    "LOGIN", rp.line);
+		    "host %s (AUTH %s): %s", r->user, r->relay,
+		    plain ? "PLAIN" : "LOGIN", rp.line);
 		goto out;
 	}
 	log_info("%s: logged in to %s as %s (AUTH %s)", r->domain, r->relay,
