@@ -81,6 +81,13 @@ remote_tls_setup(struct remote *r)
 		return 0;
 	r->tls_ctx = tls_client_ctx(c->smtp_tls_ca_path, r->tls_ctx_err,
 	    sizeof(r->tls_ctx_err));
+	if (r->tls_ctx == NULL && tls_built_in()) {
+		/* encryption needs no CA store; verify then fails, saying so */
+		log_warnx("%s: smtp_tls_ca_path: %s; no certificate can be "
+		    "verified", r->domain, r->tls_ctx_err);
+		r->tls_ctx = tls_client_ctx(NULL, r->tls_ctx_err,
+		    sizeof(r->tls_ctx_err));
+	}
 	if (r->tls_ctx == NULL && tls_built_in())
 		log_warnx("%s: no TLS: %s", r->domain, r->tls_ctx_err);
 	return 0;

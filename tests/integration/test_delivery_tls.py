@@ -131,6 +131,28 @@ def test_verify_with_the_right_ca_is_sent():
         assert "certificate verified" in a.log(), a.log()
 
 
+def test_bad_ca_store_still_encrypts_but_cannot_verify():
+    need_tls()
+    with Stack() as st:
+        s = sink(st, extra=cert("host"))
+        bad = os.path.join(st.tmp("tern-ca-"), "ca.pem")
+        with open(bad, "w") as f:
+            f.write("not a certificate\n")
+        path = os.path.join(st.tmp("tern-map-"), "transport")
+        with open(path, "w") as f:
+            f.write("tls.test [localhost]:%d\nv.test [localhost]:%d "
+                    "verify\n" % (s.port, s.port))
+        a = sender_tern(st, transport=path, smtp_tls_ca_path=bad,
+                        smtp_mx_address_limit=1)
+        q1 = send(a, ME + "@tern.test", ["far@tls.test"], MSG)
+        msg, line = delivered(a, s, q1)
+        assert msg["tls"] == "TLSv1.3", msg
+        assert "smtp_tls_ca_path: %s" % bad in a.log(), a.log()
+        q2 = send(a, ME + "@tern.test", ["far@v.test"], MSG)
+        line = deferred(a, q2, "certificate verification failed")
+        assert "dsn=4.7.5" in line, line
+
+
 def check_verify_refused(name, why):
     with Stack() as st:
         s = sink(st, extra=cert(name))
