@@ -129,6 +129,15 @@ static const struct conf_key keys[] = {
 	    F(smtp_attempt_timeout), 1, 86400, NULL },
 	{ "smtp_allow_loopback", CONF_BOOL, "no", F(smtp_allow_loopback), 0,
 	    1, NULL },
+	{ "smtp_tls", CONF_ENUM, "may", F(smtp_tls), 0, 0,
+	    "none|may|encrypt|verify" },
+	{ "smtp_tls_ca_path", CONF_STRING, "/etc/ssl/certs",
+	    F(smtp_tls_ca_path), 0, 0, NULL },
+	{ "smtp_tls_implicit_port", CONF_INT, "465", F(smtp_tls_implicit_port),
+	    0, 65535, NULL },
+	{ "smtp_dane", CONF_BOOL, "no", F(smtp_dane), 0, 1, NULL },
+	{ "relayhost_auth_file", CONF_STRING, "", F(relayhost_auth_file), 0, 0,
+	    NULL },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 _Static_assert(NKEYS <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");

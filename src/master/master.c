@@ -46,6 +46,7 @@
 #include "master.h"
 #include "netaddr.h"
 #include "queue.h"
+#include "relayauth.h"
 #include "smtp_session.h"
 #include "smtpd_worker.h"
 #include "spool.h"
@@ -246,6 +247,23 @@ sessions_from(const struct master *m, const char *addr)
 	return n;
 }
 
+/*
+ * auth_file_open - in the queue runner's child, still root: open
+ * relayhost_auth_file (named by the admin in tern.conf) for the remote
+ * agents, and read nothing of it (relayauth.c: only an agent, as
+ * `user`, preads it).  The runner inherits the descriptor across
+ * priv_drop(); the master itself never holds it, so no smtpd does.
+ */
+static void
+auth_file_open(const struct config *cfg)
+{
+	char	 err[512];
+
+	if (cfg->relayhost_auth_file[0] != '\0' &&
+	    relayauth_open(cfg->relayhost_auth_file, err, sizeof(err)) == -1)
+		log_warnx("relayhost_auth_file %s", err);
+}
+
 static void
 queue_runner_start(struct master *m)
 {
@@ -258,6 +276,7 @@ queue_runner_start(struct master *m)
 	}
 	if (pid == 0) {
 		child_setup(m, "qmgr", 1);
+		auth_file_open(m->cfg);
 		if (priv_drop(m->uid, m->gid) == -1)
 			_exit(1);
 		_exit(queue_run(m->cfg, m->queue_child));
