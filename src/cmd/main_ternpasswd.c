@@ -102,13 +102,14 @@ tty_read(const char *prompt, char *buf, size_t max)
 	struct termios t;
 	int	 rc;
 
-	fputs(prompt, stderr);
-	fflush(stderr);
 	t = tty_saved;
 	t.c_lflag &= ~(tcflag_t)ECHO;
 	t.c_lflag |= ECHONL;
 	tty_changed = 1;
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
+	/* Prompt only now: what is typed after it is never flushed away. */
+	fputs(prompt, stderr);
+	fflush(stderr);
 	rc = read_line(STDIN_FILENO, buf, max);
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &tty_saved);
 	tty_changed = 0;

@@ -17,6 +17,7 @@ import os
 import pty
 import select
 import shutil
+import signal
 import stat
 import subprocess
 import time
@@ -85,9 +86,16 @@ def test_add_change_delete_keeps_other_lines():
         assert not verifies(h, "s3cret pas")
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
 
+        if harness.IS_ROOT:         # root keeps another owner's file his
+            import pwd
+            nobody = pwd.getpwnam("nobody")
+            os.chown(path, nobody.pw_uid, nobody.pw_gid)
         # Change: the line is replaced where it is, the rest untouched.
         p = ternpasswd("-f", path, "bob", stdin="new bob\n")
         assert p.returncode == 0 and "user bob changed" in p.stdout, p.stderr
+        if harness.IS_ROOT:
+            assert (os.stat(path).st_uid, os.stat(path).st_gid) == (
+                nobody.pw_uid, nobody.pw_gid)
         newbob = users(path)["bob"]
         assert verifies(newbob, "new bob")
         old_bob = before.split("\n")[1]
@@ -217,7 +225,17 @@ def run_on_tty(args, answers):
                 break
             shown += data
     finally:
-        _, status = os.waitpid(pid, 0)
+        status = None
+        deadline = time.monotonic() + 10
+        while status is None:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = st
+            elif time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                status = os.waitpid(pid, 0)[1]
+            else:
+                time.sleep(0.05)
         os.close(fd)
     return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
 
