@@ -442,6 +442,47 @@ test_checker_reload(void)
 	reap(pid2);
 }
 
+/* Sessions asking at once each get their own answer. */
+static void
+test_checker_concurrent(void)
+{
+	struct auth_checker ac;
+	char	 text[2048], err[512], user[16], pass[16];
+	pid_t	 pid, kids[6];
+	int	 i, j, st, bad = 0;
+
+	auth_checker_init(&ac);
+	text[0] = '\0';
+	for (i = 0; i < 6; i++) {
+		snprintf(pass, sizeof(pass), "p%d", i);
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+		    "u%d:%s\n", i, hash("$6$", pass));
+	}
+	if ((pid = start(&ac, put("passwd", text), err, sizeof(err))) <= 0) {
+		CHECK(pid > 0);
+		return;
+	}
+	for (i = 0; i < 6; i++) {
+		if ((kids[i] = fork()) != 0)
+			continue;
+		for (j = 0; j < 8; j++) {
+			snprintf(user, sizeof(user), "u%d", i);
+			snprintf(pass, sizeof(pass), "p%d", (i + j) % 6);
+			if (auth_check(ac.fd, user, pass, 10000) !=
+			    ((i + j) % 6 == i))
+				_exit(1);
+		}
+		_exit(0);
+	}
+	for (i = 0; i < 6; i++)
+		if ((st = reap(kids[i])) == -1 || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0)
+			bad++;
+	CHECK(bad == 0);
+	auth_checker_stop(&ac);
+	reap(pid);
+}
+
 int
 main(void)
 {
@@ -464,6 +505,7 @@ main(void)
 	RUN(test_dead_checker);
 	RUN(test_checker_start_errors);
 	RUN(test_checker_reload);
+	RUN(test_checker_concurrent);
 	config_free(&cfg);
 	put("passwd", "");
 	unlink(put("passwd", ""));
