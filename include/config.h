@@ -59,6 +59,8 @@ struct config {
 	long long	 smtpd_max_use;		/* sessions per smtpd process */
 	long long	 smtpd_max_idle;	/* an idle smtpd then exits */
 	long long	 client_name_lookup;	/* bool */
+	char		*auth_users;		/* user:hash, read as root */
+	char		*sender_login;		/* "" = user@local domains */
 	int		 log;			/* enum config_log */
 	/* the queue runner */
 	long long	 retry_interval;

@@ -11,7 +11,7 @@
  * (colons and inner spaces kept, trailing white space dropped).
  *
  * Privilege path: relayauth_open() runs as root in the queue runner's
- * child before priv_drop() (master.c): it opens the path the admin named
+ * child before priv_become() (master.c): it opens the path the admin named
  * in tern.conf, checks the file's owner and mode with fstat(2), and
  * reads nothing.  The descriptor lives in this file's static, inherited
  * by fork: the queue runner (as `user`) never calls relayauth_lookup();
