@@ -85,11 +85,25 @@ ctx_common(const SSL_METHOD *method)
 	return c;
 }
 
+/* ctx_wrap - c in a struct tls_ctx; NULL (c freed) when out of memory */
+static struct tls_ctx *
+ctx_wrap(SSL_CTX *c, char *err, size_t errlen)
+{
+	struct tls_ctx *t;
+
+	if ((t = malloc(sizeof(*t))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		SSL_CTX_free(c);
+		return NULL;
+	}
+	t->ctx = c;
+	return t;
+}
+
 struct tls_ctx *
 tls_server_ctx(const char *cert_file, const char *key_file, char *err,
     size_t errlen)
 {
-	struct tls_ctx *t;
 	SSL_CTX	*c;
 
 	ERR_clear_error();
@@ -112,12 +126,7 @@ tls_server_ctx(const char *cert_file, const char *key_file, char *err,
 		tls_error(err, errlen, "the key does not match the certificate");
 		goto fail;
 	}
-	if ((t = malloc(sizeof(*t))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	t->ctx = c;
-	return t;
+	return ctx_wrap(c, err, errlen);
 fail:
 	SSL_CTX_free(c);
 	return NULL;
@@ -126,7 +135,6 @@ fail:
 struct tls_ctx *
 tls_client_ctx(const char *ca_path, char *err, size_t errlen)
 {
-	struct tls_ctx *t;
 	struct stat st;
 	SSL_CTX	*c;
 	int	 dir;
@@ -150,12 +158,7 @@ tls_client_ctx(const char *ca_path, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	if ((t = malloc(sizeof(*t))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	t->ctx = c;
-	return t;
+	return ctx_wrap(c, err, errlen);
 fail:
 	SSL_CTX_free(c);
 	return NULL;
