@@ -226,6 +226,7 @@ session(SSL_CTX *ctx, SSL_SESSION **sess, int *reused, char *why,
 	int		 rc = -1, one = 1;
 
 	memset(&c, 0, sizeof(c));
+	c.fd = -1;
 	*reused = 0;
 	step = "socket";
 	if ((c.fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
@@ -295,7 +296,7 @@ out:
 			SSL_shutdown(c.ssl);
 		SSL_free(c.ssl);
 	}
-	if (c.fd > 0)
+	if (c.fd != -1)
 		close(c.fd);
 	return rc;
 }
