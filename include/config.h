@@ -39,6 +39,13 @@ struct config {
 	struct strlist	 local_domains;
 	struct strlist	 relay_networks;	/* CIDR, checked at load */
 	char		*aliases;
+	char		*smtpd_tls_cert_file;	/* with the key: STARTTLS */
+	char		*smtpd_tls_key_file;
+	struct strlist	 submission_listen;	/* 587: STARTTLS, then AUTH */
+	struct strlist	 smtps_listen;		/* 465: TLS, then AUTH */
+	long long	 submission_loopback_plaintext;	/* bool */
+	long long	 smtpd_auth_failure_delay;	/* times failures */
+	long long	 smtpd_auth_max_failures;	/* per session */
 	long long	 max_message_size;
 	long long	 max_recipients;
 	long long	 max_connections;

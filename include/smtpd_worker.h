@@ -16,9 +16,11 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "smtp_session.h"
 
-int	smtpd_worker_run(const struct config *, int ctl, int fd,
-	    const struct sockaddr_storage *peer);
-int	smtpd_worker_send(int ctl, int fd, const struct sockaddr_storage *);
+int	smtpd_worker_run(const struct config *, const struct smtpd_ctx *,
+	    int ctl, int fd, const struct sockaddr_storage *peer, int port);
+int	smtpd_worker_send(int ctl, int fd, const struct sockaddr_storage *,
+	    int port);
 
 #endif

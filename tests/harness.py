@@ -51,6 +51,38 @@ def need_root(what):
         skip("needs root (%s)" % what)
 
 
+CERTS = os.path.join(TOP, "tests", "certs")
+
+
+def tls_built_in():
+    """Whether the ternd under test has TLS (ternd -V; make TLS=no)."""
+    out = subprocess.run([os.path.join(BIN, "ternd"), "-V"],
+                         capture_output=True, text=True, timeout=10).stdout
+    return "OpenSSL" in out
+
+
+def need_tls(what="TLS"):
+    """Skip unless the build has TLS."""
+    if not tls_built_in():
+        skip("needs TLS (%s): this tern was built with TLS=no" % what)
+
+
+def tls_conf(cert="chain.pem", key="host.key"):
+    """The server keys for a test certificate from tests/certs."""
+    return {"smtpd_tls_cert_file": os.path.join(CERTS, cert),
+            "smtpd_tls_key_file": os.path.join(CERTS, key)}
+
+
+def client_tls(verify=True):
+    """An ssl context for a client: trusts the test CA, or nothing."""
+    import ssl
+    ctx = ssl.create_default_context(cafile=os.path.join(CERTS, "ca.pem"))
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
 def need_tool(tool, package=None):
     """The path of tool on PATH, or skip naming the package to install."""
     path = shutil.which(tool)

@@ -93,6 +93,36 @@ root_alias_warning(const struct config *cfg)
 	aliases_free(al);
 }
 
+/* check_tls - the certificate and key load, and 465 has them */
+static int
+check_tls(const struct config *cfg)
+{
+	struct tls_ctx *t;
+	char	 err[512];
+
+	if (cfg->smtpd_tls_cert_file[0] == '\0' &&
+	    cfg->smtpd_tls_key_file[0] == '\0') {
+		if (cfg->smtps_listen.n == 0)
+			return 0;
+		fprintf(stderr, "ternd: %s: smtps_listen needs "
+		    "smtpd_tls_cert_file and smtpd_tls_key_file\n", cfg->path);
+		return EX_CONFIG;
+	}
+	if (cfg->smtpd_tls_cert_file[0] == '\0' ||
+	    cfg->smtpd_tls_key_file[0] == '\0') {
+		fprintf(stderr, "ternd: %s: smtpd_tls_cert_file and "
+		    "smtpd_tls_key_file go together\n", cfg->path);
+		return EX_CONFIG;
+	}
+	if ((t = tls_server_ctx(cfg->smtpd_tls_cert_file,
+	    cfg->smtpd_tls_key_file, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "ternd: %s: TLS: %s\n", cfg->path, err);
+		return EX_CONFIG;
+	}
+	tls_ctx_free(t);
+	return 0;
+}
+
 static int
 check_files(const struct config *cfg)
 {
@@ -120,6 +150,8 @@ check_files(const struct config *cfg)
 	}
 	if (transport_relayhost_warning(cfg, err, sizeof(err)))
 		fprintf(stderr, "ternd: %s: warning: %s\n", cfg->path, err);
+	if (check_tls(cfg) != 0)
+		rc = EX_CONFIG;
 	return rc;
 }
 

@@ -9,6 +9,13 @@
  * job and drops to its user before it reads anything).  Signals only set flags; the poll loop
  * acts on them, so no handler does more than write(2) to a self-pipe.
  *
+ * Listeners: listen (port 25), submission_listen (587) and smtps_listen
+ * (465); each session is told which kind took it.  TLS: the master makes
+ * the server's TLS context (certificate chain and key) as root, before it
+ * forks, so the key file can stay 0600 root; every smtpd inherits it,
+ * and the handshake itself runs in the smtpd, as `user` (tern(8)).  HUP
+ * makes a new context, and keeps the old one if the new files are bad.
+ *
  * Limits (DESIGN.md): past max_connections children in all, or
  * max_connections_per_ip for one client address, the new client gets a
  * fixed "421 4.7.0" line and is closed.
@@ -42,6 +49,7 @@
 #include "smtp_session.h"
 #include "smtpd_worker.h"
 #include "spool.h"
+#include "tls.h"
 
 #define MAX_LISTEN	16
 #define GRACE_SECONDS	10
@@ -60,7 +68,9 @@ struct child {
 struct master {
 	struct config	*cfg;
 	int		 listen_fd[MAX_LISTEN];
+	int		 listen_port[MAX_LISTEN];	/* enum smtpd_port */
 	size_t		 nlisten;
+	struct smtpd_ctx sctx;		/* what every smtpd inherits */
 	int		 submit_fd;
 	int		 queue_sock;	/* our end of the queue socketpair */
 	int		 queue_child;	/* its end, given to each runner */
@@ -291,7 +301,8 @@ reap(struct master *m)
 
 /* Hand the connection to a free worker; -1 if there is none. */
 static int
-worker_reuse(struct master *m, int fd, struct sockaddr *sa, const char *addr)
+worker_reuse(struct master *m, int fd, struct sockaddr *sa, const char *addr,
+    int port)
 {
 	struct child *c;
 	size_t	 i;
@@ -301,7 +312,7 @@ worker_reuse(struct master *m, int fd, struct sockaddr *sa, const char *addr)
 		if (c->kind != CHILD_SMTPD || c->busy || c->ctl == -1)
 			continue;
 		if (smtpd_worker_send(c->ctl, fd,
-		    (struct sockaddr_storage *)sa) == -1) {
+		    (struct sockaddr_storage *)sa, port) == -1) {
 			close(c->ctl);		/* it is gone; reap() sees it */
 			c->ctl = -1;
 			continue;
@@ -359,7 +370,8 @@ workers_retire(struct master *m, int all)
 }
 
 static void
-session_start(struct master *m, int fd, struct sockaddr *sa, long uid)
+session_start(struct master *m, int fd, struct sockaddr *sa, long uid,
+    int port)
 {
 	char	 addr[64], busy[256];
 	pid_t	 pid;
@@ -379,7 +391,7 @@ session_start(struct master *m, int fd, struct sockaddr *sa, long uid)
 		    "too many connections from one address", addr);
 		return;
 	}
-	if (uid < 0 && worker_reuse(m, fd, sa, addr) == 0)
+	if (uid < 0 && worker_reuse(m, fd, sa, addr, port) == 0)
 		return;
 	sp[0] = sp[1] = -1;
 	if (uid < 0 && m->cfg->smtpd_max_use > 1 && socketpair(AF_UNIX,
@@ -397,10 +409,10 @@ session_start(struct master *m, int fd, struct sockaddr *sa, long uid)
 			_exit(1);
 		if (sp[1] != -1) {
 			close(sp[0]);
-			_exit(smtpd_worker_run(m->cfg, sp[1], fd,
-			    (struct sockaddr_storage *)sa));
+			_exit(smtpd_worker_run(m->cfg, &m->sctx, sp[1], fd,
+			    (struct sockaddr_storage *)sa, port));
 		}
-		_exit(smtp_session_run(m->cfg, fd, sa, uid));
+		_exit(smtp_session_serve(m->cfg, &m->sctx, fd, sa, uid, port));
 	}
 	if (sp[1] != -1)
 		close(sp[1]);
@@ -409,7 +421,7 @@ session_start(struct master *m, int fd, struct sockaddr *sa, long uid)
 
 /* Take what the backlog holds (bounded), one poll wake-up for many. */
 static void
-accept_tcp(struct master *m, int lfd)
+accept_tcp(struct master *m, int lfd, int port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -420,7 +432,7 @@ accept_tcp(struct master *m, int lfd)
 		if ((fd = accept4(lfd, (struct sockaddr *)&ss, &len,
 		    SOCK_CLOEXEC)) == -1)
 			return;
-		session_start(m, fd, (struct sockaddr *)&ss, -1);
+		session_start(m, fd, (struct sockaddr *)&ss, -1, port);
 		close(fd);
 		if (got_chld) {
 			got_chld = 0;
@@ -444,7 +456,8 @@ accept_local(struct master *m)
 		log_warn("SO_PEERCRED");
 	else {
 		sun.sun_family = AF_UNIX;
-		session_start(m, fd, (struct sockaddr *)&sun, (long)cred.uid);
+		session_start(m, fd, (struct sockaddr *)&sun, (long)cred.uid,
+		    SMTPD_PORT_MX);
 	}
 	close(fd);
 }
@@ -484,7 +497,7 @@ local_request(struct master *m)
 }
 
 static int
-listen_one(struct master *m, const char *spec)
+listen_one(struct master *m, const char *spec, int kind)
 {
 	char	 host[256], port[16];
 	struct addrinfo hints, *res;
@@ -514,6 +527,7 @@ listen_one(struct master *m, const char *spec)
 		goto fail;
 	}
 	freeaddrinfo(res);
+	m->listen_port[m->nlisten] = kind;
 	m->listen_fd[m->nlisten++] = fd;
 	return 0;
 fail:
@@ -557,6 +571,40 @@ submit_listen(struct master *m)
 	return 0;
 }
 
+/*
+ * tls_load - the server's TLS context from smtpd_tls_cert_file and
+ * smtpd_tls_key_file, read here as root.  -1 (logged) when they are set
+ * and cannot be used; the caller keeps what it had.
+ */
+static int
+tls_load(struct master *m)
+{
+	const struct config *c = m->cfg;
+	struct tls_ctx *t;
+	char	 err[512];
+
+	if (c->smtpd_tls_cert_file[0] == '\0' &&
+	    c->smtpd_tls_key_file[0] == '\0') {
+		tls_ctx_free(m->sctx.tls);
+		m->sctx.tls = NULL;
+		return 0;
+	}
+	if (c->smtpd_tls_cert_file[0] == '\0' ||
+	    c->smtpd_tls_key_file[0] == '\0') {
+		log_warnx("smtpd_tls_cert_file and smtpd_tls_key_file go "
+		    "together; TLS needs both");
+		return -1;
+	}
+	if ((t = tls_server_ctx(c->smtpd_tls_cert_file, c->smtpd_tls_key_file,
+	    err, sizeof(err))) == NULL) {
+		log_warnx("TLS: %s", err);
+		return -1;
+	}
+	tls_ctx_free(m->sctx.tls);
+	m->sctx.tls = t;
+	return 0;
+}
+
 static void
 reload(struct master *m)
 {
@@ -572,6 +620,8 @@ reload(struct master *m)
 	*m->cfg = new;
 	if (priv_lookup(m) == -1)
 		log_warnx("keeping the old user's ids");
+	if (tls_load(m) == -1)
+		log_warnx("keeping the old TLS certificate and key");
 	log_info("configuration reloaded from %s", m->cfg->path);
 	workers_retire(m, 1);	/* new sessions get the new configuration */
 	if (m->queue_pid > 0)
@@ -695,7 +745,7 @@ master_loop(struct master *m)
 			accept_local(m);
 		for (i = 3; i < nfixed; i++)
 			if (pfd[i].revents & POLLIN)
-				accept_tcp(m, pfd[i].fd);
+				accept_tcp(m, pfd[i].fd, m->listen_port[i - 3]);
 	}
 	free(pfd);
 	free(pids);
@@ -759,9 +809,24 @@ master_run(struct config *cfg, int detach)
 	m.queue_pid = -1;
 	if (priv_lookup(&m) == -1)
 		fatalx("cannot run as user %s", cfg->user);
+	m.sctx.auth_fd = -1;
+	if (tls_load(&m) == -1)
+		fatalx("cannot load the TLS certificate and key");
+	if (cfg->smtps_listen.n > 0 && m.sctx.tls == NULL)
+		fatalx("smtps_listen needs smtpd_tls_cert_file and "
+		    "smtpd_tls_key_file");
 	for (i = 0; i < cfg->listen.n; i++)
-		if (listen_one(&m, cfg->listen.v[i]) == -1)
+		if (listen_one(&m, cfg->listen.v[i], SMTPD_PORT_MX) == -1)
 			fatalx("cannot listen on %s", cfg->listen.v[i]);
+	for (i = 0; i < cfg->submission_listen.n; i++)
+		if (listen_one(&m, cfg->submission_listen.v[i],
+		    SMTPD_PORT_SUBMISSION) == -1)
+			fatalx("cannot listen on %s",
+			    cfg->submission_listen.v[i]);
+	for (i = 0; i < cfg->smtps_listen.n; i++)
+		if (listen_one(&m, cfg->smtps_listen.v[i],
+		    SMTPD_PORT_SMTPS) == -1)
+			fatalx("cannot listen on %s", cfg->smtps_listen.v[i]);
 	if (submit_listen(&m) == -1)
 		fatalx("cannot create the submit socket");
 	if (detach) {
@@ -784,6 +849,7 @@ master_run(struct config *cfg, int detach)
 	master_loop(&m);
 	log_info("terminating on signal");
 	shutdown_children(&m);
+	tls_ctx_free(m.sctx.tls);
 	free(m.children);
 	return 0;
 }

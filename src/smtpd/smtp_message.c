@@ -49,8 +49,7 @@ local_from(struct smtp_session *s)
 static int
 message_open(struct smtp_session *s)
 {
-	char	 date[64], uid[32] = "";
-	const char *proto;
+	char	 date[64], uid[32] = "", sasl[320] = "", proto[16];
 
 	if (queuefile_create(s->cfg->spool_dir, &s->sf) == -1) {
 		log_warn("cannot create queue file");
@@ -59,14 +58,20 @@ message_open(struct smtp_session *s)
 	s->sf_open = 1;
 	if (s->uid >= 0)
 		snprintf(uid, sizeof(uid), ", uid=%ld", s->uid);
-	log_info("%s: client=%s[%s]%s", s->sf.id, s->name, s->addr, uid);
+	if (s->auth_user[0] != '\0')
+		snprintf(sasl, sizeof(sasl), ", sasl_method=%s, "
+		    "sasl_username=%s", s->auth_method, s->auth_user);
+	log_info("%s: client=%s[%s]%s%s", s->sf.id, s->name, s->addr, uid,
+	    sasl);
 	snprintf(s->env.id, sizeof(s->env.id), "%s", s->sf.id);
 	s->env.arrival = time(NULL);
 	snprintf(s->env.client, sizeof(s->env.client), "%s [%s]", s->name,
 	    s->addr);
 	snprintf(s->env.helo, sizeof(s->env.helo), "%s", s->helo);
-	proto = s->uid >= 0 ? "LOCAL" : s->env.smtputf8 ? "UTF8SMTP" :
-	    s->esmtp ? "ESMTP" : "SMTP";
+	/* RFC 3848, RFC 6531 7: ESMTPS with TLS, ESMTPSA logged in too */
+	snprintf(proto, sizeof(proto), "%s%s%s", s->uid >= 0 ? "LOCAL" :
+	    s->env.smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP",
+	    s->tls != NULL ? "S" : "", s->auth_user[0] != '\0' ? "A" : "");
 	snprintf(s->env.protocol, sizeof(s->env.protocol), "%s", proto);
 	s->env.uid = s->uid;
 	if (envelope_write(s->sf.fp, &s->env) == -1)
@@ -76,9 +81,12 @@ message_open(struct smtp_session *s)
 		fprintf(s->sf.fp, "Received: by %s (tern, from userid %ld)\r\n"
 		    "\tid %s;", s->cfg->hostname, s->uid, s->sf.id);
 	else
-		fprintf(s->sf.fp, "Received: from %s (%s [%s%s])\r\n\tby %s "
-		    "(tern) with %s id %s", s->helo, s->name,
+		fprintf(s->sf.fp, "Received: from %s (%s [%s%s])\r\n%s%s%s"
+		    "\tby %s (tern) with %s id %s", s->helo, s->name,
 		    strchr(s->addr, ':') ? "IPv6:" : "", s->addr,
+		    s->tls != NULL ? "\t(using " : "",
+		    s->tls != NULL ? s->tls_desc : "",
+		    s->tls != NULL ? ")\r\n" : "",
 		    s->cfg->hostname, proto, s->sf.id);
 	if (s->env.nrcpt == 1 && s->uid < 0)
 		fprintf(s->sf.fp, "\r\n\tfor <%s>;", s->env.rcpt[0].addr);

@@ -21,8 +21,17 @@
  *
  * Extensions: PIPELINING (RFC 2920), SIZE (1870), 8BITMIME (6152),
  * ENHANCEDSTATUSCODES (2034, 3463), SMTPUTF8 (6531), DSN (3461),
- * CHUNKING (3030), ETRN (1985, trusted clients only), and for local
- * submitters only XMAILQ, the queue listing (smtp_mailq.c).
+ * CHUNKING (3030), ETRN (1985, trusted clients only), STARTTLS (3207,
+ * when a certificate is set), AUTH (4954, on the submission ports only;
+ * smtp_auth.c), and for local submitters only XMAILQ, the queue listing
+ * (smtp_mailq.c).
+ *
+ * TLS (RFC 3207, RFC 8314): on port 465 the session starts with the
+ * handshake; elsewhere STARTTLS starts it.  Its reply is flushed, then
+ * every byte read ahead is thrown away (iobuf_starttls: a command
+ * pipelined after STARTTLS in plaintext is never run, CVE-2011-0411),
+ * and the session is as new: no name, no transaction, EHLO again.  The
+ * handshake runs here, in the smtpd, as `user`: ternd only loaded the key.
  *
  * Relaying (DESIGN.md): a recipient is accepted when its domain is local
  * and the local part names a user or an alias, or when the client is
@@ -30,6 +39,9 @@
  * still routes ('%', '!', a quoted form) is never local for an untrusted
  * client, so no percent hack, bang path or quoted '@' relays.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -55,8 +67,8 @@
 #include "smtp_session_priv.h"
 #include "spool.h"
 #include "text.h"
+#include "tls.h"
 
-#define CMD_LINE_MAX	512	/* RFC 5321 4.5.3.1.4, CRLF included */
 
 #define ANY	((1 << SMTP_INIT) | (1 << SMTP_READY) | (1 << SMTP_MAIL) | \
 		    (1 << SMTP_RCPT) | (1 << SMTP_BDAT))
@@ -92,9 +104,12 @@ static int	check_etrn(struct smtp_session *, struct smtp_args *);
 static void	proceed_etrn(struct smtp_session *, struct smtp_args *);
 static int	check_xmailq(struct smtp_session *, struct smtp_args *);
 static void	proceed_xmailq(struct smtp_session *, struct smtp_args *);
+static int	check_starttls(struct smtp_session *, struct smtp_args *);
+static void	proceed_starttls(struct smtp_session *, struct smtp_args *);
 
 #define NO_MAIL_RCPT	"503 5.5.1 Error: need MAIL and RCPT first"
 #define NESTED_MAIL	"503 5.5.1 Error: nested MAIL command"
+#define IN_MAIL		"503 5.5.1 Error: MAIL transaction in progress"
 
 /* The reply in a state that does not allow a command without its own. */
 static const char *const state_refused[SMTP_NSTATES] = {
@@ -137,6 +152,12 @@ static const struct smtp_command commands[] = {
 	    check_etrn, proceed_etrn, NULL },
 	[SMTP_CMD_XMAILQ] = { "XMAILQ", (1 << SMTP_INIT) | (1 << SMTP_READY),
 	    { NULL }, check_xmailq, proceed_xmailq, NULL },
+	[SMTP_CMD_STARTTLS] = { "STARTTLS", 1 << SMTP_READY, { [SMTP_MAIL] =
+	    IN_MAIL, [SMTP_RCPT] = IN_MAIL, [SMTP_BDAT] = IN_MAIL },
+	    check_starttls, proceed_starttls, NULL },
+	[SMTP_CMD_AUTH] = { "AUTH", 1 << SMTP_READY, { [SMTP_MAIL] = IN_MAIL,
+	    [SMTP_RCPT] = IN_MAIL, [SMTP_BDAT] = IN_MAIL },
+	    smtp_check_auth, smtp_proceed_auth, NULL },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 _Static_assert(NCOMMANDS == SMTP_NCOMMANDS, "one table entry per command");
@@ -209,6 +230,10 @@ proceed_ehlo(struct smtp_session *s, struct smtp_args *a)
 	smtp_reply(s, "250-%s", s->cfg->hostname);
 	smtp_reply(s, "250-PIPELINING");
 	smtp_reply(s, "250-SIZE %lld", s->cfg->max_message_size);
+	if (s->ctx->tls != NULL && s->tls == NULL)
+		smtp_reply(s, "250-STARTTLS");
+	if (smtp_auth_offered(s))
+		smtp_reply(s, "250-AUTH PLAIN LOGIN");
 	if (etrn_allowed(s))
 		smtp_reply(s, "250-ETRN");
 	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
@@ -277,6 +302,8 @@ check_mail(struct smtp_session *s, struct smtp_args *a)
 	char	 qualified[CMD_LINE_MAX + 256], *p, *key, *value;
 	const char *end, *why;
 
+	if (smtp_auth_required(s))
+		return -1;
 	if ((p = skip_keyword(a->text, "FROM:")) == NULL) {
 		smtp_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		return -1;
@@ -316,7 +343,7 @@ check_mail(struct smtp_session *s, struct smtp_args *a)
 		smtp_transaction_reset(s);
 		return -1;
 	}
-	return 0;
+	return smtp_auth_owns_sender(s, a->addr);
 }
 
 static void
@@ -571,6 +598,71 @@ proceed_xmailq(struct smtp_session *s, struct smtp_args *a)
 		smtp_reply(s, "%s", why);
 }
 
+static int
+check_starttls(struct smtp_session *s, struct smtp_args *a)
+{
+	if (s->ctx->tls == NULL) {
+		smtp_reply(s, "502 5.5.1 Error: command not implemented");
+		return -1;
+	}
+	if (s->tls != NULL) {
+		smtp_reply(s, "554 5.5.1 Error: TLS already active");
+		return -1;
+	}
+	if (*a->text != '\0') {
+		smtp_reply(s, "501 5.5.4 Syntax: STARTTLS");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * tls_start - the handshake on the session's socket; then the session
+ * is as new.  A failed handshake ends the session: the stream is lost.
+ */
+static int
+tls_start(struct smtp_session *s)
+{
+	char	 err[256];
+	size_t	 dropped;
+
+	dropped = iobuf_starttls(&s->io, NULL);
+	if (dropped > 0)
+		log_info("%s[%s]: %zu byte%s sent after STARTTLS in plaintext "
+		    "thrown away", s->name, s->addr, dropped,
+		    dropped == 1 ? "" : "s");
+	if ((s->tls = tls_accept(s->ctx->tls, s->io.infd,
+	    (int)(s->cfg->smtpd_timeout * 1000), err, sizeof(err))) == NULL) {
+		log_info("SSL_accept error from %s[%s]: %s", s->name, s->addr,
+		    err);
+		s->io.status = IOBUF_ERROR;
+		smtp_set_state(s, SMTP_QUIT);
+		return -1;
+	}
+	iobuf_starttls(&s->io, s->tls);
+	tls_describe(s->tls, s->tls_desc, sizeof(s->tls_desc));
+	log_info("%s TLS connection established from %s[%s]: %s",
+	    tls_resumed(s->tls) ? "Reused" : "Anonymous", s->name, s->addr,
+	    s->tls_desc);
+	s->helo[0] = '\0';
+	s->esmtp = 0;
+	smtp_transaction_reset(s);
+	smtp_set_state(s, SMTP_INIT);
+	return 0;
+}
+
+static void
+proceed_starttls(struct smtp_session *s, struct smtp_args *a)
+{
+	(void)a;
+	smtp_reply(s, "220 2.0.0 Ready to start TLS");
+	if (iobuf_flush(&s->io) == -1) {
+		smtp_set_state(s, SMTP_QUIT);
+		return;
+	}
+	tls_start(s);
+}
+
 /* Find the command; the verb is upper-cased in place. */
 static const struct smtp_command *
 command_find(char *line, char **args)
@@ -645,7 +737,7 @@ session_log_lost(struct smtp_session *s)
 static void
 session_log_disconnect(struct smtp_session *s)
 {
-	char	 buf[512], verb[8];
+	char	 buf[512], verb[16];
 	size_t	 i, j, off = 0;
 
 	buf[0] = '\0';
@@ -663,14 +755,35 @@ session_log_disconnect(struct smtp_session *s)
 	    buf, s->count_all);
 }
 
+/* 127.0.0.0/8, ::1, and ::ffff:127.0.0.0/104 */
+static int
+is_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+	const unsigned char *b;
+
+	if (sa->sa_family == AF_INET)
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family != AF_INET6)
+		return 0;
+	b = sin6->sin6_addr.s6_addr;
+	if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+		return 1;
+	return IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) && b[12] == 127;
+}
+
 static void
-session_init(struct smtp_session *s, const struct config *cfg, int fd,
-    const struct sockaddr *peer, long uid)
+session_init(struct smtp_session *s, const struct config *cfg,
+    const struct smtpd_ctx *ctx, int fd, const struct sockaddr *peer,
+    long uid, int port)
 {
 	size_t	 i;
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
+	s->ctx = ctx;
+	s->port = port;
 	s->uid = uid;
 	s->declared_size = -1;
 	s->last = "CONNECT";
@@ -684,6 +797,7 @@ session_init(struct smtp_session *s, const struct config *cfg, int fd,
 		return;
 	}
 	netaddr_string(peer, s->addr, sizeof(s->addr));
+	s->loopback = is_loopback(peer);
 	for (i = 0; i < cfg->relay_networks.n; i++) {
 		struct cidr c;
 		if (cidr_parse(cfg->relay_networks.v[i], &c) == 0 &&
@@ -695,10 +809,18 @@ session_init(struct smtp_session *s, const struct config *cfg, int fd,
 		snprintf(s->name, sizeof(s->name), "unknown");
 }
 
-
 int
 smtp_session_run(const struct config *cfg, int fd, const struct sockaddr *peer,
     long uid)
+{
+	static const struct smtpd_ctx none = { NULL, -1 };
+
+	return smtp_session_serve(cfg, &none, fd, peer, uid, SMTPD_PORT_MX);
+}
+
+int
+smtp_session_serve(const struct config *cfg, const struct smtpd_ctx *ctx,
+    int fd, const struct sockaddr *peer, long uid, int port)
 {
 	struct smtp_session *s;
 	char	*line;
@@ -709,9 +831,12 @@ smtp_session_run(const struct config *cfg, int fd, const struct sockaddr *peer,
 		return 1;
 	/* Non-blocking: iobuf polls with the idle timeout only when idle. */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	session_init(s, cfg, fd, peer, uid);
+	session_init(s, cfg, ctx, fd, peer, uid, port);
 	log_info("connect from %s[%s]", s->name, s->addr);
-	smtp_reply(s, "220 %s ESMTP tern", cfg->hostname);
+	if (port == SMTPD_PORT_SMTPS && (ctx->tls == NULL || tls_start(s) == -1))
+		s->state = SMTP_QUIT;	/* RFC 8314 3.3: TLS first */
+	else
+		smtp_reply(s, "220 %s ESMTP tern", cfg->hostname);
 	while (s->state != SMTP_QUIT) {
 		if (s->errors >= cfg->max_errors) {
 			smtp_reply(s, "421 4.7.0 %s Error: too many errors",
@@ -720,9 +845,13 @@ smtp_session_run(const struct config *cfg, int fd, const struct sockaddr *peer,
 			    s->addr);
 			break;
 		}
-		if ((n = iobuf_getline(&s->io, CMD_LINE_MAX, &line,
+		if ((n = iobuf_getline(&s->io, AUTH_LINE_MAX, &line,
 		    &toolong)) == -1)
 			break;
+		/* only AUTH may be longer than RFC 5321's 512 (RFC 4954 4) */
+		if (!toolong && n > CMD_LINE_MAX && strncasecmp(line, "AUTH ",
+		    5) != 0)
+			toolong = 1;
 		if (toolong)
 			smtp_reply(s, "500 5.5.2 Error: line too long");
 		else
@@ -733,6 +862,8 @@ smtp_session_run(const struct config *cfg, int fd, const struct sockaddr *peer,
 	session_log_disconnect(s);
 	smtp_transaction_reset(s);
 	envelope_free(&s->env);
+	tls_close(s->tls);
+	explicit_bzero(s, sizeof(*s));	/* a password may be in io.in */
 	free(s);
 	return 0;
 }

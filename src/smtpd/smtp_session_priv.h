@@ -20,8 +20,11 @@
 #include "iobuf.h"
 #include "smtp_data.h"
 #include "queuefile.h"
+#include "smtp_session.h"
 
 #define SMTP_NO_RCPT	"554 5.5.1 Error: no valid recipients"
+#define CMD_LINE_MAX	512	/* RFC 5321 4.5.3.1.4, CRLF included */
+#define AUTH_LINE_MAX	12288	/* RFC 4954 4, CRLF included */
 
 enum smtp_state {
 	SMTP_INIT,		/* greeted, no HELO/EHLO yet */
@@ -48,6 +51,8 @@ enum smtp_command_id {
 	SMTP_CMD_HELP,
 	SMTP_CMD_ETRN,
 	SMTP_CMD_XMAILQ,
+	SMTP_CMD_STARTTLS,
+	SMTP_CMD_AUTH,
 	SMTP_NCOMMANDS
 };
 
@@ -65,7 +70,15 @@ struct smtp_args {
 
 struct smtp_session {
 	const struct config *cfg;
+	const struct smtpd_ctx *ctx;	/* TLS context, password checker */
+	int		 port;		/* enum smtpd_port */
 	struct iobuf	 io;
+	struct tls	*tls;		/* NULL until TLS is up */
+	char		 tls_desc[160];	/* "TLSv1.3 with cipher ..." */
+	char		 auth_user[256];	/* "" until AUTH succeeded */
+	const char	*auth_method;	/* "PLAIN", "LOGIN" */
+	int		 auth_failures;
+	int		 loopback;	/* the client is on 127/8 or ::1 */
 	enum smtp_state	 state;
 	long		 uid;		/* local submitter, -1 for TCP */
 	int		 trusted;	/* may relay */
@@ -99,5 +112,12 @@ int	smtp_check_bdat(struct smtp_session *, struct smtp_args *);
 void	smtp_proceed_bdat(struct smtp_session *, struct smtp_args *);
 void	smtp_refuse_bdat(struct smtp_session *, struct smtp_args *,
 	    const char *why);
+
+/* smtp_auth.c: AUTH (RFC 4954), and what the submission ports require */
+int	smtp_check_auth(struct smtp_session *, struct smtp_args *);
+void	smtp_proceed_auth(struct smtp_session *, struct smtp_args *);
+int	smtp_auth_offered(const struct smtp_session *);
+int	smtp_auth_required(struct smtp_session *);
+int	smtp_auth_owns_sender(struct smtp_session *, const char *sender);
 
 #endif
