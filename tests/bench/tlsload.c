@@ -24,7 +24,11 @@
  * CPU time per session (user + system, all workers), to show how much
  * of the machine the load itself takes.
  *
- * usage: tlsload [-c conc] [-t secs | -n sessions] [-l bytes] [-R]
+ * With -v it also prints the mean time of each step (from sending the
+ * command to the end of its reply) of the completed sessions, to show
+ * where a server makes its clients wait.
+ *
+ * usage: tlsload [-c conc] [-t secs | -n sessions] [-l bytes] [-R] [-v]
  *            [-f from] [-r rcpt] [-e ehlo] host:port
  */
 
@@ -51,12 +55,20 @@
 #define IOTIMEOUT	15	/* seconds for any one read or write */
 #define MAXFAIL		50	/* a worker gives up after this many */
 
+/* The steps of a session, in order; -v prints the mean time of each. */
+static const char *steps[] = {
+	"connect", "banner", "EHLO", "STARTTLS", "TLS handshake",
+	"EHLO after STARTTLS", "MAIL", "RCPT", "DATA", "end of data", "QUIT"
+};
+#define NSTEP	(sizeof(steps) / sizeof(steps[0]))
+
 /* What a worker reports to the parent, over a pipe, when it ends. */
 struct result {
 	long	ok;		/* sessions completed */
 	long	fail;		/* sessions that failed */
 	long	resumed;	/* of the completed, TLS resumed */
 	double	busy;		/* seconds spent in completed sessions */
+	double	spent[NSTEP];	/* of which in each step */
 	char	why[120];	/* the last failure */
 };
 
@@ -88,7 +100,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: tlsload [-c conc] [-t secs | -n sessions] "
-	    "[-l bytes] [-R] [-f from] [-r rcpt] [-e ehlo] host:port\n");
+	    "[-l bytes] [-R] [-v] [-f from] [-r rcpt] [-e ehlo] host:port\n");
 	exit(2);
 }
 
@@ -210,43 +222,61 @@ command(struct conn *c, const char *fmt, const char *arg)
 }
 
 /*
+ * The start of step k: the time since the last mark goes to the step
+ * before it.  Returns the step's name, for a failure.
+ */
+static const char *
+mark(double *spent, size_t k, double *t)
+{
+	double	 n;
+
+	n = now();
+	if (k > 0)
+		spent[k - 1] += n - *t;
+	*t = n;
+	return k < NSTEP ? steps[k] : "close";
+}
+
+/*
  * One whole session.  Returns 0 when the message was accepted and the
  * server said goodbye, else -1 with the step that failed in why.
  * *sess is the session to offer (may be NULL) and is replaced by the
  * newest one this connection got; *reused says whether TLS resumed.
+ * The time of each step is added to spent[] (NSTEP of them).
  */
 static int
-session(SSL_CTX *ctx, SSL_SESSION **sess, int *reused, char *why,
-    size_t whylen)
+session(SSL_CTX *ctx, SSL_SESSION **sess, int *reused, double *spent,
+    char *why, size_t whylen)
 {
 	struct conn	 c;
 	struct timeval	 tv = { IOTIMEOUT, 0 };
 	SSL_SESSION	*s;
 	const char	*step;
+	double		 t;
+	size_t		 k = 0;
 	int		 rc = -1, one = 1;
 
 	memset(&c, 0, sizeof(c));
 	c.fd = -1;
 	*reused = 0;
-	step = "socket";
+	step = mark(spent, k++, &t);
 	if ((c.fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
 		goto out;
 	setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	step = "connect";
 	if (connect(c.fd, (struct sockaddr *)&srv, sizeof(srv)) == -1)
 		goto out;
-	step = "banner";
+	step = mark(spent, k++, &t);
 	if (read_reply(&c) != 220)
 		goto out;
-	step = "EHLO";
+	step = mark(spent, k++, &t);
 	if (command(&c, "EHLO %s\r\n", ehlo) != 250)
 		goto out;
-	step = "STARTTLS";
+	step = mark(spent, k++, &t);
 	if (command(&c, "STARTTLS\r\n", NULL) != 220 || c.len != 0)
 		goto out;
-	step = "TLS handshake";
+	step = mark(spent, k++, &t);
 	if ((c.ssl = SSL_new(ctx)) == NULL)
 		goto out;
 	SSL_set_fd(c.ssl, c.fd);
@@ -256,24 +286,25 @@ session(SSL_CTX *ctx, SSL_SESSION **sess, int *reused, char *why,
 	if (SSL_connect(c.ssl) != 1)
 		goto out;
 	*reused = SSL_session_reused(c.ssl);
-	step = "EHLO after STARTTLS";
+	step = mark(spent, k++, &t);
 	if (command(&c, "EHLO %s\r\n", ehlo) != 250)
 		goto out;
-	step = "MAIL";
+	step = mark(spent, k++, &t);
 	if (command(&c, "MAIL FROM:<%s>\r\n", from) != 250)
 		goto out;
-	step = "RCPT";
+	step = mark(spent, k++, &t);
 	if (command(&c, "RCPT TO:<%s>\r\n", rcpt) != 250)
 		goto out;
-	step = "DATA";
+	step = mark(spent, k++, &t);
 	if (command(&c, "DATA\r\n", NULL) != 354)
 		goto out;
-	step = "end of data";
+	step = mark(spent, k++, &t);
 	if (send_all(&c, msg, msglen) == -1 || read_reply(&c) != 250)
 		goto out;
-	step = "QUIT";
+	step = mark(spent, k++, &t);
 	if (command(&c, "QUIT\r\n", NULL) != 221)
 		goto out;
+	mark(spent, k, &t);
 	rc = 0;
 out:
 	if (rc == -1) {
@@ -307,17 +338,21 @@ worker(SSL_CTX *ctx, double deadline, long quota, int resume, int out)
 {
 	struct result	 res;
 	SSL_SESSION	*sess = NULL;
-	double		 t0;
+	double		 t0, spent[NSTEP];
+	size_t		 k;
 	int		 reused;
 
 	memset(&res, 0, sizeof(res));
 	while (quota > 0 ? res.ok + res.fail < quota : now() < deadline) {
 		t0 = now();
-		if (session(ctx, &sess, &reused, res.why,
+		memset(spent, 0, sizeof(spent));
+		if (session(ctx, &sess, &reused, spent, res.why,
 		    sizeof(res.why)) == 0) {
 			res.ok++;
 			res.resumed += reused;
 			res.busy += now() - t0;
+			for (k = 0; k < NSTEP; k++)
+				res.spent[k] += spent[k];
 		} else if (++res.fail >= MAXFAIL)
 			break;
 		if (!resume && sess != NULL) {
@@ -359,10 +394,10 @@ main(int argc, char *argv[])
 	SSL_CTX		*ctx;
 	double		 secs = 10, t0, el, cpu;
 	long		 total = 0, quota;
-	size_t		 size = 4096;
-	int		 conc = 20, resume = 1, ch, i, p[2];
+	size_t		 size = 4096, k;
+	int		 conc = 20, resume = 1, verbose = 0, ch, i, p[2];
 
-	while ((ch = getopt(argc, argv, "c:e:f:l:n:r:Rt:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:e:f:l:n:r:Rt:v")) != -1) {
 		switch (ch) {
 		case 'c': conc = atoi(optarg); break;
 		case 'e': ehlo = optarg; break;
@@ -372,6 +407,7 @@ main(int argc, char *argv[])
 		case 'r': rcpt = optarg; break;
 		case 'R': resume = 0; break;
 		case 't': secs = atof(optarg); break;
+		case 'v': verbose = 1; break;
 		default: usage();
 		}
 	}
@@ -418,6 +454,8 @@ main(int argc, char *argv[])
 		sum.fail += res.fail;
 		sum.resumed += res.resumed;
 		sum.busy += res.busy;
+		for (k = 0; k < NSTEP; k++)
+			sum.spent[k] += res.spent[k];
 		if (res.why[0] != '\0')
 			memcpy(sum.why, res.why, sizeof(sum.why));
 	}
@@ -432,6 +470,9 @@ main(int argc, char *argv[])
 	    sum.ok, sum.fail, sum.ok ? (double)sum.resumed / sum.ok : 0.0,
 	    el, sum.ok / el, sum.ok ? 1000 * sum.busy / sum.ok : 0.0,
 	    sum.ok ? 1000 * cpu / sum.ok : 0.0);
+	for (k = 0; verbose && sum.ok > 0 && k < NSTEP; k++)
+		printf("  %-20s %7.2f ms\n", steps[k],
+		    1000 * sum.spent[k] / sum.ok);
 	if (sum.fail > 0)
 		fprintf(stderr, "tlsload: %ld failed; last: %s\n", sum.fail,
 		    sum.why);
