@@ -426,7 +426,8 @@ def mem_line(label, servers, mems, helpers=False):
         if not m:
             parts.append("%s n/a" % s.name)
             continue
-        extra = ", helpers +%d KiB" % m[4] if helpers and m[4] else ""
+        extra = (", helpers +%d KiB in all" % m[4]
+                 if helpers and m[4] else "")
         parts.append("%s %.0f KiB (%d sessions, %d procs%s)"
                      % (s.name, m[3], m[0], m[1], extra))
     line = "%-15s %s" % (label, ", ".join(parts))
