@@ -9,7 +9,8 @@
 # Settings, from the environment (make passes them), with defaults:
 #	DESTDIR		staging root prepended to every path	(empty)
 #	PREFIX		/usr/local
-#	SBINDIR		$PREFIX/sbin	ternd, sendmail, newaliases, ternq
+#	SBINDIR		$PREFIX/sbin	ternd, sendmail, newaliases, ternq,
+#					ternpasswd
 #	BINDIR		$PREFIX/bin	mailq
 #	MANDIR		$PREFIX/share/man
 #	SYSCONFDIR	/etc		tern/tern.conf, init.d/tern
@@ -44,7 +45,7 @@ if [ -z "${UNITDIR:-}" ]; then
 	esac
 fi
 
-PROGS_SBIN="ternd sendmail newaliases ternq"
+PROGS_SBIN="ternd sendmail newaliases ternq ternpasswd"
 PROGS_BIN="mailq"
 
 say() {

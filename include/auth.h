@@ -1,5 +1,88 @@
-/* TEMPORARY stub until the auth branch lands */
+/* SPDX-License-Identifier: ISC */
+/*
+ * auth.h - the password checker of AUTH: a process of its own that holds
+ * the hashes of auth_users and answers yes or no.
+ *
+ * In the master (root):
+ *	auth_checker_init(&ac)			once, before anything else
+ *	auth_checker_start(&ac, cfg, uid, gid, err, len)
+ *						at start and on HUP
+ *	auth_checker_reaped(&ac, pid, status)	for each pid waitpid() gives
+ *	auth_checker_timer(&ac, cfg, uid, gid, &timeout)
+ *						once per turn of the poll loop
+ *	auth_checker_stop(&ac)			at shutdown
+ * In an smtpd (as `user`), which inherited ac.fd from the master:
+ *	auth_check(fd, user, password, timeout_ms)	1 yes, 0 no, -1 try later
+ *
+ * Each start makes a fresh socket pair: the checker keeps one end, the
+ * master keeps the other in ac.fd (non-blocking, close-on-exec) for the
+ * smtpd children it forks from then on.  A checker from before a reload
+ * serves the sessions that still hold its pair and exits by itself when
+ * the last of them is gone (end of file).  After a new checker starts,
+ * an smtpd process that outlives its sessions (a worker) holds the old
+ * descriptor: the master retires its idle workers then, as on reload.
+ *
+ * A request is one record "user\0password\0" carrying, by SCM_RIGHTS, one
+ * end of a socket pair the requester made for it; the answer, one byte
+ * 'Y', 'N' or 'T' (temporary failure), goes back on that end alone, so
+ * it cannot reach another session, and no process can read another
+ * session's request off the shared socket (the checker never writes to
+ * it, and only the checker holds the other end).
+ */
 #ifndef TERN_AUTH_H
 #define TERN_AUTH_H
-int	auth_check(int fd, const char *user, const char *pass, int timeout_ms);
+
+#include <sys/types.h>
+
+#include <time.h>
+
+#include "config.h"
+
+struct auth_checker {
+	int	 fd;		/* client end for smtpds; -1: no checker */
+	pid_t	 pid;		/* the current checker, -1 none */
+	time_t	 started;
+	time_t	 restart_at;	/* when restart_pending */
+	int	 restart_pending;
+	int	 backoff;	/* seconds before the next restart */
+	int	 stopping;
+};
+
+void	auth_checker_init(struct auth_checker *);
+/*
+ * auth_checker_start - fork a checker that opens cfg->auth_users as root,
+ * gives up root for uid/gid (when root), reads the file, and then only
+ * answers requests.  Waits (at most 10 s) until it has read the file:
+ * returns its pid, or -1 with the reason ("FILE:LINE: ...") in err and
+ * the previous checker, if any, left in place.
+ */
+pid_t	auth_checker_start(struct auth_checker *, const struct config *,
+	    uid_t, gid_t, char *err, size_t errlen);
+/*
+ * auth_checker_reaped - pid has exited: 1 if it was the current checker
+ * (a restart is then scheduled, after a back-off of 0 s if it had run a
+ * minute, else 1, 2, 4 ... 60 s; logged), 0 if it is not ours.
+ */
+int	auth_checker_reaped(struct auth_checker *, pid_t, int status);
+/*
+ * auth_checker_timer - start the checker again when its restart is due:
+ * 1 when a new one started now (retire idle smtpd workers), else 0.
+ * Lowers *timeout_ms (-1: none yet) to when the next restart is due.
+ */
+int	auth_checker_timer(struct auth_checker *, const struct config *,
+	    uid_t, gid_t, int *timeout_ms);
+/* auth_checker_stop - SIGTERM the checker; no restarts from now on. */
+void	auth_checker_stop(struct auth_checker *);
+
+/*
+ * auth_check - ask the checker behind fd: 1 the password is user's, 0 it
+ * is not (or user or password cannot be one: empty, too long, a ':' or a
+ * control byte in the name), -1 no answer within timeout_ms, or no
+ * checker (errno EPIPE or ECONNREFUSED: it is gone for good behind this
+ * descriptor), or it answered 'T'.  The password is wiped from the
+ * request buffer; the caller wipes its own copy.
+ */
+int	auth_check(int fd, const char *user, const char *password,
+	    int timeout_ms);
+
 #endif

@@ -24,6 +24,9 @@ struct strlist {
 enum config_log	{ CONFIG_LOG_SYSLOG, CONFIG_LOG_STDERR };
 enum config_mailbox { CONFIG_MAILBOX_MAILDIR, CONFIG_MAILBOX_MBOX };
 enum config_family { CONFIG_FAMILY_ANY, CONFIG_FAMILY_IPV4, CONFIG_FAMILY_IPV6 };
+/* smtp_tls and the third field of a transport map line: the TLS level */
+enum config_tls { CONFIG_TLS_NONE, CONFIG_TLS_MAY, CONFIG_TLS_ENCRYPT,
+	CONFIG_TLS_VERIFY };
 
 struct config {
 	/* receiving: ternd and smtpd */
@@ -56,6 +59,8 @@ struct config {
 	long long	 smtpd_max_use;		/* sessions per smtpd process */
 	long long	 smtpd_max_idle;	/* an idle smtpd then exits */
 	long long	 client_name_lookup;	/* bool */
+	char		*auth_users;		/* user:hash, read as root */
+	char		*sender_login;		/* "" = user@local domains */
 	int		 log;			/* enum config_log */
 	/* the queue runner */
 	long long	 retry_interval;
@@ -84,6 +89,11 @@ struct config {
 	long long	 smtp_mx_session_limit;	/* per attempt; 0 = none */
 	long long	 smtp_attempt_timeout;	/* a whole attempt, seconds */
 	long long	 smtp_allow_loopback;	/* bool; for tests on one host */
+	int		 smtp_tls;		/* enum config_tls: default */
+	char		*smtp_tls_ca_path;	/* file or directory */
+	long long	 smtp_tls_implicit_port; /* TLS first; 0 none */
+	long long	 smtp_dane;		/* bool; RFC 7672 */
+	char		*relayhost_auth_file;	/* "[host]:port user:pass" */
 	/* where the file came from, for messages and reloads */
 	char		*path;
 	unsigned char	 key_set[CONFIG_MAX_KEYS];	/* by table index */

@@ -6,7 +6,8 @@
  * fdpass_send() sends len bytes with fd in one sendmsg(2).
  * fdpass_recv() receives one record of at most len bytes that carries
  * exactly one descriptor: it returns the byte count with *fd set (the
- * caller owns it), 0 at end of file, or -1; a record that is truncated or
+ * caller owns it), 0 at end of file or for an empty record (whose
+ * descriptors are closed), or -1; a record that is truncated or
  * carries no descriptor or several is -1 with errno EBADMSG, and every
  * descriptor that came with it is closed.
  */

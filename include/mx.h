@@ -34,10 +34,33 @@ struct mx_host {
 	int	 pref;
 };
 
-/* Each returns an enum mx_status; err gets a reason for the log. */
+/* A TLSA record (RFC 6698) of a digest: matching type 1 or 2. */
+#define MX_TLSA_MAX	8
+#define MX_TLSA_DATA_MAX 64
+struct mx_tlsa {
+	unsigned char	 usage, selector, mtype;
+	unsigned char	 data[MX_TLSA_DATA_MAX];
+	size_t		 len;
+};
+
+/*
+ * Each returns an enum mx_status; err gets a reason for the log.
+ * *secure (may be NULL) is set to 1 when the answer came with the AD
+ * bit (DNSSEC-authenticated by a validating resolver); with smtp_dane
+ * the resolver is asked to pass that bit on (RES_TRUSTAD).
+ */
 int	mx_lookup(const struct config *, const char *domain,
-	    struct mx_host *out, size_t max, size_t *n, char *err,
-	    size_t errlen);
+	    struct mx_host *out, size_t max, size_t *n, int *secure,
+	    char *err, size_t errlen);
+/*
+ * mx_tlsa - the TLSA records of _port._tcp.host (RFC 7672 section 2.2):
+ * MX_OK with *n records (records of full certificates, matching type
+ * 0, and longer digests are left out), MX_NONE/MX_NOTFOUND when there
+ * are none, MX_TEMPFAIL when the lookup failed.
+ */
+int	mx_tlsa(const struct config *, const char *host, int port,
+	    struct mx_tlsa *out, size_t max, size_t *n, int *secure,
+	    char *err, size_t errlen);
 int	mx_addresses(const struct config *, const char *host, int port,
 	    struct sockaddr_storage *out, size_t max, size_t *n, char *err,
 	    size_t errlen);

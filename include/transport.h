@@ -4,9 +4,11 @@
  *
  * transport_route() decides, in this order: the transport map
  * (config->transport), then relayhost, then the MX records of the domain.
- * Map lines are "domain target": target is "host", "host:port",
+ * Map lines are "domain target [tls]": target is "host", "host:port",
  * "[host]:port" (never an MX lookup: the host itself) or "discard";
- * ".example.org" matches every subdomain, "*" every domain.
+ * ".example.org" matches every subdomain, "*" every domain; tls, when
+ * given, is the TLS level for the domain ("none", "may", "encrypt",
+ * "verify"; enum config_tls), else smtp_tls is.
  * relayhost is "host[:port]" (MX lookup of host) or "[host][:port]"
  * (no MX lookup).  An address is never looked up as MX, bracketed or
  * not ("192.0.2.7:25", "[192.0.2.7]", "[IPv6:2001:db8::1]:25", and
@@ -34,6 +36,7 @@ struct transport_route {
 	char	 host[MX_NAME_MAX];
 	int	 port;
 	const char *source;	/* "transport", "relayhost" or "mx" */
+	int	 tls;		/* enum config_tls */
 };
 
 /* 0 and *route set, or -1 with "file:line: message" (map errors) in err */

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 """dnsserver.py - a tiny authoritative DNS server for tern's tests.
 
-    python3 tests/dnsserver.py --port N --zone FILE [--pidfile FILE]
+    python3 tests/dnsserver.py --port N --zone FILE [--pidfile FILE] [--ad]
 
 Answers on 127.0.0.1 over UDP and TCP (add --host ::1 for IPv6).  The
 zone file has one record per line, '#' starts a comment:
@@ -14,6 +14,12 @@ zone file has one record per line, '#' starts a comment:
     alias.test        CNAME    mx.example.test
     broken.test       SERVFAIL
     slow.test         TIMEOUT          (no answer at all)
+    _25._tcp.mx.example.test TLSA 3 1 1 40fd57...   (usage selector type hex)
+    example.test      SECURE           (answers for it get the AD bit)
+
+SECURE marks a name as DNSSEC-signed: every answer for it, records or
+not, comes with the AD bit (RFC 4035 section 3.2.3), as a validating
+resolver would send; --ad sets the bit on every answer.
 
 A name with records but none of the asked type gets an empty NOERROR
 answer (NODATA); a name not in the file gets NXDOMAIN.  The zone file
@@ -33,8 +39,9 @@ import sys
 import threading
 import time
 
-TYPES = {"A": 1, "CNAME": 5, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28}
-SPECIAL = ("SERVFAIL", "TIMEOUT")
+TYPES = {"A": 1, "CNAME": 5, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28,
+         "TLSA": 52}
+SPECIAL = ("SERVFAIL", "TIMEOUT", "SECURE")
 
 
 def norm(name):
@@ -51,7 +58,9 @@ def load_zone(path):
                 continue
             parts = line.split(None, 2)
             kind = parts[1].upper() if len(parts) > 1 else ""
-            if kind in SPECIAL and len(parts) == 2:
+            if kind == "SECURE" and len(parts) == 2:
+                special.setdefault("$secure", set()).add(norm(parts[0]))
+            elif kind in SPECIAL and len(parts) == 2:
                 special[norm(parts[0])] = kind
             elif kind in TYPES and len(parts) == 3:
                 records.setdefault(norm(parts[0]), []).append(
@@ -80,6 +89,10 @@ def rdata(kind, value):
         return struct.pack("!H", int(pref)) + encode_name(host)
     if kind in ("CNAME", "PTR"):
         return encode_name(value)
+    if kind == "TLSA":
+        usage, selector, mtype, data = value.split()
+        return bytes([int(usage), int(selector), int(mtype)]) + \
+            bytes.fromhex(data)
     raw = value.encode("utf-8")[:255]
     return bytes([len(raw)]) + raw
 
@@ -121,7 +134,7 @@ class Zone:
             return self.records, self.special
 
 
-def answer(zone, msg, udp):
+def answer(zone, msg, udp, ad=False):
     """Build the response to one query, or None to stay silent."""
     q = parse_question(msg)
     if q is None:
@@ -129,6 +142,7 @@ def answer(zone, msg, udp):
     qid, flags, qname, qtype, end = q
     records, special = zone.get()
     name = norm(qname)
+    ad = ad or name in special.get("$secure", ())
     rcode, answers = 0, []
     if special.get(name) == "TIMEOUT":
         return None
@@ -154,6 +168,8 @@ def answer(zone, msg, udp):
         body += encode_name(owner) + struct.pack(
             "!HHIH", TYPES[kind], 1, 60, len(data)) + data
     rflags = 0x8400 | (flags & 0x0100) | 0x0080 | rcode
+    if ad and rcode != 2:
+        rflags |= 0x0020
     count = len(answers)
     if udp and 12 + (end - 12) + len(body) > 512:
         rflags |= 0x0200
@@ -162,13 +178,13 @@ def answer(zone, msg, udp):
     return header + msg[12:end] + body
 
 
-def serve_udp(sock, zone):
+def serve_udp(sock, zone, ad):
     while True:
         try:
             msg, peer = sock.recvfrom(4096)
         except OSError:
             return
-        resp = answer(zone, msg, True)
+        resp = answer(zone, msg, True, ad)
         if resp is not None:
             sock.sendto(resp, peer)
 
@@ -183,7 +199,7 @@ def recv_exact(conn, n):
     return data
 
 
-def serve_tcp_conn(conn, zone):
+def serve_tcp_conn(conn, zone, ad):
     with conn:
         conn.settimeout(10)
         for _ in range(100):
@@ -193,19 +209,19 @@ def serve_tcp_conn(conn, zone):
             msg = recv_exact(conn, struct.unpack("!H", head)[0])
             if msg is None:
                 return
-            resp = answer(zone, msg, False)
+            resp = answer(zone, msg, False, ad)
             if resp is None:
                 return
             conn.sendall(struct.pack("!H", len(resp)) + resp)
 
 
-def serve_tcp(sock, zone):
+def serve_tcp(sock, zone, ad):
     while True:
         try:
             conn, _ = sock.accept()
         except OSError:
             return
-        threading.Thread(target=serve_tcp_conn, args=(conn, zone),
+        threading.Thread(target=serve_tcp_conn, args=(conn, zone, ad),
                          daemon=True).start()
 
 
@@ -215,6 +231,8 @@ def main(argv=None):
     p.add_argument("--zone", required=True)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--pidfile")
+    p.add_argument("--ad", action="store_true",
+                   help="set the AD bit on every answer")
     args = p.parse_args(argv)
     zone = Zone(args.zone)
     zone.get()
@@ -229,7 +247,8 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
     for fn, sock in ((serve_udp, udp), (serve_tcp, tcp)):
-        threading.Thread(target=fn, args=(sock, zone), daemon=True).start()
+        threading.Thread(target=fn, args=(sock, zone, args.ad),
+                         daemon=True).start()
     if args.pidfile:
         with open(args.pidfile + ".tmp", "w") as f:
             f.write("%d\n" % os.getpid())
@@ -247,8 +266,10 @@ def main(argv=None):
 class DNSServer:
     """Run dnsserver.py as a subprocess from a test; stop() kills by pid."""
 
-    def __init__(self, port, zone, pidfile=None, host="127.0.0.1"):
+    def __init__(self, port, zone, pidfile=None, host="127.0.0.1",
+                 extra=()):
         self.port, self.zone, self.host = port, zone, host
+        self.extra = list(extra)
         self.pidfile = pidfile or "%s.dns.pid" % zone
         self.proc = None
 
@@ -260,7 +281,7 @@ class DNSServer:
         self.proc = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "--port",
              str(self.port), "--zone", self.zone, "--host", self.host,
-             "--pidfile", self.pidfile])
+             "--pidfile", self.pidfile] + self.extra)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if os.path.exists(self.pidfile):

@@ -91,6 +91,17 @@ def need_tool(tool, package=None):
     return path
 
 
+def need_tls():
+    """Skip unless ternd was built with TLS (`ternd -V` says which)."""
+    out = subprocess.run([os.path.join(BIN, "ternd"), "-V"],
+                         capture_output=True, text=True, timeout=10)
+    if "not built in" in out.stdout + out.stderr or out.returncode != 0:
+        skip("TLS not built in (ternd -V: %s)" % out.stdout.strip())
+
+
+CERTS = os.path.join(TOP, "tests", "certs")
+
+
 def run_with_timeout(fn, seconds):
     """Run fn() with a SIGALRM deadline (tests run in worker processes)."""
     def alarm(signum, frame):

@@ -6,7 +6,8 @@
         [--pidfile FILE] [--reply-rcpt ADDR=550 ...] [--reply-mail CODE]
         [--reply-data CODE] [--greeting CODE] [--size N] [--no-pipelining]
         [--no-dsn] [--no-8bitmime] [--no-smtputf8] [--ehlo-fail]
-        [--transcript FILE]
+        [--transcript FILE] [--tls-cert PEM --tls-key KEY] [--implicit-tls]
+        [--tls-broken] [--auth USER:PASS] [--auth-mechs "PLAIN LOGIN"]
 
 Each accepted message becomes DIR/N.eml (the data, dot-unstuffed, CRLF
 as received) and then DIR/N.json, written atomically, with:
@@ -18,14 +19,26 @@ of data; --ehlo-fail answers EHLO with 502 so clients fall back to HELO.
 --transcript appends "C: ..." / "S: ..." lines per session.  Prints
 nothing; SIGTERM ends it.  Only CRLF.CRLF ends a message.
 
+TLS: with --tls-cert and --tls-key, EHLO offers STARTTLS (RFC 3207);
+after it the session starts over and the client must EHLO again.
+--implicit-tls makes every connection TLS from the start (port 465
+style).  --tls-broken answers STARTTLS with 220 and then sends garbage
+instead of a handshake, and closes.  --auth USER:PASS offers AUTH
+(--auth-mechs, default "PLAIN LOGIN") under TLS only, and requires it
+before MAIL.  The JSON of a message then also has tls (the protocol,
+"TLSv1.3", or null) and auth_user (or null).
+
 From a test:  sink = SMTPSink(port, dir, extra_args); sink.start(); ...
 sink.messages() -> list of the JSON dicts; sink.stop()
 """
 import argparse
 import asyncio
+import base64
 import json
+import logging
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -61,12 +74,13 @@ class Sink:
                     mail_params=sess["mail_params"],
                     rcpt_tos=sess["rcpt_tos"],
                     rcpt_params=sess["rcpt_params"], size=len(data),
+                    tls=sess.get("tls"), auth_user=sess.get("auth_user"),
                     data=data.decode("utf-8", "replace"))
         with open(base + ".json.tmp", "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=1)
         os.rename(base + ".json.tmp", base + ".json")
 
-    def ehlo_lines(self):
+    def ehlo_lines(self, sess):
         lines = [self.args.name]
         if not self.args.no_pipelining:
             lines.append("PIPELINING")
@@ -78,11 +92,24 @@ class Sink:
         if not self.args.no_dsn:
             lines.append("DSN")
         lines.append("ENHANCEDSTATUSCODES")
+        if self.args.tls_cert and not sess.get("tls"):
+            lines.insert(1, "STARTTLS")
+        if self.args.auth and sess.get("tls"):
+            lines.insert(1, "AUTH " + self.args.auth_mechs)
         return lines
+
+    def tls_context(self):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.args.tls_cert, self.args.tls_key)
+        return ctx
 
     async def handle(self, reader, writer):
         self.sessions += 1
-        sess = dict(n=self.sessions, helo=None, esmtp=False)
+        sess = dict(n=self.sessions, helo=None, esmtp=False, tls=None,
+                    auth_user=None, writer=writer)
+        ssl_object = writer.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            sess["tls"] = ssl_object.version()
         log = []
 
         async def send(line):
@@ -143,7 +170,7 @@ class Sink:
                 return True
             sess.update(helo=arg, esmtp=True)
             self.reset(sess)
-            lines = self.ehlo_lines()
+            lines = self.ehlo_lines(sess)
             for text in lines[:-1]:
                 await send("250-" + text)
             await send("250 " + lines[-1])
@@ -151,6 +178,12 @@ class Sink:
             sess.update(helo=arg, esmtp=False)
             self.reset(sess)
             await send("250 " + self.args.name)
+        elif verb == "STARTTLS" and self.args.tls_cert and not sess["tls"]:
+            return await self.starttls(reader, send, sess)
+        elif verb == "AUTH" and self.args.auth and sess["tls"]:
+            await self.auth(arg, reader, send, sess, log)
+        elif verb == "MAIL" and self.args.auth and not sess["auth_user"]:
+            await send("530 5.7.0 Authentication required")
         elif verb == "MAIL":
             await self.mail(arg, send, sess)
         elif verb == "RCPT":
@@ -170,6 +203,53 @@ class Sink:
         else:
             await send("502 5.5.2 Error: command not recognized")
         return True
+
+    async def starttls(self, reader, send, sess):
+        writer = sess["writer"]
+        await send("220 2.0.0 Ready to start TLS")
+        if self.args.tls_broken:
+            writer.write(b"this is not a TLS ServerHello\r\n" * 4)
+            await writer.drain()
+            return False
+        await writer.start_tls(self.tls_context())
+        sess.update(tls=writer.get_extra_info("ssl_object").version(),
+                    helo=None, esmtp=False, auth_user=None)
+        self.reset(sess)
+        return True
+
+    async def auth(self, arg, reader, send, sess, log):
+        """AUTH PLAIN [initial] or AUTH LOGIN; the secrets are not logged."""
+        user, _, password = self.args.auth.partition(":")
+        mech, _, initial = arg.partition(" ")
+        mech = mech.upper()
+
+        async def ask(prompt):
+            await send("334 " + prompt)
+            raw = await asyncio.wait_for(reader.readline(), 60)
+            log.append("C: <AUTH response>")
+            return raw.strip()
+
+        try:
+            if mech == "PLAIN" and mech in self.args.auth_mechs.split():
+                raw = initial.strip() or await ask("")
+                parts = base64.b64decode(raw).split(b"\0")
+                ok = len(parts) == 3 and parts[1].decode() == user and \
+                    parts[2].decode() == password
+            elif mech == "LOGIN" and mech in self.args.auth_mechs.split():
+                got_user = base64.b64decode(await ask("VXNlcm5hbWU6"))
+                got_pass = base64.b64decode(await ask("UGFzc3dvcmQ6"))
+                ok = got_user.decode() == user and got_pass.decode() == \
+                    password
+            else:
+                await send("504 5.5.4 Unrecognized authentication type")
+                return
+        except (ValueError, UnicodeDecodeError):
+            ok = False
+        if ok:
+            sess["auth_user"] = user
+            await send("235 2.7.0 Authentication successful")
+        else:
+            await send("535 5.7.8 Error: authentication failed")
 
     async def mail(self, arg, send, sess):
         if not arg.upper().startswith("FROM:<") or ">" not in arg:
@@ -236,8 +316,9 @@ class Sink:
 
 async def serve(args):
     sink = Sink(args)
-    server = await asyncio.start_server(sink.handle, args.host, args.port,
-                                        limit=1 << 20, reuse_address=True)
+    server = await asyncio.start_server(
+        sink.handle, args.host, args.port, limit=1 << 20, reuse_address=True,
+        ssl=sink.tls_context() if args.implicit_tls else None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -273,11 +354,19 @@ def parse_args(argv=None):
     p.add_argument("--no-smtputf8", action="store_true")
     p.add_argument("--ehlo-fail", action="store_true")
     p.add_argument("--transcript")
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--implicit-tls", action="store_true")
+    p.add_argument("--tls-broken", action="store_true")
+    p.add_argument("--auth", metavar="USER:PASS")
+    p.add_argument("--auth-mechs", default="PLAIN LOGIN")
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    # asyncio warns about eof_received() on every STARTTLS session
+    logging.getLogger("asyncio").setLevel(logging.ERROR)
     os.makedirs(args.dir, exist_ok=True)
     asyncio.run(serve(args))
     return 0

@@ -87,6 +87,9 @@ static const struct conf_key keys[] = {
 	    NULL },
 	{ "client_name_lookup", CONF_BOOL, "no", F(client_name_lookup), 0, 1,
 	    NULL },
+	{ "auth_users", CONF_STRING, "/etc/tern/passwd", F(auth_users), 0, 0,
+	    NULL },
+	{ "sender_login", CONF_STRING, "", F(sender_login), 0, 0, NULL },
 	{ "log", CONF_ENUM, "syslog", F(log), 0, 0, "syslog|stderr" },
 	{ "retry_interval", CONF_DURATION, "30m", F(retry_interval), 1, BIG,
 	    NULL },
@@ -129,6 +132,15 @@ static const struct conf_key keys[] = {
 	    F(smtp_attempt_timeout), 1, 86400, NULL },
 	{ "smtp_allow_loopback", CONF_BOOL, "no", F(smtp_allow_loopback), 0,
 	    1, NULL },
+	{ "smtp_tls", CONF_ENUM, "may", F(smtp_tls), 0, 0,
+	    "none|may|encrypt|verify" },
+	{ "smtp_tls_ca_path", CONF_STRING, "/etc/ssl/certs",
+	    F(smtp_tls_ca_path), 0, 0, NULL },
+	{ "smtp_tls_implicit_port", CONF_INT, "465", F(smtp_tls_implicit_port),
+	    0, 65535, NULL },
+	{ "smtp_dane", CONF_BOOL, "no", F(smtp_dane), 0, 1, NULL },
+	{ "relayhost_auth_file", CONF_STRING, "", F(relayhost_auth_file), 0, 0,
+	    NULL },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 _Static_assert(NKEYS <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");

@@ -128,6 +128,8 @@ fdpass_recvv(int sock, void *buf, size_t len, int *fds, int nfds)
 	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) == -1 &&
 	    errno == EINTR)
 		;
+	if (n == 0)
+		(void)fdpass_take(&msg, fds, 0);	/* close what came along */
 	if (n <= 0)
 		return n;
 	if (nfds < 1 || nfds > FDPASS_MAX_FDS ||

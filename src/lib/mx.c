@@ -16,6 +16,11 @@
  * first, "ipv6" every IPv6 address first; the other family always
  * follows as the fallback within the same attempt.  "localhost" and
  * address literals need no DNS.
+ *
+ * DANE (smtp_dane): the resolver is asked to pass the AD bit of the
+ * answers on (RES_TRUSTAD, glibc 2.31; tern does no DNSSEC validation of
+ * its own, so the name server must be a validating resolver on this
+ * host); mx_lookup() and mx_tlsa() say whether the answer had it.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -35,6 +40,7 @@
 #include "netaddr.h"
 
 #define MX_ANSWER_MAX	65536
+#define MX_T_TLSA	52	/* RFC 6698 */
 
 /* mx_server - point the resolver at dns_server; -1 on a bad value */
 static int
@@ -70,10 +76,14 @@ mx_server(res_state res, const char *server)
 	return 0;
 }
 
-/* mx_query - one query; its length, or -1 with *status set */
+/*
+ * mx_query - one query; its length, or -1 with *status set.  *secure
+ * (may be NULL) is the AD bit of the answer (RFC 4035 section 3.2.3).
+ */
 static int
-mx_query(const struct config *conf, const char *name, int type,
-    unsigned char *answer, int *status, char *err, size_t errlen)
+mx_query_ad(const struct config *conf, const char *name, int type,
+    unsigned char *answer, int *status, int *secure, char *err,
+    size_t errlen)
 {
 	struct __res_state res;
 	int	 len;
@@ -87,6 +97,12 @@ mx_query(const struct config *conf, const char *name, int type,
 	res.retrans = 2;
 	res.retry = 2;
 	res.options &= ~(RES_DNSRCH | RES_DEFNAMES);
+#ifdef RES_TRUSTAD
+	if (conf->smtp_dane)
+		res.options |= RES_TRUSTAD;
+#endif
+	if (secure != NULL)
+		*secure = 0;
 	if (conf->dns_server != NULL && *conf->dns_server != '\0' &&
 	    mx_server(&res, conf->dns_server) == -1) {
 		snprintf(err, errlen, "bad dns_server \"%s\"", conf->dns_server);
@@ -99,14 +115,24 @@ mx_query(const struct config *conf, const char *name, int type,
 		*status = res.res_h_errno == HOST_NOT_FOUND ? MX_NOTFOUND :
 		    res.res_h_errno == NO_DATA ? MX_NONE : MX_TEMPFAIL;
 		snprintf(err, errlen, "%s type=%s: %s", name,
-		    type == ns_t_mx ? "MX" : type == ns_t_a ? "A" : "AAAA",
+		    type == ns_t_mx ? "MX" : type == ns_t_a ? "A" :
+		    type == MX_T_TLSA ? "TLSA" : "AAAA",
 		    res.res_h_errno == HOST_NOT_FOUND ? "Host not found" :
 		    res.res_h_errno == NO_DATA ?
 		    "Host found but no data record of requested type" :
 		    "Host not found, try again");
-	}
+	} else if (secure != NULL && len >= 4)
+		*secure = conf->smtp_dane && (answer[3] & 0x20) != 0;
 	res_nclose(&res);
 	return len;
+}
+
+static int
+mx_query(const struct config *conf, const char *name, int type,
+    unsigned char *answer, int *status, char *err, size_t errlen)
+{
+	return mx_query_ad(conf, name, type, answer, status, NULL, err,
+	    errlen);
 }
 
 static int
@@ -155,7 +181,7 @@ mx_parse_mx(const unsigned char *answer, int len, struct mx_sortable *out,
 
 int
 mx_lookup(const struct config *conf, const char *domain, struct mx_host *out,
-    size_t max, size_t *n, char *err, size_t errlen)
+    size_t max, size_t *n, int *secure, char *err, size_t errlen)
 {
 	unsigned char *answer;
 	struct mx_sortable hosts[MX_HOSTS_MAX];
@@ -167,8 +193,8 @@ mx_lookup(const struct config *conf, const char *domain, struct mx_host *out,
 		snprintf(err, errlen, "out of memory");
 		return MX_TEMPFAIL;
 	}
-	if ((len = mx_query(conf, domain, ns_t_mx, answer, &status, err,
-	    errlen)) == -1)
+	if ((len = mx_query_ad(conf, domain, ns_t_mx, answer, &status, secure,
+	    err, errlen)) == -1)
 		goto done;
 	count = mx_parse_mx(answer, len, hosts, MX_HOSTS_MAX, &null_mx);
 	if (count == -1) {
@@ -315,6 +341,69 @@ mx_addresses(const struct config *conf, const char *host, int port,
 	if (s4 == MX_OK)
 		snprintf(err, errlen, "%s: no address records", host);
 	return MX_NOTFOUND;
+}
+
+/* mx_parse_tlsa - the digest TLSA records of an answer; how many */
+size_t
+mx_parse_tlsa(const unsigned char *answer, int len, struct mx_tlsa *out,
+    size_t max)
+{
+	ns_msg	 msg;
+	ns_rr	 rr;
+	const unsigned char *d;
+	size_t	 n = 0, dlen;
+	int	 i, count;
+
+	if (ns_initparse(answer, len, &msg) == -1)
+		return 0;
+	count = ns_msg_count(msg, ns_s_an);
+	for (i = 0; i < count && n < max; i++) {
+		if (ns_parserr(&msg, ns_s_an, i, &rr) == -1)
+			break;
+		if (ns_rr_type(rr) != MX_T_TLSA || ns_rr_rdlen(rr) < 4)
+			continue;
+		d = ns_rr_rdata(rr);
+		dlen = ns_rr_rdlen(rr) - 3;
+		if (d[2] == 0 || dlen > MX_TLSA_DATA_MAX)
+			continue;
+		out[n].usage = d[0];
+		out[n].selector = d[1];
+		out[n].mtype = d[2];
+		memcpy(out[n].data, d + 3, dlen);
+		out[n].len = dlen;
+		n++;
+	}
+	return n;
+}
+
+int
+mx_tlsa(const struct config *conf, const char *host, int port,
+    struct mx_tlsa *out, size_t max, size_t *n, int *secure, char *err,
+    size_t errlen)
+{
+	unsigned char *answer;
+	char	 name[MX_NAME_MAX + 16];
+	int	 len, status = MX_OK;
+
+	*n = 0;
+	*secure = 0;
+	if (snprintf(name, sizeof(name), "_%d._tcp.%s", port, host) >=
+	    (int)sizeof(name)) {
+		snprintf(err, errlen, "%s: name too long for TLSA", host);
+		return MX_NOTFOUND;
+	}
+	if ((answer = malloc(MX_ANSWER_MAX)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return MX_TEMPFAIL;
+	}
+	if ((len = mx_query_ad(conf, name, MX_T_TLSA, answer, &status, secure,
+	    err, errlen)) != -1) {
+		*n = mx_parse_tlsa(answer, len, out, max);
+		if (*n == 0)
+			status = MX_NONE;
+	}
+	free(answer);
+	return status;
 }
 
 /* mx_parse_ptr - the name in the first answer record, a PTR; 0 or -1 */

@@ -27,4 +27,8 @@ void	mx_parse_addrs(const unsigned char *answer, int len, int type,
 int	mx_parse_ptr(const unsigned char *answer, int len, char *host,
 	    size_t hostlen);
 
+/* The TLSA records of an answer (type 52): count of out[] filled. */
+size_t	mx_parse_tlsa(const unsigned char *answer, int len,
+	    struct mx_tlsa *out, size_t max);
+
 #endif

@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
-#include "iobuf.h"
 #include "tls.h"
 
 #ifdef TERN_TLS
@@ -170,12 +170,22 @@ tls_ctx_free(struct tls_ctx *t)
 	free(t);
 }
 
+/* Milliseconds of CLOCK_MONOTONIC (iobuf has its own: tls.c is below it). */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Run SSL_accept or SSL_connect to the end, waiting with poll(2). */
 static int
 handshake(SSL *ssl, int fd, int server, int timeout_ms, char *err,
     size_t errlen)
 {
-	long long deadline = iobuf_now_ms() + timeout_ms, left;
+	long long deadline = now_ms() + timeout_ms, left;
 	struct pollfd pfd;
 	int	 r, e, n;
 
@@ -204,7 +214,7 @@ handshake(SSL *ssl, int fd, int server, int timeout_ms, char *err,
 		}
 		pfd.fd = fd;
 		do {
-			if ((left = deadline - iobuf_now_ms()) <= 0) {
+			if ((left = deadline - now_ms()) <= 0) {
 				snprintf(err, errlen, "timeout in the TLS "
 				    "handshake");
 				return -1;

@@ -8,7 +8,11 @@
  *	.example.org	[192.0.2.7]:25		every subdomain of example.org
  *	dev.test	discard
  *	*		[smarthost.example.net]:587
+ *	secure.example	[mx.secure.example]:25	verify
  *
+ * The optional third field is the TLS level of the destination (none,
+ * may, encrypt, verify; see smtp_tls); without it, smtp_tls applies, as
+ * it does to relayhost and MX routes.
  * Lookup order: the exact domain, then ".parent" entries from the most
  * specific, then "*".  Map targets never cause an MX lookup.  The map is
  * small and read again at every lookup, so edits need no reload; any bad
@@ -203,11 +207,26 @@ transport_rank(const char *key, const char *domain)
 	return 0;
 }
 
+/* transport_tls_level - "none".."verify" as enum config_tls; -1 if not */
+static int
+transport_tls_level(const char *s)
+{
+	static const char *const names[] = { "none", "may", "encrypt",
+	    "verify" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 /* transport_line - parse one line; 1 entry, 0 blank, -1 error */
 static int
-transport_line(char *line, char **key, char **target, const char **why)
+transport_line(char *line, char **key, char **target, int *tls,
+    const char **why)
 {
-	char	*p, *extra;
+	char	*p, *level, *extra;
 
 	if ((p = strchr(line, '#')) != NULL &&
 	    (p == line || isspace((unsigned char)p[-1])))
@@ -216,11 +235,18 @@ transport_line(char *line, char **key, char **target, const char **why)
 	if (*key == NULL)
 		return 0;
 	*target = strtok_r(NULL, " \t\r\n", &p);
+	level = strtok_r(NULL, " \t\r\n", &p);
 	extra = strtok_r(NULL, " \t\r\n", &p);
+	*tls = -1;
 	if (*target == NULL)
 		*why = "missing target";
 	else if (extra != NULL)
 		*why = "too many fields";
+	else if (level != NULL &&
+	    (*tls = transport_tls_level(level)) == -1)
+		*why = "bad TLS level (want none, may, encrypt or verify)";
+	else if (level != NULL && strcasecmp(*target, "discard") == 0)
+		*why = "discard takes no TLS level";
 	else if (strcmp(*key, "*") != 0 && !transport_is_hostname(*key +
 	    (**key == '.')) && !(**key == '[' && (*key)[strlen(*key) - 1] ==
 	    ']'))
@@ -243,7 +269,7 @@ transport_read(const struct config *conf, const char *domain,
 	const char *why = NULL;
 	struct transport_route route;
 	size_t	 lineno = 0, rank;
-	int	 rc = -1, r;
+	int	 rc = -1, r, tls;
 
 	memset(match, 0, sizeof(*match));
 	if ((fp = fopen(conf->transport, "r")) == NULL) {
@@ -257,7 +283,8 @@ transport_read(const struct config *conf, const char *domain,
 			why = "line too long";
 			goto bad;
 		}
-		if ((r = transport_line(line, &key, &target, &why)) == -1)
+		if ((r = transport_line(line, &key, &target, &tls, &why)) ==
+		    -1)
 			goto bad;
 		if (r == 0)
 			continue;
@@ -267,6 +294,7 @@ transport_read(const struct config *conf, const char *domain,
 			    "[host]:port or discard)";
 			goto bad;
 		}
+		route.tls = tls != -1 ? tls : conf->smtp_tls;
 		rank = domain != NULL ? transport_rank(key, domain) : 0;
 		if (rank > match->rank) {
 			match->rank = rank;
@@ -328,12 +356,14 @@ transport_route(const struct config *conf, const char *domain,
 			return -1;
 		}
 		route->source = "relayhost";
+		route->tls = conf->smtp_tls;
 		return 0;
 	}
 	memset(route, 0, sizeof(*route));
 	route->kind = domain[0] == '[' ? TRANSPORT_HOST : TRANSPORT_MX;
 	route->port = (int)conf->remote_port;
 	route->source = "mx";
+	route->tls = conf->smtp_tls;
 	if (snprintf(route->host, sizeof(route->host), "%s", domain) >=
 	    (int)sizeof(route->host)) {
 		snprintf(err, errlen, "domain name too long");

@@ -23,9 +23,12 @@
 #include <unistd.h>
 
 #include "aliases.h"
+#include "authfile.h"
 #include "config.h"
 #include "log.h"
 #include "master.h"
+#include "priv.h"
+#include "senderlogin.h"
 #include "spool.h"
 #include "tls.h"
 #include "transport.h"
@@ -123,6 +126,39 @@ check_tls(const struct config *cfg)
 	return 0;
 }
 
+/*
+ * check_auth - with a submission listener, auth_users must load (and
+ * should name someone); sender_login, when set, must parse.
+ */
+static int
+check_auth(const struct config *cfg)
+{
+	struct authfile *af;
+	char	 err[1024];
+	int	 rc = 0;
+
+	if (cfg->submission_listen.n > 0 || cfg->smtps_listen.n > 0) {
+		if ((af = authfile_open(cfg->auth_users, err,
+		    sizeof(err))) == NULL) {
+			fprintf(stderr, "ternd: %s: auth_users: %s\n",
+			    cfg->path, err);
+			rc = EX_CONFIG;
+		} else {
+			if (authfile_count(af) == 0)
+				fprintf(stderr, "ternd: %s: warning: %s has no "
+				    "users: nobody can log in (ternpasswd(8))\n",
+				    cfg->path, cfg->auth_users);
+			authfile_free(af);
+		}
+	}
+	if (cfg->sender_login[0] != '\0' &&
+	    sender_login_check(cfg->sender_login, err, sizeof(err)) == -1) {
+		fprintf(stderr, "ternd: %s: sender_login: %s\n", cfg->path, err);
+		rc = EX_CONFIG;
+	}
+	return rc;
+}
+
 static int
 check_files(const struct config *cfg)
 {
@@ -152,6 +188,8 @@ check_files(const struct config *cfg)
 		fprintf(stderr, "ternd: %s: warning: %s\n", cfg->path, err);
 	if (check_tls(cfg) != 0)
 		rc = EX_CONFIG;
+	if (check_auth(cfg) != 0)
+		rc = EX_CONFIG;
 	return rc;
 }
 
@@ -179,7 +217,7 @@ spool_child(const struct config *cfg, const struct passwd *pw)
 {
 	char	 err[1024];
 
-	if (pw != NULL && priv_drop(pw->pw_uid, pw->pw_gid) == -1)
+	if (pw != NULL && priv_become(pw->pw_uid, pw->pw_gid) == -1)
 		_exit(1);
 	if (spool_setup(cfg->spool_dir, err, sizeof(err)) == -1) {
 		log_warnx("spool %s; every part of the spool must belong to "

@@ -39,13 +39,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "config.h"
 #include "delivery.h"
 #include "local_job.h"
 #include "log.h"
 #include "master.h"
 #include "netaddr.h"
+#include "priv.h"
 #include "queue.h"
+#include "relayauth.h"
 #include "smtp_session.h"
 #include "smtpd_worker.h"
 #include "spool.h"
@@ -71,6 +74,7 @@ struct master {
 	int		 listen_port[MAX_LISTEN];	/* enum smtpd_port */
 	size_t		 nlisten;
 	struct smtpd_ctx sctx;		/* what every smtpd inherits */
+	struct auth_checker ac;		/* the password checker (auth.h) */
 	int		 submit_fd;
 	int		 queue_sock;	/* our end of the queue socketpair */
 	int		 queue_child;	/* its end, given to each runner */
@@ -137,6 +141,9 @@ child_setup(struct master *m, const char *proc, int keep_queue_sock)
 	close(m->queue_sock);
 	if (!keep_queue_sock)
 		close(m->queue_child);
+	/* only an smtpd asks the password checker */
+	if (strcmp(proc, "smtpd") != 0 && m->ac.fd != -1)
+		close(m->ac.fd);
 	/* Another worker's control socket must close when the master's does. */
 	for (i = 0; i < m->nchildren; i++)
 		if (m->children[i].ctl != -1)
@@ -166,28 +173,6 @@ priv_lookup(struct master *m)
 	 * in each forked job would cost a dlopen per delivery.
 	 */
 	getgrouplist(pw->pw_name, pw->pw_gid, groups, &n);
-	return 0;
-}
-
-/*
- * priv_drop - become uid/gid for good: supplementary groups, gid, uid,
- * and a check that root cannot be regained.  Without root it does nothing.
- */
-int
-priv_drop(uid_t uid, gid_t gid)
-{
-	if (geteuid() != 0)
-		return 0;
-	if (setgroups(1, &gid) == -1 || setgid(gid) == -1 ||
-	    setuid(uid) == -1) {
-		log_warn("cannot drop privileges to uid %ld", (long)uid);
-		return -1;
-	}
-	if (uid != 0 && (getuid() != uid || geteuid() != uid ||
-	    getgid() != gid || setuid(0) != -1)) {
-		log_warnx("privileges to uid %ld not dropped", (long)uid);
-		return -1;
-	}
 	return 0;
 }
 
@@ -246,6 +231,23 @@ sessions_from(const struct master *m, const char *addr)
 	return n;
 }
 
+/*
+ * auth_file_open - in the queue runner's child, still root: open
+ * relayhost_auth_file (named by the admin in tern.conf) for the remote
+ * agents, and read nothing of it (relayauth.c: only an agent, as
+ * `user`, preads it).  The runner inherits the descriptor across
+ * priv_become(); the master itself never holds it, so no smtpd does.
+ */
+static void
+auth_file_open(const struct config *cfg)
+{
+	char	 err[512];
+
+	if (cfg->relayhost_auth_file[0] != '\0' &&
+	    relayauth_open(cfg->relayhost_auth_file, err, sizeof(err)) == -1)
+		log_warnx("relayhost_auth_file %s", err);
+}
+
 static void
 queue_runner_start(struct master *m)
 {
@@ -258,7 +260,8 @@ queue_runner_start(struct master *m)
 	}
 	if (pid == 0) {
 		child_setup(m, "qmgr", 1);
-		if (priv_drop(m->uid, m->gid) == -1)
+		auth_file_open(m->cfg);
+		if (priv_become(m->uid, m->gid) == -1)
 			_exit(1);
 		_exit(queue_run(m->cfg, m->queue_child));
 	}
@@ -292,6 +295,8 @@ reap(struct master *m)
 	int	 status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (auth_checker_reaped(&m->ac, pid, status))
+			continue;
 		if (pid == m->queue_pid)
 			queue_runner_died(m);
 		else
@@ -391,6 +396,7 @@ session_start(struct master *m, int fd, struct sockaddr *sa, long uid,
 		    "too many connections from one address", addr);
 		return;
 	}
+	m->sctx.auth_fd = m->ac.fd;	/* -1 while it restarts */
 	if (uid < 0 && worker_reuse(m, fd, sa, addr, port) == 0)
 		return;
 	sp[0] = sp[1] = -1;
@@ -405,7 +411,7 @@ session_start(struct master *m, int fd, struct sockaddr *sa, long uid,
 	}
 	if (pid == 0) {
 		child_setup(m, "smtpd", 0);
-		if (priv_drop(m->uid, m->gid) == -1)
+		if (priv_become(m->uid, m->gid) == -1)
 			_exit(1);
 		if (sp[1] != -1) {
 			close(sp[0]);
@@ -605,6 +611,39 @@ tls_load(struct master *m)
 	return 0;
 }
 
+/* AUTH is offered on the submission listeners: the checker must run. */
+static int
+auth_wanted(const struct master *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->nlisten; i++)
+		if (m->listen_port[i] != SMTPD_PORT_MX)
+			return 1;
+	return 0;
+}
+
+/*
+ * auth_start - a password checker for auth_users (auth.h: it opens the
+ * file as root, then reads it as `user`; this process reads none of it).
+ * -1 (logged) when it cannot; the previous checker, if any, stays.
+ */
+static int
+auth_start(struct master *m)
+{
+	char	 err[1024];
+
+	if (!auth_wanted(m))
+		return 0;
+	if (auth_checker_start(&m->ac, m->cfg, m->uid, m->gid, err,
+	    sizeof(err)) == -1) {
+		log_warnx("password checker: %s", err);
+		return -1;
+	}
+	m->sctx.auth_fd = m->ac.fd;
+	return 0;
+}
+
 static void
 reload(struct master *m)
 {
@@ -622,6 +661,8 @@ reload(struct master *m)
 		log_warnx("keeping the old user's ids");
 	if (tls_load(m) == -1)
 		log_warnx("keeping the old TLS certificate and key");
+	if (auth_start(m) == -1)
+		log_warnx("keeping the old password checker");
 	log_info("configuration reloaded from %s", m->cfg->path);
 	workers_retire(m, 1);	/* new sessions get the new configuration */
 	if (m->queue_pid > 0)
@@ -635,6 +676,7 @@ shutdown_children(struct master *m)
 	time_t	 deadline = time(NULL) + GRACE_SECONDS;
 	size_t	 i;
 
+	auth_checker_stop(&m->ac);
 	for (i = 0; i < m->nlisten; i++)
 		close(m->listen_fd[i]);
 	m->nlisten = 0;
@@ -721,6 +763,12 @@ master_loop(struct master *m)
 		timeout = m->queue_restart_at ? 1000 : -1;
 		if (idle != -1 && (timeout == -1 || idle < timeout))
 			timeout = idle + 1;
+		/* a new checker: idle workers hold the old one's socket */
+		if (auth_checker_timer(&m->ac, m->cfg, m->uid, m->gid,
+		    &timeout)) {
+			m->sctx.auth_fd = m->ac.fd;
+			workers_retire(m, 1);
+		}
 		if (poll(pfd, n, timeout) == -1 && errno != EINTR)
 			fatal("poll");
 		if (pfd[0].revents & POLLIN)
@@ -805,6 +853,7 @@ master_run(struct config *cfg, int detach)
 	size_t	 i;
 
 	memset(&m, 0, sizeof(m));
+	auth_checker_init(&m.ac);
 	m.cfg = cfg;
 	m.queue_pid = -1;
 	if (priv_lookup(&m) == -1)
@@ -843,6 +892,8 @@ master_run(struct config *cfg, int detach)
 	fcntl(sig_pipe[0], F_SETFL, O_NONBLOCK);
 	fcntl(sig_pipe[1], F_SETFL, O_NONBLOCK);
 	signals_setup();
+	if (auth_start(&m) == -1)
+		fatalx("cannot start the password checker");
 	queue_runner_start(&m);
 	log_info("daemon started -- tern, listening on %zu address%s",
 	    m.nlisten, m.nlisten == 1 ? "" : "es");

@@ -7,8 +7,8 @@
  * reported to the caller), writes the pid file, starts the queue runner,
  * and then only accepts and forks:
  * it never reads a byte of network input.  It returns the exit status
- * for main() after SIGTERM.  priv_drop() is the one privilege step every
- * child takes before it touches untrusted input.
+ * for main() after SIGTERM.  priv_become() (priv.h) is the one privilege
+ * step every child takes before it touches untrusted input.
  */
 #ifndef TERN_MASTER_H
 #define TERN_MASTER_H
@@ -18,6 +18,5 @@
 #include "config.h"
 
 int	master_run(struct config *, int detach);
-int	priv_drop(uid_t, gid_t);
 
 #endif

@@ -40,6 +40,7 @@
 #include "delivery.h"
 #include "log.h"
 #include "queue_priv.h"
+#include "relayauth.h"
 #include "transport.h"
 
 /* rcpt_dest - the destination of addr: "local" or its lower-cased domain */
@@ -148,6 +149,9 @@ queue_child(struct queue *q, struct agent *self)
 	/* A local agent sends its privileged jobs to the master. */
 	if (q->master_sock != -1 && !self->local)
 		close(q->master_sock);
+	/* The relayhost credentials are for the remote agents alone. */
+	if (self->local)
+		relayauth_close();
 	for (a = q->agents; a != NULL; a = a->next)
 		if (a != self)
 			close(a->fd);

@@ -34,7 +34,9 @@
  * smtp_attempt_timeout, at which every wait ends.  All waits use poll(2)
  * timeouts: connect_timeout for connect(2), smtp_timeout for every read
  * and write (including the final reply to DATA).  The wire level
- * (connect, commands, replies, body) is in remote_io.c.
+ * (connect, commands, replies, body) is in remote_io.c; TLS, DANE and
+ * the relayhost login are in remote_tls.c.  Every result line in the
+ * log says tls=PROTOCOL (or tls=none) for the connection it came from.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -61,12 +63,6 @@
 #include "remote_priv.h"
 #include "queuefile.h"
 #include "transport.h"
-
-#define EXT_PIPELINING	0x01
-#define EXT_SIZE	0x02
-#define EXT_8BITMIME	0x04
-#define EXT_SMTPUTF8	0x08
-#define EXT_DSN		0x10
 
 struct message {
 	struct delivery_job *job;
@@ -99,7 +95,7 @@ remote_result(struct delivery_result *res, const char *id, size_t index,
 /* remote_decide - record, report and log one recipient's outcome */
 static void
 remote_decide(struct remote *r, struct message *m, size_t k, int status,
-    const char *dsn, const char *relay, const char *reply)
+    const char *dsn, const char *relay, const char *tls, const char *reply)
 {
 	static const char *const words[] = { "sent", "deferred", "bounced" };
 	struct delivery_result res;
@@ -115,9 +111,11 @@ remote_decide(struct remote *r, struct message *m, size_t k, int status,
 		log_warn("%s: cannot report result", m->job->id);
 	delay = m->loaded && m->env->arrival <= now ?
 	    difftime(now, m->env->arrival) : 0;
-	log_info("%s: to=<%s>, relay=%s, delay=%.1f, dsn=%s, status=%s (%s)",
-	    m->job->id, m->job->rcpt[k].addr, relay[0] ? relay : "none", delay,
-	    res.dsn, words[status], reply);
+	/* tls= last: log parsers (pflogsumm) read Postfix's fields in order */
+	log_info("%s: to=<%s>, relay=%s, delay=%.1f, dsn=%s, status=%s (%s), "
+	    "tls=%s", m->job->id, m->job->rcpt[k].addr,
+	    relay[0] ? relay : "none", delay, res.dsn, words[status], reply,
+	    tls[0] ? tls : "none");
 }
 
 /* remote_decide_msg - every undecided (optionally: accepted) rcpt of m */
@@ -129,7 +127,8 @@ remote_decide_msg(struct remote *r, struct message *m, int only_accepted,
 
 	for (k = 0; k < m->job->nrcpt; k++)
 		if (!m->done[k] && (!only_accepted || m->accepted[k]))
-			remote_decide(r, m, k, status, dsn, r->relay, reply);
+			remote_decide(r, m, k, status, dsn, r->relay,
+			    r->tls_proto, reply);
 }
 
 static size_t
@@ -141,6 +140,24 @@ remote_undecided(const struct remote *r)
 		for (k = 0; k < r->msgs[i].job->nrcpt; k++)
 			n += !r->msgs[i].done[k];
 	return n;
+}
+
+/* remote_auth_mechs - "PLAIN LOGIN ..." after AUTH (or AUTH=) */
+static void
+remote_auth_mechs(struct remote *r, const char *p)
+{
+	size_t	 n;
+
+	for (;;) {
+		p += strspn(p, " =");
+		if ((n = strcspn(p, " \n")) == 0)
+			break;
+		if (n == 5 && strncasecmp(p, "PLAIN", 5) == 0)
+			r->ext |= EXT_AUTH_PLAIN;
+		else if (n == 5 && strncasecmp(p, "LOGIN", 5) == 0)
+			r->ext |= EXT_AUTH_LOGIN;
+		p += n;
+	}
 }
 
 /* remote_ehlo_ext - the extensions we use from an EHLO reply */
@@ -164,6 +181,10 @@ remote_ehlo_ext(struct remote *r, const struct reply *rp)
 				r->ext |= EXT_SMTPUTF8;
 			else if (strcasecmp(word, "DSN") == 0)
 				r->ext |= EXT_DSN;
+			else if (strcasecmp(word, "STARTTLS") == 0)
+				r->ext |= EXT_STARTTLS;
+			else if (strcasecmp(word, "AUTH") == 0)
+				remote_auth_mechs(r, p + 4);
 			else if (strcasecmp(word, "SIZE") == 0) {
 				r->ext |= EXT_SIZE;
 				if (sscanf(p + 4, " %lld", &size) == 1 &&
@@ -175,17 +196,20 @@ remote_ehlo_ext(struct remote *r, const struct reply *rp)
 	}
 }
 
-/* remote_hello - greeting and EHLO (HELO after a 5xx); -1: next host */
+/*
+ * remote_hello - greeting (unless after STARTTLS) and EHLO (HELO after a
+ * 5xx, but not under TLS); -1: next host
+ */
 static int
-remote_hello(struct remote *r)
+remote_hello(struct remote *r, int greeting)
 {
 	struct reply rp;
 	const char *name = r->conf->hostname;
 
-	if (remote_read_reply(r, &rp, "receiving the initial server greeting")
-	    == -1)
+	if (greeting && remote_read_reply(r, &rp,
+	    "receiving the initial server greeting") == -1)
 		return -1;
-	if (rp.code != 220) {
+	if (greeting && rp.code != 220) {
 		remote_fail_conn(r, rp.dsn, "host %s refused to talk to me: %s",
 		    r->relay, rp.line);
 		return -1;
@@ -198,7 +222,7 @@ remote_hello(struct remote *r)
 	}
 	r->ext = 0;
 	r->size_max = 0;
-	if (rp.code / 100 == 5 &&
+	if (rp.code / 100 == 5 && (greeting || r->tls == NULL) &&
 	    remote_command(r, &rp, "sending HELO", "HELO %s\r\n", name) == -1)
 		return -1;
 	if (rp.code / 100 != 2) {
@@ -213,14 +237,14 @@ remote_hello(struct remote *r)
 /* remote_decide_all_msgs - every undecided recipient of every message */
 static void
 remote_decide_all_msgs(struct remote *r, int status, const char *dsn,
-    const char *relay, const char *reply)
+    const char *relay, const char *tls, const char *reply)
 {
 	size_t	 i, k;
 
 	for (i = 0; i < r->nmsgs; i++)
 		for (k = 0; k < r->msgs[i].job->nrcpt; k++)
 			remote_decide(r, &r->msgs[i], k, status, dsn, relay,
-			    reply);
+			    tls, reply);
 }
 
 static int
@@ -391,7 +415,7 @@ remote_rcpts(struct remote *r, struct message *m, int mail_ok,
 			(*naccepted)++;
 		} else
 			remote_decide(r, m, k, reply_status(&rp), rp.dsn,
-			    r->relay, rp.line);
+			    r->relay, r->tls_proto, rp.line);
 	}
 	return 0;
 }
@@ -473,30 +497,59 @@ remote_has_undecided(const struct message *m)
 	return 0;
 }
 
-/* remote_session - one connection, every message that still needs it */
-static void
-remote_session(struct remote *r, const char *host,
-    const struct sockaddr_storage *ss)
+/*
+ * remote_open_session - greeting, EHLO, TLS (implicit on port 465, or
+ * STARTTLS and EHLO again) and the login; plain: no TLS (the retry
+ * after a failed handshake).  enum remote_tls_rc.
+ */
+static int
+remote_open_session(struct remote *r, const char *host,
+    const struct sockaddr_storage *ss, int plain)
+{
+	int	 rc, again;
+
+	if (remote_tls_implicit(r, ss)) {
+		if (r->tls_ctx == NULL) {
+			remote_fail_conn(r, "4.7.4", "%s needs implicit TLS "
+			    "(smtp_tls_implicit_port), which is not available: "
+			    "%s", r->relay, r->tls_ctx_err);
+			return RTLS_FAIL;
+		}
+		if (remote_tls_handshake(r, host) != RTLS_OK)
+			return RTLS_FAIL;
+	}
+	if (remote_hello(r, 1) == -1)
+		return RTLS_FAIL;
+	if ((rc = remote_starttls(r, host, plain, &again)) != RTLS_OK)
+		return rc;
+	if (again && remote_hello(r, 0) == -1)
+		return RTLS_FAIL;
+	return remote_login(r) == 0 ? RTLS_OK : RTLS_FAIL;
+}
+
+/*
+ * remote_session_once - one connection, every message that still needs
+ * it; RTLS_RETRY_PLAIN when a "may" handshake failed.
+ */
+static int
+remote_session_once(struct remote *r, const char *host,
+    const struct sockaddr_storage *ss, int plain)
 {
 	struct reply rp;
-	char	 addr[64];
 	size_t	 i, sent = 0;
-	int	 fd, ok;
+	int	 fd, ok, rc;
 
-	netaddr_string((const struct sockaddr *)ss, addr, sizeof(addr));
-	snprintf(r->relay, sizeof(r->relay), "%.255s[%.63s]:%d", host, addr,
-	    ntohs(((const struct sockaddr_in *)ss)->sin_port));
-	r->naddrs++;
 	if ((fd = remote_connect(r, ss)) == -1)
-		return;
+		return RTLS_FAIL;
 	r->nsessions++;
 	if ((r->io = malloc(sizeof(*r->io))) == NULL) {
 		close(fd);
-		return;
+		return RTLS_FAIL;
 	}
 	iobuf_init(r->io, fd, fd, (int)r->conf->smtp_timeout * 1000);
 	r->io->deadline_ms = r->deadline_ms;
-	ok = remote_hello(r) == 0;
+	rc = remote_open_session(r, host, ss, plain);
+	ok = rc == RTLS_OK;
 	for (i = 0; ok && i < r->nmsgs; i++) {
 		if (!r->msgs[i].loaded || !remote_has_undecided(&r->msgs[i]))
 			continue;
@@ -511,9 +564,41 @@ remote_session(struct remote *r, const char *host,
 	}
 	if (ok)
 		remote_command(r, &rp, "sending QUIT", "QUIT\r\n");
+	remote_tls_end(r);
 	close(fd);
 	free(r->io);
 	r->io = NULL;
+	return rc;
+}
+
+/*
+ * remote_session - one address: a session, and when TLS was only
+ * opportunistic and its handshake failed, one more in plaintext on a new
+ * connection (within smtp_mx_session_limit and the deadline).
+ */
+static void
+remote_session(struct remote *r, const char *host,
+    const struct sockaddr_storage *ss)
+{
+	const struct config *c = r->conf;
+	char	 addr[64];
+
+	netaddr_string((const struct sockaddr *)ss, addr, sizeof(addr));
+	snprintf(r->relay, sizeof(r->relay), "%.255s[%.63s]:%d", host, addr,
+	    ntohs(((const struct sockaddr_in *)ss)->sin_port));
+	r->naddrs++;
+	if (remote_session_once(r, host, ss, 0) != RTLS_RETRY_PLAIN ||
+	    remote_undecided(r) == 0)
+		return;
+	if (iobuf_now_ms() >= r->deadline_ms || (c->smtp_mx_session_limit > 0
+	    && r->nsessions >= c->smtp_mx_session_limit)) {
+		log_info("%s: no plaintext retry after the failed TLS "
+		    "handshake: the limit of one attempt", r->relay);
+		return;
+	}
+	log_info("%s: TLS handshake failed (TLS level may): trying again "
+	    "without TLS on a new connection", r->relay);
+	remote_session_once(r, host, ss, 1);
 }
 
 /*
@@ -527,7 +612,8 @@ remote_no_route(struct remote *r, const struct transport_route *route,
     const char *dsn, const char *soft, const char *reply)
 {
 	if (strcmp(route->source, "mx") == 0)
-		remote_decide_all_msgs(r, DELIVER_PERMFAIL, dsn, "", reply);
+		remote_decide_all_msgs(r, DELIVER_PERMFAIL, dsn, "", "none",
+		    reply);
 	else
 		remote_fail_conn(r, soft, "%s (%s %s)", reply, route->source,
 		    route->host);
@@ -548,8 +634,8 @@ remote_hosts(struct remote *r, const struct transport_route *route,
 		*n = 1;
 		return 0;
 	}
-	st = mx_lookup(r->conf, route->host, hosts, MX_HOSTS_MAX, n, err,
-	    sizeof(err));
+	st = mx_lookup(r->conf, route->host, hosts, MX_HOSTS_MAX, n,
+	    &r->mx_secure, err, sizeof(err));
 	*implicit = st == MX_NONE;
 	if (st == MX_OK || st == MX_NONE)
 		return 0;
@@ -659,6 +745,8 @@ remote_try_hosts(struct remote *r, const struct transport_route *route)
 			remote_fail_conn(r, st == MX_TEMPFAIL ||
 			    strcmp(route->source, "mx") != 0 ? "4.4.3" :
 			    "4.4.4", "%s", reply);
+		if (st == MX_OK && remote_dane_host(r, hosts[h].name) == -1)
+			continue;
 		for (a = 0; st == MX_OK && a < naddrs &&
 		    remote_undecided(r) > 0 && remote_may_go_on(r); a++)
 			remote_session(r, hosts[h].name, &addrs[a]);
@@ -707,7 +795,10 @@ remote_agent_run(const struct config *conf, const char *domain,
 	signal(SIGPIPE, SIG_IGN);
 	memset(&r, 0, sizeof(r));
 	r.conf = conf;
+	r.route = route;
 	r.domain = domain;
+	snprintf(r.tls_proto, sizeof(r.tls_proto), "none");
+	snprintf(r.last_tls, sizeof(r.last_tls), "none");
 	r.result_fd = result_fd;
 	r.deadline_ms = iobuf_now_ms() + conf->smtp_attempt_timeout * 1000;
 	if ((r.msgs = calloc(njobs ? njobs : 1, sizeof(*r.msgs))) == NULL)
@@ -730,9 +821,11 @@ remote_agent_run(const struct config *conf, const char *domain,
 	for (i = 0; i < r.nmsgs; i++)
 		if (r.msgs[i].loaded)
 			remote_prepare(&r, &r.msgs[i]);
-	remote_try_hosts(&r, route);
+	if (remote_undecided(&r) > 0 && remote_tls_setup(&r) == 0)
+		remote_try_hosts(&r, route);
+	remote_tls_free(&r);
 	remote_decide_all_msgs(&r, DELIVER_TEMPFAIL,
-	    r.last_dsn[0] ? r.last_dsn : "4.4.1", r.last_relay,
+	    r.last_dsn[0] ? r.last_dsn : "4.4.1", r.last_relay, r.last_tls,
 	    r.last_reply[0] ? r.last_reply :
 	    "no mail exchanger could be reached");
 out:

@@ -47,6 +47,8 @@ remote_fail_conn(struct remote *r, const char *dsn, const char *fmt, ...)
 	snprintf(r->last_dsn, sizeof(r->last_dsn), "%s", dsn);
 	r->last_dsn[0] = '4';
 	snprintf(r->last_relay, sizeof(r->last_relay), "%s", r->relay);
+	snprintf(r->last_tls, sizeof(r->last_tls), "%s", r->tls_proto[0] ?
+	    r->tls_proto : "none");
 	va_start(ap, fmt);
 	vsnprintf(r->last_reply, sizeof(r->last_reply), fmt, ap);
 	va_end(ap);

@@ -11,12 +11,25 @@
 #include <stdio.h>
 
 #include "mx.h"
+#include "relayauth.h"
 
 struct config;
 struct delivery_result;
 struct iobuf;
 struct longline;
 struct message;
+struct tls;
+struct tls_ctx;
+struct transport_route;
+
+#define EXT_PIPELINING	0x01
+#define EXT_SIZE	0x02
+#define EXT_8BITMIME	0x04
+#define EXT_SMTPUTF8	0x08
+#define EXT_DSN		0x10
+#define EXT_STARTTLS	0x20
+#define EXT_AUTH_PLAIN	0x40
+#define EXT_AUTH_LOGIN	0x80
 
 struct reply {
 	int	 code;
@@ -36,6 +49,20 @@ struct remote {
 	long long	 naddrs;		/* addresses tried */
 	long long	 nsessions;		/* connections made */
 	int		 spent;			/* a limit was reached */
+	/* TLS and login (remote_tls.c) */
+	const struct transport_route *route;
+	struct tls_ctx	*tls_ctx;		/* NULL: no TLS possible */
+	char		 tls_ctx_err[256];	/* why not */
+	int		 tls_need;		/* TLS or no mail: the reason */
+	int		 login;			/* relayhost_auth_file entry */
+	char		 user[RELAYAUTH_FIELD_MAX];
+	char		 pass[RELAYAUTH_FIELD_MAX];
+	struct mx_tlsa	 tlsa[MX_TLSA_MAX];	/* DANE: the current host's */
+	size_t		 ntlsa;
+	int		 mx_secure;		/* the MX answer had AD */
+	struct tls	*tls;			/* the current connection's */
+	char		 tls_proto[16];		/* "TLSv1.3", "none" */
+	char		 last_tls[16];		/* of the last failure */
 	/* the current connection */
 	struct iobuf	*io;
 	char		 relay[MX_NAME_MAX + 80];	/* host[addr]:port */
@@ -74,5 +101,29 @@ int	remote_send_body(struct remote *r, FILE *fp, long body,
 void	remote_result(struct delivery_result *res, const char *id,
 	    size_t index, int status, const char *dsn, const char *relay,
 	    const char *reply);
+
+/* remote_tls.c */
+enum remote_tls_rc { RTLS_OK, RTLS_FAIL, RTLS_RETRY_PLAIN };
+/* remote_tls_setup - the context and the login, once per agent; -1 */
+int	remote_tls_setup(struct remote *r);
+void	remote_tls_free(struct remote *r);
+/* remote_dane_host - TLSA records of host when smtp_dane; -1: skip it */
+int	remote_dane_host(struct remote *r, const char *host);
+/* remote_tls_implicit - port 465: the handshake before the greeting */
+int	remote_tls_implicit(const struct remote *,
+	    const struct sockaddr_storage *);
+/* remote_tls_handshake - TLS on the connection now: enum remote_tls_rc */
+int	remote_tls_handshake(struct remote *r, const char *host);
+/*
+ * remote_starttls - after EHLO: STARTTLS when offered and wanted (and
+ * EHLO again), or a deferral when TLS is required; plain: the retry
+ * without TLS.  enum remote_tls_rc; the caller re-reads the extensions.
+ */
+int	remote_starttls(struct remote *r, const char *host, int plain,
+	    int *again);
+/* remote_login - AUTH PLAIN or LOGIN under TLS when r->login; -1 */
+int	remote_login(struct remote *r);
+/* remote_tls_end - close the current connection's TLS */
+void	remote_tls_end(struct remote *r);
 
 #endif

@@ -12,6 +12,7 @@
 #   other.pem other.key   wrong.example, signed by the CA (wrong name)
 #   self.pem self.key     localhost, self-signed (no CA)
 #   expired.pem expired.key  localhost, signed by the CA, expired in 2001
+#   host.spki-sha256 other.spki-sha256  TLSA 3 1 1 data of host, other
 set -eu
 cd "$(dirname "$0")"
 tmp=$(mktemp -d)
@@ -70,5 +71,12 @@ openssl req -newkey rsa:2048 -nodes -keyout expired.key \
 openssl ca -batch -config "$tmp/ca.cnf" -cert ca.pem -keyfile ca.key \
     -startdate 20000101000000Z -enddate 20010101000000Z \
     -in "$tmp/expired.csr" -out expired.pem -notext 2>/dev/null
-chmod 0644 ./*.pem ./*.key
+# DANE (RFC 7672) fixtures: the SHA-256 of each leaf's public key (SPKI
+# DER), the data of a "3 1 1" TLSA record, as one hex line.
+for name in host other; do
+	openssl x509 -in "$name.pem" -pubkey -noout |
+	    openssl pkey -pubin -outform DER |
+	    openssl dgst -sha256 -r | cut -d' ' -f1 > "$name.spki-sha256"
+done
+chmod 0644 ./*.pem ./*.key ./*.spki-sha256
 echo "certificates remade in $(pwd)"

@@ -2,7 +2,7 @@
 /*
  * fuzz_dns.c - libFuzzer target for the DNS answer parsers of mx.c: the
  * input is a whole answer as a name server (or anyone who can spoof one)
- * sends it, fed to the MX, A, AAAA and PTR parsers alike.  What they
+ * sends it, fed to the MX, A, AAAA, PTR and TLSA parsers alike.  What they
  * return must be within bounds and printable: a name goes into logs,
  * Received: headers and the next connection's error text.  See
  * tests/fuzz/README.
@@ -79,6 +79,21 @@ fuzz_ptr(const unsigned char *data, int len)
 		abort();
 }
 
+static void
+fuzz_tlsa(const unsigned char *data, int len)
+{
+	struct mx_tlsa out[MX_TLSA_MAX];
+	size_t	 n, i;
+
+	n = mx_parse_tlsa(data, len, out, MX_TLSA_MAX);
+	if (n > MX_TLSA_MAX)
+		abort();
+	for (i = 0; i < n; i++)
+		if (out[i].len == 0 || out[i].len > MX_TLSA_DATA_MAX ||
+		    out[i].mtype == 0)
+			abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -88,5 +103,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_addrs(data, len, ns_t_a);
 	fuzz_addrs(data, len, ns_t_aaaa);
 	fuzz_ptr(data, len);
+	fuzz_tlsa(data, len);
 	return 0;
 }

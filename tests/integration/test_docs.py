@@ -29,9 +29,9 @@ import harness
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MANUALS = ["man/mailq.1", "man/aliases.5", "man/tern.conf.5",
            "man/newaliases.8", "man/sendmail.8", "man/tern.8",
-           "man/ternd.8", "man/ternq.8"]
+           "man/ternd.8", "man/ternq.8", "man/ternpasswd.8"]
 PROGRAMS = {"ternd": "sbin", "sendmail": "sbin", "newaliases": "sbin",
-            "ternq": "sbin", "mailq": "bin"}
+            "ternq": "sbin", "ternpasswd": "sbin", "mailq": "bin"}
 INSTALL_VARS = ("DESTDIR", "PREFIX", "SBINDIR", "BINDIR", "MANDIR",
                 "SYSCONFDIR", "SPOOLDIR", "UNITDIR", "BINSRC", "COMPAT",
                 "TERN_USER")
@@ -180,7 +180,7 @@ def test_manuals_lint_clean():
 def test_manuals_cross_references_exist():
     have = {os.path.basename(p) for p in MANUALS}
     ours = {"tern", "ternd", "ternq", "mailq", "sendmail", "newaliases",
-            "aliases", "tern.conf"}
+            "aliases", "tern.conf", "ternpasswd"}
     for page in MANUALS:
         for name, sec in re.findall(r"^\.Xr (\S+) (\d)", read(page), re.M):
             if name in ours:

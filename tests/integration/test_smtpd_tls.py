@@ -174,12 +174,26 @@ def test_bad_handshakes_end_cleanly_and_leak_nothing():
         assert wait_for(no_more, 5), (before, worker_fds(t))
 
 
+def auth_users():
+    """An auth_users file with one user, for the submission listeners."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+    path = os.path.join(harness.tempdir(), "passwd")
+    with open(path, "w") as f:
+        f.write("alice:%s\n" % crypt.crypt("pw", crypt.mksalt(
+            crypt.METHOD_SHA512)))
+    return path
+
+
 def test_smtps_is_tls_from_the_first_byte():
     """smtps_listen (465) starts with the handshake, then greets; there,
     as on 587, MAIL needs AUTH first."""
     need_tls()
     port = harness.free_port()
-    with Tern(smtps_listen="127.0.0.1:%d" % port, **tls_conf()) as t:
+    with Tern(smtps_listen="127.0.0.1:%d" % port, auth_users=auth_users(),
+              **tls_conf()) as t:
         s = smtplib.SMTP_SSL("127.0.0.1", port, timeout=10,
                              context=harness.client_tls())
         code, _ = s.ehlo("laptop.example")
@@ -206,7 +220,8 @@ def test_submission_wants_starttls_before_auth_and_mail():
     refused with 538, MAIL with 530; STARTTLS works."""
     need_tls()
     port = harness.free_port()
-    with Tern(submission_listen="127.0.0.1:%d" % port, **tls_conf()) as t:
+    with Tern(submission_listen="127.0.0.1:%d" % port,
+              auth_users=auth_users(), **tls_conf()) as t:
         c = RawClient("127.0.0.1", port)
         code, text = c.cmd("EHLO laptop.example")
         assert code == 250 and "STARTTLS" in text and "AUTH" not in text
@@ -289,6 +304,9 @@ def test_ternd_n_checks_the_certificate_and_key():
 
     code, err = check("smtps_listen = 127.0.0.1:4650\n")
     assert code != 0 and "smtps_listen needs smtpd_tls_cert_file" in err
+    code, err = check("submission_listen = 127.0.0.1:5870\n"
+                      "auth_users = %s/missing\n" % d)
+    assert code != 0 and "auth_users: " in err and "missing" in err, err
     need_tls()
     code, err = check("smtpd_tls_cert_file = %s/host.pem\n"
                       "smtpd_tls_key_file = %s/other.key\n"
@@ -298,7 +316,8 @@ def test_ternd_n_checks_the_certificate_and_key():
     assert code != 0 and "go together" in err, err
     code, err = check("smtpd_tls_cert_file = %s/chain.pem\n"
                       "smtpd_tls_key_file = %s/host.key\n"
-                      % (CERTS, CERTS))
+                      "submission_listen = 127.0.0.1:5870\n"
+                      "auth_users = %s\n" % (CERTS, CERTS, auth_users()))
     assert code == 0, err
 
 

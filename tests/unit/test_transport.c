@@ -124,6 +124,42 @@ test_map_routes(void)
 	config_free(&c);
 }
 
+/* The third field: a TLS level per destination, else smtp_tls. */
+static void
+test_map_tls(void)
+{
+	struct config c;
+	struct transport_route r;
+	char	 err[256];
+
+	write_map("v.org [mx.v.org]:25 verify\n"
+	    "e.org e.example.net ENCRYPT\n"
+	    "n.org [127.0.0.1]:2525 none\n"
+	    "d.org [127.0.0.1]:2525\n");
+	CHECK(load(&c, "smtp_tls = may\nrelayhost = [r.example]:587\n") == 0);
+	CHECK(transport_check(&c, err, sizeof(err)) == 0);
+	CHECK(transport_route(&c, "v.org", &r, err, sizeof(err)) == 0);
+	CHECK(r.tls == CONFIG_TLS_VERIFY);
+	CHECK_STR(r.host, "mx.v.org");
+	CHECK(transport_route(&c, "e.org", &r, err, sizeof(err)) == 0);
+	CHECK(r.tls == CONFIG_TLS_ENCRYPT);
+	CHECK(transport_route(&c, "n.org", &r, err, sizeof(err)) == 0);
+	CHECK(r.tls == CONFIG_TLS_NONE);
+	CHECK(transport_route(&c, "d.org", &r, err, sizeof(err)) == 0);
+	CHECK(r.tls == CONFIG_TLS_MAY);
+	CHECK(transport_route(&c, "other.org", &r, err, sizeof(err)) == 0);
+	CHECK_STR(r.source, "relayhost");
+	CHECK(r.tls == CONFIG_TLS_MAY);
+	config_free(&c);
+	CHECK(load(&c, "smtp_tls = encrypt\n") == 0);
+	CHECK(transport_route(&c, "d.org", &r, err, sizeof(err)) == 0);
+	CHECK(r.tls == CONFIG_TLS_ENCRYPT);
+	CHECK(transport_route(&c, "other.org", &r, err, sizeof(err)) == 0);
+	CHECK_STR(r.source, "mx");
+	CHECK(r.tls == CONFIG_TLS_ENCRYPT);
+	config_free(&c);
+}
+
 static void
 test_fallbacks(void)
 {
@@ -228,7 +264,10 @@ test_map_errors(void)
 		const char *msg;
 	} cases[] = {
 		{ "ok.org discard\nbad.org\n", "2: missing target" },
-		{ "a b c\n", "1: too many fields" },
+		{ "a b verify d\n", "1: too many fields" },
+		{ "a b c\n", "1: bad TLS level (want none, may, encrypt or "
+		    "verify)" },
+		{ "a discard verify\n", "1: discard takes no TLS level" },
 		{ "a host:99999\n", "1: bad target (want host, host:port, "
 		    "[host]:port or discard)" },
 		{ "\n\nb@d.org discard\n", "3: bad domain" },
@@ -261,6 +300,7 @@ main(void)
 	close(fd);
 	RUN(test_targets);
 	RUN(test_map_routes);
+	RUN(test_map_tls);
 	RUN(test_fallbacks);
 	RUN(test_map_errors);
 	RUN(test_relayhost_warning);

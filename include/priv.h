@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * priv.h - give up root for good.
+ *
+ * priv_become(uid, gid) sets the supplementary groups to gid alone, then
+ * the gid, then the uid, and checks that root cannot be regained.  It
+ * does nothing (and returns 0) when the process is not root, so tests
+ * run as an ordinary user take the same path.  -1 (logged) on failure:
+ * the caller must exit.  In lib/, so that every process that starts as
+ * root (the master's children, the auth checker) takes the same steps.
+ */
+#ifndef TERN_PRIV_H
+#define TERN_PRIV_H
+
+#include <sys/types.h>
+
+int	priv_become(uid_t, gid_t);
+
+#endif
