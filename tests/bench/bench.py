@@ -30,7 +30,10 @@ between them run by run, and prints a table:
                    worker's previous TLS session (ticket), EHLO, one
                    4096-byte message to bench@discard.bench.test, QUIT;
                    completed sessions per second.  Only servers that
-                   offer STARTTLS.
+                   offer STARTTLS.  With the master's pid known, also the
+                   server's CPU time per session (all its processes, with
+                   reaped children): the rate is bounded by the load
+                   client, which shares the machine, the CPU time is not
   tls full         the same without resumption (every handshake a full
                    one); only when asked for, with --only tlsfull
   idle TLS memory  mem.py --tls: as idle memory, but each of the 50
@@ -238,8 +241,27 @@ def offers_starttls(port):
         return False
 
 
+def tree_cpu(root):
+    """CPU seconds used so far by root and everything below it, with
+    the children they have reaped (utime + stime + cutime + cstime)."""
+    tck = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in mem.descendants(root) | {root}:
+        try:
+            with open("/proc/%d/stat" % pid) as fp:
+                st = fp.read()
+        except OSError:
+            continue
+        f = st[st.rindex(")") + 2:].split()
+        total += sum(int(x) for x in f[11:15])
+    return total / tck
+
+
 def tls_run(srv, tlsload, secs, resume, cpus):
-    """One TLS run with tlsload; sessions per second or None."""
+    """One TLS run with tlsload; sessions per second or None.  With the
+    server's master pid known, also logs the server's CPU time per
+    session (all its processes), which the machine's other load
+    disturbs less than the rate."""
     argv = [tlsload, "-c", str(SESSIONS), "-t", str(secs), "-l",
             str(MSGLEN), "-f", FROM, "-r", "bench@discard.bench.test",
             "127.0.0.1:%d" % srv.port]
@@ -247,12 +269,14 @@ def tls_run(srv, tlsload, secs, resume, cpus):
         argv.insert(1, "-R")
     if cpus:
         argv = ["taskset", "-c", cpus] + argv
+    cpu0 = tree_cpu(srv.pid) if srv.pid else None
     try:
         p = subprocess.run(argv, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=secs + 120)
     except subprocess.TimeoutExpired:
         log("  timeout: %s" % " ".join(argv))
         return None
+    srv_cpu = "n/a"
     out = dict(kv.split("=", 1) for kv in p.stdout.decode().split()
                if "=" in kv)
     err = p.stderr.decode(errors="replace").strip()
@@ -261,13 +285,21 @@ def tls_run(srv, tlsload, secs, resume, cpus):
     if p.returncode != 0 or "rate" not in out:
         log("  failed (%d): %s" % (p.returncode, " ".join(argv)))
         return None
+    if cpu0 is not None and int(out["sessions"]) > 0:
+        ms = 1000 * (tree_cpu(srv.pid) - cpu0) / int(out["sessions"])
+        srv.res.setdefault(label_cpu(resume), []).append(ms)
+        srv_cpu = "%.2f" % ms
     log("    %s: %s sessions, %s failed, %s resumed, %s ms/session,"
-        " client CPU %s ms/session" % (srv.name, out["sessions"],
-        out["failures"], out["resumed"], out["ms_per_session"],
-        out["client_cpu_ms"]))
+        " server CPU %s ms/session, client CPU %s ms/session"
+        % (srv.name, out["sessions"], out["failures"], out["resumed"],
+           out["ms_per_session"], srv_cpu, out["client_cpu_ms"]))
     if int(out["failures"]) > 0:
         return None
     return float(out["rate"])
+
+
+def label_cpu(resume):
+    return "tls cpu" if resume else "tls full cpu"
 
 
 def stats(vals):
@@ -450,6 +482,15 @@ def report(servers, mems, lats, tls, tlsmems):
             log("%-15s %s%s" % (label + ":", ", ".join(
                 fmt_rate(s, label, "sess/s") for s in tls),
                 ratio(tls, label)))
+        cpu = label_cpu(label == "tls")
+        if any(s.res.get(cpu) for s in tls):
+            parts = []
+            for s in tls:
+                st = stats(s.res.get(cpu, []))
+                parts.append("%s %s" % (s.name, "%.2f ms (%.2f-%.2f)" % st
+                                        if st else "n/a"))
+            log("%-15s %s%s" % ("  server CPU:", ", ".join(parts),
+                                ratio(tls, cpu)))
     log(mem_line("idle session:", servers, mems))
     if tlsmems:
         log(mem_line("idle TLS sess:", tls, tlsmems, helpers=True))
