@@ -39,8 +39,11 @@
  * still routes ('%', '!', a quoted form) is never local for an untrusted
  * client, so no percent hack, bang path or quoted '@' relays.
  */
+#include <sys/socket.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -825,12 +828,20 @@ smtp_session_serve(const struct config *cfg, const struct smtpd_ctx *ctx,
 	struct smtp_session *s;
 	char	*line;
 	ssize_t	 n;
-	int	 toolong;
+	int	 toolong, one = 1;
 
 	if ((s = malloc(sizeof(*s))) == NULL)
 		return 1;
 	/* Non-blocking: iobuf polls with the idle timeout only when idle. */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	/*
+	 * No Nagle: iobuf already sends each batch of replies in one write,
+	 * so Nagle could only hold a batch back.  It did after STARTTLS:
+	 * the session tickets and the EHLO reply are two writes in a row,
+	 * and the reply waited for the client's delayed ACK (40 ms).
+	 * Harmless where fd is no TCP socket.
+	 */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	session_init(s, cfg, ctx, fd, peer, uid, port);
 	log_info("connect from %s[%s]", s->name, s->addr);
 	if (port == SMTPD_PORT_SMTPS && (ctx->tls == NULL || tls_start(s) == -1))

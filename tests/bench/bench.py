@@ -24,6 +24,23 @@ between them run by run, and prints a table:
                    message is a file in the Maildir's new/
   latency          lat.py: one message at a time, from the server's 250 to
                    arrival at a sink, median over COUNT
+  tls              tlsload (tlsload.c, which bench.sh compiles): 20
+                   concurrent sessions for TLS_SECS seconds, each
+                   connect, EHLO, STARTTLS, handshake resuming the
+                   worker's previous TLS session (ticket), EHLO, one
+                   4096-byte message to bench@discard.bench.test, QUIT;
+                   completed sessions per second.  Only servers that
+                   offer STARTTLS.  With the master's pid known, also the
+                   server's CPU time per session (all its processes, with
+                   reaped children): the rate is bounded by the load
+                   client, which shares the machine, the CPU time is not
+  tls full         the same without resumption (every handshake a full
+                   one); only when asked for, with --only tlsfull
+  idle TLS memory  mem.py --tls: as idle memory, but each of the 50
+                   sessions has done STARTTLS, a handshake and EHLO;
+                   growth of the server's other processes (Postfix's
+                   tlsmgr, anvil...) is added when the master's pid is
+                   known
 
 Before every run the server's queue must be empty (bounded wait), so one
 server's background deliveries never overlap the other's measurement.
@@ -58,6 +75,7 @@ class Server:
         self.local = local          # the address that reaches it
         self.res = {}
         self.stuck = 0
+        self.pid = None             # the master, for mem.py's helpers
 
     def settle(self, quiet=2.0, limit=60.0):
         """After a relay run: smtp-sink exits on its Nth message without
@@ -203,13 +221,94 @@ def local_run(srv, msgs):
     return msgs / (time.monotonic() - t0)
 
 
+def offers_starttls(port):
+    """Whether the server on port advertises STARTTLS after EHLO."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), 5) as s:
+            f = s.makefile("rb")
+            lines = []
+            if mem._read_reply(f) != 220:
+                return False
+            s.sendall(b"EHLO probe.bench.test\r\n")
+            for _ in range(100):
+                line = f.readline()
+                lines.append(line[4:].strip().upper())
+                if len(line) < 4 or line[3:4] != b"-":
+                    break
+            s.sendall(b"QUIT\r\n")
+            return b"STARTTLS" in lines
+    except (OSError, ValueError):
+        return False
+
+
+def tree_cpu(root):
+    """CPU seconds used so far by root and everything below it, with
+    the children they have reaped (utime + stime + cutime + cstime)."""
+    tck = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in mem.descendants(root) | {root}:
+        try:
+            with open("/proc/%d/stat" % pid) as fp:
+                st = fp.read()
+        except OSError:
+            continue
+        f = st[st.rindex(")") + 2:].split()
+        total += sum(int(x) for x in f[11:15])
+    return total / tck
+
+
+def tls_run(srv, tlsload, secs, resume, cpus):
+    """One TLS run with tlsload; sessions per second or None.  With the
+    server's master pid known, also logs the server's CPU time per
+    session (all its processes), which the machine's other load
+    disturbs less than the rate."""
+    argv = [tlsload, "-c", str(SESSIONS), "-t", str(secs), "-l",
+            str(MSGLEN), "-f", FROM, "-r", "bench@discard.bench.test",
+            "127.0.0.1:%d" % srv.port]
+    if not resume:
+        argv.insert(1, "-R")
+    if cpus:
+        argv = ["taskset", "-c", cpus] + argv
+    cpu0 = tree_cpu(srv.pid) if srv.pid else None
+    try:
+        p = subprocess.run(argv, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=secs + 120)
+    except subprocess.TimeoutExpired:
+        log("  timeout: %s" % " ".join(argv))
+        return None
+    srv_cpu = "n/a"
+    out = dict(kv.split("=", 1) for kv in p.stdout.decode().split()
+               if "=" in kv)
+    err = p.stderr.decode(errors="replace").strip()
+    if err:
+        log("  %s: %s" % (srv.name, err.splitlines()[-1]))
+    if p.returncode != 0 or "rate" not in out:
+        log("  failed (%d): %s" % (p.returncode, " ".join(argv)))
+        return None
+    if cpu0 is not None and int(out["sessions"]) > 0:
+        ms = 1000 * (tree_cpu(srv.pid) - cpu0) / int(out["sessions"])
+        srv.res.setdefault(label_cpu(resume), []).append(ms)
+        srv_cpu = "%.2f" % ms
+    log("    %s: %s sessions, %s failed, %s resumed, %s ms/session,"
+        " server CPU %s ms/session, client CPU %s ms/session"
+        % (srv.name, out["sessions"], out["failures"], out["resumed"],
+           out["ms_per_session"], srv_cpu, out["client_cpu_ms"]))
+    if int(out["failures"]) > 0:
+        return None
+    return float(out["rate"])
+
+
+def label_cpu(resume):
+    return "tls cpu" if resume else "tls full cpu"
+
+
 def stats(vals):
     if not vals:
         return None
     return statistics.median(vals), min(vals), max(vals)
 
 
-def alternate(servers, runs, label, fn):
+def alternate(servers, runs, label, fn, unit="msg/s"):
     """Run fn(srv) runs times per server, alternating; store the rates."""
     for i in range(runs):
         order = servers if i % 2 == 0 else list(reversed(servers))
@@ -218,16 +317,16 @@ def alternate(servers, runs, label, fn):
                 continue
             r = fn(srv)
             log("  %-14s run %d/%d %-8s %s" % (label, i + 1, runs, srv.name,
-                "%.0f msg/s" % r if r else "FAILED"))
+                "%.0f %s" % (r, unit) if r else "FAILED"))
             if r:
                 srv.res.setdefault(label, []).append(r)
 
 
-def fmt_rate(srv, label):
+def fmt_rate(srv, label, unit="msg/s"):
     s = stats(srv.res.get(label, []))
     if s is None:
         return "%s n/a" % srv.name
-    return "%s %.0f msg/s (%.0f-%.0f)" % (srv.name, s[0], s[1], s[2])
+    return "%s %.0f %s (%.0f-%.0f)" % (srv.name, s[0], unit, s[1], s[2])
 
 
 def ratio(servers, label, key=lambda s, l: stats(s.res.get(l, []))):
@@ -256,17 +355,27 @@ def main():
     ap.add_argument("--pf-maildir")
     ap.add_argument("--local-msgs", type=int, default=1000)
     ap.add_argument("--local-runs", type=int, default=5)
+    ap.add_argument("--tern-pid", type=int)
+    ap.add_argument("--pf-pid", type=int)
+    ap.add_argument("--tlsload", help="the compiled tlsload client")
+    ap.add_argument("--tls-secs", type=float, default=10)
+    ap.add_argument("--tls-runs", type=int)
+    ap.add_argument("--client-cpus",
+                    help="taskset -c list for tlsload (default: any)")
     ap.add_argument("--only", default="",
-                    help="comma-separated: accept,relay,local,mem,lat")
+                    help="comma-separated: accept,relay,local,mem,lat,"
+                    "tls,tlsmem (and tlsfull, never by default)")
     a = ap.parse_args()
 
     servers = []
     if a.tern_port:
         servers.append(Server("tern", a.tern_port, a.tern_queue,
                               a.tern_maildir, "bench@tern-bench.bench.test"))
+        servers[-1].pid = a.tern_pid
     if a.pf_port:
         servers.append(Server("postfix", a.pf_port, a.pf_queue,
                               a.pf_maildir, "bench@maildir.bench.test"))
+        servers[-1].pid = a.pf_pid
     if not servers:
         sys.exit("bench.py: no server to measure")
 
@@ -295,7 +404,28 @@ def main():
         alternate(local, a.local_runs, "local",
                   lambda s: local_run(s, a.local_msgs))
 
-    mems, lats = {}, {}
+    tls = []
+    if a.tlsload and (want("tls") or want("tlsmem") or
+                      (only and "tlsfull" in only)):
+        tls = [s for s in servers if offers_starttls(s.port)]
+        for s in servers:
+            if s not in tls:
+                log("tls: %s offers no STARTTLS; its TLS figures skipped"
+                    % s.name)
+    tls_runs = a.tls_runs or a.runs
+    for label, resume in (("tls", True), ("tls full", False)):
+        if not tls or not (want("tls") if resume
+                           else only and "tlsfull" in only):
+            continue
+        log("%s: %d runs x %gs, %d sessions, STARTTLS, %s, %d bytes"
+            % (label, tls_runs, a.tls_secs, SESSIONS,
+               "resumed" if resume else "full handshakes", MSGLEN))
+        alternate(tls, tls_runs, label,
+                  lambda s, r=resume: tls_run(s, a.tlsload, a.tls_secs, r,
+                                              a.client_cpus),
+                  unit="sess/s")
+
+    mems, lats, tlsmems = {}, {}, {}
     for srv in servers:
         srv.drain()
         if want("mem"):
@@ -303,6 +433,12 @@ def main():
                 mems[srv.name] = mem.measure(srv.port, a.mem_sessions)
             except OSError as e:
                 log("  memory %s: %s" % (srv.name, e))
+        if want("tlsmem") and srv in tls:
+            try:
+                tlsmems[srv.name] = mem.measure(srv.port, a.mem_sessions,
+                                                tls=True, root=srv.pid)
+            except OSError as e:
+                log("  TLS memory %s: %s" % (srv.name, e))
         srv.drain()
         if not want("lat"):
             continue
@@ -311,27 +447,53 @@ def main():
         except OSError as e:
             log("  latency %s: %s" % (srv.name, e))
 
-    report(servers, mems, lats)
+    report(servers, mems, lats, tls, tlsmems)
 
 
-def report(servers, mems, lats):
+def mem_line(label, servers, mems, helpers=False):
+    """The line of one memory figure, with the ratio of the first two."""
+    parts = []
+    for s in servers:
+        m = mems.get(s.name)
+        if not m:
+            parts.append("%s n/a" % s.name)
+            continue
+        extra = (", helpers +%d KiB in all" % m[4]
+                 if helpers and m[4] else "")
+        parts.append("%s %.0f KiB (%d sessions, %d procs%s)"
+                     % (s.name, m[3], m[0], m[1], extra))
+    line = "%-15s %s" % (label, ", ".join(parts))
+    if len(servers) == 2 and all(mems.get(s.name) for s in servers) \
+            and mems[servers[1].name][3]:
+        line += ", ratio %.2f" % (mems[servers[0].name][3] /
+                                  mems[servers[1].name][3])
+    return line
+
+
+def report(servers, mems, lats, tls, tlsmems):
     log("")
     log("== results (median, min-max over runs) ==")
     for label in ("accept 1/conn", "accept 10/conn", "relay", "local"):
         log("%-15s %s%s" % (label + ":", ", ".join(fmt_rate(s, label)
                                                   for s in servers),
                             ratio(servers, label)))
-    parts = []
-    for s in servers:
-        m = mems.get(s.name)
-        parts.append("%s %s" % (s.name, "%.0f KiB (%d sessions, %d procs)"
-                                % (m[3], m[0], m[1]) if m else "n/a"))
-    line = "%-15s %s" % ("idle session:", ", ".join(parts))
-    if len(servers) == 2 and all(mems.get(s.name) for s in servers) \
-            and mems[servers[1].name][3]:
-        line += ", ratio %.2f" % (mems[servers[0].name][3] /
-                                  mems[servers[1].name][3])
-    log(line)
+    for label in ("tls", "tls full"):
+        if any(s.res.get(label) for s in tls):
+            log("%-15s %s%s" % (label + ":", ", ".join(
+                fmt_rate(s, label, "sess/s") for s in tls),
+                ratio(tls, label)))
+        cpu = label_cpu(label == "tls")
+        if any(s.res.get(cpu) for s in tls):
+            parts = []
+            for s in tls:
+                st = stats(s.res.get(cpu, []))
+                parts.append("%s %s" % (s.name, "%.2f ms (%.2f-%.2f)" % st
+                                        if st else "n/a"))
+            log("%-15s %s%s" % ("  server CPU:", ", ".join(parts),
+                                ratio(tls, cpu)))
+    log(mem_line("idle session:", servers, mems))
+    if tlsmems:
+        log(mem_line("idle TLS sess:", tls, tlsmems, helpers=True))
     parts = []
     for s in servers:
         t = lats.get(s.name)
@@ -340,7 +502,8 @@ def report(servers, mems, lats):
                                 if t and t[0] else "n/a"))
     log("%-15s %s" % ("250->sink:", ", ".join(parts)))
     log("goals: accept and relay ratio >= 2.00, local ratio >= 1.50,"
-        " idle session ratio <= 0.25, tern 250->sink < 50 ms")
+        " idle session ratio <= 0.25, tern 250->sink < 50 ms,"
+        " tls ratio >= 1.50, idle TLS session ratio <= 0.50")
 
 
 if __name__ == "__main__":

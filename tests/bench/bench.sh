@@ -11,14 +11,23 @@
 # run by run, and prints medians, spreads and ratios tern/Postfix.
 # Start the peer first, as root:  sh tests/bench/postfix-peer.sh start
 #
+# TLS: when ternd is built with TLS and knows smtpd_tls_cert_file, the
+# bench configuration offers STARTTLS with tests/certs/chain.pem and
+# host.key, the certificate the Postfix peer uses too, and the tls and
+# tlsmem figures run with tests/bench/tlsload.c, compiled here with
+# `cc -O2 ... -lssl -lcrypto` (a bench tool, not part of the build).
+#
 # Knobs (environment): RUNS (5), MSGS (5000), RELAY_MSGS (2000),
 # RELAY_RUNS (3), MEM_SESSIONS (50), LAT_COUNT (20), TERN_PORT (2625),
 # SINK_PORT (2726, fixed by the peer's transport map), PF_PORT (2725),
 # PFB (/var/tmp/tern-pfbench), BENCH_TMP (/var/tmp: where the scratch directory
 # goes; put it and PFB on the same file system), TERND (bin/ternd), NO_TERN=1 (measure only the Postfix peer),
 # NO_POSTFIX=1 (only tern), LOCAL_MSGS (1000), LOCAL_RUNS (5),
-# ONLY (a comma-separated subset of accept,relay,local,mem,lat), MAILQ_MSGS (100000 queued messages for the
-# mailq listing at the end; 0 skips it).
+# ONLY (a comma-separated subset of accept,relay,local,mem,lat,tls,tlsmem;
+# tlsfull, the TLS figure without resumption, runs only when named here),
+# TLS_SECS (10 seconds a TLS run), TLS_RUNS (RUNS), TLS_CPUS (a taskset -c
+# CPU list for the TLS load client; default any), MAILQ_MSGS (100000
+# queued messages for the mailq listing at the end; 0 skips it).
 #
 # Durability, checked with strace -f -e trace=fsync,fdatasync,rename on
 # Postfix 3.7.11's cleanup processes (Debian 12, ext4): cleanup creates
@@ -30,6 +39,17 @@
 # than Postfix.  On ext4 (data=ordered) the file's fsync also commits the
 # journal holding the directory entry, so in practice the two are equally
 # durable there, and tern pays for one extra fsync per message.
+#
+# TLS, like for like: both servers offer STARTTLS with the same chain and
+# RSA-2048 key, TLS 1.2 and 1.3 (1.3 is what tlsload gets, with
+# TLS_AES_256_GCM_SHA384 and X25519), stateless session tickets (Postfix:
+# tlsmgr's keys, TLS_README's session cache), log one line per handshake
+# and name the cipher in Received: (Postfix: smtpd_tls_loglevel = 1,
+# smtpd_tls_received_header = yes), and discard the message after
+# queueing it, as in the accept figures.  The load client runs on the
+# same CPUs (about 0.8 ms of CPU per resumed session, 1.3 ms per full
+# one), so the rate ratio understates the servers' own difference; the
+# server CPU per session line shows that one.  TLS_CPUS pins the client.
 #
 # The bench never fails the build: missing tools or servers make it print
 # "skipped" and exit 0.
@@ -49,6 +69,8 @@ PFB=${PFB:-/var/tmp/tern-pfbench}
 TERND=${TERND:-$TOP/bin/ternd}
 WORK=
 TERN_PID=
+TERN_TLS=
+TOOLS=
 
 skip() {
 	echo "bench: skipped: $*"
@@ -70,6 +92,10 @@ cleanup() {
 	if [ -n "$WORK" ] && [ -d "$WORK" ] && [ -z "$KEEP" ]; then
 		rm -rf "$WORK"
 	fi
+	if [ -n "$TOOLS" ] && [ -d "$TOOLS" ]; then
+		rm -rf "$TOOLS"
+	fi
+	TOOLS=
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -159,6 +185,25 @@ retry_interval = 30m
 max_deliveries = 20
 max_per_destination = 20
 EOF
+	if [ -n "$TERN_TLS" ]; then
+		cat >>"$WORK/tern.conf" <<EOF
+smtpd_tls_cert_file = $TOP/tests/certs/chain.pem
+smtpd_tls_key_file = $TOP/tests/certs/host.key
+EOF
+	fi
+}
+
+# The TLS load client, compiled into $TOOLS (a scratch directory); its
+# path, or nothing (and a note) when OpenSSL's headers or cc are missing.
+build_tlsload() {
+	if ! ${CC:-cc} -O2 -o "$TOOLS/tlsload" "$HERE/tlsload.c" \
+	    -lssl -lcrypto 2>"$TOOLS/cc.log"; then
+		echo "bench: cannot compile tests/bench/tlsload.c" \
+		    "(apt-get install libssl-dev); TLS figures skipped" >&2
+		tail -3 "$TOOLS/cc.log" >&2
+		return 1
+	fi
+	echo "$TOOLS/tlsload"
 }
 
 start_tern() {
@@ -171,7 +216,16 @@ start_tern() {
 		return 1
 	fi
 	WORK=$(mktemp -d "${BENCH_TMP:-/var/tmp}/tern-bench.XXXXXX") || return 1
+	TERN_TLS=
+	"$TERND" -V 2>&1 | grep -q "TLS: OpenSSL" && TERN_TLS=1
 	write_config
+	if [ -n "$TERN_TLS" ] &&
+	    ! "$TERND" -n -c "$WORK/tern.conf" >/dev/null 2>&1; then
+		echo "bench: this ternd takes no smtpd_tls_cert_file; tern" \
+		    "offers no STARTTLS here"
+		TERN_TLS=
+		write_config
+	fi
 	if ! "$TERND" -n -c "$WORK/tern.conf"; then
 		echo "bench: ternd -n rejects the bench configuration"
 		return 1
@@ -193,7 +247,7 @@ set --
 if [ -z "$NO_TERN" ]; then
 	if start_tern; then
 		set -- --tern-port "$TERN_PORT" --tern-queue "$WORK/spool/queue" \
-		    --tern-maildir "$MAILDIR"
+		    --tern-maildir "$MAILDIR" --tern-pid "$TERN_PID"
 	else
 		cleanup
 		echo "bench: tern not measured"
@@ -206,11 +260,19 @@ if [ -z "$NO_POSTFIX" ] && answers "$PF_PORT" 1; then
 		set -- "$@" --pf-queue "$PFB/queue/$q"
 	done
 	set -- "$@" --pf-maildir "$PFB/mail/bench"
+	pfpid=$(tr -d ' ' <"$PFB/queue/pid/master.pid" 2>/dev/null)
+	[ -n "$pfpid" ] && set -- "$@" --pf-pid "$pfpid"
 else
 	echo "bench: no Postfix peer on 127.0.0.1:$PF_PORT (start one as" \
 	    "root with: sh tests/bench/postfix-peer.sh start)"
 fi
 [ $# -gt 0 ] || skip "no server to measure"
+TOOLS=$(mktemp -d "${BENCH_TMP:-/var/tmp}/tern-benchtools.XXXXXX") || exit 1
+if TLSLOAD=$(build_tlsload); then
+	set -- "$@" --tlsload "$TLSLOAD" --tls-secs "${TLS_SECS:-10}" \
+	    --tls-runs "${TLS_RUNS:-$RUNS}"
+	[ -n "$TLS_CPUS" ] && set -- "$@" --client-cpus "$TLS_CPUS"
+fi
 if answers "$SINK_PORT" 1; then
 	skip "port $SINK_PORT (the relay sink) is already in use"
 fi

@@ -9,12 +9,18 @@
 # DIR (default /var/tmp/tern-pfbench; not /tmp, where parallel test runs
 # sweep /tmp/tern-*): its own config_directory, queue and data
 # directories, listening on 127.0.0.1:2725 only.  It never reads or writes
-# /etc/postfix.  Postfix needs root to start; without root, or without the
+# /etc/postfix.  STARTTLS is offered (smtpd_tls_security_level = may)
+# with the certificate chain and key that tern's bench uses,
+# tests/certs/chain.pem and host.key, copied into DIR/etc; tlsmgr keeps
+# the session ticket keys and the session cache (TLS_README's settings),
+# and the TLS protocol and cipher are logged and put in Received:, as
+# tern does.  Postfix needs root to start; without root, or without the
 # Debian package installed, the script explains and exits 0 so that a bench
 # run simply goes on without the peer.  Every action is idempotent.
 
 PFB=${2:-/var/tmp/tern-pfbench}
 PORT=2725
+CERTS=$(cd "$(dirname "$0")/../certs" && pwd)
 
 usage() {
 	echo "usage: $0 start|stop|status [DIR]" >&2
@@ -69,7 +75,21 @@ biff = no
 maillog_file = $PFB/maillog
 shlib_directory = /usr/lib/postfix
 maillog_file_prefixes = $PFB
+smtpd_tls_security_level = may
+smtpd_tls_cert_file = $PFB/etc/tls-chain.pem
+smtpd_tls_key_file = $PFB/etc/tls-key.pem
+smtpd_tls_protocols = >=TLSv1.2
+smtpd_tls_mandatory_protocols = >=TLSv1.2
+smtpd_tls_session_cache_database = btree:\${data_directory}/smtpd_scache
+smtpd_tls_loglevel = 1
+smtpd_tls_received_header = yes
 EOF
+}
+
+# The same certificate chain and key as tern's bench, root-only key.
+copy_certs() {
+	cp "$CERTS/chain.pem" "$PFB/etc/tls-chain.pem" &&
+	    install -m 600 "$CERTS/host.key" "$PFB/etc/tls-key.pem"
 }
 
 write_master_cf() {
@@ -135,6 +155,7 @@ peer_start() {
 	chmod 755 "$PFB"
 	chown postfix:postfix "$PFB/data"
 	chown 65534:65534 "$PFB/mail"
+	copy_certs || exit 1
 	write_main_cf
 	write_master_cf
 	if ! pf check; then
