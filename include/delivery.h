@@ -80,6 +80,11 @@ int	delivery_result_send(int fd, const struct delivery_result *);
 int	remote_agent_run(const struct config *, const char *domain,
 	    const struct transport_route *, struct delivery_job *jobs,
 	    size_t njobs, int result_fd);
+/*
+ * remote_tls_preload - the remote agents' TLS context, made once in the
+ * queue runner (at start and on HUP) for every agent it forks to inherit.
+ */
+void	remote_tls_preload(const struct config *);
 /* master_sock: where privileged jobs go (local_job.h); -1: forked here */
 int	local_agent_run(const struct config *, struct delivery_job *jobs,
 	    size_t njobs, int result_fd, int master_sock);

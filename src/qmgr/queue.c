@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "delivery.h"
 #include "heap.h"
 #include "log.h"
 #include "queue.h"
@@ -222,6 +223,7 @@ queue_reload(struct queue *q)
 	}
 	config_free(q->cfg);
 	*q->cfg = nc;
+	remote_tls_preload(q->cfg);
 	log_info("queue: configuration reloaded");
 }
 
@@ -398,6 +400,7 @@ queue_run(struct config *cfg, int master_sock)
 			close(lock);
 		return 1;
 	}
+	remote_tls_preload(cfg);
 	queue_scan(&q);
 	for (;;) {
 		now = time(NULL);

@@ -72,7 +72,6 @@
 #include "text.h"
 #include "tls.h"
 
-
 #define ANY	((1 << SMTP_INIT) | (1 << SMTP_READY) | (1 << SMTP_MAIL) | \
 		    (1 << SMTP_RCPT) | (1 << SMTP_BDAT))
 #define TRANSACTION	((1 << SMTP_MAIL) | (1 << SMTP_RCPT))
