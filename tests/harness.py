@@ -83,6 +83,32 @@ def client_tls(verify=True):
     return ctx
 
 
+def crypt(password, setting):
+    """crypt(3): Python's module while it exists, else libcrypt by ctypes."""
+    import warnings
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt as mod
+        return mod.crypt(password, setting)
+    except ImportError:
+        import ctypes
+        import ctypes.util
+        lib = ctypes.CDLL(ctypes.util.find_library("crypt"))
+        lib.crypt.restype = ctypes.c_char_p
+        lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        out = lib.crypt(password.encode(), setting.encode())
+        return out.decode() if out else None
+
+
+def sha512_hash(password):
+    """A SHA-512 crypt hash of password, for an auth_users file."""
+    import random
+    salt = "".join(random.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
+                                 "OPQRSTUVWXYZ0123456789./") for _ in range(16))
+    return crypt(password, "$6$" + salt + "$")
+
+
 def need_tool(tool, package=None):
     """The path of tool on PATH, or skip naming the package to install."""
     path = shutil.which(tool)

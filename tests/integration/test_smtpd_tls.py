@@ -9,9 +9,7 @@ import os
 import shutil
 import signal
 import socket
-import ssl
 import smtplib
-import time
 
 import harness
 from harness import (CERTS, RawClient, Tern, daemon_user, maildir_messages,
@@ -176,14 +174,9 @@ def test_bad_handshakes_end_cleanly_and_leak_nothing():
 
 def auth_users():
     """An auth_users file with one user, for the submission listeners."""
-    import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt
     path = os.path.join(harness.tempdir(), "passwd")
     with open(path, "w") as f:
-        f.write("alice:%s\n" % crypt.crypt("pw", crypt.mksalt(
-            crypt.METHOD_SHA512)))
+        f.write("alice:%s\n" % harness.sha512_hash("pw"))
     return path
 
 

@@ -13,17 +13,11 @@ import shutil
 import smtplib
 import subprocess
 import time
-import warnings
 
 import harness
-from harness import (CERTS, IS_ROOT, RawClient, Tern, daemon_user,
-                     maildir_messages, need_tls, tls_conf, wait_for,
-                     wait_log)
+from harness import (CERTS, RawClient, Tern, daemon_user, need_tls,
+                     tls_conf, wait_for, wait_log)
 from smtpsink import SMTPSink
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import crypt
 
 PASSWORD = "correct horse"
 # fail2ban's filter.d/postfix.conf, mode "auth" (its _daemon aside)
@@ -39,8 +33,7 @@ def passwd_file(d, users):
     with open(path, "w") as f:
         f.write("# user:hash\n")
         for user, pw in users.items():
-            f.write("%s:%s\n" % (user, crypt.crypt(
-                pw, crypt.mksalt(crypt.METHOD_SHA512))))
+            f.write("%s:%s\n" % (user, harness.sha512_hash(pw)))
     os.chmod(path, 0o600)
     return path
 

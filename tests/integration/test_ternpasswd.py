@@ -11,8 +11,6 @@
 - on a terminal the password is asked twice without echo.
 Plain functions raising AssertionError; run by tests/run.py.
 """
-import ctypes
-import ctypes.util
 import os
 import pty
 import select
@@ -21,26 +19,13 @@ import signal
 import stat
 import subprocess
 import time
-import warnings
 
 import harness
 
 EX_USAGE, EX_DATAERR, EX_NOUSER, EX_TEMPFAIL = 64, 65, 67, 75
 
 
-def crypt(password, setting):
-    """crypt(3): Python's module while it exists, else libcrypt by ctypes."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            import crypt as mod
-        return mod.crypt(password, setting)
-    except ImportError:
-        lib = ctypes.CDLL(ctypes.util.find_library("crypt"))
-        lib.crypt.restype = ctypes.c_char_p
-        lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-        out = lib.crypt(password.encode(), setting.encode())
-        return out.decode() if out else None
+crypt = harness.crypt
 
 
 def ternpasswd(*args, stdin=""):

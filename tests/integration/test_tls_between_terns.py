@@ -10,17 +10,12 @@ ternd with tests/certs' certificate."""
 import contextlib
 import os
 import re
-import warnings
 
 import harness
-from harness import (CERTS, Tern, daemon_user, maildir_messages, need_tls,
+from harness import (Tern, daemon_user, maildir_messages, need_tls,
                      tls_conf, wait_for)
 from test_delivery_remote import ME, Stack, send
-from test_delivery_tls import CA, deferred, line_of, mapped, smarthost
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import crypt
+from test_delivery_tls import deferred, line_of, mapped, smarthost
 
 MSG = (b"From: alice@tern.test\r\nTo: postmaster@tls.test\r\n"
        b"Subject: tern to tern\r\n\r\nover TLS both ways\r\n")
@@ -77,8 +72,7 @@ def test_smarthost_login_to_a_second_tern_on_587():
     d = harness.tempdir()
     passwd = os.path.join(d, "passwd")
     with open(passwd, "w") as f:
-        f.write("sub@tern.test:%s\n" % crypt.crypt(
-            "se:cret pw", crypt.mksalt(crypt.METHOD_SHA512)))
+        f.write("sub@tern.test:%s\n" % harness.sha512_hash("se:cret pw"))
     os.chmod(passwd, 0o600)
     sub = harness.free_port()
 
