@@ -49,6 +49,7 @@ struct config {
 	long long	 submission_loopback_plaintext;	/* bool */
 	long long	 smtpd_auth_failure_delay;	/* times failures */
 	long long	 smtpd_auth_max_failures;	/* per session */
+	long long	 smtpd_memory_limit;	/* RLIMIT_DATA of smtpd; 0 none */
 	long long	 max_message_size;
 	long long	 max_recipients;
 	long long	 max_connections;

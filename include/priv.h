@@ -12,8 +12,14 @@
 #ifndef TERN_PRIV_H
 #define TERN_PRIV_H
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 int	priv_become(uid_t, gid_t);
+/*
+ * priv_limits - lower RLIMIT_NOFILE, RLIMIT_FSIZE (SIGXFSZ then ignored,
+ * so an oversized write fails with EFBIG) and RLIMIT_DATA; 0 leaves one.
+ */
+void	priv_limits(rlim_t nofile, rlim_t fsize, rlim_t data);
 
 #endif

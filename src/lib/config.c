@@ -69,6 +69,8 @@ static const struct conf_key keys[] = {
 	    F(smtpd_auth_failure_delay), 0, 60, NULL },
 	{ "smtpd_auth_max_failures", CONF_INT, "3",
 	    F(smtpd_auth_max_failures), 1, 100, NULL },
+	{ "smtpd_memory_limit", CONF_SIZE, "256M", F(smtpd_memory_limit), 0,
+	    BIG, NULL },
 	{ "max_message_size", CONF_SIZE, "25M", F(max_message_size),
 	    1024, BIG, NULL },
 	{ "max_recipients", CONF_INT, "100", F(max_recipients), 1, 100000,

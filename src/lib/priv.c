@@ -5,8 +5,14 @@
  * The order matters: setgroups() and setgid() need root, so they come
  * before setuid(); the check that setuid(0) now fails proves the saved
  * set-user-ID is gone too.
+ *
+ * priv_limits() lowers a child's resource limits, never raises them:
+ * an administrator's lower limit (ulimit, systemd's LimitNOFILE=) stays.
  */
+#include <sys/resource.h>
+
 #include <grp.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -28,4 +34,33 @@ priv_become(uid_t uid, gid_t gid)
 		return -1;
 	}
 	return 0;
+}
+
+/* Lower one limit to v (0: leave it); a higher current value only. */
+static void
+limit_one(int res, const char *name, rlim_t v)
+{
+	struct rlimit rl;
+
+	if (v == 0 || getrlimit(res, &rl) == -1)
+		return;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur <= v)
+		return;
+	rl.rlim_cur = v;
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > v)
+		rl.rlim_max = v;
+	if (setrlimit(res, &rl) == -1)
+		log_warn("cannot set %s to %llu", name, (unsigned long long)v);
+}
+
+void
+priv_limits(rlim_t nofile, rlim_t fsize, rlim_t data)
+{
+	limit_one(RLIMIT_NOFILE, "RLIMIT_NOFILE", nofile);
+	if (fsize != 0) {
+		/* past the limit write(2) fails with EFBIG, no signal */
+		signal(SIGXFSZ, SIG_IGN);
+		limit_one(RLIMIT_FSIZE, "RLIMIT_FSIZE", fsize);
+	}
+	limit_one(RLIMIT_DATA, "RLIMIT_DATA", data);
 }

@@ -20,6 +20,7 @@
  * max_connections_per_ip for one client address, the new client gets a
  * fixed "421 4.7.0" line and is closed.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -151,6 +152,35 @@ child_setup(struct master *m, const char *proc, int keep_queue_sock)
 	log_setproc(proc);
 }
 
+/*
+ * Resource limits (tern(8), RESOURCE LIMITS), so that one runaway child
+ * cannot take the host down: an smtpd gets SMTPD_NOFILE descriptors (it
+ * needs about ten) and smtpd_memory_limit of data; an smtpd, the queue
+ * runner and its agents may write no file larger than a queue file can
+ * be (twice max_message_size, for the copy a bounce quotes, and 16 MiB
+ * for the envelope).  Local delivery jobs are left alone: a mailbox may
+ * be larger than any message.  Under AddressSanitizer (the test build)
+ * there is no memory limit: its shadow memory counts as data.
+ */
+#define SMTPD_NOFILE	256
+
+static rlim_t
+file_limit(const struct config *c)
+{
+	return (rlim_t)c->max_message_size * 2 + 16 * 1024 * 1024;
+}
+
+static rlim_t
+smtpd_memory(const struct config *c)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	(void)c;
+	return 0;
+#else
+	return (rlim_t)c->smtpd_memory_limit;
+#endif
+}
+
 /* priv_lookup - the uid and gid of `user`, once per (re)load, not per fork */
 static int
 priv_lookup(struct master *m)
@@ -261,6 +291,7 @@ queue_runner_start(struct master *m)
 	if (pid == 0) {
 		child_setup(m, "qmgr", 1);
 		auth_file_open(m->cfg);
+		priv_limits(0, file_limit(m->cfg), 0);
 		if (priv_become(m->uid, m->gid) == -1)
 			_exit(1);
 		_exit(queue_run(m->cfg, m->queue_child));
@@ -411,6 +442,8 @@ session_start(struct master *m, int fd, struct sockaddr *sa, long uid,
 	}
 	if (pid == 0) {
 		child_setup(m, "smtpd", 0);
+		priv_limits(SMTPD_NOFILE, file_limit(m->cfg),
+		    smtpd_memory(m->cfg));
 		if (priv_become(m->uid, m->gid) == -1)
 			_exit(1);
 		if (sp[1] != -1) {

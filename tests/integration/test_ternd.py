@@ -165,3 +165,30 @@ def test_default_privs_never_user_or_root():
                 % (harness.daemon_user(), harness.privs_user()))
     code, out, err = run("-n", "-c", path)
     assert code == 0, err
+
+
+def proc_limit(pid, name):
+    """The soft limit called name in /proc/PID/limits, as text."""
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith(name):
+                return line[len(name):].split()[0]
+    return None
+
+
+def test_children_get_resource_limits():
+    """tern(8) RESOURCE LIMITS: an smtpd has 256 descriptors and a file
+    size limit of twice max_message_size plus 16 MiB, and the queue
+    runner has that file size limit too."""
+    import re
+    with harness.Tern(max_message_size="1M") as t:
+        c = harness.RawClient("127.0.0.1", t.port)
+        assert c.cmd("EHLO x")[0] == 250
+        pid = int(re.findall(r"tern/smtpd\[(\d+)\]", t.log())[-1])
+        assert proc_limit(pid, "Max open files") == "256"
+        size = str(2 * 1024 * 1024 + 16 * 1024 * 1024)
+        assert proc_limit(pid, "Max file size") == size
+        assert harness.wait_log(t, "tern/qmgr["), t.log()
+        qmgr = int(re.findall(r"tern/qmgr\[(\d+)\]", t.log())[-1])
+        assert proc_limit(qmgr, "Max file size") == size
+        c.close()
