@@ -54,6 +54,7 @@ struct config {
 	long long	 max_recipients;
 	long long	 max_connections;
 	long long	 max_connections_per_ip;
+	long long	 max_connection_rate;	/* per address and minute; 0 off */
 	long long	 smtpd_timeout;
 	long long	 max_errors;
 	long long	 max_hops;		/* Received: headers, at most */

@@ -79,6 +79,8 @@ static const struct conf_key keys[] = {
 	    NULL },
 	{ "max_connections_per_ip", CONF_INT, "10", F(max_connections_per_ip),
 	    1, 100000, NULL },
+	{ "max_connection_rate", CONF_INT, "0", F(max_connection_rate), 0,
+	    1000000, NULL },
 	{ "smtpd_timeout", CONF_DURATION, "5m", F(smtpd_timeout), 1, 86400,
 	    NULL },
 	{ "max_hops", CONF_INT, "50", F(max_hops), 1, 1000, NULL },

@@ -405,6 +405,59 @@ workers_retire(struct master *m, int all)
 	return next;
 }
 
+/*
+ * The connection rate per client address (max_connection_rate): a fixed
+ * one-minute window for each of the RATE_SLOTS addresses seen last; a new
+ * address takes the slot whose window is oldest.  Bounded: a flood from
+ * many addresses only shortens how long one is remembered.
+ */
+#define RATE_SLOTS	256
+
+struct rate_slot {
+	char	 addr[64];
+	time_t	 start;
+	unsigned int count;
+};
+
+static struct rate_slot rate_slots[RATE_SLOTS];
+
+/* rate_exceeded - count one connection from addr; 1 when over the rate */
+static int
+rate_exceeded(const struct master *m, const struct sockaddr *sa,
+    const char *addr)
+{
+	struct rate_slot *r, *oldest = &rate_slots[0];
+	time_t	 now = time(NULL);
+	size_t	 i;
+
+	if (m->cfg->max_connection_rate == 0)
+		return 0;
+	for (i = 0; i < m->cfg->relay_networks.n; i++) {
+		struct cidr c;
+		if (cidr_parse(m->cfg->relay_networks.v[i], &c) == 0 &&
+		    cidr_match(&c, sa))
+			return 0;
+	}
+	for (i = 0; i < RATE_SLOTS; i++) {
+		r = &rate_slots[i];
+		if (strcmp(r->addr, addr) == 0)
+			break;
+		if (r->start < oldest->start)
+			oldest = r;
+	}
+	if (i == RATE_SLOTS) {
+		r = oldest;
+		snprintf(r->addr, sizeof(r->addr), "%s", addr);
+		r->start = now;
+		r->count = 0;
+	}
+	if (now - r->start >= 60) {
+		r->start = now;
+		r->count = 0;
+	}
+	return ++r->count > (unsigned long long)m->cfg->max_connection_rate;
+}
+
 static void
 session_start(struct master *m, int fd, struct sockaddr *sa, long uid,
     int port)
@@ -425,6 +478,15 @@ session_start(struct master *m, int fd, struct sockaddr *sa, long uid,
 		log_warnx("%s from %s", m->nsessions >=
 		    (size_t)m->cfg->max_connections ? "too many connections" :
 		    "too many connections from one address", addr);
+		return;
+	}
+	if (uid < 0 && rate_exceeded(m, sa, addr)) {
+		n = snprintf(busy, sizeof(busy), "421 4.7.0 %s Error: too "
+		    "many connections from your address\r\n",
+		    m->cfg->hostname);
+		(void)write(fd, busy, (size_t)n);
+		log_warnx("connection rate limit exceeded: more than %lld a "
+		    "minute from %s", m->cfg->max_connection_rate, addr);
 		return;
 	}
 	m->sctx.auth_fd = m->ac.fd;	/* -1 while it restarts */
