@@ -50,6 +50,7 @@ struct config {
 	long long	 smtpd_auth_failure_delay;	/* times failures */
 	long long	 smtpd_auth_max_failures;	/* per session */
 	long long	 max_message_size;
+	long long	 queue_minfree;		/* spool bytes kept free at MAIL */
 	long long	 max_recipients;
 	long long	 max_connections;
 	long long	 max_connections_per_ip;
