@@ -16,7 +16,7 @@ import smtplib
 import subprocess
 
 import harness
-from harness import Tern, wait_for, wait_log
+from harness import Tern, ThrowawayUser, wait_for, wait_log
 from smtpsink import SMTPSink
 
 ME = harness.daemon_user()
@@ -177,3 +177,88 @@ def test_spool_full_refused_at_end_of_data():
         t.stop()
         umount(t.spool)
         t.__exit__(None, None, None)
+
+
+class Mount:
+    """A tmpfs for a Stack: unmounted by stop()."""
+
+    def __init__(self, path, size="1m", owner=None):
+        self.path = path
+        mount_tmpfs(path, size, owner)
+
+    def stop(self):
+        umount(self.path)
+
+
+def fill_but(path, room):
+    """Fill the file system, then give back room bytes."""
+    fill(path)
+    size = os.path.getsize(path)
+    os.truncate(path, max(0, size - room))
+
+
+BIG = b"Subject: big\r\n\r\n" + (b"q" * 998 + b"\r\n") * 300   # 300 KB
+
+
+def full_mailbox(kind):
+    """A user whose mailbox (kind "mbox" or "maildir") is on a 1 MB
+    tmpfs: message 1 fits, BIG does not and defers with 4.2.2, and is
+    delivered once the space is back.  The spool is not on the tmpfs."""
+    from test_delivery_remote import Stack, send
+    harness.need_root("a throwaway user with a mailbox on a tmpfs")
+    with Stack() as st:
+        u = st.push(ThrowawayUser(st.tmp("tern-home-")))
+        boxes = os.path.join(st.tmp("tern-boxes-"), "mnt")
+        st.push(Mount(boxes))
+        filler = os.path.join(boxes, "filler")
+        if kind == "maildir":
+            path = os.path.join(boxes, u.name)
+            os.mkdir(path, 0o700)
+            os.chown(path, u.uid, u.gid)
+            conf = dict(mailbox_path=os.path.join(boxes, "%u/"))
+        else:
+            path = os.path.join(boxes, u.name)
+            conf = dict(mailbox="mbox",
+                        mailbox_path=os.path.join(boxes, "%u"))
+        t = st.push(Tern(start=False, relay_networks="127.0.0.0/8",
+                         retry_interval="1s", **conf))
+        t.write_aliases("postmaster: %s\n" % ME)
+        t.start()
+        rcpt = [u.name + "@tern.test"]
+
+        def delivered():
+            if kind == "mbox":
+                return open(path, "rb").read().count(b"\nSubject: ") \
+                    if os.path.exists(path) else 0
+            return len(harness.maildir_messages(path))
+        send(t, "s@example.org", rcpt, b"Subject: one\r\n\r\nsmall\r\n")
+        assert wait_for(lambda: delivered() == 1, 15, 0.1), t.log()
+        old = open(path, "rb").read() if kind == "mbox" else None
+        fill_but(filler, 64 * 1024)
+        send(t, "s@example.org", rcpt, BIG)
+        assert wait_log(t, "mailbox full", 15), t.log()
+        assert wait_for(lambda: any(b" 4.2.2 " in open(p, "rb").read()
+                                    for p in harness.state_files(t)), 10), \
+            t.log()
+        # Not half a message: the mbox is as it was, tmp/ is empty.
+        if kind == "mbox":
+            assert open(path, "rb").read() == old
+        else:
+            assert os.listdir(os.path.join(path, "tmp")) == []
+            assert delivered() == 1
+        assert len(t.queue_files()) == 1
+        os.unlink(filler)
+        assert wait_for(lambda: delivered() == 2, 15, 0.1), t.log()
+        if kind == "mbox":
+            assert open(path, "rb").read().startswith(old)
+        else:
+            assert os.listdir(os.path.join(path, "tmp")) == []
+        assert wait_for(lambda: t.queue_files() == [], 10), t.log()
+
+
+def test_mbox_full_defers_and_truncates():
+    full_mailbox("mbox")
+
+
+def test_maildir_full_defers_and_leaves_no_tmp():
+    full_mailbox("maildir")
