@@ -10,8 +10,9 @@
  * DATA, or BDAT ... LAST, commits the file, answers, and only then
  * wakes the queue runner (message_close, RFC 5321 6.1: accepted means
  * stored).  A file that cannot be written or committed is removed and
- * answered 452 4.3.1 when the disk is full, 451 4.3.0 otherwise.  A refused BDAT still reads its chunk (RFC 3030 2), so
- * the session stays in step with the client.
+ * answered 452 4.3.1 when the disk is full, 451 4.3.0 otherwise.  A
+ * refused BDAT still reads its chunk (RFC 3030 2), so the session
+ * stays in step with the client.
  */
 #include <ctype.h>
 #include <errno.h>

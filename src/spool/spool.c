@@ -2,8 +2,9 @@
 /*
  * spool.c - the spool directory: its layout and paths, its start-up
  * check, the directory fsync that makes a rename durable, its free
- * space (queue_minfree), the trigger FIFO, and the queue runner's lock.  What is in the files is not known here: the queue file
- * is queuefile.c's, the state file statefile.c's.
+ * space (queue_minfree), the trigger FIFO, and the queue runner's lock.
+ * What is in the files is not known here: the queue file is
+ * queuefile.c's, the state file statefile.c's.
  *
  * The XX directories are made once by spool_setup(), so a commit never
  * needs a mkdir and never fsyncs more than one directory.  Start-up work

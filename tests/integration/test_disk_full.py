@@ -12,6 +12,7 @@ old size, a Maildir keeps nothing in tmp/.  Every mount is undone in a
 finally block; every loop is bounded."""
 import errno
 import os
+import pwd
 import smtplib
 import subprocess
 
@@ -54,7 +55,8 @@ def fill(path):
 
 
 def daemon_ids():
-    pw = __import__("pwd").getpwnam(ME)
+    """The uid and gid ternd runs as, to own a tmpfs spool."""
+    pw = pwd.getpwnam(ME)
     return pw.pw_uid, pw.pw_gid
 
 
