@@ -51,6 +51,7 @@ struct config {
 	long long	 smtpd_auth_max_failures;	/* per session */
 	long long	 smtpd_memory_limit;	/* RLIMIT_DATA of smtpd; 0 none */
 	long long	 max_message_size;
+	long long	 queue_minfree;		/* spool bytes kept free at MAIL */
 	long long	 max_recipients;
 	long long	 max_connections;
 	long long	 max_connections_per_ip;

@@ -40,6 +40,12 @@ int	spool_tmppath(const char *spool_dir, const char *name, char *out,
 	    size_t outlen);
 /* fsync dir/kind/XX, so a rename into it survives a crash */
 int	spool_sync(const char *spool_dir, const char *kind, const char *id);
+/*
+ * Is there room for a message of size bytes (0 or -1: none declared)
+ * that leaves minfree bytes free in the spool's file system?  1 or 0.
+ */
+int	spool_has_room(const char *spool_dir, long long minfree,
+	    long long size);
 /* One line (shorter than PIPE_BUF) to the trigger FIFO; never blocks. */
 void	spool_trigger(const char *spool_dir, const char *msg);
 /*

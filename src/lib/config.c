@@ -73,6 +73,7 @@ static const struct conf_key keys[] = {
 	    BIG, NULL },
 	{ "max_message_size", CONF_SIZE, "25M", F(max_message_size),
 	    1024, BIG, NULL },
+	{ "queue_minfree", CONF_SIZE, "64M", F(queue_minfree), 0, BIG, NULL },
 	{ "max_recipients", CONF_INT, "100", F(max_recipients), 1, 100000,
 	    NULL },
 	{ "max_connections", CONF_INT, "100", F(max_connections), 1, 100000,

@@ -292,7 +292,7 @@ static int
 maildir_write(const struct mailbox_msg *msg, const char *tmp,
     struct outbuf *ob)
 {
-	int	 rc = -1;
+	int	 rc = -1, saved;
 
 	ob->fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
@@ -308,8 +308,11 @@ maildir_write(const struct mailbox_msg *msg, const char *tmp,
 		goto out;
 	rc = 0;
 out:
+	saved = errno;	/* ENOSPC or EDQUOT must reach result_errno() */
 	if (close(ob->fd) == -1 && rc == 0)
 		rc = -1;
+	else if (rc == -1)
+		errno = saved;
 	return rc;
 }
 

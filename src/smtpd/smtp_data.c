@@ -12,6 +12,7 @@
  * octets when it relays it (longline.c), and local delivery needs no
  * limit, so refusing them would only lose mail.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -42,8 +43,9 @@ emit(struct msgwriter *w, const char *p, size_t n)
 	w->size += (long long)n;
 	if (w->size > w->max)
 		w->too_big = 1;
-	if (!w->too_big && w->fp != NULL)
-		fwrite(p, 1, n, w->fp);
+	if (!w->too_big && w->fp != NULL && w->err == 0 &&
+	    fwrite(p, 1, n, w->fp) != n)
+		w->err = errno != 0 ? errno : EIO;
 }
 
 /*

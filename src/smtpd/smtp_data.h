@@ -12,6 +12,8 @@
  * clients) and From: (when add_from is set: local submissions) at the
  * end of the header block.  It counts the Received: headers, so that the
  * session can refuse a message that has been round a loop (max_hops).
+ * The first write error is kept (err) and nothing more is written, so
+ * the end of data can tell a full disk (ENOSPC, EDQUOT) from the rest.
  */
 #ifndef TERN_SMTP_DATA_H
 #define TERN_SMTP_DATA_H
@@ -25,6 +27,7 @@ struct msgwriter {
 	long long	 size;		/* octets stored (or that would be) */
 	long long	 max;
 	int		 too_big;
+	int		 err;		/* errno of the first failed write */
 	int		 eightbit;	/* saw an octet >= 0x80 */
 	int		 cr;		/* a CR waits for its LF */
 	int		 in_headers;

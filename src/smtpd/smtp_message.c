@@ -9,8 +9,10 @@
  * content goes through the message writer (smtp_data.c); the end of
  * DATA, or BDAT ... LAST, commits the file, answers, and only then
  * wakes the queue runner (message_close, RFC 5321 6.1: accepted means
- * stored).  A refused BDAT still reads its chunk (RFC 3030 2), so
- * the session stays in step with the client.
+ * stored).  A file that cannot be written or committed is removed and
+ * answered 452 4.3.1 when the disk is full, 451 4.3.0 otherwise.  A
+ * refused BDAT still reads its chunk (RFC 3030 2), so the session
+ * stays in step with the client.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -50,9 +52,12 @@ static int
 message_open(struct smtp_session *s)
 {
 	char	 date[64], uid[32] = "", sasl[320] = "", proto[16];
+	int	 saved;
 
 	if (queuefile_create(s->cfg->spool_dir, &s->sf) == -1) {
+		saved = errno;	/* for write_error() */
 		log_warn("cannot create queue file");
+		errno = saved;
 		return -1;
 	}
 	s->sf_open = 1;
@@ -74,8 +79,12 @@ message_open(struct smtp_session *s)
 	    s->tls != NULL ? "S" : "", s->auth_user[0] != '\0' ? "A" : "");
 	snprintf(s->env.protocol, sizeof(s->env.protocol), "%s", proto);
 	s->env.uid = s->uid;
-	if (envelope_write(s->sf.fp, &s->env) == -1)
+	if (envelope_write(s->sf.fp, &s->env) == -1) {
+		saved = errno;
+		log_warn("%s: cannot write queue file", s->sf.id);
+		errno = saved;
 		return -1;
+	}
 	date_rfc5322(time(NULL), date, sizeof(date));
 	if (s->uid >= 0)
 		fprintf(s->sf.fp, "Received: by %s (tern, from userid %ld)\r\n"
@@ -102,11 +111,49 @@ message_open(struct smtp_session *s)
 	return 0;
 }
 
+/*
+ * write_error - the reply to a queue file that could not be made or
+ * written: a full spool (or the user's quota) is 452 4.3.1, anything
+ * else 451 4.3.0; both tell the client to try again later.
+ */
+static const char *
+write_error(int err)
+{
+	return err == ENOSPC || err == EDQUOT ? SMTP_NO_STORAGE :
+	    SMTP_WRITE_ERR;
+}
+
+/*
+ * message_commit - 0 once the queue file is committed, or the errno of
+ * the first write that failed, with the file removed (queuefile_abort,
+ * queuefile_commit): nothing is left in tmp/ or queue/.
+ */
+static int
+message_commit(struct smtp_session *s)
+{
+	int	 err;
+
+	if (ferror(s->sf.fp)) {
+		err = s->w.err != 0 ? s->w.err : EIO;
+		queuefile_abort(&s->sf);
+		s->sf_open = 0;
+		return err;
+	}
+	errno = 0;
+	if (queuefile_commit(s->cfg->spool_dir, &s->sf) == -1) {
+		err = errno != 0 ? errno : EIO;
+		s->sf_open = 0;
+		return err;
+	}
+	return 0;
+}
+
 /* The end of DATA or of the last BDAT chunk: commit, then answer. */
 static void
 message_close(struct smtp_session *s)
 {
 	char	 id[QUEUEID_LEN + 1];
+	int	 err;
 
 	msgw_finish(&s->w);
 	s->last = "END-OF-MESSAGE";
@@ -119,10 +166,10 @@ message_close(struct smtp_session *s)
 		smtp_reply(s, "554 5.4.6 Too many hops: mail loop suspected");
 		log_info("%s: reject: %lld Received: headers, max_hops %lld",
 		    s->sf.id, s->w.hops + 1, s->cfg->max_hops);
-	} else if (ferror(s->sf.fp) ||
-	    queuefile_commit(s->cfg->spool_dir, &s->sf) == -1) {
+	} else if ((err = message_commit(s)) != 0) {
+		errno = err;
 		log_warn("%s: cannot commit queue file", s->sf.id);
-		smtp_reply(s, "451 4.3.0 Error: queue file write error");
+		smtp_reply(s, "%s", write_error(err));
 	} else {
 		s->sf_open = 0;
 		snprintf(id, sizeof(id), "%s", s->sf.id);
@@ -155,7 +202,7 @@ smtp_proceed_data(struct smtp_session *s, struct smtp_args *a)
 {
 	(void)a;
 	if (message_open(s) == -1) {
-		smtp_reply(s, "451 4.3.0 Error: queue file write error");
+		smtp_reply(s, "%s", write_error(errno));
 		smtp_transaction_reset(s);
 		return;
 	}
@@ -224,8 +271,7 @@ smtp_proceed_bdat(struct smtp_session *s, struct smtp_args *a)
 {
 	if (!s->sf_open) {
 		if (message_open(s) == -1) {
-			bdat_skip(s, a, "451 4.3.0 Error: queue file write "
-			    "error");
+			bdat_skip(s, a, write_error(errno));
 			return;
 		}
 		smtp_set_state(s, SMTP_BDAT);

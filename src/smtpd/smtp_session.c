@@ -345,6 +345,14 @@ check_mail(struct smtp_session *s, struct smtp_args *a)
 		smtp_transaction_reset(s);
 		return -1;
 	}
+	/* Postfix's queue_minfree: refuse now what could not be stored. */
+	if (!spool_has_room(s->cfg->spool_dir, s->cfg->queue_minfree,
+	    s->declared_size)) {
+		smtp_reply(s, "%s", SMTP_NO_STORAGE);
+		log_reject(s, "MAIL", SMTP_NO_STORAGE, NULL);
+		smtp_transaction_reset(s);
+		return -1;
+	}
 	return smtp_auth_owns_sender(s, a->addr);
 }
 

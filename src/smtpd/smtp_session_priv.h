@@ -23,6 +23,9 @@
 #include "smtp_session.h"
 
 #define SMTP_NO_RCPT	"554 5.5.1 Error: no valid recipients"
+/* RFC 3463 4.3.1 (the spool is full) and 4.3.0 (another write error) */
+#define SMTP_NO_STORAGE	"452 4.3.1 Insufficient system storage"
+#define SMTP_WRITE_ERR	"451 4.3.0 Error: queue file write error"
 #define CMD_LINE_MAX	512	/* RFC 5321 4.5.3.1.4, CRLF included */
 #define AUTH_LINE_MAX	12288	/* RFC 4954 4, CRLF included */
 

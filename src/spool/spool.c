@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * spool.c - the spool directory: its layout and paths, its start-up
- * check, the directory fsync that makes a rename durable, the trigger
- * FIFO, and the queue runner's lock.  What is in the files is not known here: the queue file
- * is queuefile.c's, the state file statefile.c's.
+ * check, the directory fsync that makes a rename durable, its free
+ * space (queue_minfree), the trigger FIFO, and the queue runner's lock.
+ * What is in the files is not known here: the queue file is
+ * queuefile.c's, the state file statefile.c's.
  *
  * The XX directories are made once by spool_setup(), so a commit never
  * needs a mkdir and never fsyncs more than one directory.  Start-up work
@@ -12,6 +13,7 @@
  * Queue ids are made and checked in queueid.c.
  */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 
 #include <dirent.h>
@@ -340,6 +342,32 @@ spool_sync(const char *dir, const char *kind, const char *id)
 	if (spool_idpath(dir, kind, id, 0, path, sizeof(path)) == -1)
 		return -1;
 	return spool_sync_dir(path);
+}
+
+/*
+ * spool_has_room - may a message of size bytes (0: not declared) come
+ * in, leaving minfree free?  It needs minfree plus 1.5 times size, the
+ * room of the queue file and of a bounce that quotes it.  The space is
+ * what an unprivileged user may still use (f_bavail): the SMTP server
+ * is one.  1 yes, 0 no; a file system that cannot tell says yes, and a
+ * write that then fails is answered at the end of the data.
+ */
+int
+spool_has_room(const char *dir, long long minfree, long long size)
+{
+	struct statvfs	 sv;
+	unsigned long long avail, need;
+
+	if (size < 0)
+		size = 0;
+	need = (unsigned long long)minfree + (unsigned long long)size +
+	    (unsigned long long)size / 2;
+	if (need == 0 || statvfs(dir, &sv) == -1 || sv.f_frsize == 0)
+		return 1;
+	if (sv.f_bavail > ULLONG_MAX / sv.f_frsize)
+		return 1;
+	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	return avail >= need;
 }
 
 /*

@@ -229,7 +229,7 @@ static int
 statefile_tmp(const char *tmp, const struct state *st)
 {
 	FILE	*fp;
-	int	 fd, rc;
+	int	 fd, rc, saved;
 
 	if ((unlink(tmp) == -1 && errno != ENOENT) ||
 	    (fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
@@ -244,14 +244,19 @@ statefile_tmp(const char *tmp, const struct state *st)
 	    fsync(fd) == -1 ? -1 : 0;
 	if (rc == -1 && errno == 0)
 		errno = EIO;
+	saved = errno;
 	if (fclose(fp) == EOF && rc == 0)
 		rc = -1;
+	else if (rc == -1)
+		errno = saved;	/* the first failure, ENOSPC say, not close's */
 	return rc;
 }
 
 /*
  * statefile_save - replace state/XX/ID as a whole: tmp/ID.state, fsync,
- * rename over the old one, fsync state/XX.
+ * rename over the old one, fsync state/XX.  Until the rename the old
+ * file is untouched: a tmp file that cannot be written (a full disk) is
+ * removed and the old state stays as it was.
  */
 int
 statefile_save(const char *dir, const struct state *st)
