@@ -420,7 +420,12 @@ remote_rcpts(struct remote *r, struct message *m, int mail_ok,
 	return 0;
 }
 
-/* remote_data - DATA reply, body, final reply */
+/*
+ * remote_data - DATA reply, body, final reply.  A reply that comes before
+ * the end of data (remote_end_data()) decides the message when it
+ * refuses it; a 2xx then is out of step and defers it, and the
+ * connection is given up either way.
+ */
 static int
 remote_data(struct remote *r, struct message *m, FILE *fp, int mail_ok,
     size_t naccepted)
@@ -447,11 +452,17 @@ remote_data(struct remote *r, struct message *m, FILE *fp, int mail_ok,
 		    "error reading the queue file");
 		return -1;
 	}
-	if (rc == -1 || remote_read_reply(r, &rp, "sending end of data") ==
-	    -1)
+	if (rc == -1 || (rc = remote_end_data(r, &rp)) == -1)
 		return -1;
+	if (rc == 1 && rp.code / 100 == 2) {
+		/* out of step: the end of data was not sent; never "sent" */
+		remote_fail_conn(r, "4.5.0", "host %s replied before the end "
+		    "of data: %s -- message may be sent more than once",
+		    r->relay, rp.line);
+		return -1;
+	}
 	remote_decide_msg(r, m, 1, reply_status(&rp), rp.dsn, rp.line);
-	return 0;
+	return rc == 1 ? -1 : 0;
 }
 
 /* remote_transaction - one message; -1 if the connection is unusable */
