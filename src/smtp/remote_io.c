@@ -127,8 +127,8 @@ read_reply(struct remote *r, struct reply *rp, const char *stage,
 	for (i = 0; i < REPLY_LINES_MAX && !last; i++) {
 		if ((n = iobuf_getchunk(r->io, REPLY_LINE_MAX, &line)) != -1)
 			;
-		else if (r->io->status == IOBUF_TIMEOUT &&
-		    iobuf_now_ms() >= r->deadline_ms) {
+		else if (r->io->status == IOBUF_TIMEOUT && r->deadline_ms > 0
+		    && iobuf_now_ms() >= r->deadline_ms) {
 			remote_fail_conn(r, "4.4.2", "conversation with %s "
 			    "reached smtp_attempt_timeout (%llds) while %s%s",
 			    r->relay, r->conf->smtp_attempt_timeout, stage,
