@@ -129,7 +129,7 @@ read_reply(struct remote *r, struct reply *rp, const char *stage,
 			;
 		else if (r->io->status == IOBUF_TIMEOUT && r->deadline_ms > 0
 		    && iobuf_now_ms() >= r->deadline_ms) {
-			remote_fail_conn(r, "4.4.2", "conversation with %s "
+			remote_fail_conn(r, "4.4.7", "conversation with %s "
 			    "reached smtp_attempt_timeout (%llds) while %s%s",
 			    r->relay, r->conf->smtp_attempt_timeout, stage,
 			    note);
