@@ -431,6 +431,7 @@ remote_data(struct remote *r, struct message *m, FILE *fp, int mail_ok,
     size_t naccepted)
 {
 	struct reply rp;
+	char	 early[512];
 	int	 rc;
 
 	if (!(r->ext & EXT_PIPELINING) && (!mail_ok || naccepted == 0))
@@ -454,15 +455,21 @@ remote_data(struct remote *r, struct message *m, FILE *fp, int mail_ok,
 	}
 	if (rc == -1 || (rc = remote_end_data(r, &rp)) == -1)
 		return -1;
-	if (rc == 1 && rp.code / 100 == 2) {
-		/* out of step: the end of data was not sent; never "sent" */
-		remote_fail_conn(r, "4.5.0", "host %s replied before the end "
-		    "of data: %s -- message may be sent more than once",
-		    r->relay, rp.line);
-		return -1;
+	if (rc == 0) {
+		remote_decide_msg(r, m, 1, reply_status(&rp), rp.dsn, rp.line);
+		return 0;
 	}
-	remote_decide_msg(r, m, 1, reply_status(&rp), rp.dsn, rp.line);
-	return rc == 1 ? -1 : 0;
+	/* out of step: the end of data was not sent; never "sent" */
+	if (rp.code / 100 == 2) {
+		snprintf(early, sizeof(early), "host %.200s replied before the "
+		    "end of data: %.200s -- message may be sent more than once",
+		    r->relay, rp.line);
+		remote_decide_msg(r, m, 1, DELIVER_TEMPFAIL, "4.5.0", early);
+	} else
+		remote_decide_msg(r, m, 1, reply_status(&rp), rp.dsn, rp.line);
+	remote_fail_conn(r, "4.5.0", "host %s replied before the end of data: "
+	    "connection given up", r->relay);
+	return -1;
 }
 
 /* remote_transaction - one message; -1 if the connection is unusable */
