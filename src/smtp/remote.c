@@ -420,12 +420,18 @@ remote_rcpts(struct remote *r, struct message *m, int mail_ok,
 	return 0;
 }
 
-/* remote_data - DATA reply, body, final reply */
+/*
+ * remote_data - DATA reply, body, final reply.  A reply that comes before
+ * the end of data (remote_end_data()) decides the message when it
+ * refuses it; a 2xx then is out of step and defers it, and the
+ * connection is given up either way.
+ */
 static int
 remote_data(struct remote *r, struct message *m, FILE *fp, int mail_ok,
     size_t naccepted)
 {
 	struct reply rp;
+	char	 early[512];
 	int	 rc;
 
 	if (!(r->ext & EXT_PIPELINING) && (!mail_ok || naccepted == 0))
@@ -447,11 +453,23 @@ remote_data(struct remote *r, struct message *m, FILE *fp, int mail_ok,
 		    "error reading the queue file");
 		return -1;
 	}
-	if (rc == -1 || remote_read_reply(r, &rp, "sending end of data") ==
-	    -1)
+	if (rc == -1 || (rc = remote_end_data(r, &rp)) == -1)
 		return -1;
-	remote_decide_msg(r, m, 1, reply_status(&rp), rp.dsn, rp.line);
-	return 0;
+	if (rc == 0) {
+		remote_decide_msg(r, m, 1, reply_status(&rp), rp.dsn, rp.line);
+		return 0;
+	}
+	/* out of step: the end of data was not sent; never "sent" */
+	if (rp.code / 100 == 2) {
+		snprintf(early, sizeof(early), "host %.200s replied before the "
+		    "end of data: %.200s -- message may be sent more than once",
+		    r->relay, rp.line);
+		remote_decide_msg(r, m, 1, DELIVER_TEMPFAIL, "4.5.0", early);
+	} else
+		remote_decide_msg(r, m, 1, reply_status(&rp), rp.dsn, rp.line);
+	remote_fail_conn(r, "4.5.0", "host %s replied before the end of data: "
+	    "connection given up", r->relay);
+	return -1;
 }
 
 /* remote_transaction - one message; -1 if the connection is unusable */

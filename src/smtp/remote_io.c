@@ -8,13 +8,19 @@
  *	remote_read_reply(r, rp, stage)		RFC 5321 section 4.2
  *	remote_reencode_plan(fp, body, &ll, ...)	lines over 998 octets?
  *	remote_send_body(r, fp, body, ll)	dot-stuffed, RFC 5321 4.5.2
+ *	remote_end_data(r, rp)			the end of data, its reply
  *
  * Every failure of the connection itself (refused, timeout, lost, 421,
  * malformed reply) is recorded with remote_fail_conn() and returns -1;
  * the caller then leaves its undecided recipients for the next host.
  * A reply may have 100 lines of up to 1000 octets, and 64 KiB in all;
- * a longer one is malformed.  Every wait, the connect included, ends at
- * the attempt's deadline (r->deadline_ms, smtp_attempt_timeout).
+ * a longer one is malformed, and a line is judged too long by its first
+ * 1000 octets, so a hostile server's endless line or endless reply costs
+ * a bounded read, never a wait for its end.  Every wait, the connect
+ * included, ends at the attempt's deadline (r->deadline_ms,
+ * smtp_attempt_timeout).  When the end of data went out and no reply
+ * came back (lost, timed out, malformed), the server may have the
+ * message: the reason says "message may be sent more than once".
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -77,7 +83,7 @@ reply_dsn(struct reply *rp)
 static int
 reply_add_line(struct reply *rp, char *line, size_t len, int *last)
 {
-	size_t	 used = strlen(rp->text);
+	size_t	 used = strlen(rp->text), i;
 	int	 code;
 
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -93,38 +99,56 @@ reply_add_line(struct reply *rp, char *line, size_t len, int *last)
 	*last = len == 3 || line[3] == ' ';
 	line += len > 3 ? 4 : 3;
 	len -= len > 3 ? 4 : 3;
-	snprintf(rp->text + used, sizeof(rp->text) - used, "%s%.*s",
-	    used > 0 ? "\n" : "", (int)len, line);
+	/* a NUL must not hide the rest of the text: it becomes a space */
+	if (used > 0 && used + 1 < sizeof(rp->text))
+		rp->text[used++] = '\n';
+	for (i = 0; i < len && used + 1 < sizeof(rp->text); i++)
+		rp->text[used++] = line[i] == '\0' ? ' ' : line[i];
+	rp->text[used] = '\0';
 	return 0;
 }
 
-/* remote_read_reply - one whole reply; -1 on a connection-level failure */
-int
-remote_read_reply(struct remote *r, struct reply *rp, const char *stage)
+/*
+ * read_reply - one whole reply; -1 on a connection-level failure, whose
+ * reason ends with note (but not a 421's: the server refused, in words).
+ * A line is taken with iobuf_getchunk() up to REPLY_LINE_MAX octets: one
+ * that has no LF by then is too long, and the reply malformed at once.
+ */
+static int
+read_reply(struct remote *r, struct reply *rp, const char *stage,
+    const char *note)
 {
 	char	*line;
 	ssize_t	 n;
 	size_t	 bytes = 0;
-	int	 toolong, last = 0, i;
+	int	 last = 0, i;
 
 	memset(rp, 0, sizeof(*rp));
 	for (i = 0; i < REPLY_LINES_MAX && !last; i++) {
-		if ((n = iobuf_getline(r->io, REPLY_LINE_MAX, &line,
-		    &toolong)) == -1) {
+		if ((n = iobuf_getchunk(r->io, REPLY_LINE_MAX, &line)) != -1)
+			;
+		else if (r->io->status == IOBUF_TIMEOUT && r->deadline_ms > 0
+		    && iobuf_now_ms() >= r->deadline_ms) {
+			remote_fail_conn(r, "4.4.7", "conversation with %s "
+			    "reached smtp_attempt_timeout (%llds) while %s%s",
+			    r->relay, r->conf->smtp_attempt_timeout, stage,
+			    note);
+			return -1;
+		} else {
 			remote_fail_conn(r, "4.4.2", r->io->status ==
 			    IOBUF_TIMEOUT ? "conversation with %s timed out "
-			    "while %s" : "lost connection with %s while %s",
-			    r->relay, stage);
+			    "while %s%s" : "lost connection with %s while %s%s",
+			    r->relay, stage, note);
 			return -1;
 		}
 		bytes += (size_t)n;
-		if (toolong || bytes > REPLY_BYTES_MAX ||
+		if (line[n - 1] != '\n' || bytes > REPLY_BYTES_MAX ||
 		    reply_add_line(rp, line, (size_t)n, &last) == -1)
 			break;
 	}
 	if (!last) {
-		remote_fail_conn(r, "4.5.0", "malformed reply from %s while %s",
-		    r->relay, stage);
+		remote_fail_conn(r, "4.5.0", "malformed reply from %s while "
+		    "%s%s", r->relay, stage, note);
 		return -1;
 	}
 	reply_dsn(rp);
@@ -136,6 +160,13 @@ remote_read_reply(struct remote *r, struct reply *rp, const char *stage)
 		return -1;
 	}
 	return 0;
+}
+
+/* remote_read_reply - one whole reply; -1 on a connection-level failure */
+int
+remote_read_reply(struct remote *r, struct reply *rp, const char *stage)
+{
+	return read_reply(r, rp, stage, "");
 }
 
 /* remote_command - send one command line and read its reply */
@@ -309,22 +340,83 @@ fail:
 	return -1;
 }
 
+/* body_failed - the connection failed while the body was going out */
+static void
+body_failed(struct remote *r)
+{
+	remote_fail_conn(r, "4.4.2", r->io->status == IOBUF_TIMEOUT ?
+	    "conversation with %s timed out while sending the message body" :
+	    "lost connection with %s while sending the message body",
+	    r->relay);
+}
+
 /*
  * remote_send_body - the message (re-encoded through ll when not NULL)
- * dot-stuffed, then the end-of-data line.  -1 on a connection error,
- * -2 when the queue file could not be read or re-encoded.
+ * dot-stuffed, then the end-of-data line, left in the output buffer for
+ * remote_end_data().  -1 on a connection error (recorded), -2 when the
+ * queue file could not be read or re-encoded.
  */
 int
 remote_send_body(struct remote *r, FILE *fp, long body, struct longline *ll)
 {
 	struct stuffer st = { r->io, 1, 0, 0 };
+	int	 rc;
 
 	if (ll != NULL)
 		longline_begin(ll, 1, stuff_put, &st);
-	if (body_pass(fp, body, ll, stuff_put, &st) != 0)
+	if ((rc = body_pass(fp, body, ll, stuff_put, &st)) != 0) {
+		if (st.failed)
+			body_failed(r);
 		return st.failed ? -1 : -2;
-	if (!st.bol && iobuf_write(r->io, st.prev == '\r' ? "\n" : "\r\n",
-	    st.prev == '\r' ? 1 : 2) == -1)
+	}
+	if ((!st.bol && iobuf_write(r->io, st.prev == '\r' ? "\n" : "\r\n",
+	    st.prev == '\r' ? 1 : 2) == -1) ||
+	    iobuf_write(r->io, ".\r\n", 3) == -1) {
+		body_failed(r);
 		return -1;
-	return iobuf_write(r->io, ".\r\n", 3);
+	}
+	return 0;
+}
+
+/*
+ * spoke_early - the server sent something before the end of data went
+ * out: a reply, or the end of the connection.  Plaintext only looks at
+ * the socket too; under TLS only what is buffered counts, since a TLS
+ * record (a session ticket) may arrive that carries no reply.
+ */
+static int
+spoke_early(struct remote *r)
+{
+	struct pollfd pfd = { .fd = r->io->infd, .events = POLLIN };
+
+	if (r->io->end > r->io->start)
+		return 1;
+	return r->io->tls == NULL && poll(&pfd, 1, 0) == 1;
+}
+
+/*
+ * remote_end_data - after remote_send_body(): 0 and the reply to the end
+ * of data in rp; 1 when the server replied before the end of data (rp),
+ * which is then never sent, so an honest server keeps nothing; -1 on a
+ * connection failure, recorded.  Once the end has gone out, a lost or
+ * timed-out or malformed reply leaves the server perhaps holding the
+ * message, and its reason says so (as Postfix's does).
+ */
+int
+remote_end_data(struct remote *r, struct reply *rp)
+{
+	if (spoke_early(r)) {
+		r->io->outlen = 0;	/* the rest and the end: not sent */
+		if (read_reply(r, rp, "sending the message body", "") == -1)
+			return -1;
+		return 1;
+	}
+	if (iobuf_flush(r->io) == -1) {
+		body_failed(r);
+		return -1;
+	}
+	if (read_reply(r, rp, "sending end of data",
+	    " -- message may be sent more than once") == -1)
+		return -1;
+	return 0;
 }

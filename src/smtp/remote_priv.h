@@ -96,6 +96,12 @@ int	remote_reencode_plan(FILE *fp, long body, struct longline **ll,
 /* remote_send_body - dot-stuffed message and end of data; -1, -2 */
 int	remote_send_body(struct remote *r, FILE *fp, long body,
 	    struct longline *ll);
+/*
+ * remote_end_data - the end of data and its reply in rp: 0; 1 when rp
+ * came before the end of data, which then was not sent; -1 when the
+ * connection failed (recorded)
+ */
+int	remote_end_data(struct remote *r, struct reply *rp);
 /* remote_result - the result for one recipient, as the agent reports it
  * (a temporary failure always gets a 4.X.X status) */
 void	remote_result(struct delivery_result *res, const char *id,

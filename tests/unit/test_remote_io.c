@@ -3,7 +3,7 @@
  * test_remote_io.c - the SMTP client's reply parser on a socketpair:
  * codes, multiline replies, enhanced status codes, and that the result
  * an agent makes of a reply is one the queue runner can read back (the
- * cases fuzz_reply found).
+ * cases fuzz_reply found), NULs, and the bound on a line's length.
  */
 #include <sys/socket.h>
 
@@ -17,11 +17,12 @@
 #include "remote_priv.h"
 #include "unit.h"
 
-/* One reply read from text; its return value, *rp filled. */
+static struct iobuf io;
+
+/* One reply read from len octets of text; its return value, *rp filled. */
 static int
-read_one(const char *text, struct reply *rp)
+read_n(const char *text, size_t len, struct reply *rp)
 {
-	static struct iobuf io;
 	struct remote r;
 	int	 sv[2], rc;
 
@@ -29,7 +30,7 @@ read_one(const char *text, struct reply *rp)
 	snprintf(r.relay, sizeof(r.relay), "mx.test[192.0.2.1]:25");
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
 		return -2;
-	(void)write(sv[0], text, strlen(text));
+	(void)write(sv[0], text, len);
 	shutdown(sv[0], SHUT_WR);
 	iobuf_init(&io, sv[1], sv[0], 1000);
 	r.io = &io;
@@ -37,6 +38,12 @@ read_one(const char *text, struct reply *rp)
 	close(sv[0]);
 	close(sv[1]);
 	return rc;
+}
+
+static int
+read_one(const char *text, struct reply *rp)
+{
+	return read_n(text, strlen(text), rp);
 }
 
 /* result_reads_back - the agent's result for rp formats and parses */
@@ -104,6 +111,40 @@ test_control_bytes(void)
 	CHECK(result_reads_back(&rp, DELIVER_TEMPFAIL));
 }
 
+/* A NUL hides nothing of the text after it. */
+static void
+test_nul_bytes(void)
+{
+	static const char text[] = "451 4.3.0 a\0b\0\r\n";
+	struct reply rp;
+
+	CHECK(read_n(text, sizeof(text) - 1, &rp) == 0);
+	CHECK_STR(rp.line, "451 4.3.0 a b ");
+	CHECK_STR(rp.dsn, "4.3.0");
+}
+
+/*
+ * A line is judged by its first 1000 octets: 998 and CRLF are taken; one
+ * more, or a line that never ends, is malformed once 1000 are read, and
+ * nothing further is read (the buffer's read-ahead aside).
+ */
+static void
+test_long_lines(void)
+{
+	static char text[8000];
+	struct reply rp;
+
+	memset(text, 'x', sizeof(text));
+	memcpy(text, "250 ", 4);
+	memcpy(text + 998, "\r\n", 2);
+	CHECK(read_n(text, 1000, &rp) == 0 && rp.code == 250);
+	memcpy(text + 998, "x\r\n", 3);
+	CHECK(read_n(text, 1001, &rp) == -1);
+	memset(text + 998, 'x', 3);
+	CHECK(read_n(text, sizeof(text), &rp) == -1);
+	CHECK(io.start == 1000);
+}
+
 int
 main(void)
 {
@@ -111,5 +152,7 @@ main(void)
 	RUN(test_replies);
 	RUN(test_leading_zero_dsn);
 	RUN(test_control_bytes);
+	RUN(test_nul_bytes);
+	RUN(test_long_lines);
 	return unit_done();
 }
