@@ -56,7 +56,7 @@ TRIAL_RE = re.compile(rb"^X-Trial: (\d+)\r?$", re.M)
 class Trial:
     """The tern under trial, its sink, and what was acknowledged."""
 
-    def __init__(self, shim=None):
+    def __init__(self, shim=None, relay_port=None, shim_env=None):
         self.lock = threading.Lock()
         self.next = 0
         self.acked = set()
@@ -65,9 +65,10 @@ class Trial:
         self.sinkdir = harness.tempdir("tern-crash-sink-")
         self.sink = SMTPSink(harness.free_port(), self.sinkdir).start()
         self.shim = shim
+        self.shim_env = shim_env or {}
         self.t = harness.Tern(
             start=False, relay_networks="127.0.0.0/8",
-            relayhost="[127.0.0.1]:%d" % self.sink.port,
+            relayhost="[127.0.0.1]:%d" % (relay_port or self.sink.port),
             connect_timeout="2s", smtp_timeout="10s", retry_interval="1s")
         self.t.write_aliases("postmaster: %s\n" % harness.daemon_user())
         if shim:
@@ -86,7 +87,7 @@ class Trial:
             env.update(LD_PRELOAD=self.shim, FAULTSHIM_LOG=log,
                        FAULTSHIM_UNDO=self.undo,
                        ASAN_OPTIONS=env.get("ASAN_OPTIONS", "") +
-                       ":verify_asan_link_order=0")
+                       ":verify_asan_link_order=0", **self.shim_env)
         t = self.t
         t.logf = open(t.log_path, "ab")
         t.proc = subprocess.Popen(
@@ -254,11 +255,54 @@ def build_shim():
 
 
 def replay_undo(undo):
-    """Run faultshim's undo records (see faultshim.c) and start afresh."""
-    log = os.path.join(undo, "log")
-    subprocess.run([sys.executable, os.path.join(harness.TOP, "tests",
-                                                 "faultundo.py"), log],
-                   check=True, timeout=60)
+    """What a power cut leaves of the shim's log (faultshim.c): names
+    made or removed in a directory that no later fsync of it made
+    durable are undone, newest first; then every file created or written
+    under the shim is cut back to its last fsync'd size.  The log and
+    the backups go, for the next round."""
+    with open(os.path.join(undo, "log")) as f:
+        recs = [line.split() for line in f if line.endswith("\n")]
+    synced_at = {}                     # directory -> index of its last D
+    size = {}                          # dev:ino -> size on disk
+    for i, r in enumerate(recs):
+        if r[0] == "D":
+            synced_at[r[1]] = i
+        elif r[0] == "C":
+            size[r[1]] = 0
+        elif r[0] == "W":
+            size.setdefault(r[1], int(r[2]))
+        elif r[0] == "S":
+            size[r[1]] = int(r[2])
+
+    def durable(i, path):
+        return synced_at.get(os.path.dirname(path), -1) > i
+
+    def exists(p):
+        return os.path.lexists(p)
+    for i in range(len(recs) - 1, -1, -1):
+        r = recs[i]
+        if r[0] == "C" and not durable(i, r[2]) and exists(r[2]):
+            st = os.stat(r[2])
+            if "%d:%d" % (st.st_dev, st.st_ino) == r[1]:
+                os.unlink(r[2])
+        elif r[0] == "R" and not durable(i, r[2]):
+            if exists(r[2]):
+                os.rename(r[2], r[1])
+            if r[3] != "-" and exists(r[3]):
+                os.link(r[3], r[2])
+        elif r[0] == "U" and not durable(i, r[1]):
+            if r[2] != "-" and exists(r[2]) and not exists(r[1]):
+                os.link(r[2], r[1])
+    top = os.path.dirname(undo)
+    for d, _, files in os.walk(top):
+        if d == undo:
+            continue
+        for name in files:
+            p = os.path.join(d, name)
+            st = os.lstat(p)
+            key = "%d:%d" % (st.st_dev, st.st_ino)
+            if key in size and st.st_size > size[key]:
+                os.truncate(p, size[key])
     for name in os.listdir(undo):
         os.unlink(os.path.join(undo, name))
 
