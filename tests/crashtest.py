@@ -66,6 +66,7 @@ class Trial:
         self.sink = SMTPSink(harness.free_port(), self.sinkdir).start()
         self.shim = shim
         self.shim_env = shim_env or {}
+        self.groups = []        # process groups of masters started
         self.t = harness.Tern(
             start=False, relay_networks="127.0.0.0/8",
             relayhost="[127.0.0.1]:%d" % (relay_port or self.sink.port),
@@ -94,6 +95,7 @@ class Trial:
             [os.path.join(harness.BIN, "ternd"), "-f", "-d", "-c",
              t.conf_path], env=env, stdin=subprocess.DEVNULL,
             stdout=t.logf, stderr=t.logf, start_new_session=True)
+        self.groups.append(t.proc.pid)
         if not harness.wait_for(t.is_listening, 30):
             raise AssertionError("ternd did not start:\n" + t.log()[-3000:])
 
@@ -225,6 +227,11 @@ class Trial:
     def close(self, keep):
         self.stop.set()
         self.t.stop()
+        for pgid in self.groups:        # what a killed master left
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         self.sink.stop()
         if not keep:
             shutil.rmtree(self.t.dir, ignore_errors=True)

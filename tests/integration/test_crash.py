@@ -33,13 +33,13 @@ def trial(args, env):
 
 
 def test_crash_kills():
-    kills, acked = trial([], {"CRASH_TRIALS": "50", "CRASH_INTERVAL": "0.4"})
+    kills, acked = trial([], {"CRASH_TRIALS": "50", "CRASH_INTERVAL": "0.3"})
     assert kills == 50 and acked > 50, (kills, acked)
 
 
 def test_crash_power_cuts():
     kills, acked = trial(["--power"], {"POWER_TRIALS": "10",
-                                       "CRASH_INTERVAL": "0.5"})
+                                       "CRASH_INTERVAL": "0.3"})
     assert kills == 10 and acked > 10, (kills, acked)
 
 
