@@ -5,13 +5,14 @@
     python3 tests/crashtest.py            # CRASH_TRIALS kills (default 1000)
     python3 tests/crashtest.py --power    # power cuts (POWER_TRIALS, default 50)
 
-Kill mode runs three things at once against one tern that relays all
-mail to smtpsink.py on loopback:
+Kill mode runs three things at once against one tern that relays mail
+to smtpsink.py on loopback (and delivers every fifth message to a local
+Maildir):
   - senders: two threads submitting over SMTP (smtplib) and one through
     sendmail(8); every message carries a unique "X-Trial: N" header, and
     N counts as acknowledged when DATA got 250 or sendmail exited 0;
   - the sink, which stores what arrives (the trial numbers are read back
-    from its .eml files);
+    from its .eml files and from the Maildir);
   - a killer that sends SIGKILL to a random tern process (the master,
     smtpd, the queue runner, a delivery agent or a local job: the
     master's descendants, found through /proc) at random moments, and
@@ -50,6 +51,7 @@ import harness  # noqa: E402
 from smtpsink import SMTPSink  # noqa: E402
 
 SHIM_SRC = os.path.join(harness.TOP, "tests", "faultshim.c")
+LOCAL = harness.daemon_user() + "@tern.test"
 TRIAL_RE = re.compile(rb"^X-Trial: (\d+)\r?$", re.M)
 
 
@@ -104,8 +106,13 @@ class Trial:
             self.next += 1
             return self.next
 
+    def rcpt(self, n):
+        """Every fifth message goes to a local Maildir, the rest to the
+        sink: local agents and jobs are among the processes killed."""
+        return LOCAL if n % 5 == 0 else "sink@remote.test"
+
     def message(self, n, how):
-        return ("From: crash@tern.test\r\nTo: sink@remote.test\r\n"
+        return ("From: crash@tern.test\r\nTo: " + self.rcpt(n) + "\r\n"
                 "Subject: trial %d\r\nX-Trial: %d\r\n\r\n"
                 "sent by %s\r\n" % (n, n, how)).encode()
 
@@ -126,7 +133,7 @@ class Trial:
                         if self.stop.is_set() or self.paused.is_set():
                             break
                         n = self.number()
-                        s.sendmail("crash@tern.test", ["sink@remote.test"],
+                        s.sendmail("crash@tern.test", [self.rcpt(n)],
                                    self.message(n, "smtp"))
                         self.ack(n)   # sendmail() raises unless 250
             except (OSError, smtplib.SMTPException):
@@ -143,7 +150,7 @@ class Trial:
             try:
                 p = subprocess.run(
                     [sm, "-C", self.t.conf_path, "-i", "-f",
-                     "crash@tern.test", "sink@remote.test"],
+                     "crash@tern.test", self.rcpt(n)],
                     input=self.message(n, "sendmail"),
                     capture_output=True, timeout=20)
                 if p.returncode == 0:
@@ -154,8 +161,8 @@ class Trial:
                 pass
 
     def processes(self):
-        """{pid: name} of the master and all its descendants, named from
-        the log ("tern/smtpd[PID]") where they said something."""
+        """"{pid: name} of the master and all its descendants, named from
+        the log ("tern/smtpd[PID]")."""
         kids = {}
         for d in os.listdir("/proc"):
             if not d.isdigit():
@@ -169,16 +176,15 @@ class Trial:
             if fields[0] == "Z":
                 continue
             kids.setdefault(int(fields[1]), []).append(int(d))
-        out, todo = {}, [self.t.proc.pid]
-        while todo:
-            pid = todo.pop()
-            out[pid] = "?"
-            todo += kids.get(pid, [])
         names = dict((int(p), n) for n, p in
                      re.findall(r"tern/(\w+)\[(\d+)\]", self.t.log()))
-        for pid in out:
-            out[pid] = names.get(pid, "?")
-        out[self.t.proc.pid] = "master"
+        names[self.t.proc.pid] = "master"
+        out, todo = {}, [(self.t.proc.pid, None)]
+        while todo:
+            pid, parent = todo.pop()
+            # one that has not logged yet is named by its parent
+            out[pid] = names.get(pid) or "%s's child" % out.get(parent, "?")
+            todo += [(k, pid) for k in kids.get(pid, [])]
         return out
 
     def kill_one(self, counts):
@@ -210,13 +216,23 @@ class Trial:
         self.paused.clear()
 
     def arrivals(self):
-        """{trial number: times it reached the sink}."""
+        """{trial number: times it reached the sink or the Maildir}."""
         got = {}
-        for name in os.listdir(self.sinkdir):
-            if name.endswith(".eml"):
-                with open(os.path.join(self.sinkdir, name), "rb") as f:
-                    for m in TRIAL_RE.findall(f.read()):
-                        got[int(m)] = got.get(int(m), 0) + 1
+        md = os.path.join(self.t.mail, harness.daemon_user())
+        paths = [os.path.join(self.sinkdir, n)
+                 for n in os.listdir(self.sinkdir) if n.endswith(".eml")]
+        for sub in ("new", "cur"):
+            d = os.path.join(md, sub)
+            if os.path.isdir(d):
+                paths += [os.path.join(d, n) for n in os.listdir(d)]
+        for p in paths:
+            try:
+                with open(p, "rb") as f:
+                    data = f.read()
+            except FileNotFoundError:       # moved from new/ to cur/
+                continue
+            for m in TRIAL_RE.findall(data):
+                got[int(m)] = got.get(int(m), 0) + 1
         return got
 
     def flush(self):
