@@ -343,6 +343,14 @@ def main():
         n_trials = args.trials or int(os.environ.get("POWER_TRIALS", "50"))
     else:
         n_trials = args.trials or int(os.environ.get("CRASH_TRIALS", "1000"))
+    interrupted = []
+
+    def interrupt(signum, frame):
+        # No exception at a random place (say inside Popen, with a new
+        # master half started): the trial stops at the next kill.
+        interrupted.append(signum)
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
     tr = Trial(shim=build_shim() if args.power else None)
     keep = bool(os.environ.get("TERN_KEEP"))
     lost = True
@@ -355,7 +363,7 @@ def main():
             s.start()
         counts, kills = {}, 0
         start = time.monotonic()
-        while kills < n_trials:
+        while kills < n_trials and not interrupted:
             time.sleep(random.uniform(0, 2 * mean))
             if args.power:
                 tr.power_cut()
@@ -363,6 +371,9 @@ def main():
             elif tr.kill_one(counts):
                 kills += 1
         tr.stop.set()
+        if interrupted:
+            print("interrupted after %d kills" % kills)
+            return 2
         for s in senders:
             s.join(30)
         # One more queue run: every acknowledged message must arrive.
