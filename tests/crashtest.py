@@ -28,6 +28,8 @@ the shim logs creates, renames, unlinks and fsyncs, and at each cut the
 driver SIGKILLs the whole process group and throws away what a power
 loss would (faultshim.c says what that is), then starts tern again.
 The figure is "N power cuts, M acknowledged, 0 lost, D duplicated".
+(A dm-flakey or dm-log-writes device would cut power below the file
+system; this container has no device-mapper driver, so the shim it is.)
 
 Environment: CRASH_TRIALS, POWER_TRIALS, CRASH_INTERVAL (mean seconds
 between kills, default 0.5), CRASH_SEED, TERN_BIN (default the test
