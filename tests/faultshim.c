@@ -26,6 +26,10 @@
  * the shim is cut back to the size of its last S (or W; a new file with
  * no S to nothing).  It models appends and names, not overwrites in
  * place or mkdir; tern's spool writes new files and renames them.
+ * Lines are in the order they were written, just after each call: a D
+ * of another process written after an R may have begun before it.
+ * That cannot hide a loss of tern's own commit, which fsyncs the
+ * directory itself after its rename, before it answers 250.
  * With FAULTSHIM_NO_DIRSYNC set it leaves out the D lines, as if tern
  * never fsync'd a directory: the control that shows a trial can lose.
  *
