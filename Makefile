@@ -90,6 +90,13 @@ test: all testbuild
 unittest: testbuild
 	python3 tests/run.py --unit
 
+# make crashtest: the crash trials of issue 11 (tests/crashtest.py):
+# CRASH_TRIALS SIGKILLs (default 1000, about 10 minutes), then
+# POWER_TRIALS power cuts through tests/faultshim.c (default 50).
+crashtest: all testbuild
+	python3 tests/crashtest.py
+	python3 tests/crashtest.py --power
+
 # make run: the server in the foreground on 127.0.0.1:2525, spool under run/.
 run: all
 	@sh tests/make-run.sh
@@ -103,7 +110,7 @@ install: all
 clean:
 	rm -rf build bin run
 
-.PHONY: all test testbuild unittest run bench install clean fuzz FORCE
+.PHONY: all test testbuild unittest crashtest run bench install clean fuzz FORCE
 .PRECIOUS: build/%.o build/test/%.o
 
 # make fuzz: libFuzzer targets in tests/fuzz/ (see tests/fuzz/README),
