@@ -28,6 +28,11 @@ int	hostport_split(const char *, char *host, size_t hostlen,
 void	netaddr_string(const struct sockaddr *, char *, size_t);
 
 struct config;
+struct strlist;
+/* 127.0.0.0/8, ::1, and IPv4-mapped 127.0.0.0/8 */
+int	netaddr_is_loopback(const struct sockaddr *);
+/* Does sa match one of the networks (relay_networks, checked at load)? */
+int	netaddr_in_networks(const struct strlist *, const struct sockaddr *);
 /*
  * port 0: loopback, or any address a listen entry takes, at any port;
  * port N: only an address a listen entry takes at port N (so a server

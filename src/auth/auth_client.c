@@ -12,48 +12,29 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
 #include "authfile.h"
 #include "fdpass.h"
-
-/* Milliseconds left until deadline (CLOCK_MONOTONIC), at least 0. */
-static int
-ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-	long long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : ms > 3600000 ? 3600000 : (int)ms;
-}
+#include "iobuf.h"
 
 /* The one byte answer on fd within timeout_ms: 1, 0 or -1. */
 static int
 auth_wait(int fd, int timeout_ms)
 {
-	struct timespec deadline;
+	long long deadline = iobuf_now_ms() + timeout_ms, left;
 	struct pollfd pfd;
 	ssize_t	 n;
 	char	 v;
 	int	 rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
 	pfd.fd = fd;
 	pfd.events = POLLIN;
-	while ((rc = poll(&pfd, 1, ms_left(&deadline))) == -1 &&
-	    errno == EINTR)
-		;
+	do {
+		left = deadline - iobuf_now_ms();
+		rc = poll(&pfd, 1, left < 0 ? 0 : (int)left);
+	} while (rc == -1 && errno == EINTR);
 	if (rc == 0)
 		errno = ETIMEDOUT;
 	if (rc != 1)

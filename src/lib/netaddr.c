@@ -170,7 +170,7 @@ netaddr_same(const struct sockaddr *a, const struct sockaddr *b)
 }
 
 /* netaddr_is_loopback - 127.0.0.0/8, ::1 (and ::ffff:127.0.0.0/104) */
-static int
+int
 netaddr_is_loopback(const struct sockaddr *sa)
 {
 	static const unsigned char one[16] = { [15] = 1 };
@@ -265,4 +265,16 @@ netaddr_parse_literal(const char *host, int port, struct sockaddr_storage *out)
 		return 0;
 	}
 	return -1;
+}
+
+int
+netaddr_in_networks(const struct strlist *nets, const struct sockaddr *sa)
+{
+	struct cidr c;
+	size_t	 i;
+
+	for (i = 0; i < nets->n; i++)
+		if (cidr_parse(nets->v[i], &c) == 0 && cidr_match(&c, sa))
+			return 1;
+	return 0;
 }

@@ -430,14 +430,9 @@ rate_exceeded(const struct master *m, const struct sockaddr *sa,
 	time_t	 now = time(NULL);
 	size_t	 i;
 
-	if (m->cfg->max_connection_rate == 0)
+	if (m->cfg->max_connection_rate == 0 ||
+	    netaddr_in_networks(&m->cfg->relay_networks, sa))
 		return 0;
-	for (i = 0; i < m->cfg->relay_networks.n; i++) {
-		struct cidr c;
-		if (cidr_parse(m->cfg->relay_networks.v[i], &c) == 0 &&
-		    cidr_match(&c, sa))
-			return 0;
-	}
 	for (i = 0; i < RATE_SLOTS; i++) {
 		r = &rate_slots[i];
 		if (strcmp(r->addr, addr) == 0)

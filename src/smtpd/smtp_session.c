@@ -41,7 +41,6 @@
  */
 #include <sys/socket.h>
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -765,31 +764,11 @@ session_log_disconnect(struct smtp_session *s)
 	    buf, s->count_all);
 }
 
-/* 127.0.0.0/8, ::1, and ::ffff:127.0.0.0/104 */
-static int
-is_loopback(const struct sockaddr *sa)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
-	const unsigned char *b;
-
-	if (sa->sa_family == AF_INET)
-		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	if (sa->sa_family != AF_INET6)
-		return 0;
-	b = sin6->sin6_addr.s6_addr;
-	if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-		return 1;
-	return IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) && b[12] == 127;
-}
-
 static void
 session_init(struct smtp_session *s, const struct config *cfg,
     const struct smtpd_ctx *ctx, int fd, const struct sockaddr *peer,
     long uid, int port)
 {
-	size_t	 i;
-
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
 	s->ctx = ctx;
@@ -807,13 +786,8 @@ session_init(struct smtp_session *s, const struct config *cfg,
 		return;
 	}
 	netaddr_string(peer, s->addr, sizeof(s->addr));
-	s->loopback = is_loopback(peer);
-	for (i = 0; i < cfg->relay_networks.n; i++) {
-		struct cidr c;
-		if (cidr_parse(cfg->relay_networks.v[i], &c) == 0 &&
-		    cidr_match(&c, peer))
-			s->trusted = 1;
-	}
+	s->loopback = netaddr_is_loopback(peer);
+	s->trusted = netaddr_in_networks(&cfg->relay_networks, peer);
 	if (cfg->client_name_lookup &&
 	    mx_client_name(cfg, peer, s->name, sizeof(s->name)) == -1)
 		snprintf(s->name, sizeof(s->name), "unknown");
