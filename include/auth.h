@@ -22,9 +22,11 @@
  * an smtpd process that outlives its sessions (a worker) holds the old
  * descriptor: the master retires its idle workers then, as on reload.
  *
- * A request is one record "user\0password\0" carrying, by SCM_RIGHTS, one
- * end of a socket pair the requester made for it; the answer, one byte
- * 'Y', 'N' or 'T' (temporary failure), goes back on that end alone, so
+ * A request is one record, a type byte and its arguments, carrying, by
+ * SCM_RIGHTS, one end of a socket pair the requester made for it:
+ *	'A' "user\0password\0"	is this user's password? (auth_check)
+ * The answer, for 'A' one byte 'Y', 'N' or 'T' (temporary failure),
+ * goes back on that end alone, so
  * it cannot reach another session, and no process can read another
  * session's request off the shared socket (the checker never writes to
  * it, and only the checker holds the other end).
@@ -37,6 +39,9 @@
 #include <time.h>
 
 #include "config.h"
+
+/* The first byte of a request to the checker. */
+#define AUTH_REQ_CHECK		'A'
 
 struct auth_checker {
 	int	 fd;		/* client end for smtpds; -1: no checker */

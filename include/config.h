@@ -64,6 +64,9 @@ struct config {
 	long long	 client_name_lookup;	/* bool */
 	char		*auth_users;		/* user:hash, read as root */
 	char		*sender_login;		/* "" = user@local domains */
+	struct strlist	 virtual_domains;	/* accounts in auth_users */
+	char		*virtual_user;		/* owns their mailboxes */
+	char		*virtual_mailbox_path;	/* %d domain, %u local part */
 	int		 log;			/* enum config_log */
 	/* the queue runner */
 	long long	 retry_interval;
@@ -114,6 +117,8 @@ int	config_parse_string(struct config *, const char *name, const char *text,
 	    char *err, size_t errlen);
 void	config_free(struct config *);
 int	config_is_local_domain(const struct config *, const char *domain);
+/* One of virtual_domains, whose users are accounts of auth_users. */
+int	config_is_virtual_domain(const struct config *, const char *domain);
 int	config_key_is_set(const struct config *, const char *name);
 /* Every key name, in table order, NULL-terminated (for docs and tests). */
 const char *config_key_name(size_t i);

@@ -54,8 +54,9 @@
 #define FD_SOCK			3
 #define FD_STATUS		4
 #define FD_FILE			5
-/* A request: user, NUL, password, NUL; one byte more shows truncation. */
-#define REQUEST_MAX		(AUTH_USER_MAX + 1 + AUTH_PASS_MAX + 1)
+/* A request: its type, user, NUL, password, NUL; one byte more shows
+ * truncation. */
+#define REQUEST_MAX		(1 + AUTH_USER_MAX + 1 + AUTH_PASS_MAX + 1)
 
 static volatile sig_atomic_t checker_term;
 
@@ -123,7 +124,11 @@ checker_verdict(const struct authfile *af, const char *req, size_t n)
 	return v;
 }
 
-/* Answer on the requester's own socket, unless it has given up. */
+/*
+ * Answer on the requester's own socket, unless it has given up.  The
+ * first byte of a request says what it asks (auth.h); an unknown type
+ * gets no answer.
+ */
 static void
 checker_answer(const struct authfile *af, int rfd, char *req, size_t n)
 {
@@ -137,8 +142,14 @@ checker_answer(const struct authfile *af, int rfd, char *req, size_t n)
 	pfd.events = 0;
 	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR)))
 		return;		/* timed out and gone: spare the crypt() */
-	v = checker_verdict(af, req, n);
-	(void)send(rfd, &v, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	switch (req[0]) {
+	case AUTH_REQ_CHECK:
+		v = checker_verdict(af, req + 1, n - 1);
+		(void)send(rfd, &v, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		break;
+	default:
+		break;
+	}
 }
 
 /*

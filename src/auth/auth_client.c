@@ -52,7 +52,7 @@ auth_wait(int fd, int timeout_ms)
 int
 auth_check(int fd, const char *user, const char *password, int timeout_ms)
 {
-	char	 req[AUTH_USER_MAX + 1 + AUTH_PASS_MAX + 1];
+	char	 req[1 + AUTH_USER_MAX + 1 + AUTH_PASS_MAX + 1];
 	size_t	 ulen = strlen(user), plen = strlen(password);
 	int	 sp[2], rc;
 
@@ -65,9 +65,10 @@ auth_check(int fd, const char *user, const char *password, int timeout_ms)
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1)
 		return -1;
-	memcpy(req, user, ulen + 1);
-	memcpy(req + ulen + 1, password, plen + 1);
-	rc = fdpass_send(fd, req, ulen + plen + 2, sp[1]);
+	req[0] = AUTH_REQ_CHECK;
+	memcpy(req + 1, user, ulen + 1);
+	memcpy(req + 1 + ulen + 1, password, plen + 1);
+	rc = fdpass_send(fd, req, 1 + ulen + plen + 2, sp[1]);
 	explicit_bzero(req, sizeof(req));
 	close(sp[1]);		/* the checker's copy is its only one */
 	if (rc == 0)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * authfile.c - parse the password file of AUTH (auth_users).
+ * authfile.c - parse the password file of AUTH and POP3 (auth_users).
  *
  * A pure parser: authfile_parse_line() reads one line, authfile_load()
  * a whole file into a table sorted by user name for bsearch(3).  The
@@ -23,6 +23,8 @@
 struct auth_entry {
 	char	*user;
 	char	*hash;
+	char	*mailbox;	/* NULL: none given */
+	long long quota;
 	long	 line;
 };
 
@@ -58,6 +60,85 @@ authfile_user_ok(const char *user, size_t len)
 	return 1;
 }
 
+/* "quota=SIZE": bytes, or with a K, M or G suffix; -1 if it is not one. */
+static long long
+parse_quota(const char *p, size_t n)
+{
+	long long v = 0, mul = 1;
+	size_t	 i;
+
+	if (n > 0 && strchr("KkMmGg", p[n - 1]) != NULL) {
+		mul = p[n - 1] == 'K' || p[n - 1] == 'k' ? 1024LL :
+		    p[n - 1] == 'M' || p[n - 1] == 'm' ? 1024LL * 1024 :
+		    1024LL * 1024 * 1024;
+		n--;
+	}
+	if (n == 0 || n > 15)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v * mul;		/* at most 10^15 * 2^30: no overflow */
+}
+
+/* "mailbox=PATH": absolute, no blank, ':' or control byte, no "..". */
+static int
+path_ok(const char *p, size_t n)
+{
+	size_t	 i;
+
+	if (n < 2 || n > AUTH_PATH_MAX || p[0] != '/')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (p[i] == ':' || text_is_ctl((unsigned char)p[i]))
+			return 0;
+	for (i = 0; i + 2 < n; i++)
+		if (p[i] == '/' && p[i + 1] == '.' && p[i + 2] == '.' &&
+		    (i + 3 == n || p[i + 3] == '/'))
+			return 0;
+	return 1;
+}
+
+/* The blank-separated fields after the hash: 1, or -1 with *why. */
+static int
+parse_fields(const char *p, size_t n, struct authfile_line *out,
+    const char **why)
+{
+	const char *end = p + n, *w;
+	size_t	 wl;
+
+	for (;;) {
+		while (p < end && is_blank(*p))
+			p++;
+		if (p == end)
+			return 1;
+		for (w = p; p < end && !is_blank(*p); p++)
+			;
+		wl = (size_t)(p - w);
+		if (wl > 6 && memcmp(w, "quota=", 6) == 0) {
+			if (out->quota != 0 ||
+			    (out->quota = parse_quota(w + 6, wl - 6)) < 0) {
+				*why = "bad quota= (a size such as 500M, "
+				    "given once)";
+				return -1;
+			}
+		} else if (wl > 8 && memcmp(w, "mailbox=", 8) == 0) {
+			if (out->mailbox != NULL || !path_ok(w + 8, wl - 8)) {
+				*why = "bad mailbox= (an absolute path "
+				    "without ':' or \"..\", given once)";
+				return -1;
+			}
+			out->mailbox = w + 8;
+			out->mailboxlen = wl - 8;
+		} else {
+			*why = "unknown field (quota= and mailbox= are known)";
+			return -1;
+		}
+	}
+}
+
 int
 authfile_parse_line(const char *line, size_t len, struct authfile_line *out,
     const char **why)
@@ -81,22 +162,29 @@ authfile_parse_line(const char *line, size_t len, struct authfile_line *out,
 	out->userlen = (size_t)(colon - line);
 	out->hash = colon + 1;
 	out->hashlen = len - out->userlen - 1;
+	out->mailbox = NULL;
+	out->mailboxlen = 0;
+	out->quota = 0;
 	if (!authfile_user_ok(out->user, out->userlen)) {
 		*why = out->userlen > AUTH_USER_MAX ? "user name too long" :
 		    "bad user name (empty, or a blank or control byte)";
 		return -1;
 	}
+	if ((colon = memchr(out->hash, ':', out->hashlen)) != NULL)
+		out->hashlen = (size_t)(colon - out->hash);
 	if (out->hashlen == 0 || out->hashlen > AUTH_HASH_MAX) {
 		*why = out->hashlen ? "hash too long" : "empty hash";
 		return -1;
 	}
 	for (i = 0; i < out->hashlen; i++)
-		if (out->hash[i] == ':' || is_blank(out->hash[i]) ||
-		    out->hash[i] == '\0' ||
+		if (is_blank(out->hash[i]) || out->hash[i] == '\0' ||
 		    text_is_ctl((unsigned char)out->hash[i])) {
-			*why = "bad hash (a ':', blank or control byte)";
+			*why = "bad hash (a blank or control byte)";
 			return -1;
 		}
+	if (colon != NULL)
+		return parse_fields(colon + 1, (size_t)(line + len - colon - 1),
+		    out, why);
 	return 1;
 }
 
@@ -123,10 +211,15 @@ authfile_add(struct authfile *af, const struct authfile_line *l, long line)
 	e = &af->v[af->n];
 	e->user = strndup(l->user, l->userlen);
 	e->hash = strndup(l->hash, l->hashlen);
+	e->mailbox = l->mailbox != NULL ? strndup(l->mailbox, l->mailboxlen) :
+	    NULL;
+	e->quota = l->quota;
 	e->line = line;
-	if (e->user == NULL || e->hash == NULL) {
+	if (e->user == NULL || e->hash == NULL ||
+	    (l->mailbox != NULL && e->mailbox == NULL)) {
 		free(e->user);
 		free(e->hash);
+		free(e->mailbox);
 		return -1;
 	}
 	af->n++;
@@ -221,16 +314,36 @@ authfile_open(const char *path, char *err, size_t errlen)
 	return af;
 }
 
-const char *
-authfile_hash(const struct authfile *af, const char *user)
+static const struct auth_entry *
+authfile_find(const struct authfile *af, const char *user)
 {
-	struct auth_entry key, *e;
+	struct auth_entry key;
 
 	if (af->n == 0)
 		return NULL;
 	key.user = (char *)user;
-	e = bsearch(&key, af->v, af->n, sizeof(af->v[0]), entry_cmp);
+	return bsearch(&key, af->v, af->n, sizeof(af->v[0]), entry_cmp);
+}
+
+const char *
+authfile_hash(const struct authfile *af, const char *user)
+{
+	const struct auth_entry *e = authfile_find(af, user);
+
 	return e != NULL ? e->hash : NULL;
+}
+
+int
+authfile_account(const struct authfile *af, const char *user,
+    struct authfile_account *out)
+{
+	const struct auth_entry *e = authfile_find(af, user);
+
+	if (e == NULL)
+		return -1;
+	out->mailbox = e->mailbox;
+	out->quota = e->quota;
+	return 0;
 }
 
 /*
@@ -261,6 +374,7 @@ authfile_free(struct authfile *af)
 		explicit_bzero(af->v[i].hash, strlen(af->v[i].hash));
 		free(af->v[i].hash);
 		free(af->v[i].user);
+		free(af->v[i].mailbox);
 	}
 	free(af->v);
 	free(af);

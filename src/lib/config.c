@@ -95,6 +95,10 @@ static const struct conf_key keys[] = {
 	{ "auth_users", CONF_STRING, "/etc/tern/passwd", F(auth_users), 0, 0,
 	    NULL },
 	{ "sender_login", CONF_STRING, "", F(sender_login), 0, 0, NULL },
+	{ "virtual_domains", CONF_LIST, "", F(virtual_domains), 0, 0, NULL },
+	{ "virtual_user", CONF_STRING, "vmail", F(virtual_user), 0, 0, NULL },
+	{ "virtual_mailbox_path", CONF_STRING, "/var/mail/vhosts/%d/%u/",
+	    F(virtual_mailbox_path), 0, 0, NULL },
 	{ "log", CONF_ENUM, "syslog", F(log), 0, 0, "syslog|stderr" },
 	{ "retry_interval", CONF_DURATION, "30m", F(retry_interval), 1, BIG,
 	    NULL },
@@ -552,6 +556,7 @@ static int
 config_finish(struct config *c, char *err, size_t errlen)
 {
 	char	 host[256];
+	size_t	 i;
 
 	if (c->hostname[0] == '\0') {
 		if (gethostname(host, sizeof(host)) == -1)
@@ -579,6 +584,24 @@ config_finish(struct config *c, char *err, size_t errlen)
 		    "nor user (%s)", c->user);
 		return -1;
 	}
+	if (c->virtual_domains.n > 0 &&
+	    (strcmp(c->virtual_user, c->user) == 0 ||
+	    strcmp(c->virtual_user, c->default_privs) == 0 ||
+	    strcmp(c->virtual_user, "root") == 0 ||
+	    c->virtual_user[0] == '\0')) {
+		snprintf(err, errlen, "virtual_user: must be neither root, "
+		    "user (%s) nor default_privs (%s)", c->user,
+		    c->default_privs);
+		return -1;
+	}
+	for (i = 0; i < c->virtual_domains.n; i++)
+		if (strlist_find(&c->local_domains,
+		    c->virtual_domains.v[i]) >= 0) {
+			snprintf(err, errlen, "virtual_domains: %s is a local "
+			    "domain too (local_domains, or the host's name)",
+			    c->virtual_domains.v[i]);
+			return -1;
+		}
 	if (c->recipient_delimiter[0] && c->recipient_delimiter[1]) {
 		snprintf(err, errlen, "recipient_delimiter: one character, "
 		    "or empty for none");
@@ -741,6 +764,12 @@ config_is_local_domain(const struct config *c, const char *domain)
 {
 	return strlist_find(&c->local_domains, domain) >= 0 ||
 	    netaddr_literal_is_self(c, domain);	/* RFC 5321 4.1.3 */
+}
+
+int
+config_is_virtual_domain(const struct config *c, const char *domain)
+{
+	return strlist_find(&c->virtual_domains, domain) >= 0;
 }
 
 /* Whether the file set key name, or it has its compiled-in default. */

@@ -89,6 +89,7 @@ test_parse_line(void)
 	CHECK(parse("alice:", &l, &why) == -1);
 	CHECK(parse("al ice:$6$x", &l, &why) == -1);
 	CHECK(parse("alice:$6$x:1000:1000", &l, &why) == -1);
+	CHECK(why != NULL && strstr(why, "unknown field") != NULL);
 	CHECK(parse("alice:$6$x y", &l, &why) == -1);
 	CHECK(parse("al\001ce:$6$x", &l, &why) == -1);
 	CHECK(parse("alice:$6$x\r", &l, &why) == -1);
@@ -100,6 +101,52 @@ test_parse_line(void)
 	CHECK(authfile_user_ok(longuser, 255));
 	CHECK(!authfile_user_ok("", 0));
 	CHECK(!authfile_user_ok("a:b", 3));
+}
+
+static void
+test_parse_fields(void)
+{
+	struct authfile_line l;
+	struct authfile *af;
+	struct authfile_account acct;
+	const char *why;
+	char	 err[512];
+
+	CHECK(parse("bob@example.org:$6$x$h:quota=100M", &l, &why) == 1);
+	CHECK(l.hashlen == 6 && memcmp(l.hash, "$6$x$h", 6) == 0);
+	CHECK(l.quota == 100LL * 1024 * 1024 && l.mailbox == NULL);
+	CHECK(parse("bob@example.org:$6$x$h:  mailbox=/srv/mail/bob/ "
+	    "quota=2048\t", &l, &why) == 1);
+	CHECK(l.quota == 2048 && l.mailboxlen == 14 &&
+	    memcmp(l.mailbox, "/srv/mail/bob/", 14) == 0);
+	CHECK(parse("bob:$6$x:", &l, &why) == 1 && l.quota == 0);
+	CHECK(parse("bob:$6$x:quota=1G", &l, &why) == 1 &&
+	    l.quota == 1024LL * 1024 * 1024);
+	CHECK(parse("bob:$6$x:quota=", &l, &why) == -1);
+	CHECK(parse("bob:$6$x:quota=12X", &l, &why) == -1);
+	CHECK(parse("bob:$6$x:quota=-1", &l, &why) == -1);
+	CHECK(parse("bob:$6$x:quota=1 quota=2", &l, &why) == -1);
+	CHECK(parse("bob:$6$x:mailbox=rel/path", &l, &why) == -1);
+	CHECK(parse("bob:$6$x:mailbox=/a/../etc", &l, &why) == -1);
+	CHECK(parse("bob:$6$x:mailbox=/a/..", &l, &why) == -1);
+	CHECK(parse("bob:$6$x:mailbox=/a/..b/", &l, &why) == 1);
+	CHECK(parse("bob:$6$x:mailbox=/a:b", &l, &why) == -1);
+	CHECK(parse("bob:$6$x:mailbox=/a mailbox=/b", &l, &why) == -1);
+	CHECK(parse("bob:$6$x:home=/a", &l, &why) == -1);
+
+	af = authfile_open(put("passwd", "alice:$6$a\n"
+	    "bob@example.org:$6$b:quota=10K mailbox=/m/bob/\n"), err,
+	    sizeof(err));
+	CHECK(af != NULL);
+	if (af == NULL)
+		return;
+	CHECK(authfile_account(af, "alice", &acct) == 0 &&
+	    acct.mailbox == NULL && acct.quota == 0);
+	CHECK(authfile_account(af, "bob@example.org", &acct) == 0 &&
+	    strcmp(acct.mailbox, "/m/bob/") == 0 && acct.quota == 10240);
+	CHECK(strcmp(authfile_hash(af, "bob@example.org"), "$6$b") == 0);
+	CHECK(authfile_account(af, "carol", &acct) == -1);
+	authfile_free(af);
 }
 
 static void
@@ -315,19 +362,23 @@ test_checker_refuses_bad_requests(void)
 		CHECK(pid > 0);
 		return;
 	}
-	CHECK(raw_request(ac.fd, "alice\0pw\0", 9) == 'Y');
+	CHECK(raw_request(ac.fd, "Aalice\0pw\0", 10) == 'Y');
 	/* Over-long: truncated on receipt, dropped unanswered. */
 	memset(req, 'a', sizeof(req));
-	memcpy(req, "alice\0", 6);
+	memcpy(req, "Aalice\0", 7);
 	req[sizeof(req) - 1] = '\0';
 	CHECK(raw_request(ac.fd, req, sizeof(req)) == -1);
 	/* A password of AUTH_PASS_MAX + 1 bytes fits the record: 'N'. */
-	memcpy(req + 6 + AUTH_PASS_MAX + 1, "", 1);
-	CHECK(raw_request(ac.fd, req, 6 + AUTH_PASS_MAX + 2) == 'N');
-	CHECK(raw_request(ac.fd, "alice\0pw", 8) == 'N');	/* no NUL */
-	CHECK(raw_request(ac.fd, "alice\0pw\0x\0", 11) == 'N');
-	CHECK(raw_request(ac.fd, "alice", 5) == 'N');
-	CHECK(raw_request(ac.fd, "\0pw\0", 4) == 'N');
+	memcpy(req + 7 + AUTH_PASS_MAX + 1, "", 1);
+	CHECK(raw_request(ac.fd, req, 7 + AUTH_PASS_MAX + 2) == 'N');
+	CHECK(raw_request(ac.fd, "Aalice\0pw", 9) == 'N');	/* no NUL */
+	CHECK(raw_request(ac.fd, "Aalice\0pw\0x\0", 12) == 'N');
+	CHECK(raw_request(ac.fd, "Aalice", 6) == 'N');
+	CHECK(raw_request(ac.fd, "A\0pw\0", 5) == 'N');
+	CHECK(raw_request(ac.fd, "A", 1) == 'N');
+	/* Without the type byte, or an unknown one: no answer. */
+	CHECK(raw_request(ac.fd, "alice\0pw\0", 9) == -1);
+	CHECK(raw_request(ac.fd, "Zalice\0pw\0", 10) == -1);
 	/* A record without a reply socket: dropped; still serving. */
 	CHECK(send(ac.fd, "alice\0pw\0", 9, 0) == 9);
 	CHECK(send(ac.fd, "", 0, 0) == 0);
@@ -513,6 +564,7 @@ main(void)
 	}
 	memset(&cfg, 0, sizeof(cfg));
 	RUN(test_parse_line);
+	RUN(test_parse_fields);
 	RUN(test_load);
 	RUN(test_checker_answers);
 	RUN(test_checker_refuses_bad_requests);
