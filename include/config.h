@@ -57,6 +57,7 @@ struct config {
 	long long	 max_connections_per_ip;
 	long long	 max_connection_rate;	/* per address and minute; 0 off */
 	long long	 smtpd_timeout;
+	long long	 smtpd_stress_timeout;	/* when every slot is taken */
 	long long	 max_errors;
 	long long	 max_hops;		/* Received: headers, at most */
 	long long	 smtpd_max_use;		/* sessions per smtpd process */

@@ -18,6 +18,7 @@
 #ifndef TERN_IOBUF_H
 #define TERN_IOBUF_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -28,10 +29,20 @@ enum iobuf_status { IOBUF_OK, IOBUF_EOF, IOBUF_TIMEOUT, IOBUF_ERROR };
 
 struct tls;
 
+/*
+ * Stress (Postfix's word, for a server whose every slot is taken): a
+ * signal handler sets iobuf_stress, and from then on a wait on an iobuf
+ * whose stress_timeout_ms is set ends after that long instead of
+ * timeout_ms, counted from the start of the wait; a wait that has
+ * already lasted longer ends at once (IOBUF_TIMEOUT).
+ */
+extern volatile sig_atomic_t iobuf_stress;
+
 struct iobuf {
 	int	 infd, outfd;
 	struct tls *tls;		/* NULL: plaintext */
 	int	 timeout_ms;
+	int	 stress_timeout_ms;	/* 0: stress changes nothing */
 	long long deadline_ms;		/* 0: none; else iobuf_now_ms() */
 	int	 status;		/* enum iobuf_status, sticky */
 	size_t	 start, end;		/* unread bytes: in[start..end) */

@@ -84,6 +84,8 @@ static const struct conf_key keys[] = {
 	    1000000, NULL },
 	{ "smtpd_timeout", CONF_DURATION, "5m", F(smtpd_timeout), 1, 86400,
 	    NULL },
+	{ "smtpd_stress_timeout", CONF_DURATION, "10s",
+	    F(smtpd_stress_timeout), 0, 86400, NULL },
 	{ "max_hops", CONF_INT, "50", F(max_hops), 1, 1000, NULL },
 	{ "max_errors", CONF_INT, "10", F(max_errors), 1, 1000, NULL },
 	{ "smtpd_max_use", CONF_INT, "100", F(smtpd_max_use), 1, 100000,

@@ -6,6 +6,7 @@
  * unsent output.  Output is flushed before any blocking read.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ iobuf_init(struct iobuf *io, int infd, int outfd, int timeout_ms)
 	io->outfd = outfd;
 	io->tls = NULL;
 	io->timeout_ms = timeout_ms;
+	io->stress_timeout_ms = 0;
 	io->deadline_ms = 0;
 	io->status = IOBUF_OK;
 	io->start = io->end = io->outlen = 0;
@@ -37,27 +39,37 @@ iobuf_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* wait_timeout - the idle timeout, or less when the deadline is nearer */
-static int
-wait_timeout(const struct iobuf *io)
-{
-	long long left;
+volatile sig_atomic_t iobuf_stress;
 
-	if (io->deadline_ms == 0)
-		return io->timeout_ms;
-	left = io->deadline_ms - iobuf_now_ms();
-	return left <= 0 ? 0 : left < io->timeout_ms ? (int)left :
-	    io->timeout_ms;
+/*
+ * wait_timeout - what is left of the idle timeout of a wait that began
+ * at start (the stress timeout under stress), or less when the deadline
+ * is nearer.  A signal that interrupts the wait does not restart it.
+ */
+static int
+wait_timeout(const struct iobuf *io, long long start)
+{
+	long long now = iobuf_now_ms(), left;
+	int	 idle = io->timeout_ms;
+
+	if (iobuf_stress && io->stress_timeout_ms > 0 &&
+	    io->stress_timeout_ms < idle)
+		idle = io->stress_timeout_ms;
+	left = start + idle - now;
+	if (io->deadline_ms != 0 && io->deadline_ms - now < left)
+		left = io->deadline_ms - now;
+	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
 static int
 wait_fd(struct iobuf *io, int fd, short events)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
+	long long start = iobuf_now_ms();
 	int	 n;
 
 	do {
-		n = poll(&pfd, 1, wait_timeout(io));
+		n = poll(&pfd, 1, wait_timeout(io, start));
 	} while (n == -1 && errno == EINTR);
 	if (n == 0) {
 		io->status = IOBUF_TIMEOUT;

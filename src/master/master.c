@@ -19,6 +19,15 @@
  * Limits (DESIGN.md): past max_connections children in all, or
  * max_connections_per_ip for one client address, the new client gets a
  * fixed "421 4.7.0" line and is closed.
+ *
+ * Stress: when every one of the max_connections slots is taken, the
+ * master tells each session (SIGUSR2) to wait smtpd_stress_timeout for
+ * its client instead of smtpd_timeout, so sessions idle that long (a
+ * slowloris from many addresses) give up their slots at once, and for up
+ * to STRESS_HOLD_MS it leaves new connections in the kernel's backlog
+ * instead of answering 421, so a client that comes in then is served as
+ * soon as a slot is free.  Then it answers 421 for as long again, and
+ * starts over while the slots stay full.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -43,6 +52,7 @@
 #include "auth.h"
 #include "config.h"
 #include "delivery.h"
+#include "iobuf.h"
 #include "local_job.h"
 #include "log.h"
 #include "master.h"
@@ -57,6 +67,7 @@
 
 #define MAX_LISTEN	16
 #define GRACE_SECONDS	10
+#define STRESS_HOLD_MS	1000
 
 enum child_kind { CHILD_SMTPD, CHILD_QUEUE, CHILD_LOCAL };
 
@@ -87,6 +98,7 @@ struct master {
 	struct child	*children;
 	size_t		 nchildren, maxchildren;
 	size_t		 nsessions;
+	long long	 stress_at;	/* ms of the last SIGUSR2 round, 0 */
 };
 
 static int		 sig_pipe[2] = { -1, -1 };
@@ -121,6 +133,8 @@ signals_setup(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* stress: a session just forked has no handler yet (smtpd) */
+	signal(SIGUSR2, SIG_IGN);
 }
 
 /* What a child starts with: default signals, none of the master's fds. */
@@ -816,6 +830,44 @@ child_find(struct master *m, pid_t pid)
 	return NULL;
 }
 
+/*
+ * stress - with every slot taken: whether to leave the listeners alone
+ * for now (lowering *timeout to the end of the hold).  Each round of a
+ * hold and a 421 period starts by telling the sessions (see the top).
+ */
+static int
+stress(struct master *m, int *timeout)
+{
+	long long now, left;
+	size_t	 i, n = 0;
+
+	if (m->nsessions < (size_t)m->cfg->max_connections ||
+	    m->cfg->smtpd_stress_timeout == 0) {
+		m->stress_at = 0;
+		return 0;
+	}
+	now = iobuf_now_ms();
+	if (m->stress_at == 0 || now - m->stress_at >= 2 * STRESS_HOLD_MS) {
+		for (i = 0; i < m->nchildren; i++)
+			if (m->children[i].kind == CHILD_SMTPD &&
+			    m->children[i].busy) {
+				kill(m->children[i].pid, SIGUSR2);
+				n++;
+			}
+		if (m->stress_at == 0)
+			log_warnx("all %lld connections taken: %zu sessions "
+			    "told to wait %llds for their clients",
+			    m->cfg->max_connections, n,
+			    m->cfg->smtpd_stress_timeout);
+		m->stress_at = now;
+	}
+	if ((left = m->stress_at + STRESS_HOLD_MS - now) <= 0)
+		return 0;
+	if (*timeout == -1 || left < *timeout)
+		*timeout = (int)left;
+	return 1;
+}
+
 static void
 master_loop(struct master *m)
 {
@@ -824,7 +876,7 @@ master_loop(struct master *m)
 	struct child *c;
 	char	 drain[64];
 	size_t	 i, n, nfixed, cap = 0;
-	int	 timeout, idle;
+	int	 timeout, idle, hold;
 
 	while (!got_term) {
 		if (cap < m->nchildren + MAX_LISTEN + 3) {
@@ -843,16 +895,19 @@ master_loop(struct master *m)
 		pfd[n++].events = POLLIN;
 		pfd[n].fd = m->submit_fd;
 		pfd[n++].events = POLLIN;
-		for (i = 0; i < m->nlisten; i++) {
-			pfd[n].fd = m->listen_fd[i];
-			pfd[n++].events = POLLIN;
-		}
-		nfixed = n;
-		n += poll_workers(m, pfd + n, pids + n, cap - n);
+		nfixed = n + m->nlisten;
+		n += poll_workers(m, pfd + nfixed, pids + nfixed, cap - nfixed);
 		idle = workers_retire(m, 0);
 		timeout = m->queue_restart_at ? 1000 : -1;
 		if (idle != -1 && (timeout == -1 || idle < timeout))
 			timeout = idle + 1;
+		hold = stress(m, &timeout);
+		for (i = 0; i < m->nlisten; i++) {
+			pfd[3 + i].fd = hold ? -1 : m->listen_fd[i];
+			pfd[3 + i].events = POLLIN;
+			pfd[3 + i].revents = 0;
+		}
+		n += m->nlisten;
 		/* a new checker: idle workers hold the old one's socket */
 		if (auth_checker_timer(&m->ac, m->cfg, m->uid, m->gid,
 		    &timeout)) {

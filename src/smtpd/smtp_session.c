@@ -48,6 +48,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -778,6 +779,7 @@ session_init(struct smtp_session *s, const struct config *cfg,
 	s->last = "CONNECT";
 	envelope_init(&s->env);
 	iobuf_init(&s->io, fd, fd, (int)(cfg->smtpd_timeout * 1000));
+	s->io.stress_timeout_ms = (int)(cfg->smtpd_stress_timeout * 1000);
 	snprintf(s->name, sizeof(s->name), "unknown");
 	if (uid >= 0) {
 		snprintf(s->addr, sizeof(s->addr), "local");
@@ -802,6 +804,31 @@ smtp_session_run(const struct config *cfg, int fd, const struct sockaddr *peer,
 	return smtp_session_serve(cfg, &none, fd, peer, uid, SMTPD_PORT_MX);
 }
 
+static void
+on_stress(int sig)
+{
+	(void)sig;
+	iobuf_stress = 1;
+}
+
+/*
+ * stress_setup - SIGUSR2 from the master says every session slot is
+ * taken: from then on this session waits smtpd_stress_timeout, not
+ * smtpd_timeout, for the client, and one already idle that long ends
+ * with 421 at once (iobuf.h).  Each session starts unstressed.
+ */
+static void
+stress_setup(void)
+{
+	struct sigaction sa;
+
+	iobuf_stress = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stress;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);	/* no SA_RESTART: poll sees it */
+}
+
 int
 smtp_session_serve(const struct config *cfg, const struct smtpd_ctx *ctx,
     int fd, const struct sockaddr *peer, long uid, int port)
@@ -823,6 +850,7 @@ smtp_session_serve(const struct config *cfg, const struct smtpd_ctx *ctx,
 	 * Harmless where fd is no TCP socket.
 	 */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	stress_setup();
 	session_init(s, cfg, ctx, fd, peer, uid, port);
 	log_info("connect from %s[%s]", s->name, s->addr);
 	if (port == SMTPD_PORT_SMTPS && (ctx->tls == NULL || tls_start(s) == -1))

@@ -114,6 +114,59 @@ def test_slowloris_2000_idle_connections():
         assert "too many connections from one address" in t.log()
 
 
+def test_slowloris_from_many_addresses_takes_every_slot():
+    """Idle connections from 10 addresses take all max_connections (30)
+    slots: the master goes into stress, the sessions idle longer than
+    smtpd_stress_timeout end with 421 4.4.2, and a client that talks is
+    served within a second instead of getting 421 4.7.0."""
+    with Tern(smtpd_timeout="60s", smtpd_stress_timeout="1s",
+              max_connections=30, max_connections_per_ip=3) as t:
+        idle = []
+        time.sleep(0.5)     # the harness's own probe session is over
+        try:
+            for i in range(30):
+                c = socket.create_connection(
+                    ("127.0.0.1", t.port), timeout=10,
+                    source_address=("127.0.1.%d" % (1 + i // 3), 0))
+                idle.append(c)
+            # two more at once: stress starts while the last sessions
+            # may not have greeted yet, which must not end them
+            extra = [socket.create_connection(
+                ("127.0.0.1", t.port), timeout=10,
+                source_address=("127.0.2.%d" % (1 + i), 0)) for i in range(2)]
+            for c in extra:
+                data = c.recv(512)
+                assert data.startswith((b"421 4.7.0", b"220 ")), data
+                c.close()
+            for c in idle:
+                data = c.recv(512)
+                assert data.startswith(b"220 "), data
+            # idle longer than smtpd_stress_timeout, but no stress yet:
+            # nothing has asked for a slot
+            time.sleep(1.5)
+            assert len(smtpd_pids(t)) >= 30
+            took = good_client(t, source="127.0.0.3")
+            assert took < 1.0, took
+            evicted = 0
+            for c in idle:
+                c.settimeout(2)
+                try:
+                    data = c.recv(512)
+                except OSError:
+                    data = b""
+                evicted += data.startswith(b"421 4.4.2")
+            # (a session forked just before a signal may have missed it)
+            assert evicted >= 20, "%d idle sessions ended" % evicted
+            print("stress: good client %.3f s, %d idle sessions ended" %
+                  (took, evicted))
+        finally:
+            for c in idle:
+                c.close()
+        log = t.log()
+        assert "all 30 connections taken" in log, log[-2000:]
+        assert "timeout after CONNECT" in log
+
+
 def test_100000_rcpt_commands_in_one_session():
     """max_recipients takes 100; the other 99,900 get 452 4.5.3, none
     counts as an error, and the session still answers."""
