@@ -15,6 +15,11 @@
  * queue file, so one SMTP transaction is one walk.  The Nth counted call
  * fails; the others reach the real ones.
  *
+ * Over quota: with EIOSHIM_QUOTA=DIR, every write(2) to a file under
+ * DIR fails with EDQUOT while the file EIOSHIM_QUOTA_CTL exists, as a
+ * mailbox past its file system quota would (EIOSHIM_QUOTA_ERRNO=ENOSPC
+ * for a full disk instead).
+ *
  * glibc's stdio writes through internal calls that LD_PRELOAD cannot
  * see, so fdopen() of such a file hands back a fopencookie(3) stream
  * whose writes come here, and fileno() of it still gives the descriptor.
@@ -134,6 +139,45 @@ shim_close(void *cookie)
 	rc = close(c->fd);
 	free(c);
 	return rc;
+}
+
+/* quota_exceeded - is fd a file under EIOSHIM_QUOTA, with the quota on? */
+static int
+quota_exceeded(int fd)
+{
+	const char *dir = getenv("EIOSHIM_QUOTA"), *ctl;
+	const char *e = getenv("EIOSHIM_QUOTA_ERRNO");
+	char	 link[64], path[4096];
+	ssize_t	 n;
+	int	 saved = errno;
+
+	if (dir == NULL || fd < 0 || (ctl = getenv("EIOSHIM_QUOTA_CTL")) ==
+	    NULL || access(ctl, F_OK) == -1) {
+		errno = saved;
+		return 0;
+	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if ((n = readlink(link, path, sizeof(path) - 1)) <= 0) {
+		errno = saved;
+		return 0;
+	}
+	path[n] = '\0';
+	if (strncmp(path, dir, strlen(dir)) != 0 || path[strlen(dir)] != '/') {
+		errno = saved;
+		return 0;
+	}
+	errno = e != NULL && strcmp(e, "ENOSPC") == 0 ? ENOSPC : EDQUOT;
+	return 1;
+}
+
+ssize_t
+write(int fd, const void *buf, size_t len)
+{
+	ssize_t	 (*real)(int, const void *, size_t) = shim_real("write");
+
+	if (quota_exceeded(fd))
+		return -1;
+	return real(fd, buf, len);
 }
 
 FILE *

@@ -7,7 +7,9 @@ fails the Nth write or fsync of each new queue file (the directory fsync
 of the commit included).  N walks every one of them for one transaction
 of a message larger than the queue file's 64 KB buffer: each must end in
 451 4.3.0 (452 4.3.1 for ENOSPC) with nothing left in the spool, until N
-passes the last one and the message is queued.  Runs as any user."""
+passes the last one and the message is queued.  The same shim puts a
+mailbox over its quota (EDQUOT on every write to it): delivery defers
+with 4.2.2 and leaves no half message.  Runs as any user."""
 import os
 import subprocess
 
@@ -97,3 +99,76 @@ def test_each_failed_write_of_the_commit_is_451():
             assert code == 452 and b"4.3.1" in msg, (n, code, msg)
             assert len(t.queue_files()) == 1, t.queue_files()
         assert t.proc.poll() is None
+
+
+def over_quota(kind):
+    """A user whose mailbox (kind "mbox" or "maildir") is over its file
+    system quota: every write to it fails with EDQUOT (the shim, while
+    its control file exists).  The message defers with 4.2.2 and leaves
+    no half message (the mbox as it was, tmp/ empty), and is delivered
+    once the quota is lifted.  As root the mailbox is a throwaway
+    user's; as anyone else, the invoking user's."""
+    from harness import ThrowawayUser, maildir_messages, state_files
+    from test_delivery_remote import Stack, send
+    with Stack() as st:
+        d = st.tmp("tern-quota-")
+        shim = build_shim(d)
+        u = st.push(ThrowawayUser(d)) if harness.IS_ROOT else \
+            ThrowawayUser(d)
+        boxes = os.path.join(d, "boxes")
+        os.mkdir(boxes)
+        os.chmod(boxes, 0o755)
+        path = os.path.join(boxes, u.name)
+        if kind == "maildir":
+            os.mkdir(path, 0o700)
+            os.chown(path, u.uid, u.gid)
+            conf = dict(mailbox_path=os.path.join(boxes, "%u/"))
+        else:
+            conf = dict(mailbox="mbox", mailbox_path=os.path.join(boxes, "%u"))
+            open(path, "wb").close()
+            os.chown(path, u.uid, u.gid)
+            os.chmod(path, 0o600)
+        ctl = os.path.join(d, "quota-on")
+        t = st.push(Tern(start=False, retry_interval="1s", **conf))
+        keep = dict(os.environ)
+        os.environ.update({
+            "LD_PRELOAD": shim, "EIOSHIM_QUOTA": boxes,
+            "EIOSHIM_QUOTA_CTL": ctl, "ASAN_OPTIONS":
+            keep.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"})
+        try:
+            t.start()
+        finally:
+            os.environ.clear()
+            os.environ.update(keep)
+        rcpt = [u.name + "@tern.test"]
+
+        def delivered():
+            if kind == "mbox":
+                return open(path, "rb").read().count(b"\nSubject: ")
+            return len(maildir_messages(path))
+        send(t, "s@example.org", rcpt, b"Subject: one\r\n\r\nsmall\r\n")
+        assert wait_for(lambda: delivered() == 1, 15, 0.1), t.log()
+        old = open(path, "rb").read() if kind == "mbox" else None
+        open(ctl, "w").close()
+        send(t, "s@example.org", rcpt, BODY.replace(b"Subject: eio",
+                                                   b"Subject: two"))
+        assert wait_for(lambda: any(b" 4.2.2 " in open(p, "rb").read()
+                                    for p in state_files(t)), 15), t.log()
+        assert "mailbox full" in t.log() or "quota" in t.log(), t.log()
+        if kind == "mbox":
+            assert open(path, "rb").read() == old
+        else:
+            assert os.listdir(os.path.join(path, "tmp")) == []
+            assert delivered() == 1
+        assert len(t.queue_files()) == 1
+        os.unlink(ctl)
+        assert wait_for(lambda: delivered() == 2, 15, 0.1), t.log()
+        assert wait_for(lambda: t.queue_files() == [], 10), t.log()
+
+
+def test_maildir_over_quota_defers_with_422():
+    over_quota("maildir")
+
+
+def test_mbox_over_quota_defers_and_truncates():
+    over_quota("mbox")
