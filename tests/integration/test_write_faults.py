@@ -59,6 +59,43 @@ def transaction(t):
         s.quit()
 
 
+def bdat_transaction(t):
+    """The same message in three BDAT chunks over a raw socket (smtplib
+    has no BDAT): the reply to the LAST chunk, as (code, text)."""
+    import socket
+    c = socket.create_connection(("127.0.0.1", t.port), timeout=10)
+    f = c.makefile("rb")
+    try:
+        def reply():
+            lines = []
+            while True:
+                line = f.readline()
+                assert line, "connection closed"
+                lines.append(line)
+                if line[3:4] != b"-":
+                    return int(line[:3]), b"".join(lines)
+        assert reply()[0] == 220
+        c.sendall(b"EHLO client.example\r\n")
+        assert b"CHUNKING" in reply()[1]
+        c.sendall(b"MAIL FROM:<a@example.org>\r\n")
+        assert reply()[0] == 250
+        c.sendall(b"RCPT TO:<b@example.net>\r\n")
+        assert reply()[0] == 250
+        third = len(BODY) // 3
+        parts = [BODY[:third], BODY[third:2 * third], BODY[2 * third:]]
+        for i, part in enumerate(parts):
+            last = b" LAST" if i == 2 else b""
+            c.sendall(b"BDAT %d%s\r\n" % (len(part), last) + part)
+            code, text = reply()
+            if i < 2 and code != 250:
+                return code, text
+        c.sendall(b"QUIT\r\n")
+        return code, text
+    finally:
+        f.close()
+        c.close()
+
+
 def spool_empty(t):
     return t.queue_files() == [] and \
         [f for f in t.tmp_files() if not f.endswith(".state")] == []
@@ -98,6 +135,22 @@ def test_each_failed_write_of_the_commit_is_451():
             code, msg = transaction(t)
             assert code == 452 and b"4.3.1" in msg, (n, code, msg)
             assert len(t.queue_files()) == 1, t.queue_files()
+        # The same walk through BDAT: each failure is 451 (or 452 for a
+        # full disk) at the chunk it happens in, and nothing is queued.
+        for n in range(1, calls + 1):
+            fail(n)
+            code, msg = bdat_transaction(t)
+            if n < calls:
+                assert code == 451 and b"4.3.0" in msg, (n, code, msg)
+            assert len(t.queue_files()) == 1, (n, t.queue_files())
+            assert [f for f in t.tmp_files() if not f.endswith(".state")] \
+                == [], (n, t.tmp_files())
+        fail(1, "ENOSPC")
+        code, msg = bdat_transaction(t)
+        assert code == 452 and b"4.3.1" in msg, (code, msg)
+        fail(0)
+        assert bdat_transaction(t)[0] == 250
+        assert wait_for(lambda: len(t.queue_files()) == 2, 5)
         assert t.proc.poll() is None
 
 
