@@ -40,6 +40,8 @@ int	spool_tmppath(const char *spool_dir, const char *name, char *out,
 	    size_t outlen);
 /* fsync dir/kind/XX, so a rename into it survives a crash */
 int	spool_sync(const char *spool_dir, const char *kind, const char *id);
+/* fsync a directory by its path */
+int	spool_sync_dir(const char *path);
 /*
  * Is there room for a message of size bytes (0 or -1: none declared)
  * that leaves minfree bytes free in the spool's file system?  1 or 0.

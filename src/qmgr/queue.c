@@ -290,6 +290,7 @@ queue_timeout(struct queue *q, time_t now)
 	struct heap_item *top = heap_peek(&q->heap);
 	struct agent *a;
 	size_t	 i;
+	int	 idle = 3600 * 1000;
 
 	if (queue_rescan_running(q))
 		return 0;
@@ -299,12 +300,14 @@ queue_timeout(struct queue *q, time_t now)
 	for (i = 0; i < q->nactive; i++)
 		if (queue_round_is_over(q->active[i]))
 			return 0;
+	if (q->rm_since != 0)	/* queue_sync_removals() is due next second */
+		idle = now > q->rm_since ? 0 : 1000;
 	if (top == NULL || top->when == HEAP_NEVER ||
 	    q->nactive >= QUEUE_ACTIVE_MAX)
-		return 3600 * 1000;
+		return idle;
 	if (top->when <= now)
 		return 0;
-	return top->when - now > 3600 ? 3600 * 1000 :
+	return top->when - now > idle / 1000 ? idle :
 	    (int)(top->when - now) * 1000;
 }
 
@@ -369,6 +372,7 @@ queue_shutdown(struct queue *q)
 	for (i = 0; i < q->nactive; i++)	/* deletes still pending */
 		if (q->active[i]->deleted)
 			queue_remove(q, q->active[i]);
+	queue_sync_removals(q, 0, 1);
 	heap_free(&q->heap);
 	tdestroy(q->ids, queue_free_msg);
 	close(q->trig_rd);
@@ -409,6 +413,7 @@ queue_run(struct config *cfg, int master_sock)
 		queue_rescan_step(&q, now);
 		queue_activate_due(&q, now);
 		queue_dispatch(&q);
+		queue_sync_removals(&q, now, 0);
 		if (queue_wait(&q, &pfd, &map, &cap))
 			break;
 	}

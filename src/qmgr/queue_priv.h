@@ -117,6 +117,8 @@ struct queue {
 	int	 tskip;			/* discarding an overlong line */
 	int	 sig[2];		/* self-pipe: signal numbers */
 	struct rescan rescan;
+	unsigned char rm_dirty[256 / 8];	/* queue/XX with an unlink */
+	time_t	 rm_since;		/* of the oldest unsynced, 0 none */
 };
 
 static inline int
@@ -132,6 +134,7 @@ struct qmsg *queue_load(struct queue *, const char *id, time_t now,
 void	queue_forget(struct queue *, struct qmsg *);
 void	queue_free_msg(void *);
 void	queue_remove(struct queue *, struct qmsg *);
+void	queue_sync_removals(struct queue *, time_t now, int force);
 FILE	*queue_open(struct queue *, const char *id, struct envelope *,
 	    struct queuefile_mark *);
 int	queue_read_state(struct queue *, const struct envelope *,

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "queue_priv.h"
 #include "queuefile.h"
+#include "queueid.h"
 #include "spool.h"
 
 static int
@@ -125,20 +126,60 @@ queue_corrupt(struct queue *q, const char *path, const char *name,
 		    why);
 }
 
-/* queue_remove - the message leaves the queue: queue file, then state */
+/*
+ * queue_remove - the message leaves the queue: queue file, then state.
+ *
+ * The unlink is not made durable at once: undone by a power cut, it
+ * brings a delivered message back, to be delivered again (a duplicate,
+ * never a loss).  But the directories of the queue files removed are
+ * fsync'd within a second or two, in one batch (queue_sync_removals),
+ * so a cut brings back at most those last seconds' deliveries, not
+ * every one since the file system last wrote its metadata.  The state
+ * file's directory needs no sync: a state file without a queue file is
+ * removed at start-up.
+ */
 void
 queue_remove(struct queue *q, struct qmsg *m)
 {
-	char	 path[PATH_MAX];
+	char	 path[PATH_MAX], hash[3];
+	unsigned b;
 
 	if (queue_path(q, "queue", m->id, path) == 0 && unlink(path) == -1 &&
 	    errno != ENOENT)
 		log_warn("%s: unlink %s", m->id, path);
+	else {
+		queueid_hash(m->id, hash);
+		b = (unsigned)strtoul(hash, NULL, 16) & 0xff;
+		q->rm_dirty[b / 8] |= (unsigned char)(1u << (b % 8));
+		if (q->rm_since == 0)
+			q->rm_since = time(NULL);
+	}
 	if (queue_path(q, "state", m->id, path) == 0 && unlink(path) == -1 &&
 	    errno != ENOENT)
 		log_warn("%s: unlink %s", m->id, path);
 	log_info("%s: removed", m->id);
 	queue_forget(q, m);
+}
+
+/* queue_sync_removals - fsync queue/XX of the unlinks of a second ago */
+void
+queue_sync_removals(struct queue *q, time_t now, int force)
+{
+	char	 path[PATH_MAX];
+	unsigned b;
+
+	if (q->rm_since == 0 || (!force && now <= q->rm_since))
+		return;
+	for (b = 0; b < 256; b++) {
+		if (!(q->rm_dirty[b / 8] & (1u << (b % 8))))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/queue/%02x",
+		    q->cfg->spool_dir, b) < (int)sizeof(path) &&
+		    spool_sync_dir(path) == -1 && errno != ENOENT)
+			log_warn("queue: fsync %s", path);
+	}
+	memset(q->rm_dirty, 0, sizeof(q->rm_dirty));
+	q->rm_since = 0;
 }
 
 /*

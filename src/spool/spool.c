@@ -317,7 +317,7 @@ spool_clean_tmp(const char *dir)
 }
 
 /* spool_sync_dir - fsync a directory, so the names in it are durable */
-static int
+int
 spool_sync_dir(const char *path)
 {
 	int	 fd, saved;
