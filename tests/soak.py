@@ -6,7 +6,7 @@
 
 One tern (the release build, bin/, unless TERN_BIN says otherwise) on
 loopback relays SOAK_MSGS messages, submitted over SMTP by SOAK_CLIENTS
-processes (default 4, smtplib, 50 messages a session), each with a unique
+processes (default 8, smtplib, 50 messages a session), each with a unique
 "X-Soak: N" header, to two sinks (tests/soaksink.c, built as
 build/soaksink) through a transport map:
 
@@ -30,7 +30,8 @@ rates (acceptance, and overall: acknowledged messages over the time from
 the first submission to the last delivery), the peak resident set
 (VmHWM, sampled from /proc every SOAK_SAMPLE seconds, 0.25) of every
 process kind, the descriptors, the drops and the duplicates, and exits 1
-on any failure.  A remote agent that lives less than a sample period may
+on any failure (and gives up when no delivery happened for a minute:
+a hang).  A remote agent that lives less than a sample period may
 be missed by the sampler; the agents' figure is the largest seen.
 
 Environment: SOAK_MSGS, SOAK_CLIENTS, SOAK_DROP, SOAK_SEED, SOAK_SAMPLE,
@@ -58,6 +59,7 @@ SINK_SRC = os.path.join(TOP, "tests", "soaksink.c")
 SINK_BIN = os.path.join(TOP, "build", "soaksink")
 SENDER = "soak@sink.soak.test"     # a notice would reach the sink, seen
 PER_SESSION = 50
+STALL = 60
 NAME_RE = re.compile(rb"tern/(\w+)\[(\d+)\]")
 
 
@@ -133,7 +135,7 @@ def message(n):
     to = ", ".join("r%d@%s.soak.test" % (n, d) for d in destinations(n))
     return ("From: %s\r\nTo: %s\r\nSubject: soak %d\r\nX-Soak: %d\r\n\r\n"
             "message %d of the soak run\r\n" % (SENDER, to, n, n, n)
-            ).encode() + b"0123456789abcdef" * 64 + b"\r\n"
+            ).encode() + (b"0123456789abcdef" * 4 + b"\r\n") * 16
 
 
 def client(port, w, nclients, total, counts, outdir):
@@ -282,7 +284,7 @@ def idle_fds(watch, qmgr, timeout=30):
 
 def main():
     total = int(os.environ.get("SOAK_MSGS", "100000"))
-    nclients = int(os.environ.get("SOAK_CLIENTS", "4"))
+    nclients = int(os.environ.get("SOAK_CLIENTS", "8"))
     drop = int(os.environ.get("SOAK_DROP", "10"))
     seed = int(os.environ.get("SOAK_SEED", str(int(time.time()))))
     period = float(os.environ.get("SOAK_SAMPLE", "0.25"))
@@ -292,7 +294,10 @@ def main():
     t = harness.Tern(
         start=False, relay_networks="127.0.0.0/8", retry_interval="2s",
         connect_timeout="2s", smtp_timeout="10s", max_connections="200",
-        max_connections_per_ip="200", smtpd_max_idle="2s")
+        max_connections_per_ip="200", smtpd_max_idle="2s",
+        # the log is a file here (stderr), and tern's processes may not
+        # write a file past 2 * max_message_size + 16M: ~100 MB of log
+        max_message_size="256M")
     work = t.dir
     sinks = {"sink": Sink("sink", harness.free_port(), work, drop, seed),
              "down": Sink("down", harness.free_port(), work, drop, seed + 1)}
@@ -351,16 +356,24 @@ def main():
               flush=True)
 
         # Wait for the last delivery: every acknowledged message at each
-        # of its sinks and the spool empty (bounded).
+        # of its sinks and the spool empty; bounded, and given up after
+        # STALL seconds without a new delivery (a hang).
         want = {d: {str(n) for n in acked if d in destinations(n)}
                 for d in sinks}
-        deadline = time.monotonic() + max(300, total / 100)
-        last = None
+        deadline = time.monotonic() + max(300, total / 50)
+        last, seen, moved = None, -1, time.monotonic()
         while time.monotonic() < deadline:
-            done = all(want[d] <= set(sinks[d].events()[0]) for d in sinks)
+            got = {d: sinks[d].events()[0] for d in sinks}
+            done = all(want[d] <= set(got[d]) for d in sinks)
             if done and last is None:
                 last = time.monotonic()
             if done and not spool_left(t.spool):
+                break
+            now = sum(len(g) for g in got.values())
+            if now != seen:
+                seen, moved = now, time.monotonic()
+            elif time.monotonic() - moved > STALL:
+                failures.append("no delivery for %d s" % STALL)
                 break
             time.sleep(1)
         end = last or time.monotonic()
