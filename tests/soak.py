@@ -164,25 +164,8 @@ def client(port, w, nclients, total, counts, outdir):
         f.write("".join("%d\n" % n for n in acked))
 
 
-def children():
-    """{ppid: [pid]} of the live (non-zombie) processes."""
-    kids = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        fields = st[st.rindex(")") + 2:].split()
-        if fields[0] != "Z":
-            kids.setdefault(int(fields[1]), []).append(int(d))
-    return kids
-
-
 def descendants(root):
-    kids, out, todo = children(), [], [root]
+    kids, out, todo = harness.proc_children(), [], [root]
     while todo:
         pid = todo.pop()
         out.append(pid)

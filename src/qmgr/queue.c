@@ -11,7 +11,9 @@
  * Each turn: end finished agents, end finished rounds, read one
  * directory for a running "flush @domain" rescan (queue_rescan.c),
  * activate due messages, start agents, sleep.  Nothing rescans the spool
- * on a timer; the schedule is rebuilt from the spool once, at start-up.
+ * on a timer; the schedule is rebuilt from the spool once, at start-up,
+ * and after that only a rescan (flush @domain, or a FIFO that may have
+ * lost lines) loads what no "new ID" announced.
  */
 #include <sys/types.h>
 #include <sys/stat.h>

@@ -113,6 +113,7 @@ struct queue {
 	struct qmsg *active[QUEUE_ACTIVE_MAX];
 	size_t	 nactive;
 	struct qmsg *parked;		/* queue_share.c, oldest first */
+	struct qmsg **parked_tail;	/* where the next one is linked */
 	struct agent *agents;
 	size_t	 nagents;
 	int	 trig_rd, trig_wr;	/* the FIFO, and our own writer */
