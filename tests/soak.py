@@ -29,10 +29,12 @@ runner, counted idle before and after, did not grow.  It prints the
 rates (acceptance, and overall: acknowledged messages over the time from
 the first submission to the last delivery), the peak resident set
 (VmHWM, sampled from /proc every SOAK_SAMPLE seconds, 0.25) of every
-process kind, the descriptors, the drops and the duplicates, and exits 1
-on any failure (and gives up when no delivery happened for a minute:
-a hang).  A remote agent that lives less than a sample period may
-be missed by the sampler; the agents' figure is the largest seen.
+process kind and its peak private memory (smaps_rollup: a forked
+agent's VmHWM counts the queue runner's pages it shares), the
+descriptors, the drops and the duplicates, and exits 1 on any failure
+(and gives up when no delivery happened for a minute: a hang).  A
+remote agent that lives less than a sample period may be missed by the
+sampler; the agents' figure is the largest seen.
 
 Environment: SOAK_MSGS, SOAK_CLIENTS, SOAK_DROP, SOAK_SEED, SOAK_SAMPLE,
 TERN_BIN, TERN_KEEP (keep the directories).  Loopback only; every
@@ -184,6 +186,20 @@ def vm_kb(pid, key):
     return None
 
 
+def private_kb(pid):
+    """Private_Clean + Private_Dirty of smaps_rollup: what pid does not
+    share (an agent's VmHWM counts the runner's pages it forked with)."""
+    total = None
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    total = (total or 0) + int(line.split()[1])
+    except OSError:
+        pass
+    return total
+
+
 def fd_list(pid):
     d = "/proc/%d/fd" % pid
     out = []
@@ -202,6 +218,7 @@ class Watch:
     def __init__(self, master, log_path, period):
         self.master, self.log_path, self.period = master, log_path, period
         self.peak = {}          # pid -> max VmHWM seen (kB)
+        self.private = {}       # pid -> max private memory seen (kB)
         self.names = {master: "master"}
         self.offset = 0
         self.stop = threading.Event()
@@ -221,6 +238,9 @@ class Watch:
             hwm = vm_kb(pid, "VmHWM")
             if hwm is not None and hwm > self.peak.get(pid, 0):
                 self.peak[pid] = hwm
+            own = private_kb(pid)
+            if own is not None and own > self.private.get(pid, 0):
+                self.private[pid] = own
         self.read_names()
 
     def run(self):
@@ -235,13 +255,14 @@ class Watch:
         return pids[0] if pids else None
 
     def by_kind(self):
-        """{kind: (peak kB, processes seen)}."""
+        """{kind: (peak kB, peak private kB, processes seen)}."""
         self.read_names()
         out = {}
         for pid, kb in self.peak.items():
             kind = self.names.get(pid, "unnamed")
-            top, count = out.get(kind, (0, 0))
-            out[kind] = (max(top, kb), count + 1)
+            top, own, count = out.get(kind, (0, 0, 0))
+            out[kind] = (max(top, kb), max(own, self.private.get(pid, 0)),
+                         count + 1)
         return out
 
 
@@ -376,9 +397,11 @@ def main():
               "overall)" % (len(acked), inject_end - start,
                             len(acked) / (inject_end - start), elapsed,
                             len(acked) / elapsed))
-        print("peak RSS (VmHWM, largest of each kind):")
-        for kind, (kb, count) in sorted(watch.by_kind().items()):
-            print("  %-8s %7d kB  (%d processes sampled)" % (kind, kb, count))
+        print("peak RSS (VmHWM), and peak private memory (smaps_rollup), "
+              "largest of each kind:")
+        for kind, (kb, own, count) in sorted(watch.by_kind().items()):
+            print("  %-8s %7d kB  private %7d kB  (%d processes sampled)" %
+                  (kind, kb, own, count))
         for who, b, a in (("master", fds_before[0], fds_after[0]),
                           ("qmgr", fds_before[1], fds_after[1])):
             print("open descriptors: %-6s before %d, after %d" %
