@@ -97,6 +97,16 @@ crashtest: all testbuild
 	python3 tests/crashtest.py
 	python3 tests/crashtest.py --power
 
+# make soak: issue 11's soak run (tests/soak.py), SOAK_MSGS messages
+# (default 100000) relayed by the release build to build/soaksink, which
+# drops 10 % of its connections; a few minutes.
+build/soaksink: tests/soaksink.c
+	@mkdir -p build
+	$(CC) $(CFLAGS) -o $@ tests/soaksink.c
+
+soak: all build/soaksink
+	python3 tests/soak.py
+
 # make run: the server in the foreground on 127.0.0.1:2525, spool under run/.
 run: all
 	@sh tests/make-run.sh
@@ -110,7 +120,7 @@ install: all
 clean:
 	rm -rf build bin run
 
-.PHONY: all test testbuild unittest crashtest run bench install clean fuzz FORCE
+.PHONY: all test testbuild unittest crashtest soak run bench install clean fuzz FORCE
 .PRECIOUS: build/%.o build/test/%.o
 
 # make fuzz: libFuzzer targets in tests/fuzz/ (see tests/fuzz/README),

@@ -165,19 +165,7 @@ class Trial:
     def processes(self):
         """"{pid: name} of the master and all its descendants, named from
         the log ("tern/smtpd[PID]")."""
-        kids = {}
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    st = f.read()
-            except OSError:
-                continue
-            fields = st[st.rindex(")") + 2:].split()
-            if fields[0] == "Z":
-                continue
-            kids.setdefault(int(fields[1]), []).append(int(d))
+        kids = harness.proc_children()
         names = dict((int(p), n) for n, p in
                      re.findall(r"tern/(\w+)\[(\d+)\]", self.t.log()))
         names[self.t.proc.pid] = "master"

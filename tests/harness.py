@@ -186,6 +186,23 @@ def wait_for(pred, timeout=10.0, step=0.02):
         time.sleep(step)
 
 
+def proc_children():
+    """{ppid: [pid, ...]} of the live (not zombie) processes, from /proc."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        if fields[0] != "Z":
+            kids.setdefault(int(fields[1]), []).append(int(d))
+    return kids
+
+
 def stop_pid(proc, timeout=10.0):
     """Stop proc, then anything left in its process group (children of a
     master that was killed with SIGKILL)."""

@@ -11,7 +11,9 @@
  * Each turn: end finished agents, end finished rounds, read one
  * directory for a running "flush @domain" rescan (queue_rescan.c),
  * activate due messages, start agents, sleep.  Nothing rescans the spool
- * on a timer; the schedule is rebuilt from the spool once, at start-up.
+ * on a timer; the schedule is rebuilt from the spool once, at start-up,
+ * and after that only a rescan (flush @domain, or a FIFO that may have
+ * lost lines) loads what no "new ID" announced.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -159,19 +161,26 @@ queue_command(struct queue *q, char *line, time_t now)
 	log_warnx("queue: bad trigger command \"%s\"", copy);
 }
 
-/* queue_trigger_read - whole lines from the FIFO; overlong ones dropped */
+/*
+ * queue_trigger_read - whole lines from the FIFO; overlong ones dropped.
+ * It reads until the FIFO is empty: a writer that found it full lost
+ * its line then, and what was in it is all read by this drain or the
+ * one running, so a drain of half the FIFO's size or more asks for a
+ * rescan that loads what was never announced (queue_rescan.c).
+ */
 static void
 queue_trigger_read(struct queue *q, time_t now)
 {
 	ssize_t	 n;
 	char	*nl;
-	size_t	 len;
+	size_t	 len, drained = 0;
 
 	for (;;) {
 		n = read(q->trig_rd, q->tbuf + q->tlen,
 		    sizeof(q->tbuf) - 1 - q->tlen);
 		if (n <= 0)
-			return;
+			break;
+		drained += n;
 		q->tlen += n;
 		while ((nl = memchr(q->tbuf, '\n', q->tlen)) != NULL) {
 			*nl = '\0';
@@ -188,6 +197,8 @@ queue_trigger_read(struct queue *q, time_t now)
 			q->tskip = 1;
 		}
 	}
+	if (drained >= q->tfull)
+		queue_rescan_strays(q);
 }
 
 static void
@@ -252,6 +263,9 @@ queue_setup(struct queue *q, struct config *cfg, int master_sock)
 {
 	struct sigaction sa;
 	char	 path[PATH_MAX];
+#ifdef F_GETPIPE_SZ
+	int	 size;
+#endif
 
 	memset(q, 0, sizeof(*q));
 	q->cfg = cfg;
@@ -280,6 +294,13 @@ queue_setup(struct queue *q, struct config *cfg, int master_sock)
 	    -1 || (q->trig_wr = open(path, O_WRONLY | O_NONBLOCK |
 	    O_CLOEXEC)) == -1)
 		return -1;
+	/* The FIFO's size where the system tells it; else the least it can
+	 * be, which only makes the rescans more frequent. */
+	q->tfull = PIPE_BUF / 2;
+#ifdef F_GETPIPE_SZ
+	if ((size = fcntl(q->trig_rd, F_GETPIPE_SZ)) > 0)
+		q->tfull = (size_t)size / 2;
+#endif
 	return 0;
 }
 

@@ -9,7 +9,8 @@
  *	queue_rcpt.c	the one state of each recipient during a round
  *	queue_agent.c	delivery agents: route, dispatch, results
  *	queue_round.c	end of an attempt round: notices, expiry, persist
- *	queue_rescan.c	flush @domain: one bounded rescan at a time
+ *	queue_rescan.c	flush @domain, unannounced mail: one bounded rescan
+ *			at a time
  *	queue_share.c	one destination's share of the active messages
  *
  * Every message in the spool has a struct qmsg (found by id through a
@@ -94,10 +95,13 @@ struct rescan_set {
 	size_t	 n;
 };
 
-/* flush @domain: the rescan that runs and the one to follow it */
+/* flush @domain, or unannounced mail: the rescan that runs and the one
+ * to follow it (wanted; its set may be empty) */
 struct rescan {
 	int	 dir;			/* next queue/XX to read; -1 idle */
 	size_t	 flushed;		/* messages it made due so far */
+	size_t	 loaded;		/* unknown queue files it loaded */
+	int	 wanted;		/* a follow-up is asked for */
 	struct rescan_set now, next;
 };
 
@@ -109,10 +113,12 @@ struct queue {
 	struct qmsg *active[QUEUE_ACTIVE_MAX];
 	size_t	 nactive;
 	struct qmsg *parked;		/* queue_share.c, oldest first */
+	struct qmsg **parked_tail;	/* where the next one is linked */
 	struct agent *agents;
 	size_t	 nagents;
 	int	 trig_rd, trig_wr;	/* the FIFO, and our own writer */
 	char	 tbuf[PIPE_BUF];
+	size_t	 tfull;			/* a drain this long: may have lost */
 	size_t	 tlen;
 	int	 tskip;			/* discarding an overlong line */
 	int	 sig[2];		/* self-pipe: signal numbers */
@@ -178,6 +184,7 @@ void	queue_reap(struct queue *);
 
 /* queue_rescan.c */
 void	queue_rescan_request(struct queue *, const char *domain);
+void	queue_rescan_strays(struct queue *);
 void	queue_rescan_step(struct queue *, time_t now);
 int	queue_rescan_running(const struct queue *);
 

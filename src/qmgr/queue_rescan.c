@@ -15,6 +15,15 @@
  * rescan (for up to RESCAN_DOMAINS domains; past that a request is
  * logged and dropped), which starts when the running one ends.  So any
  * number of requests costs at most the pass that runs and one more.
+ *
+ *	queue_rescan_strays(q)		ask for one for unannounced mail
+ *
+ * A "new ID" line is best effort: a writer that finds the trigger FIFO
+ * full drops it (spool_trigger() never blocks a session), and nothing
+ * else would tell the runner of that message until it restarts.  So
+ * every rescan also loads the queue files the runner does not know, and
+ * queue.c asks for one, with no domain, when the FIFO may have been
+ * full.
  */
 #include <sys/types.h>
 
@@ -63,10 +72,12 @@ rescan_start(struct queue *q)
 
 	r->now = r->next;
 	r->next.n = 0;
+	r->wanted = 0;
 	r->dir = 0;
-	r->flushed = 0;
+	r->flushed = r->loaded = 0;
 	set_format(&r->now, names, sizeof(names));
-	log_info("queue: rescan for %s started", names);
+	log_info("queue: rescan for %s started",
+	    r->now.n ? names : "unannounced mail");
 }
 
 int
@@ -96,6 +107,7 @@ queue_rescan_request(struct queue *q, const char *domain)
 		    "rescan; ignored", d, RESCAN_DOMAINS);
 	else {
 		memcpy(r->next.name[r->next.n++], d, i + 1);
+		r->wanted = 1;
 		if (queue_rescan_running(q))
 			log_info("queue: flush @%s: a rescan is running; one "
 			    "more follows it", d);
@@ -104,7 +116,23 @@ queue_rescan_request(struct queue *q, const char *domain)
 	}
 }
 
-/* rescan_dir - make due the matching messages of one queue/XX */
+void
+queue_rescan_strays(struct queue *q)
+{
+	struct rescan *r = &q->rescan;
+
+	if (r->wanted)
+		return;		/* the follow-up loads them */
+	r->wanted = 1;
+	if (queue_rescan_running(q))
+		log_info("queue: the trigger FIFO may have been full; a "
+		    "rescan follows the running one");
+	else
+		rescan_start(q);
+}
+
+/* rescan_dir - load the unknown messages of one queue/XX, make due the
+ * matching known ones */
 static void
 rescan_dir(struct queue *q, const char *path, time_t now)
 {
@@ -122,9 +150,15 @@ rescan_dir(struct queue *q, const char *path, time_t now)
 	for (i = 0; i < r->now.n; i++)
 		domains[i] = r->now.name[i];
 	while ((de = readdir(d)) != NULL) {
-		if (!queueid_valid(de->d_name) ||
-		    (m = queue_find(q, de->d_name)) == NULL || m->held ||
-		    m->active || !queue_has_domain(q, m, domains, r->now.n))
+		if (!queueid_valid(de->d_name))
+			continue;
+		if ((m = queue_find(q, de->d_name)) == NULL) {
+			if (queue_load(q, de->d_name, now, 0) != NULL)
+				r->loaded++;
+			continue;
+		}
+		if (r->now.n == 0 || m->held || m->active ||
+		    !queue_has_domain(q, m, domains, r->now.n))
 			continue;
 		heap_set(&q->heap, &m->item, now);
 		r->flushed++;
@@ -146,9 +180,13 @@ queue_rescan_step(struct queue *q, time_t now)
 	if (++r->dir < RESCAN_DIRS)
 		return;
 	set_format(&r->now, names, sizeof(names));
-	log_info("queue: rescan for %s done: %zu message%s to attempt now",
-	    names, r->flushed, r->flushed == 1 ? "" : "s");
+	if (r->now.n > 0)
+		log_info("queue: rescan for %s done: %zu message%s to attempt "
+		    "now", names, r->flushed, r->flushed == 1 ? "" : "s");
+	if (r->now.n == 0 || r->loaded > 0)
+		log_info("queue: rescan done: %zu unannounced message%s "
+		    "loaded", r->loaded, r->loaded == 1 ? "" : "s");
 	r->dir = -1;
-	if (r->next.n > 0)
+	if (r->wanted)
 		rescan_start(q);
 }

@@ -51,7 +51,6 @@ share_key(const struct queue *q, const struct qmsg *m)
 int
 queue_share_admit(struct queue *q, struct qmsg *m)
 {
-	struct qmsg **tail;
 	size_t	 i, n = 0;
 
 	free(m->share);
@@ -62,10 +61,12 @@ queue_share_admit(struct queue *q, struct qmsg *m)
 		    strcmp(q->active[i]->share, m->share) == 0;
 	if (n < (size_t)q->cfg->max_active_per_destination)
 		return 0;
-	for (tail = &q->parked; *tail != NULL; tail = &(*tail)->next_parked)
-		;
-	*tail = m;
+	/* at the tail, in O(1): a backlog of 100,000 parks each in turn */
+	if (q->parked_tail == NULL)
+		q->parked_tail = &q->parked;
+	*q->parked_tail = m;
 	m->next_parked = NULL;
+	q->parked_tail = &m->next_parked;
 	m->parked = 1;
 	log_info("%s: parked: %zu active messages for %s already", m->id, n,
 	    m->share);
@@ -81,6 +82,8 @@ unpark(struct queue *q, struct qmsg *m)
 	for (pp = &q->parked; *pp != NULL; pp = &(*pp)->next_parked)
 		if (*pp == m) {
 			*pp = m->next_parked;
+			if (q->parked_tail == &m->next_parked)
+				q->parked_tail = pp;
 			break;
 		}
 	m->next_parked = NULL;
