@@ -91,7 +91,7 @@ local_job_next(int sock, const struct local_job *job, int msg_fd)
 static int
 job_valid(const struct local_job *job)
 {
-	return job->kind >= LOCAL_JOB_USER && job->kind <= LOCAL_JOB_INCLUDE &&
+	return job->kind >= LOCAL_JOB_USER && job->kind <= LOCAL_JOB_VIRTUAL &&
 	    job_ended(job->user, sizeof(job->user)) &&
 	    job_ended(job->value, sizeof(job->value)) &&
 	    job_ended(job->sender, sizeof(job->sender)) &&
@@ -118,8 +118,16 @@ local_job_recv(int sock, struct local_job *job, int fds[2])
 	return 0;
 }
 
-static void
-job_record(struct job_ctx *j, int type, int status, int kind,
+static int	job_auth_fd = -1;
+
+void
+local_job_auth_fd(int fd)
+{
+	job_auth_fd = fd;
+}
+
+void
+local_job_record(int report, int type, int status, int kind,
     const char *dsn, const char *text)
 {
 	struct local_record	 r;
@@ -132,8 +140,15 @@ job_record(struct job_ctx *j, int type, int status, int kind,
 	snprintf(r.dsn, sizeof(r.dsn), "%s", dsn);
 	snprintf(r.text, sizeof(r.text), "%s", text);
 	do
-		n = write(j->report, &r, sizeof(r));
+		n = write(report, &r, sizeof(r));
 	while (n == -1 && errno == EINTR);
+}
+
+static void
+job_record(struct job_ctx *j, int type, int status, int kind,
+    const char *dsn, const char *text)
+{
+	local_job_record(j->report, type, status, kind, dsn, text);
 }
 
 int
@@ -405,6 +420,9 @@ job_prepare(struct job_ctx *j, char *err, size_t errlen)
 		if (geteuid() == 0)
 			mailbox_mbox_create(j->mailbox, j->u.uid, j->u.gid);
 		return 0;
+	case LOCAL_JOB_VIRTUAL:
+		return local_virtual_prepare(j->cfg, j->job, &j->u, err,
+		    errlen);
 	default:
 		return job_privs(j->cfg, &j->u, err, errlen);
 	}
@@ -426,6 +444,9 @@ job_do(struct job_ctx *j, FILE *fp)
 		job_mailbox(j);
 	else if (job->kind == LOCAL_JOB_INCLUDE)
 		job_expand(j, NULL, job->value, NULL);
+	else if (job->kind == LOCAL_JOB_VIRTUAL)
+		local_virtual_deliver(j->cfg, job, &j->msg, j->report,
+		    job_auth_fd);
 	else
 		job_target(j, job->kind == LOCAL_JOB_FILE ? ALIAS_FILE :
 		    ALIAS_PIPE, job->value);
@@ -502,7 +523,8 @@ local_job_exec(const struct config *cfg, const struct local_job *job,
 	job_do(&j, fp);
 	/* A user's process may take that user's next jobs (job_next). */
 	for (use = 1; use < LOCAL_JOB_MAX_USE &&
-	    (job->kind == LOCAL_JOB_USER || job->kind == LOCAL_JOB_MAILBOX);
+	    (job->kind == LOCAL_JOB_USER || job->kind == LOCAL_JOB_MAILBOX ||
+	    job->kind == LOCAL_JOB_VIRTUAL);
 	    use++) {
 		fclose(fp);
 		fp = NULL;

@@ -1,0 +1,206 @@
+# SPDX-License-Identifier: ISC
+"""test_virtual.py - mail accounts that are not Unix users (virtual
+domains): delivery into an account's Maildir under virtual_user, unknown
+users refused at RCPT, virtual_aliases (to accounts, to outside
+addresses, catch-all), quotas (4.2.2 deferral, 5.2.2 bounce at
+max_queue_lifetime, Maildir++ maildirsize), and ternpasswd's account
+commands.  As root the mailboxes must belong to virtual_user: the
+existing unprivileged user `games` (neither the daemon's `nobody` nor
+default_privs' `daemon`) plays vmail; as an ordinary user everything
+runs as that user."""
+import contextlib
+import json
+import os
+import pwd
+import shutil
+import smtplib
+import subprocess
+
+import harness
+from harness import IS_ROOT, Tern, wait_for, wait_log
+from smtpsink import SMTPSink
+
+VUSER = "games" if IS_ROOT else pwd.getpwuid(os.getuid()).pw_name
+PASSWORD = "bobs secret"
+
+
+def passwd_file(d, lines):
+    path = os.path.join(d, "passwd")
+    with open(path, "w") as f:
+        for name, fields in lines:
+            f.write("%s:%s%s\n" % (name, harness.sha512_hash(PASSWORD),
+                                   ":" + fields if fields else ""))
+    os.chmod(path, 0o600)
+    return path
+
+
+@contextlib.contextmanager
+def virtual_tern(accounts, aliases=None, **conf):
+    """A tern with example.org virtual, the accounts [(name, fields)],
+    Maildirs under DIR/vhosts (owned by virtual_user), and a relayhost
+    sink for outside addresses and bounces."""
+    d = harness.tempdir()
+    sink = SMTPSink(harness.free_port(), os.path.join(d, "sink")).start()
+    vhosts = os.path.join(d, "vhosts")
+    os.mkdir(vhosts, 0o755)
+    if IS_ROOT:
+        pw = pwd.getpwnam(VUSER)
+        os.chown(vhosts, pw.pw_uid, pw.pw_gid)
+    args = dict(virtual_domains="example.org, example.net",
+                virtual_user=VUSER,
+                virtual_mailbox_path=os.path.join(vhosts, "%d/%u/"),
+                auth_users=passwd_file(d, accounts),
+                relayhost="[127.0.0.1]:%d" % sink.port,
+                smtp_allow_loopback="yes")
+    if aliases is not None:
+        path = os.path.join(d, "virtual")
+        with open(path, "w") as f:
+            f.write(aliases)
+        os.chmod(path, 0o644)
+        args["virtual_aliases"] = path
+    args.update(conf)
+    try:
+        with Tern(**args) as t:
+            t.vhosts, t.sink, t.d = vhosts, sink, d
+            yield t
+    finally:
+        sink.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def send(t, rcpts, body, sender="alice@far.example"):
+    msg = ("From: %s\r\nTo: %s\r\nSubject: test\r\n\r\n%s\r\n" % (
+        sender, rcpts[0], body)).encode()
+    with t.smtp() as s:
+        s.sendmail(sender, rcpts, msg)
+
+
+def maildir_files(path):
+    new = os.path.join(path, "new")
+    return sorted(os.path.join(new, f) for f in os.listdir(new)) \
+        if os.path.isdir(new) else []
+
+
+def wait_mail(path, n=1, timeout=15):
+    return wait_for(lambda: len(maildir_files(path)) >= n, timeout)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def mailq(t):
+    p = subprocess.run([os.path.join(harness.BIN, "mailq"), "-C",
+                        t.conf_path, "-j"], capture_output=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return [json.loads(l) for l in p.stdout.decode().splitlines() if l]
+
+
+def test_delivery_to_an_account():
+    """Mail for Bob@Example.ORG lands in vhosts/example.org/bob/new, byte
+    for byte behind Return-Path and Delivered-To, owned by virtual_user
+    (0600, in 0700 directories), and the log says status=sent."""
+    with virtual_tern([("bob@example.org", "")]) as t:
+        send(t, ["Bob@Example.ORG"], "hello bob")
+        box = os.path.join(t.vhosts, "example.org", "bob")
+        assert wait_mail(box), t.log()
+        data = read(maildir_files(box)[0])
+        assert data.startswith(b"Return-Path: <alice@far.example>\n"
+                               b"Delivered-To: Bob@Example.ORG\n"), data
+        assert data.endswith(b"Subject: test\n\nhello bob\n"), data
+        assert b"\r" not in data
+        assert wait_log(t, "to=<Bob@Example.ORG>, relay=local"), t.log()
+        assert "status=sent" in t.log()
+        st = os.stat(maildir_files(box)[0])
+        assert st.st_uid == pwd.getpwnam(VUSER).pw_uid
+        assert st.st_mode & 0o777 == 0o600
+        for sub in ("", "new", "cur", "tmp"):
+            st = os.stat(os.path.join(box, sub))
+            assert st.st_uid == pwd.getpwnam(VUSER).pw_uid
+            assert st.st_mode & 0o777 == 0o700
+        # no quota: no maildirsize
+        assert not os.path.exists(os.path.join(box, "maildirsize"))
+
+
+def test_unknown_user_refused_at_rcpt():
+    """An address of a virtual domain that is neither an account nor an
+    alias is refused in the session with Postfix's words; an account's
+    is taken."""
+    with virtual_tern([("bob@example.org", "")]) as t:
+        with t.smtp() as s:
+            s.ehlo("client.test")
+            s.mail("alice@far.example")
+            code, text = s.rcpt("dave@example.org")
+            assert code == 550, (code, text)
+            assert text.decode() == ("5.1.1 <dave@example.org>: Recipient "
+                                     "address rejected: User unknown in "
+                                     "virtual mailbox table")
+            assert s.rcpt("bob@example.org")[0] == 250
+        assert "reject: RCPT" in t.log() or "dave@example.org" in t.log()
+
+
+def test_aliases_outside_and_catchall():
+    """info@ goes to bob's Maildir and to an outside address (the sink);
+    bob@ keeps his own mail (an account wins over the catch-all); any
+    other address of example.net goes to the catch-all's account."""
+    aliases = ("# virtual(5)\n"
+               "info@example.org  bob@example.org,\n"
+               "    friend@far.example\n"
+               "@example.net      carol@example.org\n")
+    with virtual_tern([("bob@example.org", ""), ("carol@example.org", "")],
+                      aliases) as t:
+        bob = os.path.join(t.vhosts, "example.org", "bob")
+        carol = os.path.join(t.vhosts, "example.org", "carol")
+        send(t, ["info@example.org"], "for info")
+        assert wait_mail(bob), t.log()
+        assert b"for info" in read(maildir_files(bob)[0])
+        assert wait_for(lambda: t.sink.messages(), 15), t.log()
+        m = t.sink.messages()[0]
+        assert m["rcpt_tos"] == ["friend@far.example"], m
+        assert "for info" in m["data"]
+        send(t, ["whoever@example.net"], "caught")
+        assert wait_mail(carol), t.log()
+        assert b"caught" in read(maildir_files(carol)[0])
+        send(t, ["bob@example.org"], "bob's own")
+        assert wait_mail(bob, 2), t.log()
+        assert len(maildir_files(carol)) == 1
+        with t.smtp() as s:
+            s.ehlo("client.test")
+            s.mail("alice@far.example")
+            assert s.rcpt("nobody@example.org")[0] == 550
+            assert s.rcpt("anything@example.net")[0] == 250
+
+
+def test_quota_defers_then_bounces_with_5_2_2():
+    """bob has quota=2K: a first message of 1.5K fits and maildirsize
+    says so; a second is deferred with 4.2.2 (mailq and the log show
+    it), and at max_queue_lifetime it bounces with Status: 5.2.2."""
+    with virtual_tern([("bob@example.org", "quota=2K")],
+                      max_queue_lifetime="6s", retry_interval="1s") as t:
+        box = os.path.join(t.vhosts, "example.org", "bob")
+        send(t, ["bob@example.org"], "x" * 1500)
+        assert wait_mail(box), t.log()
+        size = os.path.getsize(maildir_files(box)[0])
+        assert maildir_files(box)[0].endswith(",S=%d" % size)
+        msize = os.path.join(box, "maildirsize")
+        # the line is appended just after the message is in new/
+        assert wait_for(lambda: os.path.exists(msize) and
+                        read(msize).count(b"\n") == 3), t.log()
+        lines = read(msize).decode().split("\n")
+        assert lines[0] == "2048S", lines
+        assert sum(int(l.split()[0]) for l in lines[1:] if l) == size
+        assert sum(int(l.split()[1]) for l in lines[1:] if l) == 1
+        send(t, ["bob@example.org"], "y" * 1500)
+        assert wait_log(t, "dsn=4.2.2, status=deferred (Mailbox full"), \
+            t.log()
+        q = mailq(t)
+        assert len(q) == 1 and "Mailbox full" in json.dumps(q), q
+        assert len(maildir_files(box)) == 1
+        assert wait_log(t, "dsn=5.2.2, status=expired", 20), t.log()
+        assert wait_for(lambda: t.sink.messages(), 15), t.log()
+        dsn = t.sink.messages()[0]
+        assert dsn["rcpt_tos"] == ["alice@far.example"], dsn
+        assert "Status: 5.2.2" in dsn["data"], dsn["data"]
+        assert "Mailbox full" in dsn["data"]
+        assert len(maildir_files(box)) == 1
