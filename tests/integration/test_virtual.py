@@ -204,3 +204,67 @@ def test_quota_defers_then_bounces_with_5_2_2():
         assert "Status: 5.2.2" in dsn["data"], dsn["data"]
         assert "Mailbox full" in dsn["data"]
         assert len(maildir_files(box)) == 1
+
+
+def ternpasswd(t, *args, stdin=""):
+    return subprocess.run([os.path.join(harness.BIN, "ternpasswd"), "-c",
+                           t.conf_path] + list(args), input=stdin.encode(),
+                          capture_output=True, timeout=30)
+
+
+def test_ternpasswd_accounts():
+    """ternpasswd adds an account (-a, with -q), refuses to add it twice,
+    lists it (-l), sets its quota (-q) and keeps it across a password
+    change, and -u counts the messages and bytes of its Maildir; the
+    running daemon delivers to it after a reload."""
+    with virtual_tern([("bob@example.org", "mailbox=/nonexistent/bob/")]) \
+            as t:
+        pw = t.conf["auth_users"]
+        p = ternpasswd(t, "-a", "-q", "500M", "carol@example.org",
+                       stdin="carols pw\n")
+        assert p.returncode == 0, p.stderr
+        assert b"user carol@example.org added" in p.stdout
+        p = ternpasswd(t, "-a", "carol@example.org", stdin="again\n")
+        assert p.returncode == 65 and b"exists already" in p.stderr
+        assert ternpasswd(t, "-q", "1K", "dave@example.org").returncode == 67
+        assert ternpasswd(t, "-q", "5X", "carol@example.org").returncode == 65
+        line = [l for l in read(pw).decode().splitlines()
+                if l.startswith("carol@")][0]
+        assert line.endswith(":quota=500M"), line
+        assert harness.crypt("carols pw", line.split(":")[1]) == \
+            line.split(":")[1]
+        # a new password keeps the fields; -q changes quota= alone
+        assert ternpasswd(t, "bob@example.org",
+                          stdin="new pw\n").returncode == 0
+        assert ternpasswd(t, "-q", "2K", "bob@example.org").returncode == 0
+        bob = [l for l in read(pw).decode().splitlines()
+               if l.startswith("bob@")][0]
+        assert bob.split(":")[2] == "mailbox=/nonexistent/bob/ quota=2K", bob
+        assert ternpasswd(t, "-q", "0", "bob@example.org").returncode == 0
+        bob = [l for l in read(pw).decode().splitlines()
+               if l.startswith("bob@")][0]
+        assert bob.split(":")[2] == "mailbox=/nonexistent/bob/", bob
+        p = ternpasswd(t, "-l")
+        assert p.returncode == 0, p.stderr
+        out = p.stdout.decode().splitlines()
+        assert out[0].split() == ["ACCOUNT", "QUOTA", "MAILBOX"]
+        assert ["bob@example.org", "-", "/nonexistent/bob/"] in \
+            [l.split() for l in out]
+        carol_box = os.path.join(t.vhosts, "example.org", "carol") + "/"
+        assert ["carol@example.org", "500M", carol_box] in \
+            [l.split() for l in out]
+        assert "$" not in p.stdout.decode()     # never a hash
+        # the daemon learns of carol on HUP, then delivers to her
+        os.kill(t.proc.pid, 1)
+        assert wait_log(t, "configuration reloaded"), t.log()
+        assert "2 users from" in t.log()  # the new checker, before that
+        send(t, ["carol@example.org"], "one")
+        send(t, ["carol@example.org"], "two")
+        assert wait_mail(carol_box, 2), t.log()
+        size = sum(os.path.getsize(f) for f in maildir_files(carol_box))
+        p = ternpasswd(t, "-u")
+        assert p.returncode == 0, p.stderr
+        rows = {l.split()[0]: l.split() for l in
+                p.stdout.decode().splitlines()[1:]}
+        assert rows["carol@example.org"][1:] == [
+            "2", str(size), "500M", "0%"], rows
