@@ -73,6 +73,8 @@ struct valias *valias_load(FILE *, const char *name, char *err,
 struct valias *valias_open(const char *path, char *err, size_t errlen);
 void	valias_free(struct valias *);
 size_t	valias_count(const struct valias *);
+/* The first key outside cfg's virtual domains (never used), or NULL. */
+const char *valias_foreign_key(const struct valias *, const struct config *);
 /* An exact entry for addr, or a catch-all for its domain: 1, else 0. */
 int	valias_has(const struct valias *, const char *addr);
 /* enum deliver_status; on failure list->dsn and list->error say why. */

@@ -279,6 +279,18 @@ valias_count(const struct valias *t)
 	return t->n;
 }
 
+const char *
+valias_foreign_key(const struct valias *t, const struct config *cfg)
+{
+	size_t	 i;
+
+	for (i = 0; i < t->n; i++)
+		if (!config_is_virtual_domain(cfg, strrchr(t->v[i].key, '@') +
+		    1))
+			return t->v[i].key;
+	return NULL;
+}
+
 static const struct valias_entry *
 valias_find(const struct valias *t, const char *key)
 {

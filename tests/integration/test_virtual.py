@@ -20,7 +20,10 @@ import harness
 from harness import IS_ROOT, Tern, wait_for, wait_log
 from smtpsink import SMTPSink
 
-VUSER = "games" if IS_ROOT else pwd.getpwuid(os.getuid()).pw_name
+# virtual_user: under root the owner of the Maildirs; without root only
+# a name (every process runs as the invoking user, who owns them).
+VUSER = "games"
+OWNER = pwd.getpwnam(VUSER).pw_uid if IS_ROOT else os.getuid()
 PASSWORD = "bobs secret"
 
 
@@ -113,11 +116,11 @@ def test_delivery_to_an_account():
         assert wait_log(t, "to=<Bob@Example.ORG>, relay=local"), t.log()
         assert "status=sent" in t.log()
         st = os.stat(maildir_files(box)[0])
-        assert st.st_uid == pwd.getpwnam(VUSER).pw_uid
+        assert st.st_uid == OWNER
         assert st.st_mode & 0o777 == 0o600
         for sub in ("", "new", "cur", "tmp"):
             st = os.stat(os.path.join(box, sub))
-            assert st.st_uid == pwd.getpwnam(VUSER).pw_uid
+            assert st.st_uid == OWNER
             assert st.st_mode & 0o777 == 0o700
         # no quota: no maildirsize
         assert not os.path.exists(os.path.join(box, "maildirsize"))
@@ -268,3 +271,29 @@ def test_ternpasswd_accounts():
                 p.stdout.decode().splitlines()[1:]}
         assert rows["carol@example.org"][1:] == [
             "2", str(size), "500M", "0%"], rows
+
+
+def test_ternd_n_checks_virtual_files():
+    """ternd -n parses virtual_aliases (FILE:LINE on an error, a warning
+    for a key outside the virtual domains) and checks virtual_user."""
+    with virtual_tern([("bob@example.org", "")],
+                      "@example.org bob@example.org\n"
+                      "x@other.test bob@example.org\n") as t:
+        def check():
+            return subprocess.run([os.path.join(harness.BIN, "ternd"), "-n",
+                                   "-c", t.conf_path], capture_output=True,
+                                  text=True, timeout=30)
+        p = check()
+        assert p.returncode == 0, p.stderr
+        assert "x@other.test is not in virtual_domains" in p.stderr
+        with open(t.conf["virtual_aliases"], "a") as f:
+            f.write("broken@example.org\n")
+        p = check()
+        assert p.returncode == 78, p.stderr
+        assert t.conf["virtual_aliases"] + ":3:" in p.stderr, p.stderr
+        with open(t.conf["virtual_aliases"], "w") as f:
+            f.write("")
+        t.write_conf(virtual_user="no-such-user-here")
+        p = check()
+        assert "virtual_user no-such-user-here does not exist" in p.stderr
+        assert p.returncode == (78 if IS_ROOT else 0), p.stderr
