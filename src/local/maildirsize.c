@@ -37,9 +37,9 @@ num(const char **pp, const char *end, long long *out)
 		p++;
 	}
 	for (; p < end && *p >= '0' && *p <= '9'; p++, digits++) {
-		v = v * 10 + (*p - '0');
-		if (v > NUM_MAX)
+		if (v > NUM_MAX / 10)
 			return -1;
+		v = v * 10 + (*p - '0');
 	}
 	if (digits == 0)
 		return -1;
@@ -64,7 +64,7 @@ parse_limits(const char *p, const char *end, struct maildirsize *u)
 			u->limit_count = v;
 		else
 			return -1;
-		if (++p < end && *p++ != ',')
+		if (++p < end && (*p++ != ',' || p == end))
 			return -1;
 	}
 	return 0;
