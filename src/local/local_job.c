@@ -35,7 +35,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -126,24 +125,6 @@ local_job_auth_fd(int fd)
 	job_auth_fd = fd;
 }
 
-void
-local_job_record(int report, int type, int status, int kind,
-    const char *dsn, const char *text)
-{
-	struct local_record	 r;
-	ssize_t			 n;
-
-	memset(&r, 0, sizeof(r));
-	r.type = type;
-	r.status = status;
-	r.kind = kind;
-	snprintf(r.dsn, sizeof(r.dsn), "%s", dsn);
-	snprintf(r.text, sizeof(r.text), "%s", text);
-	do
-		n = write(report, &r, sizeof(r));
-	while (n == -1 && errno == EINTR);
-}
-
 static void
 job_record(struct job_ctx *j, int type, int status, int kind,
     const char *dsn, const char *text)
@@ -179,19 +160,6 @@ job_name_ok(const char *s)
 {
 	return s[0] != '\0' && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
 	    strchr(s, '/') == NULL && !text_has_ctl(s);
-}
-
-int
-local_job_fill(struct local_user *u, const struct passwd *pw)
-{
-	if (pw == NULL)
-		return -1;
-	u->uid = pw->pw_uid;
-	u->gid = pw->pw_gid;
-	snprintf(u->name, sizeof(u->name), "%s", pw->pw_name);
-	snprintf(u->home, sizeof(u->home), "%s", pw->pw_dir);
-	snprintf(u->shell, sizeof(u->shell), "%s", pw->pw_shell);
-	return 0;
 }
 
 /* job_privs - default_privs, checked again: never root, never `user`. */
@@ -259,23 +227,6 @@ job_recipient(struct job_ctx *j, char *err, size_t errlen)
 		snprintf(err, errlen, "bad mailbox_path");
 		return -1;
 	}
-	return 0;
-}
-
-/* local_job_become - drop to u for good; nothing without root. */
-int
-local_job_become(const struct local_user *u)
-{
-	if (geteuid() != 0)
-		return 0;
-	if (initgroups(u->name, u->gid) == -1 || setgid(u->gid) == -1 ||
-	    setuid(u->uid) == -1)
-		return -1;
-	if (getuid() != u->uid || geteuid() != u->uid ||
-	    getgid() != u->gid || getegid() != u->gid)
-		return -1;
-	if (u->uid != 0 && setuid(0) != -1)
-		return -1;
 	return 0;
 }
 

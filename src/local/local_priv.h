@@ -13,8 +13,9 @@
  *	maildirsize.c	the Maildir++ quota file of an account
  *	local_inject.c	the forwarded copy: one new queue message for the
  *			remote targets of a recipient
- *	local_report.c	outcomes, tallies, log lines, local_fork(): what
- *			local.c and local_inject.c both use
+ *	local_report.c	outcomes, tallies, log lines, local_fork(), a
+ *			job's records, becoming a user: what the others
+ *			share
  */
 #ifndef TERN_LOCAL_PRIV_H
 #define TERN_LOCAL_PRIV_H
@@ -101,11 +102,11 @@ void	local_tally(struct local_tally *, const struct local_report *);
 void	local_dup_report(const struct local_report *seen,
 	    struct local_report *);
 
-/* local_job.c: u from passwd (-1 for NULL); become u (checked). */
+/* local_report.c too: u from passwd (-1 for NULL); become u (checked);
+ * one record on a job's report socket. */
 int	local_job_fill(struct local_user *, const struct passwd *);
 int	local_job_become(const struct local_user *);
 
-/* local_job.c: one record on the report socket. */
 void	local_job_record(int report, int type, int status, int kind,
 	    const char *dsn, const char *text);
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * local_report.c - what local.c and local_inject.c share: the outcome of
- * a target (struct local_report) and its sum over targets (local_tally),
- * the log line of a local delivery, and local_fork(), a child that
- * becomes a user, does one step and reports back.
+ * local_report.c - what the files of local/ share: the outcome of a
+ * target (struct local_report) and its sum over targets (local_tally),
+ * the log line of a local delivery, local_fork(), a child that becomes
+ * a user, does one step and reports back; and for the jobs
+ * (local_job.c, local_virtual.c) a record on the report socket and
+ * becoming the target user (local_job_fill, local_job_become).
  */
 #include <sys/wait.h>
 
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "delivery.h"
@@ -125,4 +128,52 @@ local_tally(struct local_tally *y, const struct local_report *rep)
 			y->defer = *rep;
 	} else if (y->nfail++ == 0)
 		y->fail = *rep;
+}
+
+void
+local_job_record(int report, int type, int status, int kind,
+    const char *dsn, const char *text)
+{
+	struct local_record	 r;
+	ssize_t			 n;
+
+	memset(&r, 0, sizeof(r));
+	r.type = type;
+	r.status = status;
+	r.kind = kind;
+	snprintf(r.dsn, sizeof(r.dsn), "%s", dsn);
+	snprintf(r.text, sizeof(r.text), "%s", text);
+	do
+		n = write(report, &r, sizeof(r));
+	while (n == -1 && errno == EINTR);
+}
+
+int
+local_job_fill(struct local_user *u, const struct passwd *pw)
+{
+	if (pw == NULL)
+		return -1;
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	snprintf(u->name, sizeof(u->name), "%s", pw->pw_name);
+	snprintf(u->home, sizeof(u->home), "%s", pw->pw_dir);
+	snprintf(u->shell, sizeof(u->shell), "%s", pw->pw_shell);
+	return 0;
+}
+
+/* local_job_become - drop to u for good; nothing without root. */
+int
+local_job_become(const struct local_user *u)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (initgroups(u->name, u->gid) == -1 || setgid(u->gid) == -1 ||
+	    setuid(u->uid) == -1)
+		return -1;
+	if (getuid() != u->uid || geteuid() != u->uid ||
+	    getgid() != u->gid || getegid() != u->gid)
+		return -1;
+	if (u->uid != 0 && setuid(0) != -1)
+		return -1;
+	return 0;
 }
