@@ -21,7 +21,9 @@
  *
  * Expansion of an address of a virtual domain: its exact entry, else
  * the account of that name, else the domain's catch-all, else unknown
- * (5.1.1).  A target in a virtual domain is expanded again (at most
+ * (5.1.1); with a recipient_delimiter, "bob+tag@example.org" that is
+ * neither an entry nor an account is tried as "bob@example.org" (its
+ * entry, its account) before the catch-all.  A target in a virtual domain is expanded again (at most
  * VALIAS_MAX_DEPTH deep, else 5.4.6); one that names its own key means
  * the account of that name (the "bob@x bob@x, copy@y" idiom); a target
  * of any other domain is an outside address.  Pure: whether an address
@@ -63,6 +65,7 @@ struct valias_cb {
 	int	(*is_account)(void *arg, const char *addr);
 	int	(*is_virtual)(void *arg, const char *domain);
 	void	*arg;
+	char	 delim;		/* recipient_delimiter, '\0' none */
 };
 
 struct valias;
@@ -77,6 +80,9 @@ size_t	valias_count(const struct valias *);
 const char *valias_foreign_key(const struct valias *, const struct config *);
 /* An exact entry for addr, or a catch-all for its domain: 1, else 0. */
 int	valias_has(const struct valias *, const char *addr);
+/* "bob+tag@example.org" without its extension ("bob@example.org"):
+ * 0, or -1 when addr has none. */
+int	valias_base(const char *addr, char delim, char *out, size_t outlen);
 /* enum deliver_status; on failure list->dsn and list->error say why. */
 int	valias_expand(const struct valias *, const char *addr,
 	    const struct valias_cb *, struct valias_list *);

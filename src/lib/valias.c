@@ -328,6 +328,19 @@ valias_has(const struct valias *t, const char *addr)
 	    valias_find(t, key) != NULL);
 }
 
+int
+valias_base(const char *addr, char delim, char *out, size_t outlen)
+{
+	const char *at = strrchr(addr, '@'), *d;
+
+	if (delim == '\0' || at == NULL ||
+	    (d = memchr(addr, delim, (size_t)(at - addr))) == NULL ||
+	    d == addr || (size_t)snprintf(out, outlen, "%.*s%s",
+	    (int)(d - addr), addr, at) >= outlen)
+		return -1;
+	return 0;
+}
+
 static int
 expand_fail(struct valias_list *l, int status, const char *dsn,
     const char *why, const char *addr)
@@ -383,6 +396,7 @@ expand_addr(const struct valias *t, const char *addr,
 {
 	const struct valias_entry *e;
 	char	 key[VALIAS_ADDR_MAX], dkey[VALIAS_ADDR_MAX];
+	char	 base[VALIAS_ADDR_MAX];
 	int	 r;
 
 	if (depth > VALIAS_MAX_DEPTH)
@@ -401,6 +415,15 @@ expand_addr(const struct valias *t, const char *addr,
 	if (r == -1)
 		return expand_fail(l, DELIVER_TEMPFAIL, "4.3.0",
 		    "account lookup failed: ", key);
+	if (valias_base(key, cb->delim, base, sizeof(base)) == 0) {
+		if ((e = valias_find(t, base)) != NULL)
+			return expand_entry(t, e, base, cb, l, depth);
+		if ((r = cb->is_account(cb->arg, base)) == 1)
+			return expand_add(l, VALIAS_ACCOUNT, base);
+		if (r == -1)
+			return expand_fail(l, DELIVER_TEMPFAIL, "4.3.0",
+			    "account lookup failed: ", base);
+	}
 	if ((e = valias_find(t, dkey)) != NULL)
 		return expand_entry(t, e, key, cb, l, depth);
 	return expand_fail(l, DELIVER_PERMFAIL, "5.1.1",

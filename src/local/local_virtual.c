@@ -246,6 +246,7 @@ local_virtual_deliver(const struct config *cfg, const struct local_job *job,
 	cb.is_account = is_account;
 	cb.is_virtual = is_virtual;
 	cb.arg = v;
+	cb.delim = cfg->recipient_delimiter[0];
 	rc = valias_expand(t, job->user, &cb, l);
 	valias_free(t);
 	if (rc != DELIVER_OK) {

@@ -398,7 +398,7 @@ static int
 virtual_exists(const struct smtp_session *s, const char *addr)
 {
 	struct auth_account acct;
-	char	 lower[ADDR_MAX], *p;
+	char	 lower[ADDR_MAX], base[ADDR_MAX], *p;
 	int	 r;
 
 	if ((r = valias_exists(s->cfg, addr)) != 0)
@@ -406,7 +406,15 @@ virtual_exists(const struct smtp_session *s, const char *addr)
 	snprintf(lower, sizeof(lower), "%s", addr);
 	for (p = lower; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	return auth_lookup(s->ctx->auth_fd, lower, &acct, VIRTUAL_TIMEOUT_MS);
+	if ((r = auth_lookup(s->ctx->auth_fd, lower, &acct,
+	    VIRTUAL_TIMEOUT_MS)) != 0 ||
+	    valias_base(lower, s->cfg->recipient_delimiter[0], base,
+	    sizeof(base)) == -1)
+		return r;
+	/* bob+tag@: bob's entry or account (valias.h) */
+	if ((r = valias_exists(s->cfg, base)) != 0)
+		return r;
+	return auth_lookup(s->ctx->auth_fd, base, &acct, VIRTUAL_TIMEOUT_MS);
 }
 
 /* Check one recipient; replies itself and returns 0 if refused. */

@@ -297,3 +297,65 @@ def test_ternd_n_checks_virtual_files():
         p = check()
         assert "virtual_user no-such-user-here does not exist" in p.stderr
         assert p.returncode == (78 if IS_ROOT else 0), p.stderr
+
+
+def test_extension_and_checker_restart():
+    """bob+news@ reaches bob (recipient_delimiter); after the checker is
+    killed, the master starts a new one and the next RCPT and delivery
+    ask it, not the dead one."""
+    with virtual_tern([("bob@example.org", "")]) as t:
+        box = os.path.join(t.vhosts, "example.org", "bob")
+        send(t, ["bob+news@example.org"], "with an extension")
+        assert wait_mail(box), t.log()
+        assert b"Delivered-To: bob+news@example.org\n" in \
+            read(maildir_files(box)[0])
+        pids = [int(l.split("tern/auth[")[1].split("]")[0])
+                for l in t.log().splitlines() if "tern/auth[" in l]
+        assert pids, t.log()
+        os.kill(pids[-1], 9)
+        assert wait_log(t, "killed by signal 9"), t.log()
+        assert wait_for(lambda: t.log().count("user from") >= 2), t.log()
+        send(t, ["bob@example.org"], "after the restart")
+        assert wait_mail(box, 2), t.log()
+
+
+def test_readme_accounts_steps():
+    """The README's "Mail accounts" steps, as a new user types them (the
+    paths and port of this test's tern): the Maildir directory,
+    ternpasswd -a, virtual_domains in tern.conf and a reload, swaks;
+    then the POP3 read with curl when this build has POP3."""
+    swaks = harness.need_tool("swaks")
+    with virtual_tern([("alice@example.net", "")]) as t:
+        # 1. the directory (virtual_tern made vhosts for virtual_user)
+        # 2. the account
+        p = ternpasswd(t, "-a", "-q", "500M", "bob@example.org",
+                       stdin="PASSWORD\n")
+        assert p.returncode == 0, p.stderr
+        # 3. the domain, and a reload
+        t.write_conf(virtual_domains="example.net, example.org")
+        os.kill(t.proc.pid, 1)
+        assert wait_log(t, "configuration reloaded"), t.log()
+        # 4. swaks
+        p = subprocess.run([swaks, "--server", "127.0.0.1", "--port",
+                            str(t.port), "--to", "bob@example.org",
+                            "--from", "someone@far.example"],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stdout + p.stderr
+        box = os.path.join(t.vhosts, "example.org", "bob")
+        assert wait_mail(box), t.log()
+        assert b"This is a test mailing" in read(maildir_files(box)[0])
+        # 5. curl pop3:// (the POP3 server, once it is built in)
+        keys = subprocess.run([os.path.join(harness.BIN, "ternd"), "-P",
+                               "-c", t.conf_path], capture_output=True,
+                              text=True, timeout=30).stdout
+        if "pop3_listen" not in keys or not shutil.which("curl"):
+            return
+        port = harness.free_port()
+        t.write_conf(pop3_listen="127.0.0.1:%d" % port)
+        t.stop()
+        t.start()
+        p = subprocess.run(["curl", "-s", "-u", "bob@example.org:PASSWORD",
+                            "pop3://127.0.0.1:%d/1" % port],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, (p.returncode, p.stderr, t.log())
+        assert "This is a test mailing" in p.stdout, p.stdout

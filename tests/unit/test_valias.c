@@ -41,7 +41,8 @@ is_virtual(void *arg, const char *domain)
 	    strcmp(domain, "example.net") == 0;
 }
 
-static const struct valias_cb cb = { is_account, is_virtual, NULL };
+static const struct valias_cb cb = { is_account, is_virtual, NULL, '\0' };
+static const struct valias_cb plus = { is_account, is_virtual, NULL, '+' };
 
 static int
 expand(const struct valias *t, const char *addr, struct valias_list *l)
@@ -140,6 +141,18 @@ test_expand(void)
 	CHECK_STR(l->dsn, "5.1.1");
 	CHECK(expand(t, "bad@example.org", l) == DELIVER_TEMPFAIL);
 	CHECK_STR(l->dsn, "4.3.0");
+	/* extensions: only with a delimiter; entry, then account, of the
+	 * base, before the catch-all */
+	CHECK(expand(t, "bob+news@example.org", l) == DELIVER_PERMFAIL);
+	CHECK(valias_expand(t, "carol+x@example.org", &plus, l) == DELIVER_OK);
+	CHECK(l->n == 1 && strcmp(l->v[0].addr, "carol@example.org") == 0);
+	CHECK(valias_expand(t, "bob+news@example.org", &plus, l) ==
+	    DELIVER_OK);
+	CHECK(l->n == 2 && strcmp(l->v[1].addr, "archive@elsewhere.net") == 0);
+	CHECK(valias_expand(t, "+x@example.net", &plus, l) == DELIVER_OK);
+	CHECK(l->n == 1 && strcmp(l->v[0].addr, "carol@example.org") == 0);
+	CHECK(valias_expand(t, "dave+x@example.org", &plus, l) ==
+	    DELIVER_PERMFAIL);
 	/* not a virtual domain: taken as it is */
 	CHECK(expand(t, "x@elsewhere.net", l) == DELIVER_OK);
 	CHECK(l->n == 1 && l->v[0].kind == VALIAS_ADDRESS);
