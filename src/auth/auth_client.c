@@ -46,48 +46,56 @@ auth_wait(int fd, int timeout_ms, char *buf, size_t size)
 	return n > 0 ? n : -1;
 }
 
-/* The one byte answer to an 'A' request: 1, 0 or -1. */
-static int
-auth_verdict(int fd, int timeout_ms)
+/*
+ * auth_request - send req (len bytes) with a fresh reply socket, wait
+ * for the answer into buf: its length, or -1 (errno set).  The
+ * request buffer is the caller's to wipe.
+ */
+static ssize_t
+auth_request(int fd, const char *req, size_t len, char *buf, size_t size,
+    int timeout_ms)
 {
-	ssize_t	 n;
-	char	 v;
+	ssize_t	 n = -1;
+	int	 sp[2];
 
-	if ((n = auth_wait(fd, timeout_ms, &v, 1)) == 1 && v == 'Y')
-		return 1;
-	if (n == 1 && v == 'N')
-		return 0;
-	if (n == 1)
-		errno = EAGAIN;	/* it said 'T' */
-	return -1;
-}
-
-int
-auth_check(int fd, const char *user, const char *password, int timeout_ms)
-{
-	char	 req[1 + AUTH_USER_MAX + 1 + AUTH_PASS_MAX + 1];
-	size_t	 ulen = strlen(user), plen = strlen(password);
-	int	 sp[2], rc;
-
-	if (!authfile_user_ok(user, ulen) || plen == 0 ||
-	    plen > AUTH_PASS_MAX)
-		return 0;	/* no entry of the file can match */
 	if (fd < 0) {
 		errno = ECONNREFUSED;
 		return -1;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1)
 		return -1;
+	if (fdpass_send(fd, req, len, sp[1]) == 0) {
+		close(sp[1]);	/* the checker's copy is its only one */
+		sp[1] = -1;
+		n = auth_wait(sp[0], timeout_ms < 0 ? 0 : timeout_ms, buf,
+		    size);
+	}
+	if (sp[1] != -1)
+		close(sp[1]);
+	close(sp[0]);
+	return n;
+}
+
+int
+auth_check(int fd, const char *user, const char *password, int timeout_ms)
+{
+	char	 req[1 + AUTH_USER_MAX + 1 + AUTH_PASS_MAX + 1], v;
+	size_t	 ulen = strlen(user), plen = strlen(password);
+	ssize_t	 n;
+
+	if (!authfile_user_ok(user, ulen) || plen == 0 ||
+	    plen > AUTH_PASS_MAX)
+		return 0;	/* no entry of the file can match */
 	req[0] = AUTH_REQ_CHECK;
 	memcpy(req + 1, user, ulen + 1);
 	memcpy(req + 1 + ulen + 1, password, plen + 1);
-	rc = fdpass_send(fd, req, 1 + ulen + plen + 2, sp[1]);
+	n = auth_request(fd, req, 1 + ulen + plen + 2, &v, 1, timeout_ms);
 	explicit_bzero(req, sizeof(req));
-	close(sp[1]);		/* the checker's copy is its only one */
-	if (rc == 0)
-		rc = auth_verdict(sp[0], timeout_ms < 0 ? 0 : timeout_ms);
-	close(sp[0]);
-	return rc;
+	if (n == 1 && (v == 'Y' || v == 'N'))
+		return v == 'Y';
+	if (n == 1)
+		errno = EAGAIN;	/* it said 'T' */
+	return -1;
 }
 
 /* auth_lookup_answer - parse the checker's answer to an 'L' request */
@@ -125,27 +133,17 @@ auth_lookup(int fd, const char *account, struct auth_account *out,
 {
 	char	 req[1 + AUTH_USER_MAX + 1], buf[32 + sizeof(out->mailbox)];
 	size_t	 alen = strlen(account);
-	ssize_t	 n = -1;
-	int	 sp[2], rc;
+	ssize_t	 n;
+	int	 rc;
 
 	if (!authfile_user_ok(account, alen))
 		return 0;
-	if (fd < 0) {
-		errno = ECONNREFUSED;
-		return -1;
-	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1)
-		return -1;
 	req[0] = AUTH_REQ_LOOKUP;
 	memcpy(req + 1, account, alen + 1);
-	rc = fdpass_send(fd, req, alen + 2, sp[1]);
-	close(sp[1]);
-	if (rc == 0 && (n = auth_wait(sp[0], timeout_ms < 0 ? 0 : timeout_ms,
-	    buf, sizeof(buf))) > 0 &&
-	    (rc = auth_lookup_answer(buf, (size_t)n, out)) == -1)
+	if ((n = auth_request(fd, req, alen + 2, buf, sizeof(buf),
+	    timeout_ms)) <= 0)
+		return -1;
+	if ((rc = auth_lookup_answer(buf, (size_t)n, out)) == -1)
 		errno = EBADMSG;
-	else if (rc == 0 && n <= 0)
-		rc = -1;
-	close(sp[0]);
 	return rc;
 }

@@ -167,21 +167,8 @@ static int
 job_privs(const struct config *cfg, struct local_user *u, char *err,
     size_t errlen)
 {
-	struct passwd	*pw;
-
-	if (geteuid() != 0)
-		return local_job_fill(u, getpwuid(geteuid()));
-	if (local_job_fill(u, getpwnam(cfg->default_privs)) == -1) {
-		snprintf(err, errlen, "default_privs: no user %.100s",
-		    cfg->default_privs);
-		return -1;
-	}
-	if (u->uid == 0 || ((pw = getpwnam(cfg->user)) != NULL &&
-	    pw->pw_uid == u->uid)) {
-		snprintf(err, errlen, "default_privs is root or user");
-		return -1;
-	}
-	return 0;
+	return local_job_runas(cfg, "default_privs", cfg->default_privs, 0, u,
+	    err, errlen);
 }
 
 static const char *

@@ -106,6 +106,11 @@ void	local_dup_report(const struct local_report *seen,
  * one record on a job's report socket. */
 int	local_job_fill(struct local_user *, const struct passwd *);
 int	local_job_become(const struct local_user *);
+/* Who a job runs as: name, never root nor `user` (nor default_privs
+ * with not_privs), checked by uid; key names the setting in err. */
+int	local_job_runas(const struct config *, const char *key,
+	    const char *name, int not_privs, struct local_user *, char *err,
+	    size_t errlen);
 
 void	local_job_record(int report, int type, int status, int kind,
 	    const char *dsn, const char *text);

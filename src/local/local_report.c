@@ -177,3 +177,31 @@ local_job_become(const struct local_user *u)
 		return -1;
 	return 0;
 }
+
+/*
+ * local_job_runas - u is the system user name, checked again as root:
+ * it exists and has neither uid 0 nor `user`'s uid (nor default_privs'
+ * with not_privs).  Without root: the invoking user.  -1 with err set.
+ */
+int
+local_job_runas(const struct config *cfg, const char *key, const char *name,
+    int not_privs, struct local_user *u, char *err, size_t errlen)
+{
+	struct passwd	*pw;
+
+	if (geteuid() != 0)
+		return local_job_fill(u, getpwuid(geteuid()));
+	if (local_job_fill(u, getpwnam(name)) == -1) {
+		snprintf(err, errlen, "%s: no user %.100s", key, name);
+		return -1;
+	}
+	if (u->uid == 0 || ((pw = getpwnam(cfg->user)) != NULL &&
+	    pw->pw_uid == u->uid) || (not_privs &&
+	    (pw = getpwnam(cfg->default_privs)) != NULL &&
+	    pw->pw_uid == u->uid)) {
+		snprintf(err, errlen, "%s %.100s is root, user%s", key, name,
+		    not_privs ? " or default_privs" : "");
+		return -1;
+	}
+	return 0;
+}

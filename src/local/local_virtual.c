@@ -69,8 +69,6 @@ local_virtual_prepare(const struct config *cfg, const struct local_job *job,
     struct local_user *u, char *err, size_t errlen)
 {
 	const char	*at = strrchr(job->user, '@');
-	struct passwd	*pw;
-	uid_t		 vuid;
 
 	if (at == NULL || !part_ok(job->user, (size_t)(at - job->user)) ||
 	    strcmp(at + 1, job->domain) != 0 ||
@@ -80,22 +78,8 @@ local_virtual_prepare(const struct config *cfg, const struct local_job *job,
 		snprintf(err, errlen, "bad recipient or domain not virtual");
 		return -1;
 	}
-	if (geteuid() != 0)
-		return local_job_fill(u, getpwuid(geteuid()));
-	if (local_job_fill(u, getpwnam(cfg->virtual_user)) == -1) {
-		snprintf(err, errlen, "virtual_user: no user %.100s",
-		    cfg->virtual_user);
-		return -1;
-	}
-	vuid = u->uid;
-	if (vuid == 0 || ((pw = getpwnam(cfg->user)) != NULL &&
-	    pw->pw_uid == vuid) || ((pw = getpwnam(cfg->default_privs)) !=
-	    NULL && pw->pw_uid == vuid)) {
-		snprintf(err, errlen, "virtual_user %.100s is root, user or "
-		    "default_privs", cfg->virtual_user);
-		return -1;
-	}
-	return 0;
+	return local_job_runas(cfg, "virtual_user", cfg->virtual_user, 1, u,
+	    err, errlen);
 }
 
 /* is_account - the checker's answer, remembered for the delivery */

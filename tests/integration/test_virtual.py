@@ -93,13 +93,6 @@ def read(path):
         return f.read()
 
 
-def mailq(t):
-    p = subprocess.run([os.path.join(harness.BIN, "mailq"), "-C",
-                        t.conf_path, "-j"], capture_output=True, timeout=30)
-    assert p.returncode == 0, p.stderr
-    return [json.loads(l) for l in p.stdout.decode().splitlines() if l]
-
-
 def test_delivery_to_an_account():
     """Mail for Bob@Example.ORG lands in vhosts/example.org/bob/new, byte
     for byte behind Return-Path and Delivered-To, owned by virtual_user
@@ -197,7 +190,7 @@ def test_quota_defers_then_bounces_with_5_2_2():
         send(t, ["bob@example.org"], "y" * 1500)
         assert wait_log(t, "dsn=4.2.2, status=deferred (Mailbox full"), \
             t.log()
-        q = mailq(t)
+        q = harness.mailq_json(t)
         assert len(q) == 1 and "Mailbox full" in json.dumps(q), q
         assert len(maildir_files(box)) == 1
         assert wait_log(t, "dsn=5.2.2, status=expired", 20), t.log()

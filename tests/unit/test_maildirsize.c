@@ -99,21 +99,16 @@ test_fits(void)
 static void
 test_recalculate(void)
 {
+	static const char *const sub[] = { "", "/new", "/cur", "/tmp",
+	    "/.Sent", "/.Sent/cur" };
 	struct maildirsize u;
 	char	 path[512];
+	size_t	 i;
 
-	snprintf(path, sizeof(path), "%s/md", dir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/md/new", dir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/md/cur", dir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/md/tmp", dir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/md/.Sent", dir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/md/.Sent/cur", dir);
-	mkdir(path, 0700);
+	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		snprintf(path, sizeof(path), "%s/md%s", dir, sub[i]);
+		mkdir(path, 0700);
+	}
 	put("md/new/1.M1P1.host,S=1000", "short");	/* the name counts */
 	put("md/cur/2.M1P1.host:2,S", "twelve bytes");	/* stat counts */
 	put("md/.Sent/cur/3.M1P1.host,S=500:2,S", "");
