@@ -124,12 +124,12 @@ install_system() {
 		say "not root: not creating user $TERN_USER or $SPOOLDIR"
 		return 0
 	fi
+	shell=/usr/sbin/nologin
+	[ -x "$shell" ] || shell=/sbin/nologin
+	[ -x "$shell" ] || shell=/bin/false
 	if ! id "$TERN_USER" >/dev/null 2>&1; then
 		command -v useradd >/dev/null 2>&1 ||
 		    die "useradd not found: create the user $TERN_USER yourself"
-		shell=/usr/sbin/nologin
-		[ -x "$shell" ] || shell=/sbin/nologin
-		[ -x "$shell" ] || shell=/bin/false
 		useradd --system --user-group --no-create-home \
 		    --home-dir "$SPOOLDIR" --shell "$shell" \
 		    --comment "tern mail transfer agent" "$TERN_USER"
@@ -138,6 +138,14 @@ install_system() {
 	group=$(id -gn "$TERN_USER")
 	install -d -o "$TERN_USER" -g "$group" -m 0700 "$SPOOLDIR"
 	say "$SPOOLDIR (owner $TERN_USER, mode 0700)"
+	# virtual_user's default: the owner of the virtual domains' Maildirs
+	if ! id vmail >/dev/null 2>&1 && command -v useradd >/dev/null 2>&1
+	then
+		useradd --system --user-group --no-create-home \
+		    --home-dir /var/mail/vhosts --shell "$shell" \
+		    --comment "tern virtual mailboxes" vmail
+		say "created user vmail"
+	fi
 }
 
 # COMPAT=yes: the paths every Unix program expects.  A file that is not

@@ -25,7 +25,11 @@
  * A request is one record, a type byte and its arguments, carrying, by
  * SCM_RIGHTS, one end of a socket pair the requester made for it:
  *	'A' "user\0password\0"	is this user's password? (auth_check)
- * The answer, for 'A' one byte 'Y', 'N' or 'T' (temporary failure),
+ *	'L' "account\0"		is this an account, with what quota and
+ *				mailbox? (auth_lookup; never the hash)
+ * The answer, for 'A' one byte 'Y', 'N' or 'T' (temporary failure), for
+ * 'L' one record "Y" QUOTA "\0" MAILBOX "\0" (QUOTA decimal bytes, 0
+ * none; MAILBOX the line's mailbox= or empty) or "N",
  * goes back on that end alone, so
  * it cannot reach another session, and no process can read another
  * session's request off the shared socket (the checker never writes to
@@ -42,6 +46,7 @@
 
 /* The first byte of a request to the checker. */
 #define AUTH_REQ_CHECK		'A'
+#define AUTH_REQ_LOOKUP		'L'
 
 struct auth_checker {
 	int	 fd;		/* client end for smtpds; -1: no checker */
@@ -88,6 +93,21 @@ void	auth_checker_stop(struct auth_checker *);
  * request buffer; the caller wipes its own copy.
  */
 int	auth_check(int fd, const char *user, const char *password,
+	    int timeout_ms);
+
+/* What auth_lookup() learns of an account. */
+struct auth_account {
+	long long	 quota;			/* bytes; 0: none */
+	char		 mailbox[1024];		/* "": virtual_mailbox_path */
+};
+
+/*
+ * auth_lookup - ask the checker behind fd whether account is listed in
+ * auth_users: 1 with *out filled, 0 not listed (or not a valid name),
+ * -1 no answer within timeout_ms or no checker (errno set).  Used by
+ * smtpd at RCPT time and by the delivery job of a virtual domain.
+ */
+int	auth_lookup(int fd, const char *account, struct auth_account *out,
 	    int timeout_ms);
 
 #endif

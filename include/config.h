@@ -68,6 +68,7 @@ struct config {
 	struct strlist	 virtual_domains;	/* accounts in auth_users */
 	char		*virtual_user;		/* owns their mailboxes */
 	char		*virtual_mailbox_path;	/* %d domain, %u local part */
+	char		*virtual_aliases;	/* virtual(5) table, "" none */
 	int		 log;			/* enum config_log */
 	/* the queue runner */
 	long long	 retry_interval;

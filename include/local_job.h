@@ -24,7 +24,9 @@
  * files, commands and includes is default_privs), derives the mailbox
  * from passwd and mailbox_path itself, and becomes the target user
  * before it reads a byte of the message, a .forward, an :include: or
- * a mailbox.
+ * a mailbox.  A VIRTUAL job (an address of a virtual domain) becomes
+ * virtual_user, then asks the password checker for the account and
+ * derives the Maildir from its answer or virtual_mailbox_path.
  */
 #ifndef TERN_LOCAL_JOB_H
 #define TERN_LOCAL_JOB_H
@@ -38,7 +40,9 @@ enum local_job_kind {
 	LOCAL_JOB_MAILBOX,	/* the mailbox only ("\user") */
 	LOCAL_JOB_FILE,		/* value: path, as default_privs */
 	LOCAL_JOB_PIPE,		/* value: command, as default_privs */
-	LOCAL_JOB_INCLUDE	/* value: :include: path, as default_privs */
+	LOCAL_JOB_INCLUDE,	/* value: :include: path, as default_privs */
+	LOCAL_JOB_VIRTUAL	/* user: an address of a virtual domain,
+				   as virtual_user (local_virtual.c) */
 };
 
 struct local_job {
@@ -80,6 +84,9 @@ int	local_job_recv(int sock, struct local_job *, int fds[2]);
 /* In a fresh child (root or not): check, drop, do; an exit status. */
 int	local_job_exec(const struct config *, const struct local_job *,
 	    int msg_fd, int report_fd);
+/* The checker's client end for LOCAL_JOB_VIRTUAL (the master sets it
+ * in the job's process; -1, the default: lookups fail, 4.3.0). */
+void	local_job_auth_fd(int fd);
 /* Read one record; 1 got one, 0 end of file, -1 error or malformed. */
 int	local_record_read(int fd, struct local_record *);
 

@@ -46,6 +46,10 @@ struct mailbox_result {
 
 int	mailbox_maildir(const struct mailbox_msg *, const char *dir,
 	    struct mailbox_result *);
+/* The same under a Maildir++ quota of quota bytes (maildirsize.h): a
+ * message that does not fit is deferred, 4.2.2 "Mailbox full". */
+int	mailbox_maildir_quota(const struct mailbox_msg *, const char *dir,
+	    long long quota, struct mailbox_result *);
 /* mbox: no symlink on the way (mailbox_open_safe), owned by the
  * process's uid with one link, or deferred; fcntl + dot lock; "file"
  * targets follow symlinks (they run as their user). */

@@ -419,6 +419,15 @@ class RawClient:
 
 # --- delivery test helpers (queue runner, local and remote delivery) ---
 
+def mailq_json(t):
+    """mailq -j of tern t: one dict per queued message."""
+    import json
+    p = subprocess.run([os.path.join(BIN, "mailq"), "-C", t.conf_path,
+                        "-j"], capture_output=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return [json.loads(l) for l in p.stdout.decode().splitlines() if l]
+
+
 def wait_log(t, text, timeout=10.0, count=1):
     """Wait until text occurs at least count times in t's log."""
     return wait_for(lambda: t.log().count(text) >= count, timeout, 0.05)

@@ -125,6 +125,34 @@ checker_verdict(const struct authfile *af, const char *req, size_t n)
 }
 
 /*
+ * checker_lookup - the answer to an 'L' request of n bytes, "account\0":
+ * "Y" QUOTA "\0" MAILBOX "\0" for a listed user, else "N" (auth.h).  No
+ * crypt(), no hash: who has an account is what RCPT tells anyway.  A
+ * locked account ('!' hash) still exists: it gets mail, as a locked
+ * Unix user does, and only its logins fail.
+ */
+static void
+checker_lookup(const struct authfile *af, int rfd, const char *req,
+    size_t n)
+{
+	struct authfile_account acct;
+	char	 out[32 + AUTH_PATH_MAX + 2];
+	int	 len;
+
+	if (n < 2 || req[n - 1] != '\0' || strlen(req) + 1 != n ||
+	    !authfile_user_ok(req, n - 1) ||
+	    authfile_account(af, req, &acct) == -1) {
+		(void)send(rfd, "N", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		return;
+	}
+	len = snprintf(out, sizeof(out), "Y%lld%c%s", acct.quota, '\0',
+	    acct.mailbox != NULL ? acct.mailbox : "");
+	if (len < 0 || (size_t)len >= sizeof(out))
+		return;
+	(void)send(rfd, out, (size_t)len + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/*
  * Answer on the requester's own socket, unless it has given up.  The
  * first byte of a request says what it asks (auth.h); an unknown type
  * gets no answer.
@@ -146,6 +174,9 @@ checker_answer(const struct authfile *af, int rfd, char *req, size_t n)
 	case AUTH_REQ_CHECK:
 		v = checker_verdict(af, req + 1, n - 1);
 		(void)send(rfd, &v, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		break;
+	case AUTH_REQ_LOOKUP:
+		checker_lookup(af, rfd, req + 1, n - 1);
 		break;
 	default:
 		break;

@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * ternpasswd - add, change or delete a user's password in auth_users.
+ * ternpasswd - add, change or delete a user's password in auth_users,
+ * and manage the accounts of virtual domains.
  *
- *	ternpasswd [-c config] [-f file] [-D] user
+ *	ternpasswd [-c config] [-f file] [-D] user	password, delete
+ *	ternpasswd [-c config] [-f file] -a [-q size] account	add
+ *	ternpasswd [-c config] [-f file] -q size user	set a quota
+ *	ternpasswd [-c config] [-f file] -l | -u	list, usage
+ *
+ * A line's fields (quota=, mailbox=) are kept when its password
+ * changes; -q rewrites quota= alone.  -u reads every account's Maildir
+ * (messages and bytes), after giving up root for virtual_user: the
+ * Maildirs are that user's files, never read as root.
  *
  * The password is read from the terminal twice, without echo; when
  * standard input is not a terminal, one line is read from it (scripts,
@@ -34,8 +43,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pwd.h>
+
 #include "authfile.h"
 #include "config.h"
+#include "mailbox.h"
+#include "maildirsize.h"
+#include "priv.h"
 #include "queueview.h"
 
 #define FILE_MAX	(64 * 1024 * 1024)
@@ -47,7 +61,10 @@ static volatile sig_atomic_t tty_changed;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: ternpasswd [-c config] [-f file] [-D] user\n");
+	fprintf(stderr, "usage: ternpasswd [-c config] [-f file] [-D] user\n"
+	    "       ternpasswd [-c config] [-f file] -a [-q size] account\n"
+	    "       ternpasswd [-c config] [-f file] -q size user\n"
+	    "       ternpasswd [-c config] [-f file] -l | -u\n");
 	exit(EX_USAGE);
 }
 
@@ -268,23 +285,66 @@ read_old(const char *path, struct text *t, struct stat *st)
 	return 0;
 }
 
+/* What to do to the user's line. */
+struct change {
+	const char	*hash;		/* new hash, NULL: keep */
+	const char	*quota;		/* new quota= value, NULL: keep */
+	int		 del;		/* remove the line */
+	int		 add;		/* only a new user (-a) */
+};
+
+/*
+ * put_line - "user:hash[:fields]\n" into out: the old line's fields
+ * (fields, n bytes) kept, but quota= replaced by ch->quota when given
+ * ("0": none).
+ */
+static void
+put_line(struct text *out, const char *user, const char *hash,
+    size_t hashlen, const char *fields, size_t n, const struct change *ch)
+{
+	const char *end = fields + n, *w;
+	size_t	 wl;
+	int	 any = 0;
+
+	out->len += (size_t)sprintf(out->s + out->len, "%s:%.*s", user,
+	    (int)hashlen, hash);
+	while (fields != NULL && fields < end) {
+		while (fields < end && (*fields == ' ' || *fields == '\t'))
+			fields++;
+		for (w = fields; fields < end && *fields != ' ' &&
+		    *fields != '\t'; fields++)
+			;
+		if ((wl = (size_t)(fields - w)) == 0 || (ch->quota != NULL &&
+		    wl > 6 && memcmp(w, "quota=", 6) == 0))
+			continue;
+		out->s[out->len++] = any++ ? ' ' : ':';
+		memcpy(out->s + out->len, w, wl);
+		out->len += wl;
+	}
+	if (ch->quota != NULL && strcmp(ch->quota, "0") != 0)
+		out->len += (size_t)sprintf(out->s + out->len, "%cquota=%s",
+		    any++ ? ' ' : ':', ch->quota);
+	out->s[out->len++] = '\n';
+}
+
 /*
  * edit - the new file text: every line as it was, the user's line
- * replaced by "user:hash" (hash NULL: removed), or appended.  *found
+ * changed as ch says (its fields kept), removed, or appended.  *found
  * says whether the user was there.  A bad line: EX_DATAERR.
  */
 static int
 edit(const char *path, const struct text *old, const char *user,
-    const char *hash, struct text *out, int *found)
+    const struct change *ch, struct text *out, int *found)
 {
 	struct authfile_line l;
-	const char *line, *end, *nl, *why = "NUL byte";
+	const char *line, *end, *nl, *why = "NUL byte", *f;
 	size_t	 len, ulen = strlen(user), cap;
 	long	 lineno = 0;
 	int	 kind;
 
-	/* a newline, "user:hash\n" and sprintf's NUL */
-	cap = old->len + ulen + (hash ? strlen(hash) : 0) + 4;
+	/* a newline, the new line, and sprintf's NUL */
+	cap = old->len + ulen + (ch->hash ? strlen(ch->hash) : 0) +
+	    (ch->quota ? strlen(ch->quota) : 0) + 32;
 	if ((out->s = malloc(cap)) == NULL)
 		return EX_OSERR;
 	out->len = 0;
@@ -312,19 +372,22 @@ edit(const char *path, const struct text *old, const char *user,
 				return EX_DATAERR;
 			}
 			*found = 1;
-			if (hash != NULL)
-				out->len += (size_t)sprintf(out->s + out->len,
-				    "%s:%s\n", user, hash);
+			f = l.hash + l.hashlen;
+			if (!ch->del)
+				put_line(out, user, ch->hash ? ch->hash :
+				    l.hash, ch->hash ? strlen(ch->hash) :
+				    l.hashlen, f < line + len ? f + 1 : NULL,
+				    f < line + len ? (size_t)(line + len - f - 1) :
+				    0, ch);
 			continue;
 		}
 		memcpy(out->s + out->len, line, (size_t)(nl - line));
 		out->len += (size_t)(nl - line);
 	}
-	if (!*found && hash != NULL) {
+	if (!*found && ch->hash != NULL) {
 		if (out->len > 0 && out->s[out->len - 1] != '\n')
 			out->s[out->len++] = '\n';
-		out->len += (size_t)sprintf(out->s + out->len, "%s:%s\n",
-		    user, hash);
+		put_line(out, user, ch->hash, strlen(ch->hash), NULL, 0, ch);
 	}
 	return 0;
 }
@@ -428,24 +491,233 @@ target_path(const char *conf, const char *file, char *path, size_t len)
 	return 0;
 }
 
+/* A size as a person writes it: 500M, 1G, 2048; "-" for none. */
+static const char *
+size_text(long long v, char *buf, size_t len)
+{
+	static const char units[] = "GMK";
+	long long mul = 1024LL * 1024 * 1024;
+	size_t	 i;
+
+	if (v <= 0)
+		return "-";
+	for (i = 0; i < 3; i++, mul /= 1024)
+		if (v % mul == 0) {
+			snprintf(buf, len, "%lld%c", v / mul, units[i]);
+			return buf;
+		}
+	snprintf(buf, len, "%lld", v);
+	return buf;
+}
+
+/* One line of auth_users, as -l and -u see it. */
+struct account {
+	char		 name[AUTH_USER_MAX + 1];
+	long long	 quota;
+	char		 mailbox[PATH_MAX];	/* "" : a Unix mail user */
+};
+
+/*
+ * accounts - the users of text (each line parsed as the daemon does),
+ * with the Maildir of each account of a virtual domain: its mailbox=,
+ * else virtual_mailbox_path.  *n of them in a malloc'd array, or NULL.
+ */
+static struct account *
+accounts(const struct config *cfg, const struct text *t, size_t *n)
+{
+	struct authfile_line l;
+	struct account *v = NULL, *a, *nv;
+	const char *line, *end = t->s + t->len, *nl, *why, *at;
+	char	 local[AUTH_USER_MAX + 1];
+	size_t	 len;
+
+	*n = 0;
+	for (line = t->len > 0 ? t->s : end; line < end; line = nl) {
+		nl = memchr(line, '\n', (size_t)(end - line));
+		nl = nl ? nl + 1 : end;
+		len = (size_t)(nl - line) - (nl[-1] == '\n');
+		if (memchr(line, '\0', len) != NULL ||
+		    authfile_parse_line(line, len, &l, &why) != 1)
+			continue;
+		if ((nv = realloc(v, (*n + 1) * sizeof(*v))) == NULL) {
+			free(v);
+			return NULL;
+		}
+		v = nv;
+		a = &v[(*n)++];
+		memset(a, 0, sizeof(*a));
+		snprintf(a->name, sizeof(a->name), "%.*s", (int)l.userlen,
+		    l.user);
+		a->quota = l.quota;
+		if (l.mailbox != NULL)
+			snprintf(a->mailbox, sizeof(a->mailbox), "%.*s",
+			    (int)l.mailboxlen, l.mailbox);
+		else if ((at = strrchr(a->name, '@')) != NULL) {
+			snprintf(local, sizeof(local), "%.*s",
+			    (int)(at - a->name), a->name);
+			if (mailbox_expand_path(cfg->virtual_mailbox_path, "",
+			    local, at + 1, a->mailbox, sizeof(a->mailbox)) ==
+			    -1)
+				a->mailbox[0] = '\0';
+		}
+	}
+	return v != NULL ? v : calloc(1, sizeof(*v));
+}
+
+/* -l: every user and account, its quota and its Maildir. */
+static void
+list(const struct account *v, size_t n)
+{
+	char	 q[32];
+	size_t	 i;
+
+	printf("%-32s %6s  %s\n", "ACCOUNT", "QUOTA", "MAILBOX");
+	for (i = 0; i < n; i++)
+		printf("%-32s %6s  %s\n", v[i].name,
+		    size_text(v[i].quota, q, sizeof(q)),
+		    v[i].mailbox[0] ? v[i].mailbox : "-");
+}
+
+/*
+ * usage_summary - -u: messages and bytes in each account's Maildir.
+ * Root gives itself up for virtual_user first (the Maildirs are its
+ * files, and root reads no user's file); an exit status.
+ */
+static int
+usage_summary(const struct config *cfg, const struct account *v, size_t n)
+{
+	struct passwd *pw;
+	long long bytes, count;
+	char	 q[32], pct[16];
+	size_t	 i;
+
+	if (geteuid() == 0) {
+		if ((pw = getpwnam(cfg->virtual_user)) == NULL ||
+		    pw->pw_uid == 0) {
+			fprintf(stderr, "ternpasswd: virtual_user %s: no such "
+			    "user, or root\n", cfg->virtual_user);
+			return EX_NOUSER;
+		}
+		if (priv_become(pw->pw_uid, pw->pw_gid) == -1) {
+			fprintf(stderr, "ternpasswd: cannot become %s\n",
+			    cfg->virtual_user);
+			return EX_OSERR;
+		}
+	}
+	printf("%-32s %8s %12s %6s %5s\n", "ACCOUNT", "MESSAGES", "BYTES",
+	    "QUOTA", "USED");
+	for (i = 0; i < n; i++) {
+		if (strchr(v[i].name, '@') == NULL || v[i].mailbox[0] == '\0')
+			continue;
+		if (maildirsize_scan(v[i].mailbox, &bytes, &count) == -1) {
+			printf("%-32s %8s %12s %6s %5s  (%s: %s)\n", v[i].name,
+			    "?", "?", size_text(v[i].quota, q, sizeof(q)), "",
+			    v[i].mailbox, strerror(errno));
+			continue;
+		}
+		if (v[i].quota > 0)
+			snprintf(pct, sizeof(pct), "%lld%%",
+			    bytes * 100 / v[i].quota);
+		else
+			snprintf(pct, sizeof(pct), "-");
+		printf("%-32s %8lld %12lld %6s %5s\n", v[i].name, count, bytes,
+		    size_text(v[i].quota, q, sizeof(q)), pct);
+	}
+	return 0;
+}
+
+/* -l and -u: read the file (as the caller), then report. */
+static int
+report(const char *conf, const char *file, int what)
+{
+	struct config cfg;
+	struct account *v;
+	struct text t;
+	struct stat st;
+	char	 path[PATH_MAX], err[1024];
+	size_t	 n;
+	int	 rc;
+
+	if (queueview_config(&cfg, conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "ternpasswd: %s\n", err);
+		return EX_CONFIG;
+	}
+	snprintf(path, sizeof(path), "%s", file ? file : cfg.auth_users);
+	if ((rc = read_old(path, &t, &st)) != 0 ||
+	    (v = accounts(&cfg, &t, &n)) == NULL) {
+		config_free(&cfg);
+		free(t.s);
+		return rc ? rc : EX_OSERR;
+	}
+	if (t.s != NULL)
+		explicit_bzero(t.s, t.len);	/* it held the hashes */
+	free(t.s);
+	if (what == 'l')
+		list(v, n);
+	else
+		rc = usage_summary(&cfg, v, n);
+	free(v);
+	config_free(&cfg);
+	return rc;
+}
+
+/* quota_ok - a value quota= takes (authfile.h), checked as it will be. */
+static int
+quota_ok(const char *q)
+{
+	struct authfile_line l;
+	const char *why;
+	char	 line[128];
+
+	return (size_t)snprintf(line, sizeof(line), "x:h:quota=%s", q) <
+	    sizeof(line) && strchr(q, ' ') == NULL &&
+	    authfile_parse_line(line, strlen(line), &l, &why) == 1;
+}
+
+/* A note when an account's domain is not (yet) a virtual domain. */
+static void
+domain_note(const char *conf, const char *user)
+{
+	struct config cfg;
+	const char *at = strrchr(user, '@');
+	char	 err[1024];
+
+	if (at == NULL || queueview_config(&cfg, conf, err, sizeof(err)) == -1)
+		return;
+	if (!config_is_virtual_domain(&cfg, at + 1))
+		fprintf(stderr, "ternpasswd: note: %s is not in virtual_domains "
+		    "of %s yet\n", at + 1, cfg.path);
+	config_free(&cfg);
+}
+
 int
 main(int argc, char *argv[])
 {
 	char	 path[PATH_MAX], pw[AUTH_PASS_MAX + 1], hash[CRYPT_OUTPUT_SIZE];
-	const char *conf = NULL, *file = NULL, *user;
+	const char *conf = NULL, *file = NULL, *user, *what;
+	struct change ch;
 	struct text old, new;
 	struct stat st;
-	int	 ch, del = 0, lock, found, rc;
+	int	 ch_opt, rep = 0, lock, found = 0, rc;
 
-	while ((ch = getopt(argc, argv, "c:C:Df:")) != -1) {
-		switch (ch) {
+	memset(&ch, 0, sizeof(ch));
+	while ((ch_opt = getopt(argc, argv, "ac:C:Df:lq:u")) != -1) {
+		switch (ch_opt) {
+		case 'a': ch.add = 1; break;
 		case 'c': case 'C': conf = optarg; break;
-		case 'D': del = 1; break;
+		case 'D': ch.del = 1; break;
 		case 'f': file = optarg; break;
+		case 'l': case 'u': rep = ch_opt; break;
+		case 'q': ch.quota = optarg; break;
 		default: usage();
 		}
 	}
-	if (optind != argc - 1)
+	if (rep != 0) {
+		if (optind != argc || ch.add || ch.del || ch.quota)
+			usage();
+		return report(conf, file, rep);
+	}
+	if (optind != argc - 1 || (ch.del && (ch.add || ch.quota)))
 		usage();
 	user = argv[optind];
 	if (!authfile_user_ok(user, strlen(user))) {
@@ -454,36 +726,53 @@ main(int argc, char *argv[])
 		    AUTH_USER_MAX);
 		return EX_DATAERR;
 	}
+	if (ch.quota != NULL && !quota_ok(ch.quota)) {
+		fprintf(stderr, "ternpasswd: bad quota %s: bytes, or with K, M "
+		    "or G (500M); 0 for none\n", ch.quota);
+		return EX_DATAERR;
+	}
 	if ((rc = target_path(conf, file, path, sizeof(path))) != 0)
 		return rc;
-	if (!del) {
+	/* -q alone changes the quota, not the password */
+	if (!ch.del && (ch.add || ch.quota == NULL)) {
 		rc = read_password(pw);
 		if (rc == 0)
 			rc = make_hash(pw, hash, sizeof(hash));
 		explicit_bzero(pw, sizeof(pw));
 		if (rc != 0)
 			return rc;
+		ch.hash = hash;
 	}
 	if ((lock = lock_file(path)) < 0)
 		return -lock;
 	new.s = NULL;
 	if ((rc = read_old(path, &old, &st)) == 0 &&
-	    (rc = edit(path, &old, user, del ? NULL : hash, &new, &found)) ==
-	    0) {
-		if (del && !found) {
+	    (rc = edit(path, &old, user, &ch, &new, &found)) == 0) {
+		if ((ch.del || (ch.quota && !ch.hash)) && !found) {
 			fprintf(stderr, "ternpasswd: %s: no user %s\n", path,
 			    user);
 			rc = EX_NOUSER;
+		} else if (ch.add && found) {
+			fprintf(stderr, "ternpasswd: %s: %s exists already; "
+			    "without -a its password is changed\n", path, user);
+			rc = EX_DATAERR;
 		} else
 			rc = replace(path, &new, &st);
 	}
+	if (new.s != NULL)
+		explicit_bzero(new.s, new.len);
 	free(new.s);
+	if (old.s != NULL)
+		explicit_bzero(old.s, old.len);
 	free(old.s);
 	explicit_bzero(hash, sizeof(hash));
 	close(lock);
+	what = ch.del ? "deleted" : !found ? "added" : ch.hash == NULL ?
+	    "given a new quota" : "changed";
 	if (rc == 0)
 		printf("ternpasswd: %s: user %s %s; reload ternd (kill -HUP) "
-		    "to use it\n", path, user, del ? "deleted" : found ?
-		    "changed" : "added");
+		    "to use it\n", path, user, what);
+	if (rc == 0 && ch.add)
+		domain_note(conf, user);
 	return rc;
 }

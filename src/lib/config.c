@@ -101,6 +101,8 @@ static const struct conf_key keys[] = {
 	{ "virtual_user", CONF_STRING, "vmail", F(virtual_user), 0, 0, NULL },
 	{ "virtual_mailbox_path", CONF_STRING, "/var/mail/vhosts/%d/%u/",
 	    F(virtual_mailbox_path), 0, 0, NULL },
+	{ "virtual_aliases", CONF_STRING, "", F(virtual_aliases), 0, 0,
+	    NULL },
 	{ "log", CONF_ENUM, "syslog", F(log), 0, 0, "syslog|stderr" },
 	{ "retry_interval", CONF_DURATION, "30m", F(retry_interval), 1, BIG,
 	    NULL },

@@ -353,7 +353,8 @@ static void
 local_to(const struct local_ctx *c, const struct local_job *job,
     int mailbox, char *to, size_t tolen)
 {
-	if (mailbox && strcmp(job->user, c->local) != 0)
+	if (mailbox && job->kind != LOCAL_JOB_VIRTUAL &&
+	    strcmp(job->user, c->local) != 0)
 		snprintf(to, tolen, "%.300s@%.300s", job->user, c->domain);
 	else
 		snprintf(to, tolen, "%s", c->rcpt->addr);
@@ -571,6 +572,38 @@ local_targets(struct local_ctx *c, struct alias_list *l,
 	local_sum(&y, out);
 }
 
+/*
+ * local_virtual - a recipient of a virtual domain: one LOCAL_JOB_VIRTUAL
+ * job, as virtual_user, expands it (virtual_aliases, accounts) and
+ * delivers its accounts; the outside addresses it hands back get a
+ * forwarded copy, as for the aliases file.  No .forward, no /etc/aliases.
+ */
+static void
+local_virtual(struct local_ctx *c, struct local_report *out)
+{
+	struct alias_list	 l;
+	struct local_tally	 y;
+	struct local_job	 job;
+	char			 addr[ADDR_MAX], key[ADDR_MAX + 16], *p;
+	size_t			 i, nremote = 0;
+
+	memset(&l, 0, sizeof(l));
+	memset(&y, 0, sizeof(y));
+	snprintf(addr, sizeof(addr), "%s", c->rcpt->addr);
+	for (p = addr; *p; p++)
+		*p = tolower((unsigned char)*p);
+	local_job_new(c, &job, LOCAL_JOB_VIRTUAL, addr, "");
+	snprintf(key, sizeof(key), "virtual %s", addr);
+	local_job_run(c, &job, key, &l, &y);
+	for (i = 0; i < l.n; i++)
+		if (l.v[i].kind == ALIAS_ADDRESS)
+			nremote++;
+	if (nremote > 0)
+		local_forward_copy(c, &l, &y);
+	local_sum(&y, out);
+	aliases_list_free(&l);
+}
+
 /* local_split - local part (lowercase, extension split off) and domain. */
 static int
 local_split(struct local_ctx *c)
@@ -628,7 +661,10 @@ local_recipient(struct local_ctx *c, const struct delivery_rcpt *r,
 		    c->cfg->max_hops);
 		local_report_set(out, DELIVER_PERMFAIL, "5.4.6", why);
 	}
-	else if ((rc = aliases_expand_local(c->al, c->cfg, c->local, &l)) !=
+	else if (config_is_virtual_domain(c->cfg, c->domain)) {
+		local_virtual(c, out);
+		return;
+	} else if ((rc = aliases_expand_local(c->al, c->cfg, c->local, &l)) !=
 	    DELIVER_OK)
 		local_report_set(out, rc, l.dsn, l.error);
 	else {

@@ -35,7 +35,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -91,7 +90,7 @@ local_job_next(int sock, const struct local_job *job, int msg_fd)
 static int
 job_valid(const struct local_job *job)
 {
-	return job->kind >= LOCAL_JOB_USER && job->kind <= LOCAL_JOB_INCLUDE &&
+	return job->kind >= LOCAL_JOB_USER && job->kind <= LOCAL_JOB_VIRTUAL &&
 	    job_ended(job->user, sizeof(job->user)) &&
 	    job_ended(job->value, sizeof(job->value)) &&
 	    job_ended(job->sender, sizeof(job->sender)) &&
@@ -118,22 +117,19 @@ local_job_recv(int sock, struct local_job *job, int fds[2])
 	return 0;
 }
 
+static int	job_auth_fd = -1;
+
+void
+local_job_auth_fd(int fd)
+{
+	job_auth_fd = fd;
+}
+
 static void
 job_record(struct job_ctx *j, int type, int status, int kind,
     const char *dsn, const char *text)
 {
-	struct local_record	 r;
-	ssize_t			 n;
-
-	memset(&r, 0, sizeof(r));
-	r.type = type;
-	r.status = status;
-	r.kind = kind;
-	snprintf(r.dsn, sizeof(r.dsn), "%s", dsn);
-	snprintf(r.text, sizeof(r.text), "%s", text);
-	do
-		n = write(j->report, &r, sizeof(r));
-	while (n == -1 && errno == EINTR);
+	local_job_record(j->report, type, status, kind, dsn, text);
 }
 
 int
@@ -166,39 +162,13 @@ job_name_ok(const char *s)
 	    strchr(s, '/') == NULL && !text_has_ctl(s);
 }
 
-int
-local_job_fill(struct local_user *u, const struct passwd *pw)
-{
-	if (pw == NULL)
-		return -1;
-	u->uid = pw->pw_uid;
-	u->gid = pw->pw_gid;
-	snprintf(u->name, sizeof(u->name), "%s", pw->pw_name);
-	snprintf(u->home, sizeof(u->home), "%s", pw->pw_dir);
-	snprintf(u->shell, sizeof(u->shell), "%s", pw->pw_shell);
-	return 0;
-}
-
 /* job_privs - default_privs, checked again: never root, never `user`. */
 static int
 job_privs(const struct config *cfg, struct local_user *u, char *err,
     size_t errlen)
 {
-	struct passwd	*pw;
-
-	if (geteuid() != 0)
-		return local_job_fill(u, getpwuid(geteuid()));
-	if (local_job_fill(u, getpwnam(cfg->default_privs)) == -1) {
-		snprintf(err, errlen, "default_privs: no user %.100s",
-		    cfg->default_privs);
-		return -1;
-	}
-	if (u->uid == 0 || ((pw = getpwnam(cfg->user)) != NULL &&
-	    pw->pw_uid == u->uid)) {
-		snprintf(err, errlen, "default_privs is root or user");
-		return -1;
-	}
-	return 0;
+	return local_job_runas(cfg, "default_privs", cfg->default_privs, 0, u,
+	    err, errlen);
 }
 
 static const char *
@@ -244,23 +214,6 @@ job_recipient(struct job_ctx *j, char *err, size_t errlen)
 		snprintf(err, errlen, "bad mailbox_path");
 		return -1;
 	}
-	return 0;
-}
-
-/* local_job_become - drop to u for good; nothing without root. */
-int
-local_job_become(const struct local_user *u)
-{
-	if (geteuid() != 0)
-		return 0;
-	if (initgroups(u->name, u->gid) == -1 || setgid(u->gid) == -1 ||
-	    setuid(u->uid) == -1)
-		return -1;
-	if (getuid() != u->uid || geteuid() != u->uid ||
-	    getgid() != u->gid || getegid() != u->gid)
-		return -1;
-	if (u->uid != 0 && setuid(0) != -1)
-		return -1;
 	return 0;
 }
 
@@ -405,6 +358,9 @@ job_prepare(struct job_ctx *j, char *err, size_t errlen)
 		if (geteuid() == 0)
 			mailbox_mbox_create(j->mailbox, j->u.uid, j->u.gid);
 		return 0;
+	case LOCAL_JOB_VIRTUAL:
+		return local_virtual_prepare(j->cfg, j->job, &j->u, err,
+		    errlen);
 	default:
 		return job_privs(j->cfg, &j->u, err, errlen);
 	}
@@ -426,6 +382,9 @@ job_do(struct job_ctx *j, FILE *fp)
 		job_mailbox(j);
 	else if (job->kind == LOCAL_JOB_INCLUDE)
 		job_expand(j, NULL, job->value, NULL);
+	else if (job->kind == LOCAL_JOB_VIRTUAL)
+		local_virtual_deliver(j->cfg, job, &j->msg, j->report,
+		    job_auth_fd);
 	else
 		job_target(j, job->kind == LOCAL_JOB_FILE ? ALIAS_FILE :
 		    ALIAS_PIPE, job->value);
@@ -502,7 +461,8 @@ local_job_exec(const struct config *cfg, const struct local_job *job,
 	job_do(&j, fp);
 	/* A user's process may take that user's next jobs (job_next). */
 	for (use = 1; use < LOCAL_JOB_MAX_USE &&
-	    (job->kind == LOCAL_JOB_USER || job->kind == LOCAL_JOB_MAILBOX);
+	    (job->kind == LOCAL_JOB_USER || job->kind == LOCAL_JOB_MAILBOX ||
+	    job->kind == LOCAL_JOB_VIRTUAL);
 	    use++) {
 		fclose(fp);
 		fp = NULL;

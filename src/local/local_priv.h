@@ -8,10 +8,14 @@
  *			result lines (as `user`)
  *	local_job.c	one job, as its user: ~/.forward, mailbox, file,
  *			command, :include:
+ *	local_virtual.c	a recipient of a virtual domain, as virtual_user:
+ *			virtual_aliases, accounts, their Maildirs
+ *	maildirsize.c	the Maildir++ quota file of an account
  *	local_inject.c	the forwarded copy: one new queue message for the
  *			remote targets of a recipient
- *	local_report.c	outcomes, tallies, log lines, local_fork(): what
- *			local.c and local_inject.c both use
+ *	local_report.c	outcomes, tallies, log lines, local_fork(), a
+ *			job's records, becoming a user: what the others
+ *			share
  */
 #ifndef TERN_LOCAL_PRIV_H
 #define TERN_LOCAL_PRIV_H
@@ -25,6 +29,7 @@
 #include "config.h"
 #include "delivery.h"
 #include "envelope.h"
+#include "local_job.h"
 #include "mailbox.h"
 
 struct dupfilter;
@@ -97,9 +102,25 @@ void	local_tally(struct local_tally *, const struct local_report *);
 void	local_dup_report(const struct local_report *seen,
 	    struct local_report *);
 
-/* local_job.c: u from passwd (-1 for NULL); become u (checked). */
+/* local_report.c too: u from passwd (-1 for NULL); become u (checked);
+ * one record on a job's report socket. */
 int	local_job_fill(struct local_user *, const struct passwd *);
 int	local_job_become(const struct local_user *);
+/* Who a job runs as: name, never root nor `user` (nor default_privs
+ * with not_privs), checked by uid; key names the setting in err. */
+int	local_job_runas(const struct config *, const char *key,
+	    const char *name, int not_privs, struct local_user *, char *err,
+	    size_t errlen);
+
+void	local_job_record(int report, int type, int status, int kind,
+	    const char *dsn, const char *text);
+
+/* local_virtual.c: LOCAL_JOB_VIRTUAL, checked as root, done as
+ * virtual_user (the checker's client end in auth_fd). */
+int	local_virtual_prepare(const struct config *, const struct local_job *,
+	    struct local_user *, char *err, size_t errlen);
+void	local_virtual_deliver(const struct config *, const struct local_job *,
+	    const struct mailbox_msg *, int report, int auth_fd);
 
 /* local_inject.c */
 void	local_forward_copy(struct local_ctx *, const struct alias_list *,

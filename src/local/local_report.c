@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * local_report.c - what local.c and local_inject.c share: the outcome of
- * a target (struct local_report) and its sum over targets (local_tally),
- * the log line of a local delivery, and local_fork(), a child that
- * becomes a user, does one step and reports back.
+ * local_report.c - what the files of local/ share: the outcome of a
+ * target (struct local_report) and its sum over targets (local_tally),
+ * the log line of a local delivery, local_fork(), a child that becomes
+ * a user, does one step and reports back; and for the jobs
+ * (local_job.c, local_virtual.c) a record on the report socket and
+ * becoming the target user (local_job_fill, local_job_become).
  */
 #include <sys/wait.h>
 
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "delivery.h"
@@ -125,4 +128,80 @@ local_tally(struct local_tally *y, const struct local_report *rep)
 			y->defer = *rep;
 	} else if (y->nfail++ == 0)
 		y->fail = *rep;
+}
+
+void
+local_job_record(int report, int type, int status, int kind,
+    const char *dsn, const char *text)
+{
+	struct local_record	 r;
+	ssize_t			 n;
+
+	memset(&r, 0, sizeof(r));
+	r.type = type;
+	r.status = status;
+	r.kind = kind;
+	snprintf(r.dsn, sizeof(r.dsn), "%s", dsn);
+	snprintf(r.text, sizeof(r.text), "%s", text);
+	do
+		n = write(report, &r, sizeof(r));
+	while (n == -1 && errno == EINTR);
+}
+
+int
+local_job_fill(struct local_user *u, const struct passwd *pw)
+{
+	if (pw == NULL)
+		return -1;
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	snprintf(u->name, sizeof(u->name), "%s", pw->pw_name);
+	snprintf(u->home, sizeof(u->home), "%s", pw->pw_dir);
+	snprintf(u->shell, sizeof(u->shell), "%s", pw->pw_shell);
+	return 0;
+}
+
+/* local_job_become - drop to u for good; nothing without root. */
+int
+local_job_become(const struct local_user *u)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (initgroups(u->name, u->gid) == -1 || setgid(u->gid) == -1 ||
+	    setuid(u->uid) == -1)
+		return -1;
+	if (getuid() != u->uid || geteuid() != u->uid ||
+	    getgid() != u->gid || getegid() != u->gid)
+		return -1;
+	if (u->uid != 0 && setuid(0) != -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * local_job_runas - u is the system user name, checked again as root:
+ * it exists and has neither uid 0 nor `user`'s uid (nor default_privs'
+ * with not_privs).  Without root: the invoking user.  -1 with err set.
+ */
+int
+local_job_runas(const struct config *cfg, const char *key, const char *name,
+    int not_privs, struct local_user *u, char *err, size_t errlen)
+{
+	struct passwd	*pw;
+
+	if (geteuid() != 0)
+		return local_job_fill(u, getpwuid(geteuid()));
+	if (local_job_fill(u, getpwnam(name)) == -1) {
+		snprintf(err, errlen, "%s: no user %.100s", key, name);
+		return -1;
+	}
+	if (u->uid == 0 || ((pw = getpwnam(cfg->user)) != NULL &&
+	    pw->pw_uid == u->uid) || (not_privs &&
+	    (pw = getpwnam(cfg->default_privs)) != NULL &&
+	    pw->pw_uid == u->uid)) {
+		snprintf(err, errlen, "%s %.100s is root, user%s", key, name,
+		    not_privs ? " or default_privs" : "");
+		return -1;
+	}
+	return 0;
 }

@@ -37,6 +37,7 @@
 #include "delivery.h"
 #include "log.h"
 #include "mailbox.h"
+#include "maildirsize.h"
 
 #define MAILBOX_OUTPUT_MAX	200	/* command output kept for the reply */
 #define PIPE_VAR_MAX		(ADDR_MAX + 1100)
@@ -316,16 +317,55 @@ out:
 	return rc;
 }
 
-int
-mailbox_maildir(const struct mailbox_msg *msg, const char *dir,
-    struct mailbox_result *res)
+/*
+ * maildir_fits - the quota check of a Maildir++ delivery, between the
+ * write into tmp/ and the link into new/: the file's size is then known
+ * exactly.  0 when it fits (*size set), -1 with res set.
+ */
+static int
+maildir_fits(const char *base, const char *tmp, long long quota,
+    long long *size, struct mailbox_result *res, int *status)
+{
+	struct maildirsize u;
+	struct stat	 st;
+
+	if (stat(tmp, &st) == -1) {
+		*status = result_errno(res, errno, "maildir stat", base);
+		return -1;
+	}
+	*size = st.st_size;
+	if (maildirsize_usage(base, quota, &u) == -1) {
+		*status = result_errno(res, errno, "maildirsize", base);
+		return -1;
+	}
+	if (!maildirsize_fits(&u, quota, *size)) {
+		snprintf(res->dsn, sizeof(res->dsn), "4.2.2");
+		snprintf(res->reply, sizeof(res->reply), "Mailbox full: "
+		    "%lld of %lld bytes in use, the message has %lld",
+		    u.bytes, quota, *size);
+		*status = DELIVER_TEMPFAIL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * maildir_deliver - tmp/, then new/ (see the top).  With a quota (> 0),
+ * the message must fit (4.2.2 "Mailbox full" else), its name carries
+ * ",S=<size>" and maildirsize gets its line (maildirsize.h).
+ */
+static int
+maildir_deliver(const struct mailbox_msg *msg, const char *dir,
+    long long quota, struct mailbox_result *res)
 {
 	static unsigned	 counter;
 	static struct outbuf ob;
 	char		 base[PATH_MAX], host[512], name[768];
 	char		 tmp[PATH_MAX + 800], new[PATH_MAX + 800];
 	struct timespec	 ts;
+	long long	 size = 0;
 	size_t		 len;
+	int		 st;
 
 	len = snprintf(base, sizeof(base), "%s", dir);
 	while (len > 1 && base[len - 1] == '/')
@@ -336,7 +376,6 @@ mailbox_maildir(const struct mailbox_msg *msg, const char *dir,
 	    (long long)ts.tv_sec, ts.tv_nsec / 1000, (long)getpid(),
 	    ++counter, host);
 	snprintf(tmp, sizeof(tmp), "%s/tmp/%s", base, name);
-	snprintf(new, sizeof(new), "%s/new/%s", base, name);
 	memset(&ob, 0, sizeof(ob));
 	/* The directories are made when missing, not tried every time. */
 	if (maildir_write(msg, tmp, &ob) == -1) {
@@ -348,6 +387,16 @@ mailbox_maildir(const struct mailbox_msg *msg, const char *dir,
 		if (maildir_write(msg, tmp, &ob) == -1)
 			goto fail;
 	}
+	if (quota > 0 && maildir_fits(base, tmp, quota, &size, res, &st) ==
+	    -1) {
+		unlink(tmp);
+		return st;
+	}
+	if (quota > 0)
+		snprintf(new, sizeof(new), "%s/new/%s,S=%lld", base, name,
+		    size);
+	else
+		snprintf(new, sizeof(new), "%s/new/%s", base, name);
 	/* link(2) never replaces a file; rename where links are refused. */
 	if (link(tmp, new) == -1) {
 		if (errno == EEXIST || rename(tmp, new) == -1)
@@ -357,12 +406,28 @@ mailbox_maildir(const struct mailbox_msg *msg, const char *dir,
 	if (snprintf(tmp, sizeof(tmp), "%s/new", base) > 0 &&
 	    fsync_dir(tmp) == -1)
 		return result_errno(res, errno, "maildir fsync", base);
+	if (quota > 0 && maildirsize_append(base, size, 1) == -1)
+		log_warn("%s/maildirsize", base);
 	return result_set(res, DELIVER_OK, "2.0.0", "delivered to maildir%s",
 	    "");
 fail:
 	result_errno(res, errno, "maildir write", base);
 	unlink(tmp);
 	return DELIVER_TEMPFAIL;
+}
+
+int
+mailbox_maildir(const struct mailbox_msg *msg, const char *dir,
+    struct mailbox_result *res)
+{
+	return maildir_deliver(msg, dir, 0, res);
+}
+
+int
+mailbox_maildir_quota(const struct mailbox_msg *msg, const char *dir,
+    long long quota, struct mailbox_result *res)
+{
+	return maildir_deliver(msg, dir, quota, res);
 }
 
 static void

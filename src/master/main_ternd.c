@@ -6,8 +6,9 @@
  *	ternd -V
  *
  * -f stays in the foreground and logs to standard error; -d adds debug
- * lines; -n checks the configuration (and the aliases and transport files
- * it names) and exits, warning about a relayhost that is an address
+ * lines; -n checks the configuration (and the aliases, transport,
+ * auth_users and virtual_aliases files it names, and virtual_user) and
+ * exits, warning about a relayhost that is an address
  * without brackets; -P prints every key with its effective value; -V
  * prints the version and whether TLS is built in.
  */
@@ -28,6 +29,7 @@
 #include "log.h"
 #include "master.h"
 #include "priv.h"
+#include "valias.h"
 #include "senderlogin.h"
 #include "spool.h"
 #include "tls.h"
@@ -127,8 +129,62 @@ check_tls(const struct config *cfg)
 }
 
 /*
- * check_auth - with a submission listener, auth_users must load (and
- * should name someone); sender_login, when set, must parse.
+ * check_virtual - with virtual domains: virtual_user must exist and be
+ * neither root, nor `user`, nor default_privs (by uid; config.c
+ * compared the names), and virtual_aliases must parse (a key outside
+ * the virtual domains is a warning: it is never used).
+ */
+static int
+check_virtual(const struct config *cfg)
+{
+	struct passwd	*pw;
+	struct valias	*t;
+	const char	*key;
+	char		 err[1024];
+	uid_t		 uid;
+	int		 rc = 0;
+
+	if (cfg->virtual_domains.n == 0) {
+		if (cfg->virtual_aliases[0] != '\0')
+			fprintf(stderr, "ternd: %s: warning: virtual_aliases "
+			    "without virtual_domains is never used\n",
+			    cfg->path);
+		return 0;
+	}
+	if ((pw = getpwnam(cfg->virtual_user)) == NULL) {
+		fprintf(stderr, "ternd: %s: %svirtual_user %s does not exist "
+		    "(useradd -r %s)\n", cfg->path, geteuid() == 0 ? "" :
+		    "warning: ", cfg->virtual_user, cfg->virtual_user);
+		if (geteuid() == 0)
+			rc = EX_CONFIG;
+	} else {
+		uid = pw->pw_uid;
+		if (uid == 0 || ((pw = getpwnam(cfg->user)) != NULL &&
+		    pw->pw_uid == uid) || ((pw = getpwnam(
+		    cfg->default_privs)) != NULL && pw->pw_uid == uid)) {
+			fprintf(stderr, "ternd: %s: virtual_user %s has the "
+			    "uid of root, user or default_privs\n", cfg->path,
+			    cfg->virtual_user);
+			rc = EX_CONFIG;
+		}
+	}
+	if ((t = valias_open(cfg->virtual_aliases, err, sizeof(err))) ==
+	    NULL) {
+		fprintf(stderr, "ternd: %s: virtual_aliases: %s\n", cfg->path,
+		    err);
+		return EX_CONFIG;
+	}
+	if ((key = valias_foreign_key(t, cfg)) != NULL)
+		fprintf(stderr, "ternd: %s: warning: virtual_aliases: %s is "
+		    "not in virtual_domains: never used\n", cfg->path, key);
+	valias_free(t);
+	return rc;
+}
+
+/*
+ * check_auth - with a submission listener or virtual domains,
+ * auth_users must load (and should name someone); sender_login, when
+ * set, must parse.
  */
 static int
 check_auth(const struct config *cfg)
@@ -137,7 +193,8 @@ check_auth(const struct config *cfg)
 	char	 err[1024];
 	int	 rc = 0;
 
-	if (cfg->submission_listen.n > 0 || cfg->smtps_listen.n > 0) {
+	if (cfg->submission_listen.n > 0 || cfg->smtps_listen.n > 0 ||
+	    cfg->virtual_domains.n > 0) {
 		if ((af = authfile_open(cfg->auth_users, err,
 		    sizeof(err))) == NULL) {
 			fprintf(stderr, "ternd: %s: auth_users: %s\n",
@@ -189,6 +246,8 @@ check_files(const struct config *cfg)
 	if (check_tls(cfg) != 0)
 		rc = EX_CONFIG;
 	if (check_auth(cfg) != 0)
+		rc = EX_CONFIG;
+	if (check_virtual(cfg) != 0)
 		rc = EX_CONFIG;
 	return rc;
 }

@@ -156,8 +156,9 @@ child_setup(struct master *m, const char *proc, int keep_queue_sock)
 	close(m->queue_sock);
 	if (!keep_queue_sock)
 		close(m->queue_child);
-	/* only an smtpd asks the password checker */
-	if (strcmp(proc, "smtpd") != 0 && m->ac.fd != -1)
+	/* only an smtpd and a virtual delivery job ask the checker */
+	if (strcmp(proc, "smtpd") != 0 && strcmp(proc, "virtual") != 0 &&
+	    m->ac.fd != -1)
 		close(m->ac.fd);
 	/* Another worker's control socket must close when the master's does. */
 	for (i = 0; i < m->nchildren; i++)
@@ -598,7 +599,11 @@ local_request(struct master *m)
 	if ((pid = fork()) == -1)
 		log_warn("fork local delivery job");
 	else if (pid == 0) {
-		child_setup(m, "local", 0);
+		/* A virtual job asks the current checker (-1 while it
+		 * restarts: deferred), so no runner holds a stale one. */
+		child_setup(m, job.kind == LOCAL_JOB_VIRTUAL ? "virtual" :
+		    "local", 0);
+		local_job_auth_fd(job.kind == LOCAL_JOB_VIRTUAL ? m->ac.fd : -1);
 		_exit(local_job_exec(m->cfg, &job, fds[0], fds[1]));
 	} else
 		child_add(m, pid, CHILD_LOCAL, NULL, -1);
@@ -715,12 +720,18 @@ tls_load(struct master *m)
 	return 0;
 }
 
-/* AUTH is offered on the submission listeners: the checker must run. */
+/*
+ * The checker must run when AUTH is offered on the submission listeners,
+ * or when there are virtual domains: RCPT and their deliveries ask it
+ * which accounts exist.
+ */
 static int
 auth_wanted(const struct master *m)
 {
 	size_t	 i;
 
+	if (m->cfg->virtual_domains.n > 0)
+		return 1;
 	for (i = 0; i < m->nlisten; i++)
 		if (m->listen_port[i] != SMTPD_PORT_MX)
 			return 1;

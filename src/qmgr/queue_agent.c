@@ -43,7 +43,8 @@
 #include "relayauth.h"
 #include "transport.h"
 
-/* rcpt_dest - the destination of addr: "local" or its lower-cased domain */
+/* rcpt_dest - the destination of addr: "local" (a local or virtual
+ * domain: the local agent) or its lower-cased domain */
 static int
 rcpt_dest(const struct config *cfg, const char *addr, char *dest,
     size_t len)
@@ -51,7 +52,8 @@ rcpt_dest(const struct config *cfg, const char *addr, char *dest,
 	const char *at = strrchr(addr, '@');
 	size_t	 i;
 
-	if (at == NULL || config_is_local_domain(cfg, at + 1)) {
+	if (at == NULL || config_is_local_domain(cfg, at + 1) ||
+	    config_is_virtual_domain(cfg, at + 1)) {
 		snprintf(dest, len, "local");
 		return 1;
 	}

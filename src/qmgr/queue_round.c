@@ -16,8 +16,9 @@
  * failure notice that cannot be enqueued leaves its recipients deferred.
  *
  * Expiry (decision): a recipient still undelivered when its message
- * expires fails with status 4.4.7 (RFC 3463 3.5, delivery time expired)
- * and the last deferral reply as diagnostic.  A notice (sender <>) that
+ * expires fails with status 4.4.7 (RFC 3463 3.5, delivery time expired),
+ * or 5.2.2 when its last deferral was 4.2.2 (a full mailbox, RFC 3463
+ * 3.3), and the last deferral reply as diagnostic.  A notice (sender <>) that
  * fails is reported once to double_bounce; a failed notice to
  * double_bounce itself, or with double_bounce empty, is logged and
  * dropped.  NOTIFY (RFC 3461 4.1) picks the recipients of each notice;
@@ -158,11 +159,17 @@ queue_double_bounce(struct queue *q, struct qmsg *m, time_t now)
 	return queue_notify(q, m, to, NOTICE_DOUBLE, now);
 }
 
-/* queue_expire - undelivered recipients of an expired message fail */
+/*
+ * queue_expire - undelivered recipients of an expired message fail:
+ * 4.4.7 (delivery time expired), except that a mailbox that stayed full
+ * (its last deferral 4.2.2, a quota) is 5.2.2 (RFC 3463 3.3), as
+ * Postfix reports it.
+ */
 static void
 queue_expire(struct queue *q, struct qmsg *m, time_t now)
 {
 	struct state_rcpt *sr;
+	const char *dsn;
 	size_t	 i;
 
 	if (m->held || !retry_is_expired(q->cfg, m->arrival, now,
@@ -172,11 +179,12 @@ queue_expire(struct queue *q, struct qmsg *m, time_t now)
 		sr = &m->st.rcpt[i];
 		if (!queue_rcpt_is_undelivered(sr))
 			continue;
-		log_info("%s: to=<%s>, relay=none, delay=%lld, dsn=4.4.7, "
+		dsn = strcmp(sr->dsn, "4.2.2") == 0 ? "5.2.2" : "4.4.7";
+		log_info("%s: to=<%s>, relay=none, delay=%lld, dsn=%s, "
 		    "status=expired, returned to sender (%s)", m->id,
-		    m->env.rcpt[i].addr, (long long)(now - m->arrival),
+		    m->env.rcpt[i].addr, (long long)(now - m->arrival), dsn,
 		    sr->reply[0] ? sr->reply : "delivery time expired");
-		queue_rcpt_set(m, i, RCPT_FAILED, "4.4.7");
+		queue_rcpt_set(m, i, RCPT_FAILED, dsn);
 	}
 }
 

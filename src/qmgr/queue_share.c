@@ -36,7 +36,8 @@ share_key(const struct queue *q, const struct qmsg *m)
 		if (!queue_rcpt_waits(m, i))
 			continue;
 		at = strrchr(m->env.rcpt[i].addr, '@');
-		if (at == NULL || config_is_local_domain(q->cfg, at + 1))
+		if (at == NULL || config_is_local_domain(q->cfg, at + 1) ||
+		    config_is_virtual_domain(q->cfg, at + 1))
 			return NULL;
 		if (first == NULL)
 			first = at + 1;

@@ -57,6 +57,7 @@
 
 #include "addr.h"
 #include "aliases.h"
+#include "auth.h"
 #include "config.h"
 #include "envelope.h"
 #include "iobuf.h"
@@ -71,6 +72,10 @@
 #include "spool.h"
 #include "text.h"
 #include "tls.h"
+#include "valias.h"
+
+/* The checker's answer about an account at RCPT time, at most. */
+#define VIRTUAL_TIMEOUT_MS	10000
 
 #define ANY	((1 << SMTP_INIT) | (1 << SMTP_READY) | (1 << SMTP_MAIL) | \
 		    (1 << SMTP_RCPT) | (1 << SMTP_BDAT))
@@ -385,15 +390,43 @@ local_exists(const struct smtp_session *s, const char *addr)
 	return getpwnam(local) != NULL;
 }
 
+/*
+ * virtual_exists - an address of a virtual domain: an entry (exact or
+ * catch-all) of virtual_aliases, or an account the checker knows.  -1:
+ * cannot tell now.
+ */
+static int
+virtual_exists(const struct smtp_session *s, const char *addr)
+{
+	struct auth_account acct;
+	char	 lower[ADDR_MAX], base[ADDR_MAX], *p;
+	int	 r;
+
+	if ((r = valias_exists(s->cfg, addr)) != 0)
+		return r;
+	snprintf(lower, sizeof(lower), "%s", addr);
+	for (p = lower; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if ((r = auth_lookup(s->ctx->auth_fd, lower, &acct,
+	    VIRTUAL_TIMEOUT_MS)) != 0 ||
+	    valias_base(lower, s->cfg->recipient_delimiter[0], base,
+	    sizeof(base)) == -1)
+		return r;
+	/* bob+tag@: bob's entry or account (valias.h) */
+	if ((r = valias_exists(s->cfg, base)) != 0)
+		return r;
+	return auth_lookup(s->ctx->auth_fd, base, &acct, VIRTUAL_TIMEOUT_MS);
+}
+
 /* Check one recipient; replies itself and returns 0 if refused. */
 static int
 rcpt_allowed(struct smtp_session *s, const char *addr)
 {
 	const char *domain = addr_domain(addr);
 	char	 why[ADDR_MAX + 128];
-	int	 r;
+	int	 r, virt = config_is_virtual_domain(s->cfg, domain);
 
-	if (!config_is_local_domain(s->cfg, domain) ||
+	if ((!virt && !config_is_local_domain(s->cfg, domain)) ||
 	    addr_has_routing(addr)) {
 		if (s->trusted)
 			return 1;
@@ -401,7 +434,7 @@ rcpt_allowed(struct smtp_session *s, const char *addr)
 		    "denied", addr);
 		goto refuse;
 	}
-	if ((r = local_exists(s, addr)) == 1)
+	if ((r = virt ? virtual_exists(s, addr) : local_exists(s, addr)) == 1)
 		return 1;
 	if (r == -1) {
 		snprintf(why, sizeof(why), "451 4.3.0 <%s>: Temporary lookup "
@@ -409,7 +442,8 @@ rcpt_allowed(struct smtp_session *s, const char *addr)
 		goto refuse;
 	}
 	snprintf(why, sizeof(why), "550 5.1.1 <%s>: Recipient address "
-	    "rejected: User unknown in local recipient table", addr);
+	    "rejected: User unknown in %s table", addr, virt ?
+	    "virtual mailbox" : "local recipient");
 refuse:
 	smtp_reply(s, "%s", why);
 	log_reject(s, "RCPT", why, addr);

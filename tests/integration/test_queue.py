@@ -36,10 +36,7 @@ def relay(st, port, **kw):
 
 
 def mailq(t):
-    p = subprocess.run([os.path.join(harness.BIN, "mailq"), "-C",
-                        t.conf_path, "-j"], capture_output=True, timeout=30)
-    assert p.returncode == 0, p.stderr
-    return [json.loads(l) for l in p.stdout.decode().splitlines() if l]
+    return harness.mailq_json(t)
 
 
 def test_down_then_up():

@@ -548,6 +548,50 @@ test_checker_concurrent(void)
 	reap(pid);
 }
 
+static void
+test_checker_lookup(void)
+{
+	struct auth_checker ac;
+	struct auth_account acct;
+	char	 text[2048], err[512];
+	pid_t	 pid;
+
+	auth_checker_init(&ac);
+	snprintf(text, sizeof(text), "alice:%s\n"
+	    "bob@example.org:%s:quota=10M\n"
+	    "carol@example.org:!%s:mailbox=/srv/mail/carol/ quota=1K\n",
+	    hash("$6$", "a"), hash("$6$", "b"), hash("$6$", "c"));
+	pid = start(&ac, put("passwd", text), err, sizeof(err));
+	CHECK(pid > 0);
+	if (pid <= 0) {
+		printf("  start: %s\n", err);
+		return;
+	}
+	memset(&acct, 'x', sizeof(acct));
+	CHECK(auth_lookup(ac.fd, "bob@example.org", &acct, 5000) == 1);
+	CHECK(acct.quota == 10LL * 1024 * 1024 && acct.mailbox[0] == '\0');
+	/* locked: still an account (mail is taken, logins are not) */
+	CHECK(auth_lookup(ac.fd, "carol@example.org", &acct, 5000) == 1);
+	CHECK(acct.quota == 1024 &&
+	    strcmp(acct.mailbox, "/srv/mail/carol/") == 0);
+	CHECK(auth_lookup(ac.fd, "alice", &acct, 5000) == 1 &&
+	    acct.quota == 0);
+	CHECK(auth_lookup(ac.fd, "dave@example.org", &acct, 5000) == 0);
+	CHECK(auth_lookup(ac.fd, "Bob@example.org", &acct, 5000) == 0);
+	CHECK(auth_lookup(ac.fd, "", &acct, 5000) == 0);
+	CHECK(auth_lookup(ac.fd, "a b", &acct, 5000) == 0);
+	/* malformed lookups get "N", never a hash */
+	CHECK(raw_request(ac.fd, "Lbob@example.org", 16) == 'N');
+	CHECK(raw_request(ac.fd, "L", 1) == 'N');
+	CHECK(raw_request(ac.fd, "Lbob@example.org\0x\0", 19) == 'N');
+	CHECK(auth_lookup(-1, "bob@example.org", &acct, 5000) == -1);
+	auth_checker_stop(&ac);
+	CHECK(WIFEXITED(reap(pid)));
+	CHECK(auth_checker_reaped(&ac, pid, 0) == 1);
+	/* no checker behind the descriptor any more: -1 at once */
+	CHECK(auth_lookup(ac.fd, "bob@example.org", &acct, 5000) == -1);
+}
+
 int
 main(void)
 {
@@ -568,6 +612,7 @@ main(void)
 	RUN(test_load);
 	RUN(test_checker_answers);
 	RUN(test_checker_refuses_bad_requests);
+	RUN(test_checker_lookup);
 	RUN(test_dead_checker);
 	RUN(test_checker_start_errors);
 	RUN(test_checker_reload);
