@@ -25,6 +25,10 @@
  * A request is one record, a type byte and its arguments, carrying, by
  * SCM_RIGHTS, one end of a socket pair the requester made for it:
  *	'A' "user\0password\0"	is this user's password? (auth_check)
+ *	'P' "user\0password\0"	a POP3 login (auth_pop3): after its 'Y'
+ *				the checker sends the master a struct
+ *				auth_grant with the passed end, which
+ *				becomes the session's socket
  * The answer, for 'A' one byte 'Y', 'N' or 'T' (temporary failure),
  * goes back on that end alone, so
  * it cannot reach another session, and no process can read another
@@ -40,11 +44,30 @@
 
 #include "config.h"
 
+#define AUTH_GRANT_NAME		256	/* AUTH_USER_MAX + 1 (authfile.h) */
+#define AUTH_GRANT_PATH		1024	/* AUTH_PATH_MAX + 1 */
+
 /* The first byte of a request to the checker. */
 #define AUTH_REQ_CHECK		'A'
+#define AUTH_REQ_POP3		'P'
+
+/*
+ * What the checker sends the master on the grant channel for a right
+ * 'P' password, with the requester's socket end: the master checks it
+ * field by field (each string NUL-ended within its field) and forks the
+ * mailbox process of the session on that end (pop3.h).
+ */
+enum auth_grant_kind { AUTH_GRANT_UNIX = 1, AUTH_GRANT_VIRTUAL = 2 };
+
+struct auth_grant {
+	int	 kind;			/* enum auth_grant_kind */
+	char	 account[AUTH_GRANT_NAME];
+	char	 maildir[AUTH_GRANT_PATH];	/* virtual: absolute */
+};
 
 struct auth_checker {
 	int	 fd;		/* client end for smtpds; -1: no checker */
+	int	 grant_fd;	/* the master's end of the grant channel */
 	pid_t	 pid;		/* the current checker, -1 none */
 	time_t	 started;
 	time_t	 restart_at;	/* when restart_pending */
@@ -89,5 +112,16 @@ void	auth_checker_stop(struct auth_checker *);
  */
 int	auth_check(int fd, const char *user, const char *password,
 	    int timeout_ms);
+/*
+ * auth_pop3 - the same for a POP3 login: on 1, *session is the socket
+ * the mailbox process will answer on (its first line "+OK" or "-ERR").
+ */
+int	auth_pop3(int fd, const char *user, const char *password,
+	    int timeout_ms, int *session);
+/*
+ * auth_grant_recv - in the master: one grant off the grant channel, its
+ * strings NUL-ended; 0 and *fd the session's socket, -1 nothing valid.
+ */
+int	auth_grant_recv(int grant_fd, struct auth_grant *, int *fd);
 
 #endif

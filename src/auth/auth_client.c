@@ -76,3 +76,37 @@ auth_check(int fd, const char *user, const char *password, int timeout_ms)
 	close(sp[0]);
 	return rc;
 }
+
+int
+auth_pop3(int fd, const char *user, const char *password, int timeout_ms,
+    int *session)
+{
+	char	 req[1 + AUTH_USER_MAX + 1 + AUTH_PASS_MAX + 1];
+	size_t	 ulen = strlen(user), plen = strlen(password);
+	int	 sp[2], rc;
+
+	*session = -1;
+	if (!authfile_user_ok(user, ulen) || plen == 0 ||
+	    plen > AUTH_PASS_MAX)
+		return 0;
+	if (fd < 0) {
+		errno = ECONNREFUSED;
+		return -1;
+	}
+	/* A stream: after the answer it carries the whole session. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+		return -1;
+	req[0] = AUTH_REQ_POP3;
+	memcpy(req + 1, user, ulen + 1);
+	memcpy(req + 1 + ulen + 1, password, plen + 1);
+	rc = fdpass_send(fd, req, 1 + ulen + plen + 2, sp[1]);
+	explicit_bzero(req, sizeof(req));
+	close(sp[1]);
+	if (rc == 0)
+		rc = auth_wait(sp[0], timeout_ms < 0 ? 0 : timeout_ms);
+	if (rc == 1)
+		*session = sp[0];
+	else
+		close(sp[0]);
+	return rc;
+}
