@@ -15,6 +15,7 @@
  * nothing deleted.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +83,7 @@ cmd_stat(struct mbox_session *s)
 static void
 cmd_list(struct mbox_session *s, const char *arg, int uidl)
 {
-	char	 uid[POP3_UIDL_MAX + 1];
+	char	 uid[NAME_MAX + 1];	/* POP3_UIDL_MAX: see tern(8), POP3 */
 	struct pop3_msg *m;
 	size_t	 i;
 
