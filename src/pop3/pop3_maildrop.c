@@ -200,7 +200,7 @@ pop3_msgno(const char *s, size_t max)
 	if (s == NULL || *s < '1' || *s > '9')
 		return 0;
 	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > max)
+		if (v > (max - (size_t)(*s - '0')) / 10)
 			return 0;
 		v = v * 10 + (size_t)(*s - '0');
 	}

@@ -489,3 +489,55 @@ def test_pop3_mbox_user_refused():
         except poplib.error_proto as e:
             assert e.args[0].startswith(b"-ERR [SYS/PERM]")
         assert wait_log(t, "POP3 serves Maildir mailboxes only")
+
+
+def test_pop3_virtual_accounts():
+    """Accounts of virtual_domains: the Maildir of mailbox=, else of
+    virtual_mailbox_path with %d and %u lower-cased, served as
+    virtual_user (under root: check /proc)."""
+    d = harness.tempdir()
+    owner = ThrowawayUser(d)
+    try:
+        vdir = os.path.join(d, "vhosts")
+        os.makedirs(os.path.join(vdir, "example.org"))
+        bob = Box(type("U", (), dict(home=os.path.join(d, "bob"),
+                                     uid=owner.uid, gid=owner.gid))())
+        for p in (vdir, os.path.join(vdir, "example.org"),
+                  os.path.join(d, "bob")):
+            if IS_ROOT:
+                os.chown(p, owner.uid, owner.gid)
+        bob.add(message(1))
+        pw = os.path.join(d, "passwd")
+        with open(pw, "w") as f:
+            f.write("bob@example.org:%s:mailbox=%s/\n" % (
+                harness.sha512_hash(PASSWORD), bob.path))
+            f.write("Carol@Example.ORG:%s\n" % harness.sha512_hash(PASSWORD))
+        p3 = harness.free_port()
+        with Tern(pop3_listen="127.0.0.1:%d" % p3, auth_users=pw,
+                  pop3_loopback_plaintext="yes",
+                  virtual_domains="example.org",
+                  virtual_user=owner.name if IS_ROOT else "vmail",
+                  virtual_mailbox_path=vdir + "/%d/%u/") as t:
+            before = session_pids(t, None)
+            c = poplib.POP3("127.0.0.1", p3, timeout=15)
+            c.user("bob@example.org")
+            c.pass_(PASSWORD)
+            assert retr_bytes(c, 1) == crlf(message(1))
+            if IS_ROOT:
+                uids = set()
+                for p in session_pids(t, before):
+                    with open("/proc/%d/status" % p) as f:
+                        uids.add(int([l for l in f if l.startswith("Uid:")]
+                                     [0].split()[1]))
+                assert owner.uid in uids, uids
+            c.quit()
+            c = poplib.POP3("127.0.0.1", p3, timeout=15)
+            c.user("Carol@Example.ORG")
+            c.pass_(PASSWORD)
+            assert c.stat() == (0, 0)
+            c.quit()
+            assert os.path.isdir(os.path.join(vdir, "example.org", "carol",
+                                              "cur"))
+    finally:
+        owner.remove()
+        shutil.rmtree(d, ignore_errors=True)
