@@ -541,3 +541,24 @@ def test_pop3_virtual_accounts():
     finally:
         owner.remove()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_pop3_config_checks():
+    """ternd -n: pop3s_listen needs a certificate, and a POP3 listener
+    needs auth_users."""
+    t = Tern(start=False, pop3s_listen="127.0.0.1:%d" % harness.free_port())
+    try:
+        r = subprocess.run([os.path.join(harness.BIN, "ternd"), "-n", "-c",
+                            t.conf_path], capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode != 0
+        assert "pop3s_listen needs smtpd_tls_cert_file" in r.stderr, r.stderr
+        t.write_conf(pop3s_listen="", pop3_listen="127.0.0.1:%d" %
+                     harness.free_port(), auth_users=os.path.join(
+                         t.dir, "missing"))
+        r = subprocess.run([os.path.join(harness.BIN, "ternd"), "-n", "-c",
+                            t.conf_path], capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode != 0 and "auth_users" in r.stderr, r.stderr
+    finally:
+        shutil.rmtree(t.dir, ignore_errors=True)
