@@ -108,4 +108,12 @@ int	pop3_parse(char *line, char **verb, char *arg[2]);
 /* pop3_msgno - a message number "1".."max": the number, else 0. */
 size_t	pop3_msgno(const char *s, size_t max);
 
+struct iobuf;
+/* pop3_reply - one response line, CRLF added. */
+void	pop3_reply(struct iobuf *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* pop3_getline - iobuf_getline() with the CRLF (or LF) cut off and the
+ * line NUL-ended: its length, or -1. */
+ssize_t	pop3_getline(struct iobuf *, size_t max, char **line, int *toolong);
+
 #endif

@@ -49,13 +49,21 @@ auth_wait(int fd, int timeout_ms)
 	return -1;	/* it died with our request, or said 'T' */
 }
 
-int
-auth_check(int fd, const char *user, const char *password, int timeout_ms)
+/*
+ * auth_request - send one request of type with its own socket pair of
+ * socktype, and wait for the answer on it: 1, 0 or -1 as auth_check().
+ * On 1 with keep set, *keep is our end, left open for what follows.
+ */
+static int
+auth_request(int fd, char type, const char *user, const char *password,
+    int socktype, int timeout_ms, int *keep)
 {
 	char	 req[1 + AUTH_USER_MAX + 1 + AUTH_PASS_MAX + 1];
 	size_t	 ulen = strlen(user), plen = strlen(password);
 	int	 sp[2], rc;
 
+	if (keep != NULL)
+		*keep = -1;
 	if (!authfile_user_ok(user, ulen) || plen == 0 ||
 	    plen > AUTH_PASS_MAX)
 		return 0;	/* no entry of the file can match */
@@ -63,9 +71,9 @@ auth_check(int fd, const char *user, const char *password, int timeout_ms)
 		errno = ECONNREFUSED;
 		return -1;
 	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1)
+	if (socketpair(AF_UNIX, socktype | SOCK_CLOEXEC, 0, sp) == -1)
 		return -1;
-	req[0] = AUTH_REQ_CHECK;
+	req[0] = type;
 	memcpy(req + 1, user, ulen + 1);
 	memcpy(req + 1 + ulen + 1, password, plen + 1);
 	rc = fdpass_send(fd, req, 1 + ulen + plen + 2, sp[1]);
@@ -73,40 +81,25 @@ auth_check(int fd, const char *user, const char *password, int timeout_ms)
 	close(sp[1]);		/* the checker's copy is its only one */
 	if (rc == 0)
 		rc = auth_wait(sp[0], timeout_ms < 0 ? 0 : timeout_ms);
-	close(sp[0]);
+	if (rc == 1 && keep != NULL)
+		*keep = sp[0];
+	else
+		close(sp[0]);
 	return rc;
 }
 
 int
+auth_check(int fd, const char *user, const char *password, int timeout_ms)
+{
+	return auth_request(fd, AUTH_REQ_CHECK, user, password,
+	    SOCK_SEQPACKET, timeout_ms, NULL);
+}
+
+/* A stream: after the answer it carries the whole POP3 session. */
+int
 auth_pop3(int fd, const char *user, const char *password, int timeout_ms,
     int *session)
 {
-	char	 req[1 + AUTH_USER_MAX + 1 + AUTH_PASS_MAX + 1];
-	size_t	 ulen = strlen(user), plen = strlen(password);
-	int	 sp[2], rc;
-
-	*session = -1;
-	if (!authfile_user_ok(user, ulen) || plen == 0 ||
-	    plen > AUTH_PASS_MAX)
-		return 0;
-	if (fd < 0) {
-		errno = ECONNREFUSED;
-		return -1;
-	}
-	/* A stream: after the answer it carries the whole session. */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
-		return -1;
-	req[0] = AUTH_REQ_POP3;
-	memcpy(req + 1, user, ulen + 1);
-	memcpy(req + 1 + ulen + 1, password, plen + 1);
-	rc = fdpass_send(fd, req, 1 + ulen + plen + 2, sp[1]);
-	explicit_bzero(req, sizeof(req));
-	close(sp[1]);
-	if (rc == 0)
-		rc = auth_wait(sp[0], timeout_ms < 0 ? 0 : timeout_ms);
-	if (rc == 1)
-		*session = sp[0];
-	else
-		close(sp[0]);
-	return rc;
+	return auth_request(fd, AUTH_REQ_POP3, user, password, SOCK_STREAM,
+	    timeout_ms, session);
 }

@@ -67,20 +67,8 @@ struct login {
 	time_t			 start;
 };
 
-static void
-reply(struct login *l, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-reply(struct login *l, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	iobuf_vprintf(&l->io, fmt, ap);
-	va_end(ap);
-	iobuf_write(&l->io, "\r\n", 2);
-}
+/* One response line to the client (pop3_reply). */
+#define reply(x, ...)	pop3_reply(&(x)->io, __VA_ARGS__)
 
 /* USER, PASS and AUTH in plaintext: only from loopback, when allowed. */
 static int
@@ -406,7 +394,7 @@ cmd_auth(struct login *l, char *mech, char *initial)
 	}
 	if (initial == NULL) {
 		reply(l, "+ ");
-		if ((n = iobuf_getline(&l->io, AUTH_LINE, &line,
+		if ((n = pop3_getline(&l->io, AUTH_LINE, &line,
 		    &toolong)) == -1) {
 			l->quit = 1;
 			return;
@@ -415,9 +403,6 @@ cmd_auth(struct login *l, char *mech, char *initial)
 			reply(l, "-ERR Line too long.");
 			return;
 		}
-		line[--n] = '\0';
-		if (n > 0 && line[n - 1] == '\r')
-			line[--n] = '\0';
 		initial = line;
 	}
 	if (strcmp(initial, "*") == 0) {
@@ -539,16 +524,13 @@ pop3_login_serve(const struct config *cfg, struct tls_ctx *tls, int auth_fd,
 	}
 	reply(&l, "+OK tern POP3 ready.");
 	while (!l.quit) {
-		if ((n = iobuf_getline(&l.io, POP3_LINE_MAX, &line,
+		if ((n = pop3_getline(&l.io, POP3_LINE_MAX, &line,
 		    &toolong)) == -1)
 			break;
 		if (toolong) {
 			reply(&l, "-ERR Line too long.");
 			continue;
 		}
-		line[--n] = '\0';
-		if (n > 0 && line[n - 1] == '\r')
-			line[--n] = '\0';
 		command(&l, line);
 	}
 	if (l.quit != 2) {

@@ -37,20 +37,8 @@ struct mbox_session {
 	unsigned long long	 retr, retr_bytes, top, top_bytes;
 };
 
-static void
-reply(struct mbox_session *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-reply(struct mbox_session *s, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	iobuf_vprintf(&s->io, fmt, ap);
-	va_end(ap);
-	iobuf_write(&s->io, "\r\n", 2);
-}
+/* One response line to the client (pop3_reply). */
+#define reply(x, ...)	pop3_reply(&(x)->io, __VA_ARGS__)
 
 /* The message an argument names, or NULL with the -ERR sent. */
 static struct pop3_msg *
@@ -311,16 +299,13 @@ pop3_mailbox_serve(const struct config *cfg, int fd, const char *account,
 	}
 	reply(&s, "+OK Logged in.");
 	while (!s.quit && s.io.status == IOBUF_OK) {
-		if ((n = iobuf_getline(&s.io, POP3_LINE_MAX, &line,
+		if ((n = pop3_getline(&s.io, POP3_LINE_MAX, &line,
 		    &toolong)) == -1)
 			break;
 		if (toolong) {
 			reply(&s, "-ERR Line too long.");
 			continue;
 		}
-		line[--n] = '\0';
-		if (n > 0 && line[n - 1] == '\r')
-			line[--n] = '\0';
 		command(&s, line);
 	}
 	if (!s.quit)

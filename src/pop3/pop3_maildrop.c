@@ -28,11 +28,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "iobuf.h"
 #include "pop3.h"
 #include "text.h"
 
@@ -207,6 +209,45 @@ pop3_msgno(const char *s, size_t max)
 	return *s == '\0' && v <= max ? v : 0;
 }
 
+void
+pop3_reply(struct iobuf *io, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	iobuf_vprintf(io, fmt, ap);
+	va_end(ap);
+	iobuf_write(io, "\r\n", 2);
+}
+
+ssize_t
+pop3_getline(struct iobuf *io, size_t max, char **line, int *toolong)
+{
+	ssize_t	 n;
+
+	if ((n = iobuf_getline(io, max, line, toolong)) == -1 || *toolong)
+		return n;
+	(*line)[--n] = '\0';
+	if (n > 0 && (*line)[n - 1] == '\r')
+		(*line)[--n] = '\0';
+	return n;
+}
+
+/* sub_open - a subdirectory of the Maildir for readdir(), or NULL. */
+static DIR *
+sub_open(int dirfd, const char *sub)
+{
+	DIR	*d;
+	int	 fd;
+
+	if ((fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL)
+		close(fd);
+	return d;
+}
+
 /* A Maildir entry: not hidden, no '/', fit for a line and a log. */
 static int
 entry_ok(const char *name)
@@ -240,14 +281,9 @@ move_new(int dirfd)
 	char	 from[NAME_MAX + 8], to[NAME_MAX + 16];
 	struct dirent *de;
 	DIR	*d;
-	int	 fd;
 
-	if ((fd = openat(dirfd, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
+	if ((d = sub_open(dirfd, "new")) == NULL)
 		return;
-	}
 	while ((de = readdir(d)) != NULL) {
 		if (!entry_ok(de->d_name))
 			continue;
@@ -274,15 +310,9 @@ scan_cur(struct maildrop *md)
 	struct pop3_msg *m;
 	size_t	 cap = 0;
 	DIR	*d;
-	int	 fd;
 
-	if ((fd = openat(md->dirfd, "cur", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1)
+	if ((d = sub_open(md->dirfd, "cur")) == NULL)
 		return -1;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
 	while ((de = readdir(d)) != NULL) {
 		if (!entry_ok(de->d_name))
 			continue;
@@ -375,14 +405,10 @@ refind(struct maildrop *md, size_t i)
 	struct dirent *de;
 	char	*name;
 	DIR	*d;
-	int	 fd, found = 0;
+	int	 found = 0;
 
-	if ((fd = openat(md->dirfd, "cur", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
+	if ((d = sub_open(md->dirfd, "cur")) == NULL)
 		return 0;
-	}
 	while (!found && (de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, m->name + 4, blen) != 0 ||
 		    (de->d_name[blen] != ':' && de->d_name[blen] != '\0') ||

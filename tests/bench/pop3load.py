@@ -16,27 +16,11 @@ import hashlib
 import json
 import os
 import socket
+import sys
 import time
 
-
-def descendants(root):
-    kids = {}
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % p) as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        kids.setdefault(ppid, []).append(int(p))
-    out, todo = set(), [root]
-    while todo:
-        for k in kids.get(todo.pop(), []):
-            if k not in out:
-                out.add(k)
-                todo.append(k)
-    return out
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mem import descendants  # noqa: E402
 
 
 def memory(pid):

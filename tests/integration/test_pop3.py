@@ -119,6 +119,18 @@ def login(t, **kw):
     return c
 
 
+def login_refused(t, why):
+    """A login with the right password that gets -ERR: its line."""
+    c = poplib.POP3("127.0.0.1", t.p3, timeout=15)
+    c.user(t.user.name)
+    try:
+        c.pass_(PASSWORD)
+    except poplib.error_proto as e:
+        c.close()
+        return e.args[0]
+    raise AssertionError("logged in: " + why)
+
+
 def raw(t, port=None):
     s = socket.create_connection(("127.0.0.1", port or t.p3), 10)
     f = s.makefile("rb")
@@ -283,13 +295,8 @@ def test_pop3_in_use():
     with pop3_tern() as t:
         t.box.add(message(1))
         c = login(t)
-        d = poplib.POP3("127.0.0.1", t.p3, timeout=15)
-        d.user(t.user.name)
-        try:
-            d.pass_(PASSWORD)
-            raise AssertionError("two sessions on one maildrop")
-        except poplib.error_proto as e:
-            assert e.args[0].startswith(b"-ERR [IN-USE]")
+        assert login_refused(t, "two sessions on one maildrop").startswith(
+            b"-ERR [IN-USE]")
         c.quit()
         d = login(t)        # free again
         d.quit()
@@ -315,6 +322,16 @@ def session_pids(t, before):
     return kids() - before
 
 
+def uids_of(pids):
+    """The real uids of the processes pids."""
+    uids = set()
+    for p in pids:
+        with open("/proc/%d/status" % p) as f:
+            uids.add(int([l for l in f if l.startswith("Uid:")][0]
+                         .split()[1]))
+    return uids
+
+
 def test_pop3_kill9_after_dele_deletes_nothing():
     with pop3_tern() as t:
         for i in range(3):
@@ -325,13 +342,8 @@ def test_pop3_kill9_after_dele_deletes_nothing():
         c.dele(2)
         pids = session_pids(t, before)
         assert len(pids) == 2, pids         # login and mailbox
-        if IS_ROOT:
-            uids = set()
-            for p in pids:
-                with open("/proc/%d/status" % p) as f:
-                    uids.add([l for l in f if l.startswith("Uid:")][0]
-                             .split()[1])
-            assert str(t.user.uid) in uids, uids
+        if IS_ROOT:     # the mailbox process is the user's
+            assert t.user.uid in uids_of(pids), uids_of(pids)
         for p in pids:
             os.kill(p, signal.SIGKILL)
         assert wait_for(lambda: not session_pids(t, before), 10)
@@ -481,13 +493,8 @@ def test_pop3_curl():
 
 def test_pop3_mbox_user_refused():
     with pop3_tern(mailbox_path="%h/mbox") as t:
-        c = poplib.POP3("127.0.0.1", t.p3, timeout=15)
-        c.user(t.user.name)
-        try:
-            c.pass_(PASSWORD)
-            raise AssertionError("an mbox served")
-        except poplib.error_proto as e:
-            assert e.args[0].startswith(b"-ERR [SYS/PERM]")
+        assert login_refused(t, "an mbox served").startswith(
+            b"-ERR [SYS/PERM]")
         assert wait_log(t, "POP3 serves Maildir mailboxes only")
 
 
@@ -524,12 +531,7 @@ def test_pop3_virtual_accounts():
             c.pass_(PASSWORD)
             assert retr_bytes(c, 1) == crlf(message(1))
             if IS_ROOT:
-                uids = set()
-                for p in session_pids(t, before):
-                    with open("/proc/%d/status" % p) as f:
-                        uids.add(int([l for l in f if l.startswith("Uid:")]
-                                     [0].split()[1]))
-                assert owner.uid in uids, uids
+                assert owner.uid in uids_of(session_pids(t, before))
             c.quit()
             c = poplib.POP3("127.0.0.1", p3, timeout=15)
             c.user("Carol@Example.ORG")
