@@ -14,6 +14,8 @@
  * In an smtpd (as `user`), which inherited ac.fd from the master:
  *	auth_check(fd, user, password, timeout_ms)	1 yes, 0 no, -1 try later
  *
+ * The grant channel of POP3 logins is made once and given to every
+ * checker, so the grants of one from before a reload still arrive.
  * Each start makes a fresh socket pair: the checker keeps one end, the
  * master keeps the other in ac.fd (non-blocking, close-on-exec) for the
  * smtpd children it forks from then on.  A checker from before a reload
@@ -68,6 +70,7 @@ struct auth_grant {
 struct auth_checker {
 	int	 fd;		/* client end for smtpds; -1: no checker */
 	int	 grant_fd;	/* the master's end of the grant channel */
+	int	 grant_peer;	/* its other end, for each new checker */
 	pid_t	 pid;		/* the current checker, -1 none */
 	time_t	 started;
 	time_t	 restart_at;	/* when restart_pending */

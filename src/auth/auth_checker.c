@@ -421,7 +421,7 @@ auth_checker_init(struct auth_checker *ac)
 {
 	memset(ac, 0, sizeof(*ac));
 	ac->fd = -1;
-	ac->grant_fd = -1;
+	ac->grant_fd = ac->grant_peer = -1;
 	ac->pid = -1;
 }
 
@@ -482,14 +482,19 @@ auth_checker_start(struct auth_checker *ac, const struct config *cfg,
 	int	 sp[2], st[2], gr[2];
 	pid_t	 pid;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, gr) == -1) {
-		snprintf(err, errlen, "socketpair: %s", strerror(errno));
-		return -1;
+	if (ac->grant_fd == -1) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+		    gr) == -1) {
+			snprintf(err, errlen, "socketpair: %s",
+			    strerror(errno));
+			return -1;
+		}
+		fcntl(gr[0], F_SETFL, O_NONBLOCK);
+		ac->grant_fd = gr[0];
+		ac->grant_peer = gr[1];
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
-		close(gr[0]);
-		close(gr[1]);
 		return -1;
 	}
 	if (pipe2(st, O_CLOEXEC) == -1) {
@@ -503,21 +508,15 @@ auth_checker_start(struct auth_checker *ac, const struct config *cfg,
 		goto fail;
 	}
 	if (pid == 0)
-		checker_main(cfg, sp[1], st[1], gr[1], uid, gid);
+		checker_main(cfg, sp[1], st[1], ac->grant_peer, uid, gid);
 	close(sp[1]);
 	close(st[1]);
-	close(gr[1]);
 	if (start_wait(pid, st[0], err, errlen) == -1) {
 		close(st[0]);
 		close(sp[0]);
-		close(gr[0]);
 		return -1;
 	}
 	close(st[0]);
-	fcntl(gr[0], F_SETFL, O_NONBLOCK);
-	if (ac->grant_fd != -1)
-		close(ac->grant_fd);
-	ac->grant_fd = gr[0];
 	/* Shared by every smtpd: a full queue must fail, not block one. */
 	fcntl(sp[0], F_SETFL, O_NONBLOCK);
 	if (ac->fd != -1)
@@ -530,8 +529,6 @@ auth_checker_start(struct auth_checker *ac, const struct config *cfg,
 fail:
 	close(sp[0]);
 	close(sp[1]);
-	close(gr[0]);
-	close(gr[1]);
 	return -1;
 }
 
@@ -559,9 +556,6 @@ auth_checker_reaped(struct auth_checker *ac, pid_t pid, int status)
 	if (ac->fd != -1)
 		close(ac->fd);	/* new smtpds get -1: "try later" at once */
 	ac->fd = -1;
-	if (ac->grant_fd != -1)
-		close(ac->grant_fd);
-	ac->grant_fd = -1;
 	if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
 		log_warnx("auth checker %ld killed by signal %d", (long)pid,
 		    WTERMSIG(status));
@@ -609,9 +603,11 @@ auth_checker_stop(struct auth_checker *ac)
 	if (ac->fd != -1)
 		close(ac->fd);
 	ac->fd = -1;
-	if (ac->grant_fd != -1)
+	if (ac->grant_fd != -1) {
 		close(ac->grant_fd);
-	ac->grant_fd = -1;
+		close(ac->grant_peer);
+	}
+	ac->grant_fd = ac->grant_peer = -1;
 }
 
 /*

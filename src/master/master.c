@@ -46,8 +46,8 @@
 #include "delivery.h"
 #include "local_job.h"
 #include "log.h"
-#include "master.h"
 #include "mailbox.h"
+#include "master.h"
 #include "netaddr.h"
 #include "pop3.h"
 #include "priv.h"
@@ -155,8 +155,10 @@ child_setup(struct master *m, const char *proc, int keep_queue_sock)
 	if (strcmp(proc, "smtpd") != 0 && strcmp(proc, "pop3-login") != 0 &&
 	    m->ac.fd != -1)
 		close(m->ac.fd);
-	if (m->ac.grant_fd != -1)
-		close(m->ac.grant_fd);	/* the checker's grants are ours */
+	if (m->ac.grant_fd != -1) {	/* the checker's grants are ours */
+		close(m->ac.grant_fd);
+		close(m->ac.grant_peer);
+	}
 	/* Another worker's control socket must close when the master's does. */
 	for (i = 0; i < m->nchildren; i++)
 		if (m->children[i].ctl != -1)

@@ -564,3 +564,20 @@ def test_pop3_config_checks():
         assert r.returncode != 0 and "auth_users" in r.stderr, r.stderr
     finally:
         shutil.rmtree(t.dir, ignore_errors=True)
+
+
+def test_pop3_login_across_reload():
+    """A connection from before a reload logs in through the checker it
+    began with; a new one through the new checker."""
+    with pop3_tern() as t:
+        t.box.add(message(1))
+        early = poplib.POP3("127.0.0.1", t.p3, timeout=15)
+        os.kill(t.proc.pid, signal.SIGHUP)
+        assert wait_log(t, "configuration reloaded")
+        early.user(t.user.name)
+        early.pass_(PASSWORD)
+        assert early.stat()[0] == 1
+        early.quit()
+        c = login(t)
+        assert c.stat()[0] == 1
+        c.quit()
