@@ -48,7 +48,7 @@
 
 #define CHECK_TIMEOUT	15000		/* ms for the checker's answer */
 #define AUTH_LINE	2048		/* an AUTH PLAIN response line */
-#define RELAY_BUF	16384
+#define RELAY_BUF	65536
 
 struct login {
 	const struct config	*cfg;
