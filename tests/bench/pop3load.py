@@ -47,12 +47,13 @@ class Conn:
         chunk = self.s.recv(1 << 20)
         if not chunk:
             raise EOFError("server closed")
-        if self.pos > (1 << 20):
-            del self.buf[:self.pos]
-            self.pos = 0
         self.buf += chunk
 
     def line(self):
+        # between answers only: multi() holds offsets into buf
+        if self.pos > (1 << 20):
+            del self.buf[:self.pos]
+            self.pos = 0
         while True:
             i = self.buf.find(b"\r\n", self.pos)
             if i != -1:
