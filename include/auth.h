@@ -14,6 +14,8 @@
  * In an smtpd (as `user`), which inherited ac.fd from the master:
  *	auth_check(fd, user, password, timeout_ms)	1 yes, 0 no, -1 try later
  *
+ * The grant channel of POP3 logins is made once and given to every
+ * checker, so the grants of one from before a reload still arrive.
  * Each start makes a fresh socket pair: the checker keeps one end, the
  * master keeps the other in ac.fd (non-blocking, close-on-exec) for the
  * smtpd children it forks from then on.  A checker from before a reload
@@ -27,9 +29,13 @@
  *	'A' "user\0password\0"	is this user's password? (auth_check)
  *	'L' "account\0"		is this an account, with what quota and
  *				mailbox? (auth_lookup; never the hash)
- * The answer, for 'A' one byte 'Y', 'N' or 'T' (temporary failure), for
- * 'L' one record "Y" QUOTA "\0" MAILBOX "\0" (QUOTA decimal bytes, 0
- * none; MAILBOX the line's mailbox= or empty) or "N",
+ *	'P' "user\0password\0"	a POP3 login (auth_pop3): after its 'Y'
+ *				the checker sends the master a struct
+ *				auth_grant with the passed end, which
+ *				becomes the session's socket
+ * The answer, for 'A' and 'P' one byte 'Y', 'N' or 'T' (temporary
+ * failure), for 'L' one record "Y" QUOTA "\0" MAILBOX "\0" (QUOTA
+ * decimal bytes, 0 none; MAILBOX the line's mailbox= or empty) or "N",
  * goes back on that end alone, so
  * it cannot reach another session, and no process can read another
  * session's request off the shared socket (the checker never writes to
@@ -44,12 +50,32 @@
 
 #include "config.h"
 
+#define AUTH_GRANT_NAME		256	/* AUTH_USER_MAX + 1 (authfile.h) */
+#define AUTH_GRANT_PATH		1024	/* AUTH_PATH_MAX + 1 */
+
 /* The first byte of a request to the checker. */
 #define AUTH_REQ_CHECK		'A'
 #define AUTH_REQ_LOOKUP		'L'
+#define AUTH_REQ_POP3		'P'
+
+/*
+ * What the checker sends the master on the grant channel for a right
+ * 'P' password, with the requester's socket end: the master checks it
+ * field by field (each string NUL-ended within its field) and forks the
+ * mailbox process of the session on that end (pop3.h).
+ */
+enum auth_grant_kind { AUTH_GRANT_UNIX = 1, AUTH_GRANT_VIRTUAL = 2 };
+
+struct auth_grant {
+	int	 kind;			/* enum auth_grant_kind */
+	char	 account[AUTH_GRANT_NAME];
+	char	 maildir[AUTH_GRANT_PATH];	/* virtual: absolute */
+};
 
 struct auth_checker {
 	int	 fd;		/* client end for smtpds; -1: no checker */
+	int	 grant_fd;	/* the master's end of the grant channel */
+	int	 grant_peer;	/* its other end, for each new checker */
 	pid_t	 pid;		/* the current checker, -1 none */
 	time_t	 started;
 	time_t	 restart_at;	/* when restart_pending */
@@ -94,6 +120,17 @@ void	auth_checker_stop(struct auth_checker *);
  */
 int	auth_check(int fd, const char *user, const char *password,
 	    int timeout_ms);
+/*
+ * auth_pop3 - the same for a POP3 login: on 1, *session is the socket
+ * the mailbox process will answer on (its first line "+OK" or "-ERR").
+ */
+int	auth_pop3(int fd, const char *user, const char *password,
+	    int timeout_ms, int *session);
+/*
+ * auth_grant_recv - in the master: one grant off the grant channel, its
+ * strings NUL-ended; 0 and *fd the session's socket, -1 nothing valid.
+ */
+int	auth_grant_recv(int grant_fd, struct auth_grant *, int *fd);
 
 /* What auth_lookup() learns of an account. */
 struct auth_account {

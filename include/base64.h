@@ -19,4 +19,11 @@
 ssize_t	base64_encode(const void *in, size_t len, char *out, size_t outlen);
 ssize_t	base64_decode(const char *in, size_t len, void *out, size_t outlen);
 
+/*
+ * sasl_plain_split - a decoded PLAIN response "authzid NUL user NUL
+ * password" (RFC 4616 2) of len bytes: 0 with *user and *pass pointing
+ * into buf, -1 when malformed or the authzid is not empty nor the user.
+ */
+int	sasl_plain_split(char *buf, size_t len, char **user, char **pass);
+
 #endif

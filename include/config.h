@@ -49,6 +49,10 @@ struct config {
 	long long	 submission_loopback_plaintext;	/* bool */
 	long long	 smtpd_auth_failure_delay;	/* times failures */
 	long long	 smtpd_auth_max_failures;	/* per session */
+	struct strlist	 pop3_listen;		/* 110: STLS, then a login */
+	struct strlist	 pop3s_listen;		/* 995: TLS, then a login */
+	long long	 pop3_loopback_plaintext;	/* bool */
+	long long	 pop3_timeout;		/* idle; RFC 1939: >= 10m */
 	long long	 smtpd_memory_limit;	/* RLIMIT_DATA of smtpd; 0 none */
 	long long	 max_message_size;
 	long long	 queue_minfree;		/* spool bytes kept free at MAIL */

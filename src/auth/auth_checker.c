@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 
 #include <crypt.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -54,11 +55,17 @@
 #define FD_SOCK			3
 #define FD_STATUS		4
 #define FD_FILE			5
+#define FD_GRANT		6	/* the grant channel to the master */
 /* A request: its type, user, NUL, password, NUL; one byte more shows
  * truncation. */
 #define REQUEST_MAX		(1 + AUTH_USER_MAX + 1 + AUTH_PASS_MAX + 1)
 
+_Static_assert(AUTH_GRANT_NAME == AUTH_USER_MAX + 1 &&
+    AUTH_GRANT_PATH == AUTH_PATH_MAX + 1, "a grant holds a name and a path");
+
 static volatile sig_atomic_t checker_term;
+/* The checker's copy of the configuration (virtual_domains and paths). */
+static const struct config *checker_cfg;
 
 static void
 checker_on_term(int sig)
@@ -124,6 +131,96 @@ checker_verdict(const struct authfile *af, const char *req, size_t n)
 	return v;
 }
 
+/* grant_name_ok - fit for %d or %u: not empty, no '/', not "." or "..". */
+static int
+grant_name_ok(const char *s, size_t n)
+{
+	return n > 0 && memchr(s, '/', n) == NULL && !(n == 1 && s[0] ==
+	    '.') && !(n == 2 && s[0] == '.' && s[1] == '.');
+}
+
+/*
+ * grant_expand - virtual_mailbox_path for local@domain: %d the domain and
+ * %u the local part, both lower-cased, %% a percent.  -1 when too long,
+ * a bad '%', a part unfit for a path, or the result not absolute.
+ */
+static int
+grant_expand(const char *tmpl, const char *user, char *out, size_t outlen)
+{
+	const char *at = strrchr(user, '@'), *p, *v;
+	size_t	 o = 0, n, i;
+
+	if (at == NULL || !grant_name_ok(user, (size_t)(at - user)) ||
+	    !grant_name_ok(at + 1, strlen(at + 1)))
+		return -1;
+	for (p = tmpl; *p != '\0'; p++) {
+		v = p;
+		n = 1;
+		if (*p == '%') {
+			p++;
+			if (*p == 'd') {
+				v = at + 1;
+				n = strlen(v);
+			} else if (*p == 'u') {
+				v = user;
+				n = (size_t)(at - user);
+			} else if (*p != '%')
+				return -1;
+		}
+		if (o + n >= outlen)
+			return -1;
+		for (i = 0; i < n; i++)
+			out[o++] = (char)tolower((unsigned char)v[i]);
+		if (v == p)
+			out[o - 1] = *p;	/* the template's own byte */
+	}
+	out[o] = '\0';
+	return out[0] == '/' && strstr(out, "/../") == NULL ? 0 : -1;
+}
+
+/*
+ * checker_grant - tell the master that user (its password just proved
+ * right) may have its POP3 session on rfd: the kind of account, and the
+ * Maildir of a virtual one (the line's mailbox=, else
+ * virtual_mailbox_path).  A Unix user's Maildir is the master's to
+ * derive.  -1 when the grant cannot be made or sent.
+ */
+static int
+checker_grant(const struct authfile *af, const char *user, int rfd)
+{
+	static struct auth_grant g;
+	struct authfile_account acct;
+	const char *at = strrchr(user, '@');
+	size_t	 len;
+
+	memset(&g, 0, sizeof(g));
+	if ((len = strlen(user)) >= sizeof(g.account))
+		return -1;
+	memcpy(g.account, user, len + 1);
+	if (at == NULL)
+		g.kind = AUTH_GRANT_UNIX;
+	else if (config_is_virtual_domain(checker_cfg, at + 1)) {
+		g.kind = AUTH_GRANT_VIRTUAL;
+		if (authfile_account(af, user, &acct) == -1)
+			return -1;
+		if (acct.mailbox != NULL) {
+			if (strlen(acct.mailbox) >= sizeof(g.maildir))
+				return -1;
+			strcpy(g.maildir, acct.mailbox);
+		} else if (grant_expand(checker_cfg->virtual_mailbox_path,
+		    user, g.maildir, sizeof(g.maildir)) == -1) {
+			log_warnx("virtual_mailbox_path gives no mailbox for "
+			    "%s", user);
+			return -1;
+		}
+	} else {
+		log_warnx("POP3 login of %s: neither a Unix user nor an account"
+		    " of virtual_domains", user);
+		return -1;
+	}
+	return fdpass_send(FD_GRANT, &g, sizeof(g), rfd);
+}
+
 /*
  * checker_lookup - the answer to an 'L' request of n bytes, "account\0":
  * "Y" QUOTA "\0" MAILBOX "\0" for a listed user, else "N" (auth.h).  No
@@ -177,6 +274,17 @@ checker_answer(const struct authfile *af, int rfd, char *req, size_t n)
 		break;
 	case AUTH_REQ_LOOKUP:
 		checker_lookup(af, rfd, req + 1, n - 1);
+		break;
+	case AUTH_REQ_POP3:
+		/*
+		 * The answer goes first: the mailbox process the grant
+		 * makes writes its "+OK" on the same stream.  A grant that
+		 * cannot be sent leaves the requester end of file.
+		 */
+		v = checker_verdict(af, req + 1, n - 1);
+		if (send(rfd, &v, 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1 &&
+		    v == 'Y')
+			(void)checker_grant(af, req + 1, rfd);
 		break;
 	default:
 		break;
@@ -237,26 +345,27 @@ checker_serve(const struct authfile *af)
  * rest (the master's listeners, its other children's sockets, ...).
  */
 static int
-checker_fds(int sock, int status, int file)
+checker_fds(int sock, int status, int file, int grant)
 {
-	int	 hi[3], i, null;
+	int	 hi[4], i, null;
 
 	hi[0] = fcntl(sock, F_DUPFD, 64);
 	hi[1] = fcntl(status, F_DUPFD, 64);
 	hi[2] = fcntl(file, F_DUPFD, 64);
-	if (hi[0] == -1 || hi[1] == -1 || hi[2] == -1)
+	hi[3] = fcntl(grant, F_DUPFD, 64);
+	if (hi[0] == -1 || hi[1] == -1 || hi[2] == -1 || hi[3] == -1)
 		return -1;
 	if ((null = open("/dev/null", O_RDWR)) == -1 ||
 	    dup2(null, STDIN_FILENO) == -1 || dup2(null, STDOUT_FILENO) == -1)
 		return -1;
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if (dup2(hi[i], FD_SOCK + i) == -1)
 			return -1;
-	if (close_range(FD_FILE + 1, ~0U, 0) == -1) {
+	if (close_range(FD_GRANT + 1, ~0U, 0) == -1) {
 		/* kernels before 5.9: the slow way */
 		long	 max = sysconf(_SC_OPEN_MAX), fd;
 
-		for (fd = FD_FILE + 1; fd < (max > 0 ? max : 1024); fd++)
+		for (fd = FD_GRANT + 1; fd < (max > 0 ? max : 1024); fd++)
 			close((int)fd);
 	}
 	return 0;
@@ -281,8 +390,8 @@ checker_fail(int code, const char *fmt, const char *a, const char *b)
 
 /* The checker process, from fork() on; never returns. */
 static void __attribute__((noreturn))
-checker_main(const struct config *cfg, int sock, int status, uid_t uid,
-    gid_t gid)
+checker_main(const struct config *cfg, int sock, int status, int grant,
+    uid_t uid, gid_t gid)
 {
 	struct authfile *af;
 	struct rlimit rl = { 0, 0 };
@@ -304,8 +413,9 @@ checker_main(const struct config *cfg, int sock, int status, uid_t uid,
 	fd = open(cfg->auth_users, O_RDONLY | O_NOCTTY | O_NONBLOCK |
 	    O_CLOEXEC);
 	closelog();	/* its descriptor is about to be closed or reused */
-	if (checker_fds(sock, status, fd == -1 ? status : fd) == -1)
+	if (checker_fds(sock, status, fd == -1 ? status : fd, grant) == -1)
 		_exit(EX_OSERR);
+	checker_cfg = cfg;
 	log_setproc("auth");
 	if (fd == -1)
 		checker_fail(EX_NOINPUT, "%s: %s", cfg->auth_users,
@@ -342,6 +452,7 @@ auth_checker_init(struct auth_checker *ac)
 {
 	memset(ac, 0, sizeof(*ac));
 	ac->fd = -1;
+	ac->grant_fd = ac->grant_peer = -1;
 	ac->pid = -1;
 }
 
@@ -399,9 +510,20 @@ pid_t
 auth_checker_start(struct auth_checker *ac, const struct config *cfg,
     uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-	int	 sp[2], st[2];
+	int	 sp[2], st[2], gr[2];
 	pid_t	 pid;
 
+	if (ac->grant_fd == -1) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+		    gr) == -1) {
+			snprintf(err, errlen, "socketpair: %s",
+			    strerror(errno));
+			return -1;
+		}
+		fcntl(gr[0], F_SETFL, O_NONBLOCK);
+		ac->grant_fd = gr[0];
+		ac->grant_peer = gr[1];
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		return -1;
@@ -417,7 +539,7 @@ auth_checker_start(struct auth_checker *ac, const struct config *cfg,
 		goto fail;
 	}
 	if (pid == 0)
-		checker_main(cfg, sp[1], st[1], uid, gid);
+		checker_main(cfg, sp[1], st[1], ac->grant_peer, uid, gid);
 	close(sp[1]);
 	close(st[1]);
 	if (start_wait(pid, st[0], err, errlen) == -1) {
@@ -512,4 +634,35 @@ auth_checker_stop(struct auth_checker *ac)
 	if (ac->fd != -1)
 		close(ac->fd);
 	ac->fd = -1;
+	if (ac->grant_fd != -1) {
+		close(ac->grant_fd);
+		close(ac->grant_peer);
+	}
+	ac->grant_fd = ac->grant_peer = -1;
+}
+
+/*
+ * auth_grant_recv - in the master (root): one fixed-size record and its
+ * descriptor; every string must end within its field.  Nothing else of
+ * the record is read.
+ */
+int
+auth_grant_recv(int grant_fd, struct auth_grant *g, int *fd)
+{
+	ssize_t	 n;
+
+	*fd = -1;
+	if ((n = fdpass_recv(grant_fd, g, sizeof(*g), fd)) == -1)
+		return -1;
+	if ((size_t)n != sizeof(*g) || *fd == -1 ||
+	    (g->kind != AUTH_GRANT_UNIX && g->kind != AUTH_GRANT_VIRTUAL) ||
+	    memchr(g->account, '\0', sizeof(g->account)) == NULL ||
+	    memchr(g->maildir, '\0', sizeof(g->maildir)) == NULL) {
+		if (*fd != -1)
+			close(*fd);
+		*fd = -1;
+		errno = EBADMSG;
+		return -1;
+	}
+	return 0;
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * auth_client.c - ask the password checker: auth_check() and
- * auth_lookup() (see auth.h).
+ * auth_client.c - ask the password checker: auth_check(), auth_pop3()
+ * and auth_lookup() (see auth.h).
  *
- * Runs in an smtpd, as `user`.  Each request gets a socket pair of its
+ * Runs in an smtpd or a POP3 login (as `user`) and in a virtual delivery
+ * job (as virtual_user).  Each request gets a socket pair of its
  * own: one end travels with the request, the answer comes back on the
  * other, so a late answer to a session that gave up can never be read as
  * the answer to the next one.  The wait is bounded by timeout_ms.
@@ -47,22 +48,26 @@ auth_wait(int fd, int timeout_ms, char *buf, size_t size)
 }
 
 /*
- * auth_request - send req (len bytes) with a fresh reply socket, wait
- * for the answer into buf: its length, or -1 (errno set).  The
- * request buffer is the caller's to wipe.
+ * auth_request - send req (len bytes) with a fresh socket pair of
+ * socktype, wait for the answer into buf: its length, or -1 (errno
+ * set).  With keep set and an answer, *keep is our end, left open for
+ * what follows (a POP3 session); else it is closed.  The request
+ * buffer is the caller's to wipe.
  */
 static ssize_t
-auth_request(int fd, const char *req, size_t len, char *buf, size_t size,
-    int timeout_ms)
+auth_request(int fd, const char *req, size_t len, int socktype, char *buf,
+    size_t size, int timeout_ms, int *keep)
 {
 	ssize_t	 n = -1;
 	int	 sp[2];
 
+	if (keep != NULL)
+		*keep = -1;
 	if (fd < 0) {
 		errno = ECONNREFUSED;
 		return -1;
 	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1)
+	if (socketpair(AF_UNIX, socktype | SOCK_CLOEXEC, 0, sp) == -1)
 		return -1;
 	if (fdpass_send(fd, req, len, sp[1]) == 0) {
 		close(sp[1]);	/* the checker's copy is its only one */
@@ -72,30 +77,60 @@ auth_request(int fd, const char *req, size_t len, char *buf, size_t size,
 	}
 	if (sp[1] != -1)
 		close(sp[1]);
-	close(sp[0]);
+	if (n > 0 && keep != NULL)
+		*keep = sp[0];
+	else
+		close(sp[0]);
 	return n;
 }
 
-int
-auth_check(int fd, const char *user, const char *password, int timeout_ms)
+/* auth_password - a password request of type: 1, 0 or -1 (auth.h) */
+static int
+auth_password(int fd, char type, const char *user, const char *password,
+    int socktype, int timeout_ms, int *keep)
 {
 	char	 req[1 + AUTH_USER_MAX + 1 + AUTH_PASS_MAX + 1], v;
 	size_t	 ulen = strlen(user), plen = strlen(password);
 	ssize_t	 n;
 
+	if (keep != NULL)
+		*keep = -1;
 	if (!authfile_user_ok(user, ulen) || plen == 0 ||
 	    plen > AUTH_PASS_MAX)
 		return 0;	/* no entry of the file can match */
-	req[0] = AUTH_REQ_CHECK;
+	req[0] = type;
 	memcpy(req + 1, user, ulen + 1);
 	memcpy(req + 1 + ulen + 1, password, plen + 1);
-	n = auth_request(fd, req, 1 + ulen + plen + 2, &v, 1, timeout_ms);
+	n = auth_request(fd, req, 1 + ulen + plen + 2, socktype, &v, 1,
+	    timeout_ms, keep);
 	explicit_bzero(req, sizeof(req));
-	if (n == 1 && (v == 'Y' || v == 'N'))
-		return v == 'Y';
+	if (n == 1 && v == 'Y')
+		return 1;
+	if (keep != NULL && *keep != -1) {
+		close(*keep);
+		*keep = -1;
+	}
+	if (n == 1 && v == 'N')
+		return 0;
 	if (n == 1)
 		errno = EAGAIN;	/* it said 'T' */
 	return -1;
+}
+
+int
+auth_check(int fd, const char *user, const char *password, int timeout_ms)
+{
+	return auth_password(fd, AUTH_REQ_CHECK, user, password,
+	    SOCK_SEQPACKET, timeout_ms, NULL);
+}
+
+/* A stream: after the answer it carries the whole POP3 session. */
+int
+auth_pop3(int fd, const char *user, const char *password, int timeout_ms,
+    int *session)
+{
+	return auth_password(fd, AUTH_REQ_POP3, user, password, SOCK_STREAM,
+	    timeout_ms, session);
 }
 
 /* auth_lookup_answer - parse the checker's answer to an 'L' request */
@@ -140,8 +175,8 @@ auth_lookup(int fd, const char *account, struct auth_account *out,
 		return 0;
 	req[0] = AUTH_REQ_LOOKUP;
 	memcpy(req + 1, account, alen + 1);
-	if ((n = auth_request(fd, req, alen + 2, buf, sizeof(buf),
-	    timeout_ms)) <= 0)
+	if ((n = auth_request(fd, req, alen + 2, SOCK_SEQPACKET, buf,
+	    sizeof(buf), timeout_ms, NULL)) <= 0)
 		return -1;
 	if ((rc = auth_lookup_answer(buf, (size_t)n, out)) == -1)
 		errno = EBADMSG;

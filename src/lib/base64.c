@@ -90,3 +90,27 @@ base64_decode(const char *in, size_t len, void *out, size_t outlen)
 		o[n] = '\0';
 	return (ssize_t)n;
 }
+
+/*
+ * sasl_plain_split - "authzid NUL user NUL password" (RFC 4616 2); an
+ * authorization identity other than the user is not allowed.
+ */
+int
+sasl_plain_split(char *buf, size_t len, char **user, char **pass)
+{
+	char	*z = buf, *u, *p;
+
+	if ((u = memchr(z, '\0', len)) == NULL)
+		return -1;
+	u++;
+	if ((p = memchr(u, '\0', len - (size_t)(u - buf))) == NULL)
+		return -1;
+	p++;
+	if (memchr(p, '\0', len - (size_t)(p - buf)) != NULL)
+		return -1;		/* a third NUL */
+	if (z[0] != '\0' && strcmp(z, u) != 0)
+		return -1;
+	*user = u;
+	*pass = p;
+	return 0;
+}

@@ -107,10 +107,11 @@ check_tls(const struct config *cfg)
 
 	if (cfg->smtpd_tls_cert_file[0] == '\0' &&
 	    cfg->smtpd_tls_key_file[0] == '\0') {
-		if (cfg->smtps_listen.n == 0)
+		if (cfg->smtps_listen.n == 0 && cfg->pop3s_listen.n == 0)
 			return 0;
-		fprintf(stderr, "ternd: %s: smtps_listen needs "
-		    "smtpd_tls_cert_file and smtpd_tls_key_file\n", cfg->path);
+		fprintf(stderr, "ternd: %s: %s needs smtpd_tls_cert_file and "
+		    "smtpd_tls_key_file\n", cfg->path,
+		    cfg->smtps_listen.n > 0 ? "smtps_listen" : "pop3s_listen");
 		return EX_CONFIG;
 	}
 	if (cfg->smtpd_tls_cert_file[0] == '\0' ||
@@ -194,7 +195,8 @@ check_auth(const struct config *cfg)
 	int	 rc = 0;
 
 	if (cfg->submission_listen.n > 0 || cfg->smtps_listen.n > 0 ||
-	    cfg->virtual_domains.n > 0) {
+	    cfg->virtual_domains.n > 0 ||
+	    cfg->pop3_listen.n > 0 || cfg->pop3s_listen.n > 0) {
 		if ((af = authfile_open(cfg->auth_users, err,
 		    sizeof(err))) == NULL) {
 			fprintf(stderr, "ternd: %s: auth_users: %s\n",

@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -55,21 +56,29 @@
 #include "iobuf.h"
 #include "local_job.h"
 #include "log.h"
+#include "mailbox.h"
 #include "master.h"
 #include "netaddr.h"
+#include "pop3.h"
 #include "priv.h"
 #include "queue.h"
 #include "relayauth.h"
 #include "smtp_session.h"
 #include "smtpd_worker.h"
 #include "spool.h"
+#include "text.h"
 #include "tls.h"
 
 #define MAX_LISTEN	16
 #define GRACE_SECONDS	10
 #define STRESS_HOLD_MS	1000
 
-enum child_kind { CHILD_SMTPD, CHILD_QUEUE, CHILD_LOCAL };
+enum child_kind { CHILD_SMTPD, CHILD_QUEUE, CHILD_LOCAL, CHILD_POP3,
+	CHILD_MAILBOX };
+
+/* Listener kinds past enum smtpd_port: POP3's (pop3.h, + POP3_BASE). */
+#define POP3_BASE	16
+#define is_pop3(port)	((port) >= POP3_BASE)
 
 struct child {
 	pid_t	 pid;
@@ -156,10 +165,15 @@ child_setup(struct master *m, const char *proc, int keep_queue_sock)
 	close(m->queue_sock);
 	if (!keep_queue_sock)
 		close(m->queue_child);
-	/* only an smtpd and a virtual delivery job ask the checker */
-	if (strcmp(proc, "smtpd") != 0 && strcmp(proc, "virtual") != 0 &&
+	/* only smtpd, a POP3 login and a virtual delivery job ask it */
+	if (strcmp(proc, "smtpd") != 0 && strcmp(proc, "pop3-login") != 0 &&
+	    strcmp(proc, "virtual") != 0 &&
 	    m->ac.fd != -1)
 		close(m->ac.fd);
+	if (m->ac.grant_fd != -1) {	/* the checker's grants are ours */
+		close(m->ac.grant_fd);
+		close(m->ac.grant_peer);
+	}
 	/* Another worker's control socket must close when the master's does. */
 	for (i = 0; i < m->nchildren; i++)
 		if (m->children[i].ctl != -1)
@@ -238,7 +252,7 @@ child_add(struct master *m, pid_t pid, int kind, const char *addr, int ctl)
 	c->kind = kind;
 	snprintf(c->addr, sizeof(c->addr), "%s", addr ? addr : "");
 	c->ctl = ctl;
-	c->busy = kind == CHILD_SMTPD;
+	c->busy = kind == CHILD_SMTPD || kind == CHILD_POP3;
 	if (c->busy)
 		m->nsessions++;
 	return 0;
@@ -468,6 +482,137 @@ rate_exceeded(const struct master *m, const struct sockaddr *sa,
 	return ++r->count > (unsigned long long)m->cfg->max_connection_rate;
 }
 
+/*
+ * pop3_login_start - the login process of a POP3 connection (pop3.h): it
+ * becomes `user` before the first byte, as an smtpd does, and may ask
+ * the password checker; nothing else of the master's goes with it.
+ */
+static void
+pop3_login_start(struct master *m, int fd, struct sockaddr *sa,
+    const char *addr, int kind)
+{
+	pid_t	 pid;
+
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		return;
+	}
+	if (pid == 0) {
+		child_setup(m, "pop3-login", 0);
+		priv_limits(SMTPD_NOFILE, 0, smtpd_memory(m->cfg));
+		if (priv_become(m->uid, m->gid) == -1)
+			_exit(1);
+		_exit(pop3_login_serve(m->cfg, m->sctx.tls, m->ac.fd, fd, sa,
+		    kind));
+	}
+	child_add(m, pid, CHILD_POP3, addr, -1);
+}
+
+/* No '/../', no trailing "/..", no control byte, absolute. */
+static int
+pop3_path_ok(const char *p)
+{
+	size_t	 n = strlen(p);
+
+	return p[0] == '/' && strstr(p, "/../") == NULL && !(n >= 3 &&
+	    strcmp(p + n - 3, "/..") == 0) && !text_has_ctl(p);
+}
+
+/*
+ * pop3_owner - check a grant field by field and find who owns its
+ * mailbox and where that is: a Unix user's Maildir is derived here, from
+ * passwd and mailbox/mailbox_path, as for a delivery; a virtual account's
+ * path came from the checker and is only checked.  NULL, or the reason
+ * the client is told, when it cannot be served.
+ */
+static const char *
+pop3_owner(struct master *m, const struct auth_grant *g, uid_t *uid,
+    gid_t *gid, char *path, size_t pathlen)
+{
+	const struct config *c = m->cfg;
+	const char *tmpl = c->mailbox_path, *at = strrchr(g->account, '@');
+	struct passwd *pw;
+	size_t	 n;
+
+	if (g->kind == AUTH_GRANT_VIRTUAL) {
+		if (at == NULL || !config_is_virtual_domain(c, at + 1) ||
+		    !pop3_path_ok(g->maildir) ||
+		    strlen(g->maildir) >= pathlen)
+			return "bad grant";
+		pw = getpwnam(c->virtual_user);
+		if (geteuid() == 0 && (pw == NULL || pw->pw_uid == 0))
+			return "virtual_user is no user, or root";
+		strcpy(path, g->maildir);
+	} else {
+		if (at != NULL || (pw = getpwnam(g->account)) == NULL)
+			return "no such Unix user";
+		if (geteuid() == 0 && (pw->pw_uid == 0 || pw->pw_uid ==
+		    m->uid))
+			return "root and user have no POP3 mailbox";
+		if (tmpl == NULL || tmpl[0] == '\0')
+			tmpl = c->mailbox == CONFIG_MAILBOX_MBOX ?
+			    "/var/mail/%u" : "%h/Maildir/";
+		if (mailbox_expand_path(tmpl, pw->pw_dir, pw->pw_name,
+		    c->hostname, path, pathlen) == -1 || !pop3_path_ok(path))
+			return "bad mailbox_path";
+	}
+	n = strlen(path);
+	if (n == 0 || path[n - 1] != '/')
+		return "POP3 serves Maildir mailboxes only, not mbox";
+	if (geteuid() == 0) {
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+	} else {
+		*uid = geteuid();
+		*gid = getegid();
+	}
+	return NULL;
+}
+
+/*
+ * pop3_grant - the checker says a POP3 login was right: fork the mailbox
+ * process of the session, which becomes the owner before it opens
+ * anything (pop3_mailbox.c).  The master reads the fixed-size grant
+ * only, and writes the client nothing but a fixed line when it refuses.
+ */
+static void
+pop3_grant(struct master *m)
+{
+	static const char perm[] = "-ERR [SYS/PERM] This account has no "
+	    "mailbox POP3 can serve.\r\n";
+	struct auth_grant g;
+	char	 path[PATH_MAX];
+	const char *why;
+	uid_t	 uid = 0;
+	gid_t	 gid = 0;
+	pid_t	 pid;
+	int	 fd;
+
+	if (auth_grant_recv(m->ac.grant_fd, &g, &fd) == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("bad POP3 grant");
+		return;
+	}
+	if ((why = pop3_owner(m, &g, &uid, &gid, path, sizeof(path))) !=
+	    NULL) {
+		log_warnx("POP3 login of %s refused: %s", g.account, why);
+		(void)send(fd, perm, sizeof(perm) - 1, MSG_DONTWAIT |
+		    MSG_NOSIGNAL);
+		close(fd);
+		return;
+	}
+	if ((pid = fork()) == -1)
+		log_warn("fork POP3 mailbox");
+	else if (pid == 0) {
+		child_setup(m, "pop3", 0);
+		if (priv_become(uid, gid) == -1)
+			_exit(1);
+		_exit(pop3_mailbox_serve(m->cfg, fd, g.account, path));
+	} else
+		child_add(m, pid, CHILD_MAILBOX, NULL, -1);
+	close(fd);
+}
+
 static void
 session_start(struct master *m, int fd, struct sockaddr *sa, long uid,
     int port)
@@ -480,8 +625,10 @@ session_start(struct master *m, int fd, struct sockaddr *sa, long uid,
 	if (m->nsessions >= (size_t)m->cfg->max_connections ||
 	    (uid < 0 && sessions_from(m, addr) >=
 	    (size_t)m->cfg->max_connections_per_ip)) {
-		n = snprintf(busy, sizeof(busy), "421 4.7.0 %s Error: too "
-		    "many connections%s\r\n", m->cfg->hostname,
+		n = snprintf(busy, sizeof(busy), is_pop3(port) ?
+		    "-ERR [SYS/TEMP] %s: too many connections%s\r\n" :
+		    "421 4.7.0 %s Error: too many connections%s\r\n",
+		    m->cfg->hostname,
 		    m->nsessions >= (size_t)m->cfg->max_connections ? "" :
 		    " from your address");
 		(void)write(fd, busy, (size_t)n);
@@ -491,15 +638,20 @@ session_start(struct master *m, int fd, struct sockaddr *sa, long uid,
 		return;
 	}
 	if (uid < 0 && rate_exceeded(m, sa, addr)) {
-		n = snprintf(busy, sizeof(busy), "421 4.7.0 %s Error: too "
-		    "many connections from your address\r\n",
-		    m->cfg->hostname);
+		n = snprintf(busy, sizeof(busy), is_pop3(port) ?
+		    "-ERR [SYS/TEMP] %s: too many connections from your "
+		    "address\r\n" : "421 4.7.0 %s Error: too many "
+		    "connections from your address\r\n", m->cfg->hostname);
 		(void)write(fd, busy, (size_t)n);
 		log_warnx("connection rate limit exceeded: more than %lld a "
 		    "minute from %s", m->cfg->max_connection_rate, addr);
 		return;
 	}
 	m->sctx.auth_fd = m->ac.fd;	/* -1 while it restarts */
+	if (is_pop3(port)) {
+		pop3_login_start(m, fd, sa, addr, port - POP3_BASE);
+		return;
+	}
 	if (uid < 0 && worker_reuse(m, fd, sa, addr, port) == 0)
 		return;
 	sp[0] = sp[1] = -1;
@@ -890,7 +1042,7 @@ master_loop(struct master *m)
 	int	 timeout, idle, hold;
 
 	while (!got_term) {
-		if (cap < m->nchildren + MAX_LISTEN + 3) {
+		if (cap < m->nchildren + MAX_LISTEN + 4) {
 			cap = m->nchildren + MAX_LISTEN + 64;
 			free(pfd);
 			free(pids);
@@ -906,6 +1058,8 @@ master_loop(struct master *m)
 		pfd[n++].events = POLLIN;
 		pfd[n].fd = m->submit_fd;
 		pfd[n++].events = POLLIN;
+		pfd[n].fd = m->ac.grant_fd;
+		pfd[n++].events = POLLIN;
 		nfixed = n + m->nlisten;
 		n += poll_workers(m, pfd + nfixed, pids + nfixed, cap - nfixed);
 		idle = workers_retire(m, 0);
@@ -914,9 +1068,9 @@ master_loop(struct master *m)
 			timeout = idle + 1;
 		hold = stress(m, &timeout);
 		for (i = 0; i < m->nlisten; i++) {
-			pfd[3 + i].fd = hold ? -1 : m->listen_fd[i];
-			pfd[3 + i].events = POLLIN;
-			pfd[3 + i].revents = 0;
+			pfd[4 + i].fd = hold ? -1 : m->listen_fd[i];
+			pfd[4 + i].events = POLLIN;
+			pfd[4 + i].revents = 0;
 		}
 		n += m->nlisten;
 		/* a new checker: idle workers hold the old one's socket */
@@ -947,9 +1101,11 @@ master_loop(struct master *m)
 			local_request(m);
 		if (pfd[2].revents & POLLIN)
 			accept_local(m);
-		for (i = 3; i < nfixed; i++)
+		if ((pfd[3].revents & POLLIN) && pfd[3].fd == m->ac.grant_fd)
+			pop3_grant(m);
+		for (i = 4; i < nfixed; i++)
 			if (pfd[i].revents & POLLIN)
-				accept_tcp(m, pfd[i].fd, m->listen_port[i - 3]);
+				accept_tcp(m, pfd[i].fd, m->listen_port[i - 4]);
 	}
 	free(pfd);
 	free(pids);
@@ -1032,6 +1188,17 @@ master_run(struct config *cfg, int detach)
 		if (listen_one(&m, cfg->smtps_listen.v[i],
 		    SMTPD_PORT_SMTPS) == -1)
 			fatalx("cannot listen on %s", cfg->smtps_listen.v[i]);
+	if (cfg->pop3s_listen.n > 0 && m.sctx.tls == NULL)
+		fatalx("pop3s_listen needs smtpd_tls_cert_file and "
+		    "smtpd_tls_key_file");
+	for (i = 0; i < cfg->pop3_listen.n; i++)
+		if (listen_one(&m, cfg->pop3_listen.v[i],
+		    POP3_BASE + POP3_PORT_PLAIN) == -1)
+			fatalx("cannot listen on %s", cfg->pop3_listen.v[i]);
+	for (i = 0; i < cfg->pop3s_listen.n; i++)
+		if (listen_one(&m, cfg->pop3s_listen.v[i],
+		    POP3_BASE + POP3_PORT_TLS) == -1)
+			fatalx("cannot listen on %s", cfg->pop3s_listen.v[i]);
 	if (submit_listen(&m) == -1)
 		fatalx("cannot create the submit socket");
 	if (detach) {

@@ -181,30 +181,6 @@ initial_response(struct smtp_session *s, const char *text, char *out,
 	return n == -1 ? -2 : n;
 }
 
-/*
- * plain_split - "authzid NUL user NUL password" (RFC 4616 2); an
- * authorization identity other than the user is not allowed.
- */
-static int
-plain_split(char *buf, size_t len, char **user, char **pass)
-{
-	char	*z = buf, *u, *p;
-
-	if ((u = memchr(z, '\0', len)) == NULL)
-		return -1;
-	u++;
-	if ((p = memchr(u, '\0', len - (size_t)(u - buf))) == NULL)
-		return -1;
-	p++;
-	if (memchr(p, '\0', len - (size_t)(p - buf)) != NULL)
-		return -1;		/* a third NUL */
-	if (z[0] != '\0' && strcmp(z, u) != 0)
-		return -1;
-	*user = u;
-	*pass = p;
-	return 0;
-}
-
 /* After the nth failure, wait n times the delay; EINTR only shortens it. */
 static void
 failure_delay(const struct smtp_session *s)
@@ -279,7 +255,7 @@ smtp_proceed_auth(struct smtp_session *s, struct smtp_args *a)
 		    sasl_read(s, "", buf, sizeof(buf));
 		if (n < 0)
 			goto out;
-		if (plain_split(buf, (size_t)n, &u, &p) == -1) {
+		if (sasl_plain_split(buf, (size_t)n, &u, &p) == -1) {
 			smtp_reply(s, "501 5.5.2 Error: malformed PLAIN "
 			    "response (want authzid NUL user NUL password)");
 			goto out;

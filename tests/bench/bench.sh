@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: ISC
 #
 # bench.sh - `make bench`: tern's receiving and relay speed, side by side
-# with a private Postfix 3.7 instance when one is running.
+# with a private Postfix 3.7 instance when one is running, and its POP3
+# server against a private Dovecot 2.3 (pop3-bench.sh).
 #
 # Starts bin/ternd -f with a bench configuration in a scratch directory
 # (always stopped again, by PID, from a trap), waits for its port, and runs
@@ -23,7 +24,8 @@
 # PFB (/var/tmp/tern-pfbench), BENCH_TMP (/var/tmp: where the scratch directory
 # goes; put it and PFB on the same file system), TERND (bin/ternd), NO_TERN=1 (measure only the Postfix peer),
 # NO_POSTFIX=1 (only tern), LOCAL_MSGS (1000), LOCAL_RUNS (5),
-# ONLY (a comma-separated subset of accept,relay,local,mem,lat,tls,tlsmem;
+# ONLY (a comma-separated subset of accept,relay,local,mem,lat,tls,tlsmem,
+# pop3 (tests/bench/pop3-bench.sh, tern against a private Dovecot);
 # tlsfull, the TLS figure without resumption, runs only when named here),
 # TLS_SECS (10 seconds a TLS run), TLS_RUNS (RUNS), TLS_CPUS (a taskset -c
 # CPU list for the TLS load client; default any), MAILQ_MSGS (100000
@@ -286,4 +288,8 @@ rc=$?
 [ $rc -eq 0 ] || echo "bench: bench.py exited $rc"
 # Listing the queue: mailq on a spool of MAILQ_MSGS (100000) messages.
 [ "${MAILQ_MSGS:-100000}" -gt 0 ] && sh "$HERE/mailq.sh"
+# POP3 against a private Dovecot on the same mailbox (pop3-bench.sh).
+case ",${ONLY:-pop3}," in
+*,pop3,*) RUNS=$RUNS TERND=$TERND sh "$HERE/pop3-bench.sh" ;;
+esac
 exit 0
