@@ -508,3 +508,17 @@ class ThrowawayUser:
     def __exit__(self, *exc):
         self.remove()
         return False
+
+
+def assert_deferred_whole(t, kind, path, old, delivered):
+    """A mailbox write that failed (full disk, quota): the message is
+    deferred with 4.2.2 and left no half of itself, the mbox exactly
+    old, a Maildir's tmp/ empty and one message in it; still queued."""
+    assert wait_for(lambda: any(b" 4.2.2 " in open(p, "rb").read()
+                                for p in state_files(t)), 15), t.log()
+    if kind == "mbox":
+        assert open(path, "rb").read() == old
+    else:
+        assert os.listdir(os.path.join(path, "tmp")) == []
+        assert delivered() == 1
+    assert len(t.queue_files()) == 1
