@@ -44,6 +44,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -911,6 +912,47 @@ auth_start(struct master *m)
 	return 0;
 }
 
+static int
+strlist_equal(const struct strlist *a, const struct strlist *b)
+{
+	size_t	 i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * The sockets are bound once, as root, before the master gives up
+ * anything it could give up; a reload cannot bind new ones, so a changed
+ * address list is named in the log and waits for a restart.
+ */
+static void
+reload_listeners(const struct config *old, const struct config *new)
+{
+	static const struct {
+		const char	*key;
+		size_t		 off;
+	} keys[] = {
+		{ "listen", offsetof(struct config, listen) },
+		{ "submission_listen", offsetof(struct config, submission_listen) },
+		{ "smtps_listen", offsetof(struct config, smtps_listen) },
+		{ "pop3_listen", offsetof(struct config, pop3_listen) },
+		{ "pop3s_listen", offsetof(struct config, pop3s_listen) },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strlist_equal((const void *)((const char *)old +
+		    keys[i].off), (const void *)((const char *)new +
+		    keys[i].off)))
+			log_warnx("%s changed: the listening sockets stay as "
+			    "they are until tern is restarted", keys[i].key);
+}
+
 static void
 reload(struct master *m)
 {
@@ -922,6 +964,7 @@ reload(struct master *m)
 		    err);
 		return;
 	}
+	reload_listeners(m->cfg, &new);
 	config_free(m->cfg);
 	*m->cfg = new;
 	if (priv_lookup(m) == -1)
