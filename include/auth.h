@@ -127,6 +127,12 @@ int	auth_check(int fd, const char *user, const char *password,
 int	auth_pop3(int fd, const char *user, const char *password,
 	    int timeout_ms, int *session);
 /*
+ * auth_failure_delay - sleep failures * delay seconds before the reply to
+ * a failed login (smtpd's AUTH, pop3-login's PASS and AUTH), so that
+ * each wrong guess costs more than the last; EINTR only shortens it.
+ */
+void	auth_failure_delay(long long delay, int failures);
+/*
  * auth_grant_recv - in the master: one grant off the grant channel, its
  * strings NUL-ended; 0 and *fd the session's socket, -1 nothing valid.
  */

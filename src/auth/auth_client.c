@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -181,4 +182,16 @@ auth_lookup(int fd, const char *account, struct auth_account *out,
 	if ((rc = auth_lookup_answer(buf, (size_t)n, out)) == -1)
 		errno = EBADMSG;
 	return rc;
+}
+
+void
+auth_failure_delay(long long delay, int failures)
+{
+	struct timespec ts;
+
+	if (delay <= 0 || failures <= 0)
+		return;
+	ts.tv_sec = (time_t)(delay * failures);
+	ts.tv_nsec = 0;
+	nanosleep(&ts, NULL);
 }

@@ -1074,6 +1074,9 @@ stress(struct master *m, int *timeout)
 	return 1;
 }
 
+/* The poll set: these slots, the listeners, then the workers. */
+enum { PFD_SIG, PFD_QUEUE, PFD_SUBMIT, PFD_GRANT, PFD_LISTEN };
+
 static void
 master_loop(struct master *m)
 {
@@ -1085,7 +1088,7 @@ master_loop(struct master *m)
 	int	 timeout, idle, hold;
 
 	while (!got_term) {
-		if (cap < m->nchildren + MAX_LISTEN + 4) {
+		if (cap < m->nchildren + MAX_LISTEN + PFD_LISTEN) {
 			cap = m->nchildren + MAX_LISTEN + 64;
 			free(pfd);
 			free(pids);
@@ -1094,15 +1097,12 @@ master_loop(struct master *m)
 			if (pfd == NULL || pids == NULL)
 				fatal("poll set");
 		}
-		n = 0;
-		pfd[n].fd = sig_pipe[0];
-		pfd[n++].events = POLLIN;
-		pfd[n].fd = m->queue_sock;
-		pfd[n++].events = POLLIN;
-		pfd[n].fd = m->submit_fd;
-		pfd[n++].events = POLLIN;
-		pfd[n].fd = m->ac.grant_fd;
-		pfd[n++].events = POLLIN;
+		pfd[PFD_SIG].fd = sig_pipe[0];
+		pfd[PFD_QUEUE].fd = m->queue_sock;
+		pfd[PFD_SUBMIT].fd = m->submit_fd;
+		pfd[PFD_GRANT].fd = m->ac.grant_fd;
+		for (n = 0; n < PFD_LISTEN; n++)
+			pfd[n].events = POLLIN;
 		nfixed = n + m->nlisten;
 		n += poll_workers(m, pfd + nfixed, pids + nfixed, cap - nfixed);
 		idle = workers_retire(m, 0);
@@ -1111,9 +1111,9 @@ master_loop(struct master *m)
 			timeout = idle + 1;
 		hold = stress(m, &timeout);
 		for (i = 0; i < m->nlisten; i++) {
-			pfd[4 + i].fd = hold ? -1 : m->listen_fd[i];
-			pfd[4 + i].events = POLLIN;
-			pfd[4 + i].revents = 0;
+			pfd[PFD_LISTEN + i].fd = hold ? -1 : m->listen_fd[i];
+			pfd[PFD_LISTEN + i].events = POLLIN;
+			pfd[PFD_LISTEN + i].revents = 0;
 		}
 		n += m->nlisten;
 		/* a new checker: idle workers hold the old one's socket */
@@ -1124,7 +1124,7 @@ master_loop(struct master *m)
 		}
 		if (poll(pfd, n, timeout) == -1 && errno != EINTR)
 			fatal("poll");
-		if (pfd[0].revents & POLLIN)
+		if (pfd[PFD_SIG].revents & POLLIN)
 			(void)read(sig_pipe[0], drain, sizeof(drain));
 		for (i = nfixed; i < n; i++)
 			if (pfd[i].revents && (c = child_find(m, pids[i])) !=
@@ -1140,15 +1140,17 @@ master_loop(struct master *m)
 		}
 		if (m->queue_restart_at && time(NULL) >= m->queue_restart_at)
 			queue_runner_start(m);
-		if (pfd[1].revents & POLLIN)
+		if (pfd[PFD_QUEUE].revents & POLLIN)
 			local_request(m);
-		if (pfd[2].revents & POLLIN)
+		if (pfd[PFD_SUBMIT].revents & POLLIN)
 			accept_local(m);
-		if ((pfd[3].revents & POLLIN) && pfd[3].fd == m->ac.grant_fd)
+		if ((pfd[PFD_GRANT].revents & POLLIN) &&
+		    pfd[PFD_GRANT].fd == m->ac.grant_fd)
 			pop3_grant(m);
-		for (i = 4; i < nfixed; i++)
+		for (i = PFD_LISTEN; i < nfixed; i++)
 			if (pfd[i].revents & POLLIN)
-				accept_tcp(m, pfd[i].fd, m->listen_port[i - 4]);
+				accept_tcp(m, pfd[i].fd,
+				    m->listen_port[i - PFD_LISTEN]);
 	}
 	free(pfd);
 	free(pids);

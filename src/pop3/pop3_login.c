@@ -274,19 +274,6 @@ relay(struct login *l, int sess)
 	return heard;
 }
 
-/* After the nth failure, wait n times the delay (shared with smtpd). */
-static void
-failure_delay(const struct login *l)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)(l->cfg->smtpd_auth_failure_delay *
-	    l->failures);
-	ts.tv_nsec = 0;
-	if (ts.tv_sec > 0)
-		nanosleep(&ts, NULL);
-}
-
 static void
 log_disconnect(struct login *l, const char *why)
 {
@@ -341,7 +328,8 @@ login_try(struct login *l, const char *method, const char *user,
 		return;
 	}
 	l->failures++;
-	failure_delay(l);
+	auth_failure_delay(l->cfg->smtpd_auth_failure_delay,
+	    l->failures);
 	reply(l, "-ERR [AUTH] Authentication failed.");
 	if (l->failures >= l->cfg->smtpd_auth_max_failures) {
 		reply(l, "-ERR Too many authentication failures.");

@@ -181,19 +181,6 @@ initial_response(struct smtp_session *s, const char *text, char *out,
 	return n == -1 ? -2 : n;
 }
 
-/* After the nth failure, wait n times the delay; EINTR only shortens it. */
-static void
-failure_delay(const struct smtp_session *s)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)(s->cfg->smtpd_auth_failure_delay *
-	    s->auth_failures);
-	ts.tv_nsec = 0;
-	if (ts.tv_sec > 0)
-		nanosleep(&ts, NULL);
-}
-
 /* The checker's answer, and the reply and log line that go with it. */
 static void
 auth_verdict(struct smtp_session *s, const char *mech, const char *user,
@@ -218,7 +205,8 @@ auth_verdict(struct smtp_session *s, const char *mech, const char *user,
 	s->auth_failures++;
 	log_warnx("%s[%s]: SASL %s authentication failed: authentication "
 	    "failure", s->name, s->addr, mech);
-	failure_delay(s);
+	auth_failure_delay(s->cfg->smtpd_auth_failure_delay,
+	    s->auth_failures);
 	smtp_reply(s, "535 5.7.8 Error: authentication failed: "
 	    "authentication failure");
 	if (s->auth_failures >= s->cfg->smtpd_auth_max_failures) {
