@@ -51,6 +51,7 @@ struct pop3_msg {
 	char	*name;		/* "cur/BASE:2,FLAGS", relative to the dir */
 	off_t	 size;		/* octets with CRLF line ends (RFC 1939) */
 	int	 deleted;
+	int	 seen;		/* RETR sent it whole: 'S' at UPDATE */
 };
 
 struct maildrop {
@@ -73,8 +74,18 @@ void	maildrop_close(struct maildrop *);
 /* maildrop_fopen - open message i (0-based) for reading, following a
  * rename of its flags by another program; -1 ENOENT when it is gone. */
 int	maildrop_fopen(struct maildrop *, size_t i);
-/* maildrop_commit - unlink the deleted messages: how many could not be. */
+/*
+ * maildrop_commit - UPDATE: unlink the deleted messages, and give the
+ * others that RETR sent the Seen flag (cur/NAME:2,S, as Dovecot does
+ * unless pop3_no_flag_updates); how many could not be unlinked.
+ */
 size_t	maildrop_commit(struct maildrop *);
+/*
+ * maildrop_flag - name with flag added to its ":2," info, the flags kept
+ * in ASCII order (Maildir): 1 and out filled, 0 the flag was there (or
+ * the info is not ":2,"), -1 out is too small.
+ */
+int	maildrop_flag(const char *name, char flag, char *out, size_t outlen);
 
 /* The unique-id of a Maildir file name: its base name, up to ':'. */
 size_t	maildrop_uidl(const char *name, char *out, size_t outlen);

@@ -153,6 +153,7 @@ send_msg(struct mbox_session *s, const char *arg, long long lines)
 	o = pop3_enc_end(&enc, out);
 	iobuf_write(&s->io, out, o);
 	if (lines < 0) {
+		m->seen = s->io.status == IOBUF_OK;
 		s->retr++;
 		s->retr_bytes += sent;
 	} else {
@@ -198,11 +199,13 @@ cmd_rset(struct mbox_session *s)
 {
 	size_t	 i;
 
-	for (i = 0; i < s->md.n; i++)
+	for (i = 0; i < s->md.n; i++) {
 		if (s->md.msg[i].deleted) {
 			s->md.msg[i].deleted = 0;
 			s->md.size += s->md.msg[i].size;
 		}
+		s->md.msg[i].seen = 0;	/* as Dovecot's RSET */
+	}
 	s->md.ndeleted = 0;
 	reply(s, "+OK");
 }

@@ -28,6 +28,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -437,14 +438,52 @@ maildrop_fopen(struct maildrop *md, size_t i)
 	return fd;
 }
 
+int
+maildrop_flag(const char *name, char flag, char *out, size_t outlen)
+{
+	const char *info = strrchr(name, ':');
+	size_t	 at;
+
+	if (info == NULL || strncmp(info, ":2,", 3) != 0 ||
+	    strchr(info + 3, flag) != NULL)
+		return 0;
+	for (at = (size_t)(info + 3 - name); name[at] != '\0' &&
+	    (unsigned char)name[at] < (unsigned char)flag; at++)
+		;
+	if (strlen(name) + 2 > outlen)
+		return -1;
+	memcpy(out, name, at);
+	out[at] = flag;
+	strcpy(out + at + 1, name + at);
+	return 1;
+}
+
+/* Seen at UPDATE: a rename only, and a failed one costs nothing. */
+static void
+mark_seen(struct maildrop *md, size_t i)
+{
+	char	 to[PATH_MAX];
+
+	if (maildrop_flag(md->msg[i].name, 'S', to, sizeof(to)) != 1)
+		return;
+	if (renameat(md->dirfd, md->msg[i].name, md->dirfd, to) == -1 &&
+	    errno == ENOENT && refind(md, i) &&
+	    maildrop_flag(md->msg[i].name, 'S', to, sizeof(to)) == 1)
+		(void)renameat(md->dirfd, md->msg[i].name, md->dirfd, to);
+}
+
 size_t
 maildrop_commit(struct maildrop *md)
 {
 	size_t	 i, failed = 0;
 
 	for (i = 0; i < md->n; i++) {
-		if (!md->msg[i].deleted ||
-		    unlinkat(md->dirfd, md->msg[i].name, 0) == 0)
+		if (!md->msg[i].deleted) {
+			if (md->msg[i].seen)
+				mark_seen(md, i);
+			continue;
+		}
+		if (unlinkat(md->dirfd, md->msg[i].name, 0) == 0)
 			continue;
 		if (errno != ENOENT)
 			failed++;

@@ -97,7 +97,9 @@ def pop3_tern(**conf):
         p3 = harness.free_port()
         args = dict(pop3_listen="127.0.0.1:%d" % p3, auth_users=pw,
                     pop3_loopback_plaintext="yes",
-                    mailbox_path="%h/Maildir/",
+                    # the home ThrowawayUser made (without root, the
+                    # invoking user's home in passwd is not this one)
+                    mailbox_path=os.path.join(d, "home-%u", "Maildir/"),
                     smtpd_auth_failure_delay="1s")
         p3s = None
         if tls_built_in():
@@ -187,11 +189,21 @@ def test_pop3_plain_list_retr_dele():
         assert c.stat() == (1, len(crlf(bodies[1])))
         assert len(t.box.files()) == 3      # not before QUIT
         c.quit()
-        assert t.box.files() == [names[1] + ":2,"]
-        # the UIDL is stable across sessions
+        # what RETR sent is Seen, as Dovecot marks it at UPDATE
+        assert t.box.files() == [names[1] + ":2,S"]
+        # the UIDL is stable across sessions and the flag's rename; TOP
+        # alone, or RETR undone by RSET, leaves a new message unseen
+        late = t.box.add(message(9))
         c = login(t)
         assert c.uidl(1).split()[2].decode() == names[1]
+        c.top(2, 0)
         c.quit()
+        assert t.box.files() == sorted([names[1] + ":2,S", late + ":2,"])
+        c = login(t)
+        retr_bytes(c, 2)
+        c.rset()
+        c.quit()
+        assert t.box.files() == sorted([names[1] + ":2,S", late + ":2,"])
         assert wait_log(t, "Login: user=<%s>, method=PLAIN, rip=127.0.0.1"
                         ", lip=127.0.0.1, session=<" % t.user.name)
         assert "del=2/3" in t.log()

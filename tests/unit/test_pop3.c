@@ -46,6 +46,26 @@ test_name_size(void)
 }
 
 static void
+test_flag(void)
+{
+	char	 out[32];
+
+	CHECK(maildrop_flag("cur/a:2,", 'S', out, sizeof(out)) == 1);
+	CHECK_STR(out, "cur/a:2,S");
+	CHECK(maildrop_flag("cur/a:2,FRT", 'S', out, sizeof(out)) == 1);
+	CHECK_STR(out, "cur/a:2,FRST");
+	CHECK(maildrop_flag("cur/a:2,T", 'S', out, sizeof(out)) == 1);
+	CHECK_STR(out, "cur/a:2,ST");
+	CHECK(maildrop_flag("cur/a:2,ab", 'S', out, sizeof(out)) == 1);
+	CHECK_STR(out, "cur/a:2,Sab");		/* lower case after */
+	CHECK(maildrop_flag("cur/a:2,RS", 'S', out, sizeof(out)) == 0);
+	CHECK(maildrop_flag("cur/a:1,x", 'S', out, sizeof(out)) == 0);
+	CHECK(maildrop_flag("cur/a", 'S', out, sizeof(out)) == 0);
+	CHECK(maildrop_flag("cur/a:2,", 'S', out, 9) == -1);
+	CHECK(maildrop_flag("cur/a:2,", 'S', out, 10) == 1);
+}
+
+static void
 test_crlf_size(void)
 {
 	int	 cr = 0;
@@ -228,6 +248,7 @@ main(void)
 {
 	RUN(test_uidl);
 	RUN(test_name_size);
+	RUN(test_flag);
 	RUN(test_crlf_size);
 	RUN(test_encoder);
 	RUN(test_parse);
