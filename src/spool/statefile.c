@@ -6,6 +6,7 @@
  * only holding the runner's lock while the runner is down).
  *
  *	statefile_load(dir, id, nrcpt, st, err)	read it, or a fresh state
+ *	statefile_head(dir, id, head, err)	its first lines only
  *	statefile_save(dir, st)			replace it atomically
  *	state_alloc(st, id, nrcpt)		nrcpt pending recipients
  *	state_write(fp, st) / state_read(fp, st, err)
@@ -15,6 +16,15 @@
  * in order, the reply in xtext (RFC 3461 section 4).  As with the
  * envelope, the writer refuses what the reader would reject, and the
  * reader accepts only the exact grammar ("line N: reason" in err).
+ *
+ * The head (decision): held, warned and "due", the earliest next
+ * attempt of an undelivered recipient, come before the recipient lines,
+ * so that the queue runner builds its schedule at start-up from one
+ * small read of each state file (statefile_head()) without parsing the
+ * recipients, and without the queue file.  "due" is derived: the writer
+ * computes it from the recipients and the full reader checks that it
+ * agrees with them.  A state file written before "due" existed has no
+ * such line; statefile_head() says so and the caller parses it whole.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -93,6 +103,26 @@ state_write_rcpt(FILE *fp, size_t index, const struct state_rcpt *r)
 	    (long long)r->last_attempt, r->dsn[0] ? r->dsn : "-", reply);
 }
 
+/* state_due - the earliest next attempt of an undelivered recipient, or
+ * 0 (due now: one is pending, or none is waiting) */
+time_t
+state_due(const struct state *st)
+{
+	time_t	 due = 0;
+	size_t	 i;
+	int	 any = 0;
+
+	for (i = 0; i < st->nrcpt; i++) {
+		if (st->rcpt[i].state != RCPT_PENDING &&
+		    st->rcpt[i].state != RCPT_DEFERRED)
+			continue;
+		if (!any || st->rcpt[i].next_attempt < due)
+			due = st->rcpt[i].next_attempt;
+		any = 1;
+	}
+	return due;
+}
+
 int
 state_write(FILE *fp, const struct state *st)
 {
@@ -104,9 +134,9 @@ state_write(FILE *fp, const struct state *st)
 		errno = EINVAL;
 		return -1;
 	}
-	if (kv_line_put(fp, "version: %d\nid: %s\nheld: %s\nwarned: %s\n",
-	    STATEFILE_VERSION, st->id, yesno_words[st->held],
-	    yesno_words[st->warned]) == -1)
+	if (kv_line_put(fp, "version: %d\nid: %s\nheld: %s\nwarned: %s\n"
+	    "due: %lld\n", STATEFILE_VERSION, st->id, yesno_words[st->held],
+	    yesno_words[st->warned], (long long)state_due(st)) == -1)
 		return -1;
 	for (i = 0; i < st->nrcpt; i++)
 		if (state_write_rcpt(fp, i, &st->rcpt[i]) == -1)
@@ -184,6 +214,19 @@ st_rcpt(void *obj, char *v)
 	return NULL;
 }
 
+static const char *
+st_due(void *obj, char *v)
+{
+	struct state *st = obj;
+	long long n;
+
+	if (kv_num(v, INT64_MAX, &n) == -1)
+		return "bad number";
+	st->due = (time_t)n;
+	st->has_due = 1;
+	return NULL;
+}
+
 static const struct key state_keys[] = {
 	{ "version", KEY_REQUIRED, 0, 0, NULL, kv_version },
 	{ "id", KEY_REQUIRED | KEY_ID, FIELD(state, id), NULL, NULL },
@@ -191,6 +234,7 @@ static const struct key state_keys[] = {
 	    NULL },
 	{ "warned", KEY_REQUIRED | KEY_WORD, FIELD(state, warned), yesno_words,
 	    NULL },
+	{ "due", 0, 0, 0, NULL, st_due },
 	{ "rcpt", KEY_REQUIRED | KEY_REPEAT, 0, 0, NULL, st_rcpt },
 };
 #define STATE_NKEYS	(sizeof(state_keys) / sizeof(state_keys[0]))
@@ -217,6 +261,10 @@ state_read(FILE *fp, struct state *st, char *err, size_t errlen)
 	}
 	if (kv_keys_missing(state_keys, STATE_NKEYS, seen, err, errlen))
 		goto fail;
+	if (st->has_due && st->due != state_due(st)) {
+		kv_errf(err, errlen, 0, "due does not match the recipients");
+		goto fail;
+	}
 	return 0;
 fail:
 	state_free(st);
@@ -323,4 +371,65 @@ statefile_load(const char *dir, const char *id, size_t nrcpt,
 		errno = EINVAL;
 	}
 	return rc;
+}
+
+/*
+ * statefile_head - the head of id's state file from one read of its
+ * first STATEFILE_HEAD_MAX bytes: the lines before the first recipient,
+ * parsed as strictly as state_read() does.
+ */
+int
+statefile_head(const char *dir, const char *id, struct state_head *h,
+    char *err, size_t errlen)
+{
+	char	 path[PATH_MAX], buf[STATEFILE_HEAD_MAX + 1], *line, *nl;
+	struct state st;
+	unsigned lineno, seen = 0;
+	ssize_t	 n;
+	int	 fd, saved;
+
+	memset(h, 0, sizeof(*h));
+	if (spool_path(dir, "state", id, path, sizeof(path)) == -1 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		saved = errno;
+		snprintf(err, errlen, "%s", strerror(saved));
+		errno = saved;
+		return saved == ENOENT ? 1 : -1;
+	}
+	n = read(fd, buf, STATEFILE_HEAD_MAX);
+	saved = errno;
+	close(fd);
+	if (n == -1) {
+		snprintf(err, errlen, "%s", strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	buf[n] = '\0';
+	state_init(&st);
+	line = buf;
+	for (lineno = 1; (nl = strchr(line, '\n')) != NULL &&
+	    strncmp(line, "rcpt: ", 6) != 0; lineno++) {
+		*nl = '\0';
+		if (kv_key_line(state_keys, STATE_NKEYS, &st, line, lineno,
+		    &seen, err, errlen) == -1)
+			goto bad;
+		line = nl + 1;
+	}
+	if (nl == NULL && (size_t)n < STATEFILE_HEAD_MAX) {
+		kv_errf(err, errlen, lineno, "no recipient line");
+		goto bad;
+	}
+	if (nl == NULL || !st.has_due)
+		return 2;	/* long, or written before "due" existed */
+	if (strcmp(st.id, id) != 0) {
+		snprintf(err, errlen, "id mismatch");
+		goto bad;
+	}
+	h->held = st.held;
+	h->warned = st.warned;
+	h->due = st.due;
+	return 0;
+bad:
+	errno = EINVAL;
+	return -2;
 }
