@@ -91,6 +91,10 @@ int	statefile_head(const char *spool_dir, const char *id,
 	    struct state_head *h, char *err, size_t errlen);
 /* The earliest next attempt of a pending or deferred recipient, or 0. */
 time_t	state_due(const struct state *);
+/* The same, of the file name (absolute, or relative to dirfd, which is
+ * a descriptor of state/XX: for listing many). */
+int	statefile_load_at(int dirfd, const char *name, const char *id,
+	    size_t nrcpt, struct state *st, char *err, size_t errlen);
 /* Replace state/XX/ID as a whole; -1 with errno set. */
 int	statefile_save(const char *spool_dir, const struct state *);
 

@@ -80,7 +80,7 @@ kv_line_read(FILE *fp, char *buf, unsigned lineno, char *err, size_t errlen)
 	size_t	 n = 0;
 	int	 c;
 
-	while ((c = getc(fp)) != EOF) {
+	while ((c = getc_unlocked(fp)) != EOF) {
 		if (c == '\n') {
 			buf[n] = '\0';
 			return (int)n;

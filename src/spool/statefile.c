@@ -341,17 +341,59 @@ statefile_check(const struct state *st, const char *id, size_t nrcpt,
 	return -2;
 }
 
-int
-statefile_load(const char *dir, const char *id, size_t nrcpt,
-    struct state *st, char *err, size_t errlen)
+/*
+ * statefile_read_fd - the state in fd: one read into a buffer parsed in
+ * memory, the common case; a file longer than the buffer is read again
+ * through stdio.  fd is closed.
+ */
+static int
+statefile_read_fd(int fd, const char *id, size_t nrcpt, struct state *st,
+    char *err, size_t errlen)
 {
-	char	 path[PATH_MAX];
+	char	 buf[8192];
+	ssize_t	 n;
 	FILE	*fp;
 	int	 rc = -2, saved;
 
+	if ((n = read(fd, buf, sizeof(buf))) == -1)
+		goto fail;
+	if (n > 0 && (size_t)n < sizeof(buf)) {
+		fp = fmemopen(buf, (size_t)n, "r");
+		close(fd);
+		fd = -1;
+	} else if (lseek(fd, 0, SEEK_SET) == -1)
+		goto fail;
+	else
+		fp = fdopen(fd, "re");
+	if (fp == NULL)
+		goto fail;
+	if (state_read(fp, st, err, errlen) == 0)
+		rc = statefile_check(st, id, nrcpt, err, errlen);
+	fclose(fp);
+	if (rc != 0) {
+		state_free(st);
+		state_init(st);
+		errno = EINVAL;
+	}
+	return rc;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	snprintf(err, errlen, "%s", strerror(saved));
+	errno = saved;
+	return -1;
+}
+
+/* statefile_load_at - statefile_load() of the file name in dirfd */
+int
+statefile_load_at(int dirfd, const char *name, const char *id, size_t nrcpt,
+    struct state *st, char *err, size_t errlen)
+{
+	int	 fd, saved;
+
 	state_init(st);
-	if (spool_path(dir, "state", id, path, sizeof(path)) == -1 ||
-	    (fp = fopen(path, "re")) == NULL) {
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) == -1) {
 		saved = errno;
 		if (saved == ENOENT && queueid_valid(id)) {
 			if (state_alloc(st, id, nrcpt) == 0)
@@ -362,15 +404,21 @@ statefile_load(const char *dir, const char *id, size_t nrcpt,
 		errno = saved;
 		return -1;
 	}
-	if (state_read(fp, st, err, errlen) == 0)
-		rc = statefile_check(st, id, nrcpt, err, errlen);
-	fclose(fp);
-	if (rc != 0) {
-		state_free(st);
-		state_init(st);
-		errno = EINVAL;
+	return statefile_read_fd(fd, id, nrcpt, st, err, errlen);
+}
+
+int
+statefile_load(const char *dir, const char *id, size_t nrcpt,
+    struct state *st, char *err, size_t errlen)
+{
+	char	 path[PATH_MAX];
+
+	state_init(st);
+	if (spool_path(dir, "state", id, path, sizeof(path)) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
 	}
-	return rc;
+	return statefile_load_at(AT_FDCWD, path, id, nrcpt, st, err, errlen);
 }
 
 /*
