@@ -9,12 +9,12 @@
  * straight into queue/XX and state/XX, without fsync: a bench spool.
  *
  *	scalegen SPOOL N DEFERRED_PERCENT PENDING_DOMAIN DEFERRED_DOMAIN
- *	    SPREAD [BODY_BYTES]
+ *	    OFFSET SPREAD [BODY_BYTES]
  *
  * SPOOL must exist and be set up (ternd -f run once on it, or
  * spool_setup()); it is set up here too.  Message i is deferred (a state
- * file: one attempt, 4.4.1, next attempt spread evenly over the next
- * SPREAD seconds) when i * 100 / N < DEFERRED_PERCENT in an interleaved
+ * file: one attempt, 4.4.1, next attempts spread evenly over SPREAD
+ * seconds from OFFSET seconds from now) when i * 100 / N < DEFERRED_PERCENT in an interleaved
  * order, else pending (no state file, due at once).  Recipients are
  * rcptI@PENDING_DOMAIN or rcptI@DEFERRED_DOMAIN; each body is
  * BODY_BYTES (default 4096) of a plain text message.
@@ -62,20 +62,22 @@ main(int argc, char *argv[])
 	struct envelope env;
 	struct state st;
 	char	 path[PATH_MAX], addr[ADDR_MAX], err[256], *body;
-	long	 n, i, pct, spread, blen = 4096, k;
+	long	 n, i, pct, offset, spread, blen = 4096, k;
 	time_t	 now = time(NULL);
 	int	 deferred;
 
-	if (argc != 7 && argc != 8) {
+	if (argc != 8 && argc != 9) {
 		fprintf(stderr, "usage: scalegen spool n deferred-percent "
-		    "pending-domain deferred-domain spread [body-bytes]\n");
+		    "pending-domain deferred-domain offset spread "
+		    "[body-bytes]\n");
 		return 2;
 	}
 	n = atol(argv[2]);
 	pct = atol(argv[3]);
-	spread = atol(argv[6]);
-	if (argc == 8)
-		blen = atol(argv[7]);
+	offset = atol(argv[6]);
+	spread = atol(argv[7]);
+	if (argc == 9)
+		blen = atol(argv[8]);
 	if (spool_setup(argv[1], err, sizeof(err)) == -1) {
 		fprintf(stderr, "scalegen: %s\n", err);
 		return 1;
@@ -114,7 +116,7 @@ main(int argc, char *argv[])
 			st.rcpt[0].state = RCPT_DEFERRED;
 			st.rcpt[0].attempts = 1;
 			st.rcpt[0].last_attempt = now - 30;
-			st.rcpt[0].next_attempt = now + 1 +
+			st.rcpt[0].next_attempt = now + offset +
 			    (spread > 0 ? i % spread : 0);
 			strcpy(st.rcpt[0].dsn, "4.4.1");
 			strcpy(st.rcpt[0].reply, "connect to 127.0.0.1:9: "
