@@ -133,6 +133,7 @@ fail:
 struct qvdirs {
 	const char *spool_dir;
 	int	 fd[2][256];		/* queue, state; -1 not yet, -2 none */
+	struct idlist states[256];	/* the names in state/XX, sorted */
 };
 
 static void
@@ -141,8 +142,10 @@ qvdirs_init(struct qvdirs *d, const char *spool_dir)
 	size_t	 i;
 
 	d->spool_dir = spool_dir;
-	for (i = 0; i < 256; i++)
+	for (i = 0; i < 256; i++) {
 		d->fd[0][i] = d->fd[1][i] = -1;
+		d->states[i] = (struct idlist){ NULL, 0, 0 };
+	}
 }
 
 static void
@@ -155,7 +158,56 @@ qvdirs_close(struct qvdirs *d)
 			close(d->fd[0][i]);
 		if (d->fd[1][i] >= 0)
 			close(d->fd[1][i]);
+		free(d->states[i].v);
 	}
+}
+
+/*
+ * qvdir_states - the names in state/XX, read once with the directory:
+ * a message whose id is not there has no state file, and is not looked
+ * for (half the opens of a big queue would fail).  A state file made
+ * after this read is seen at the next listing, as a message queued
+ * after readdir() is.  -1 on error (then every one is looked for).
+ */
+static int
+qvdir_states(struct qvdirs *d, unsigned xx, int fd)
+{
+	struct idlist	*l = &d->states[xx];
+	struct dirent	*de;
+	DIR		*dir;
+	int		 rc = 0;
+
+	if ((fd = dup(fd)) == -1 || (dir = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	while ((de = readdir(dir)) != NULL)
+		if (strlen(de->d_name) == QUEUEID_LEN &&
+		    queueid_valid(de->d_name) && (rc = idlist_add(l,
+		    de->d_name)) == -1)
+			break;
+	closedir(dir);
+	if (rc == -1) {
+		free(l->v);
+		*l = (struct idlist){ NULL, 0, 0 };
+		return -1;
+	}
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), idlist_cmp);
+	if (l->v == NULL)
+		idlist_add(l, "");	/* read, and empty: a non-NULL v */
+	return 0;
+}
+
+/* qvdir_has_state - 0 when state/XX was read and has no file of id */
+static int
+qvdir_has_state(const struct qvdirs *d, unsigned xx, const char *id)
+{
+	const struct idlist *l = &d->states[xx];
+
+	return l->v == NULL || bsearch(id, l->v, l->n, sizeof(*l->v),
+	    idlist_cmp) != NULL;
 }
 
 /* qvdir_at - the descriptor of kind (0 queue, 1 state)/XX, or -1 */
@@ -176,20 +228,28 @@ qvdir_at(struct qvdirs *d, int kind, unsigned xx)
 		}
 		if (*fd == -1)
 			*fd = errno == ENOENT ? -2 : -1;
+		else if (kind == 1)
+			qvdir_states(d, xx & 0xff, *fd);
 	}
 	if (*fd == -2)
 		errno = ENOENT;
 	return *fd < 0 ? -1 : *fd;
 }
 
-/* qvdir - the descriptor of kind/XX where id is, or -1 */
-static int
-qvdir(struct qvdirs *d, int kind, const char *id)
+static unsigned
+qvdir_index(const char *id)
 {
 	char	 hash[3];
 
 	queueid_hash(id, hash);
-	return qvdir_at(d, kind, (unsigned)strtoul(hash, NULL, 16));
+	return (unsigned)strtoul(hash, NULL, 16) & 0xff;
+}
+
+/* qvdir - the descriptor of kind/XX where id is, or -1 */
+static int
+qvdir(struct qvdirs *d, int kind, const char *id)
+{
+	return qvdir_at(d, kind, qvdir_index(id));
 }
 
 /* queueview_read_state - the state file, if any; sets msg->error */
@@ -204,8 +264,9 @@ queueview_read_state(struct qvdirs *d, struct queueview_msg *msg)
 		    strerror(errno));
 		return;
 	}
-	rc = fd == -1 ? 1 : statefile_load_at(fd, msg->id, msg->id,
-	    msg->env.nrcpt, &msg->state, err, sizeof(err));
+	rc = fd == -1 || !qvdir_has_state(d, qvdir_index(msg->id), msg->id) ?
+	    1 : statefile_load_at(fd, msg->id, msg->id, msg->env.nrcpt,
+	    &msg->state, err, sizeof(err));
 	if (rc == 0)
 		msg->has_state = 1;
 	else if (rc == 1) {		/* none: nrcpt stays 0 */
@@ -360,6 +421,8 @@ queueview_walk(const char *spool_dir, queueview_fn fn, void *arg)
 		if (d.fd[1][i] >= 0)
 			close(d.fd[1][i]);
 		d.fd[0][i] = d.fd[1][i] = -1;
+		free(d.states[i].v);
+		d.states[i] = (struct idlist){ NULL, 0, 0 };
 	}
 	save = errno;
 	qvdirs_close(&d);
