@@ -195,8 +195,11 @@ qvdir_states(struct qvdirs *d, unsigned xx, int fd)
 	}
 	if (l->n > 1)
 		qsort(l->v, l->n, sizeof(*l->v), idlist_cmp);
-	if (l->v == NULL)
-		idlist_add(l, "");	/* read, and empty: a non-NULL v */
+	if (l->v == NULL) {		/* read, and empty: a non-NULL v */
+		static const char none[QUEUEID_LEN + 1];
+
+		idlist_add(l, none);
+	}
 	return 0;
 }
 
