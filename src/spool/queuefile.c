@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "envelope.h"
+#include "kvline.h"
 #include "log.h"
 #include "queuefile.h"
 #include "queueid.h"
@@ -274,24 +275,18 @@ queuefile_head_at(int dirfd, const char *name, const char *id,
 	ssize_t	 n;
 	off_t	 body;
 	FILE	*fp;
-	int	 fd, saved, rc = -2;
+	int	 fd, rc = -2;
 
 	envelope_init(env);
 	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
 		goto fail;
 	if ((n = read(fd, buf, sizeof(buf))) == -1 || fstat(fd, &sb) == -1)
 		goto fail;
-	if (n > 0 && memmem(buf, (size_t)n, "\n\n", 2) != NULL) {
-		fp = fmemopen(buf, (size_t)n, "r");
-		close(fd);
-		fd = -1;
-	} else if (lseek(fd, 0, SEEK_SET) == -1)
-		goto fail;
-	else
-		fp = fdopen(fd, "re");
+	fp = kv_fd_stream(fd, buf, (size_t)n, n > 0 &&
+	    memmem(buf, (size_t)n, "\n\n", 2) != NULL);
+	fd = -1;
 	if (fp == NULL)
 		goto fail;
-	fd = -1;
 	if (envelope_read(fp, env, err, errlen) == -1)
 		;
 	else if (strcmp(env->id, id) != 0)
@@ -305,12 +300,7 @@ queuefile_head_at(int dirfd, const char *name, const char *id,
 		errno = EINVAL;
 	return rc;
 fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	snprintf(err, errlen, "%s", strerror(saved));
-	errno = saved;
-	return -1;
+	return kv_fail(fd, err, errlen);
 }
 
 /* queuefile_close - what queuefile_open() gave; safe to call twice */

@@ -353,18 +353,13 @@ statefile_read_fd(int fd, const char *id, size_t nrcpt, struct state *st,
 	char	 buf[8192];
 	ssize_t	 n;
 	FILE	*fp;
-	int	 rc = -2, saved;
+	int	 rc = -2;
 
 	if ((n = read(fd, buf, sizeof(buf))) == -1)
 		goto fail;
-	if (n > 0 && (size_t)n < sizeof(buf)) {
-		fp = fmemopen(buf, (size_t)n, "r");
-		close(fd);
-		fd = -1;
-	} else if (lseek(fd, 0, SEEK_SET) == -1)
-		goto fail;
-	else
-		fp = fdopen(fd, "re");
+	fp = kv_fd_stream(fd, buf, (size_t)n, n > 0 &&
+	    (size_t)n < sizeof(buf));
+	fd = -1;
 	if (fp == NULL)
 		goto fail;
 	if (state_read(fp, st, err, errlen) == 0)
@@ -377,12 +372,7 @@ statefile_read_fd(int fd, const char *id, size_t nrcpt, struct state *st,
 	}
 	return rc;
 fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	snprintf(err, errlen, "%s", strerror(saved));
-	errno = saved;
-	return -1;
+	return kv_fail(fd, err, errlen);
 }
 
 /* statefile_load_at - statefile_load() of the file name in dirfd */
