@@ -97,6 +97,10 @@ int	statefile_load_at(int dirfd, const char *name, const char *id,
 	    size_t nrcpt, struct state *st, char *err, size_t errlen);
 /* Replace state/XX/ID as a whole; -1 with errno set. */
 int	statefile_save(const char *spool_dir, const struct state *);
+/* The same without the fsync of state/XX, which the caller does (the
+ * queue runner, batched: a rename undone by a crash brings back the
+ * older state, a duplicate attempt, never a loss). */
+int	statefile_save_unsynced(const char *spool_dir, const struct state *);
 
 /* The format on a stream: for statefile.c and its unit tests only. */
 int	state_write(FILE *, const struct state *);

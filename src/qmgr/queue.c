@@ -99,9 +99,9 @@ queue_select(struct queue *q, const char *arg, time_t now,
 
 	if (arg != NULL && strcmp(arg, "ALL") != 0 && arg[0] != '@') {
 		/* during the start-up scan it may be in a directory not read
-		 * yet: the scan will not load it twice */
-		if ((m = queue_find(q, arg)) == NULL && queue_scan_running(q))
-			m = queue_load(q, arg, now, 0);
+		 * yet */
+		if ((m = queue_find(q, arg)) == NULL)
+			m = queue_load_named(q, arg, now);
 		if (m != NULL)
 			fn(q, m, now);
 		else

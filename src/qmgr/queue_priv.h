@@ -148,6 +148,7 @@ struct queue {
 	int	 sig[2];		/* self-pipe: signal numbers */
 	struct rescan rescan;
 	unsigned char rm_dirty[256 / 8];	/* queue/XX with an unlink */
+	unsigned char st_dirty[256 / 8];	/* state/XX with a rename */
 	time_t	 rm_since;		/* of the oldest unsynced, 0 none */
 };
 
@@ -161,6 +162,7 @@ queue_rcpt_is_undelivered(const struct state_rcpt *r)
 struct qmsg *queue_find(struct queue *, const char *id);
 struct qmsg *queue_load(struct queue *, const char *id, time_t now,
 	    int keep);
+struct qmsg *queue_load_named(struct queue *, const char *id, time_t now);
 void	queue_index_free(struct queue *);
 void	queue_forget(struct queue *, struct qmsg *);
 void	queue_free_msg(void *);

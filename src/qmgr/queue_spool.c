@@ -185,6 +185,20 @@ queue_corrupt(struct queue *q, const char *path, const char *name,
 		    why);
 }
 
+/* queue_dirty - queue/XX (rm) or state/XX of id changed, unsynced */
+static void
+queue_dirty(struct queue *q, unsigned char *bits, const char *id)
+{
+	char	 hash[3];
+	unsigned b;
+
+	queueid_hash(id, hash);
+	b = (unsigned)strtoul(hash, NULL, 16) & 0xff;
+	bits[b / 8] |= (unsigned char)(1u << (b % 8));
+	if (q->rm_since == 0)
+		q->rm_since = time(NULL);
+}
+
 /*
  * queue_remove - the message leaves the queue: queue file, then state.
  *
@@ -194,25 +208,21 @@ queue_corrupt(struct queue *q, const char *path, const char *name,
  * fsync'd within a second or two, in one batch (queue_sync_removals),
  * so a cut brings back at most those last seconds' deliveries, not
  * every one since the file system last wrote its metadata.  The state
- * file's directory needs no sync: a state file without a queue file is
- * removed at start-up.
+ * file's directory needs no sync for an unlink: a state file without a
+ * queue file is removed at start-up.  A state file written is fsync'd
+ * before its rename, and state/XX joins the same batch
+ * (queue_save_state()).
  */
 void
 queue_remove(struct queue *q, struct qmsg *m)
 {
-	char	 path[PATH_MAX], hash[3];
-	unsigned b;
+	char	 path[PATH_MAX];
 
 	if (queue_path(q, "queue", m->id, path) == 0 && unlink(path) == -1 &&
 	    errno != ENOENT)
 		log_warn("%s: unlink %s", m->id, path);
-	else {
-		queueid_hash(m->id, hash);
-		b = (unsigned)strtoul(hash, NULL, 16) & 0xff;
-		q->rm_dirty[b / 8] |= (unsigned char)(1u << (b % 8));
-		if (q->rm_since == 0)
-			q->rm_since = time(NULL);
-	}
+	else
+		queue_dirty(q, q->rm_dirty, m->id);
 	if (queue_path(q, "state", m->id, path) == 0 && unlink(path) == -1 &&
 	    errno != ENOENT)
 		log_warn("%s: unlink %s", m->id, path);
@@ -220,24 +230,36 @@ queue_remove(struct queue *q, struct qmsg *m)
 	queue_forget(q, m);
 }
 
-/* queue_sync_removals - fsync queue/XX of the unlinks of a second ago */
-void
-queue_sync_removals(struct queue *q, time_t now, int force)
+static void
+queue_sync_kind(struct queue *q, const char *kind, unsigned char *bits)
 {
 	char	 path[PATH_MAX];
 	unsigned b;
 
-	if (q->rm_since == 0 || (!force && now <= q->rm_since))
-		return;
 	for (b = 0; b < 256; b++) {
-		if (!(q->rm_dirty[b / 8] & (1u << (b % 8))))
+		if (!(bits[b / 8] & (1u << (b % 8))))
 			continue;
-		if (snprintf(path, sizeof(path), "%s/queue/%02x",
-		    q->cfg->spool_dir, b) < (int)sizeof(path) &&
+		if (snprintf(path, sizeof(path), "%s/%s/%02x",
+		    q->cfg->spool_dir, kind, b) < (int)sizeof(path) &&
 		    spool_sync_dir(path) == -1 && errno != ENOENT)
 			log_warn("queue: fsync %s", path);
 	}
-	memset(q->rm_dirty, 0, sizeof(q->rm_dirty));
+	memset(bits, 0, 256 / 8);
+}
+
+/*
+ * queue_sync_removals - fsync the queue/XX of the unlinks and the
+ * state/XX of the state files renamed a second ago, in one batch: with
+ * a backlog retried, one fsync of a directory per second instead of one
+ * per attempt, which would take from the disk's share of accepting.
+ */
+void
+queue_sync_removals(struct queue *q, time_t now, int force)
+{
+	if (q->rm_since == 0 || (!force && now <= q->rm_since))
+		return;
+	queue_sync_kind(q, "queue", q->rm_dirty);
+	queue_sync_kind(q, "state", q->st_dirty);
 	q->rm_since = 0;
 }
 
@@ -394,6 +416,19 @@ queue_load(struct queue *q, const char *id, time_t now, int keep)
 	return m;
 }
 
+/* queue_load_named - a command names id during the start-up scan: load
+ * it now if its queue file is there (the scan will not load it twice) */
+struct qmsg *
+queue_load_named(struct queue *q, const char *id, time_t now)
+{
+	char	 path[PATH_MAX];
+
+	if (!queue_scan_running(q) || queue_path(q, "queue", id, path) == -1 ||
+	    access(path, F_OK) == -1)
+		return NULL;
+	return queue_load(q, id, now, 0);
+}
+
 static void
 queue_scan_queue(struct queue *q, const char *path, const char *name)
 {
@@ -532,8 +567,10 @@ queue_save_state(struct queue *q, const struct qmsg *m, struct state *st)
 {
 	st->held = m->held;
 	st->warned = m->warned;
-	if (statefile_save(q->cfg->spool_dir, st) == -1)
+	if (statefile_save_unsynced(q->cfg->spool_dir, st) == -1)
 		log_warn("%s: cannot write state file", m->id);
+	else
+		queue_dirty(q, q->st_dirty, m->id);
 }
 
 /* queue_save_flags - write held/warned of a message that is not active */

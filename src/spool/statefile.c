@@ -8,6 +8,8 @@
  *	statefile_load(dir, id, nrcpt, st, err)	read it, or a fresh state
  *	statefile_head(dir, id, head, err)	its first lines only
  *	statefile_save(dir, st)			replace it atomically
+ *	statefile_save_unsynced(dir, st)	the same, but for the
+ *						directory's fsync
  *	state_alloc(st, id, nrcpt)		nrcpt pending recipients
  *	state_write(fp, st) / state_read(fp, st, err)
  *
@@ -301,13 +303,13 @@ statefile_tmp(const char *tmp, const struct state *st)
 }
 
 /*
- * statefile_save - replace state/XX/ID as a whole: tmp/ID.state, fsync,
- * rename over the old one, fsync state/XX.  Until the rename the old
- * file is untouched: a tmp file that cannot be written (a full disk) is
- * removed and the old state stays as it was.
+ * statefile_save_unsynced - replace state/XX/ID as a whole: tmp/ID.state,
+ * fsync, rename over the old one; the caller fsyncs state/XX.  Until the
+ * rename the old file is untouched: a tmp file that cannot be written
+ * (a full disk) is removed and the old state stays as it was.
  */
 int
-statefile_save(const char *dir, const struct state *st)
+statefile_save_unsynced(const char *dir, const struct state *st)
 {
 	char	 tmp[PATH_MAX], path[PATH_MAX], name[QUEUEID_LEN + 8];
 	int	 saved;
@@ -316,14 +318,22 @@ statefile_save(const char *dir, const struct state *st)
 	if (spool_path(dir, "state", st->id, path, sizeof(path)) == -1 ||
 	    spool_tmppath(dir, name, tmp, sizeof(tmp)) == -1)
 		return -1;
-	if (statefile_tmp(tmp, st) == -1 || rename(tmp, path) == -1)
-		goto fail;
+	if (statefile_tmp(tmp, st) == -1 || rename(tmp, path) == -1) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* statefile_save - the same, and fsync state/XX */
+int
+statefile_save(const char *dir, const struct state *st)
+{
+	if (statefile_save_unsynced(dir, st) == -1)
+		return -1;
 	return spool_sync(dir, "state", st->id);
-fail:
-	saved = errno;
-	unlink(tmp);
-	errno = saved;
-	return -1;
 }
 
 /* statefile_check - the state read is id's, with nrcpt recipients */
