@@ -4,6 +4,7 @@
  * outside src/queue*.c.
  *
  *	queue.c		the loop: signals, trigger commands, poll()
+ *	queue_index.c	the message table: every message by its id
  *	queue_spool.c	messages in the spool: load, scan, save, remove
  *	queue_active.c	the active set: activate, deactivate, unload
  *	queue_rcpt.c	the one state of each recipient during a round
@@ -157,6 +158,12 @@ queue_rcpt_is_undelivered(const struct state_rcpt *r)
 {
 	return r->state == RCPT_PENDING || r->state == RCPT_DEFERRED;
 }
+
+/* queue_index.c */
+struct qmsg *qindex_find(const struct qindex *, const char *id);
+int	qindex_add(struct qindex *, struct qmsg *);
+void	qindex_remove(struct qindex *, const struct qmsg *);
+void	qindex_free(struct qindex *);
 
 /* queue_spool.c */
 struct qmsg *queue_find(struct queue *, const char *id);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * queue_spool.c - the queue runner's view of the spool: the message
- * table, start-up scan, reading a message and its state, writing the
+ * table (its index: queue_index.c), start-up scan, reading a message and its state, writing the
  * state (queue_save_state(): held and warned come from struct qmsg, the
  * one place the runner keeps them), removal.  Activation is in
  * queue_active.c.
@@ -33,77 +33,10 @@
 #include "queueid.h"
 #include "spool.h"
 
-/*
- * The message table: open addressing on a hash of the id, linear
- * probing, at most half full; removal shifts the following entries
- * back (no tombstones), so a lookup stops at the first empty slot.
- * Eight bytes per slot, two slots or more per message.
- */
-static size_t
-id_hash(const char *id)
-{
-	size_t	 h = 2166136261u;
-
-	while (*id != '\0')
-		h = (h ^ (unsigned char)*id++) * 16777619u;
-	return h ^ (h >> 15);
-}
-
-static size_t
-index_find(const struct qindex *ix, const char *id)
-{
-	size_t	 i = id_hash(id) & (ix->cap - 1);
-
-	while (ix->slot[i] != NULL && strcmp(ix->slot[i]->id, id) != 0)
-		i = (i + 1) & (ix->cap - 1);
-	return i;
-}
-
-static int
-index_grow(struct qindex *ix)
-{
-	struct qmsg **old = ix->slot;
-	size_t	 i, cap = ix->cap, ncap = cap ? cap * 2 : 1024;
-
-	if ((ix->slot = calloc(ncap, sizeof(*ix->slot))) == NULL) {
-		ix->slot = old;
-		return -1;
-	}
-	ix->cap = ncap;
-	for (i = 0; i < cap; i++)
-		if (old[i] != NULL)
-			ix->slot[index_find(ix, old[i]->id)] = old[i];
-	free(old);
-	return 0;
-}
-
-static void
-index_remove(struct qindex *ix, const struct qmsg *m)
-{
-	size_t	 i, j, home;
-
-	if (ix->cap == 0 || ix->slot[i = index_find(ix, m->id)] != m)
-		return;
-	ix->slot[i] = NULL;
-	ix->n--;
-	/* shift back what probed past i */
-	for (j = (i + 1) & (ix->cap - 1); ix->slot[j] != NULL;
-	    j = (j + 1) & (ix->cap - 1)) {
-		home = id_hash(ix->slot[j]->id) & (ix->cap - 1);
-		if (((j - home) & (ix->cap - 1)) >= ((j - i) & (ix->cap - 1))) {
-			ix->slot[i] = ix->slot[j];
-			ix->slot[j] = NULL;
-			i = j;
-		}
-	}
-}
-
 struct qmsg *
 queue_find(struct queue *q, const char *id)
 {
-	if (q->ids.cap == 0 || strlen(id) != QUEUEID_LEN)
-		return NULL;
-	return q->ids.slot[index_find(&q->ids, id)];
+	return strlen(id) == QUEUEID_LEN ? qindex_find(&q->ids, id) : NULL;
 }
 
 static struct qmsg *
@@ -111,14 +44,14 @@ queue_add(struct queue *q, const char *id)
 {
 	struct qmsg *m;
 
-	if ((q->ids.n + 1) * 2 > q->ids.cap && index_grow(&q->ids) == -1)
-		return NULL;
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
 	heap_item_init(&m->item, m);
 	memcpy(m->id, id, QUEUEID_LEN + 1);
-	q->ids.slot[index_find(&q->ids, id)] = m;
-	q->ids.n++;
+	if (qindex_add(&q->ids, m) == -1) {
+		free(m);
+		return NULL;
+	}
 	return m;
 }
 
@@ -127,7 +60,7 @@ queue_forget(struct queue *q, struct qmsg *m)
 {
 	queue_share_forget(q, m);
 	heap_remove(&q->heap, &m->item);
-	index_remove(&q->ids, m);
+	qindex_remove(&q->ids, m);
 	queue_free_msg(m);
 }
 
@@ -150,8 +83,7 @@ queue_index_free(struct queue *q)
 	for (i = 0; i < q->ids.cap; i++)
 		if (q->ids.slot[i] != NULL)
 			queue_free_msg(q->ids.slot[i]);
-	free(q->ids.slot);
-	memset(&q->ids, 0, sizeof(q->ids));
+	qindex_free(&q->ids);
 }
 
 static int

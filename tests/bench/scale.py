@@ -146,6 +146,11 @@ max_per_destination = 20
         return int(m.group(1)) if m else None
 
 
+def rmtree(path):
+    """rm -rf: faster than shutil.rmtree on a million files"""
+    subprocess.run(["rm", "-rf", path])
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -179,7 +184,7 @@ def fig_mem():
     say("mem  runner RSS empty %d KiB, with %d deferred %d KiB: "
         "%.0f bytes per message" % (r0, SCALE, r1,
                                     (r1 - r0) * 1024.0 / SCALE))
-    shutil.rmtree(full.dir)
+    rmtree(full.dir)
 
 
 def sink():
@@ -284,7 +289,7 @@ def fig_accept(full, pf):
             "full/empty %s" % (PF_SCALE, fmt(pe), fmt(pff), ratio(pff, pe)))
         say("accept  tern/postfix: empty %s, full %s" % (ratio(te, pe),
                                                          ratio(tf, pff)))
-    shutil.rmtree(empty.dir)
+    rmtree(empty.dir)
 
 
 def timed_listing(argv):
