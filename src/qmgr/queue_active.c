@@ -21,19 +21,6 @@
 #include "log.h"
 #include "queue_priv.h"
 
-/* queue_unload - drop what only an active message has loaded */
-void
-queue_unload(struct qmsg *m)
-{
-	if (m->act == NULL)
-		return;
-	envelope_free(&m->act->env);
-	state_free(&m->act->st);
-	free(m->act->round);
-	free(m->act);
-	m->act = NULL;
-}
-
 /* queue_activate_later - m could not be activated (no memory): retry */
 static void
 queue_activate_later(struct queue *q, struct qmsg *m, time_t now)

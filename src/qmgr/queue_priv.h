@@ -173,6 +173,7 @@ struct qmsg *queue_load_named(struct queue *, const char *id, time_t now);
 void	queue_index_free(struct queue *);
 void	queue_forget(struct queue *, struct qmsg *);
 void	queue_free_msg(void *);
+void	queue_unload(struct qmsg *);	/* frees m->act */
 void	queue_remove(struct queue *, struct qmsg *);
 void	queue_sync_removals(struct queue *, time_t now, int force);
 FILE	*queue_open(struct queue *, const char *id, struct envelope *,
@@ -192,7 +193,6 @@ int	queue_has_domain(struct queue *, struct qmsg *,
 void	queue_arrive(struct queue *, const char *id, time_t now);
 void	queue_activate_due(struct queue *, time_t now);
 void	queue_deactivate(struct queue *, struct qmsg *);
-void	queue_unload(struct qmsg *);
 
 /* queue_rcpt.c */
 void	queue_rcpt_start(struct qmsg *);

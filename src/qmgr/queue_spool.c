@@ -64,6 +64,19 @@ queue_forget(struct queue *q, struct qmsg *m)
 	queue_free_msg(m);
 }
 
+/* queue_unload - drop what only an active message has loaded */
+void
+queue_unload(struct qmsg *m)
+{
+	if (m->act == NULL)
+		return;
+	envelope_free(&m->act->env);
+	state_free(&m->act->st);
+	free(m->act->round);
+	free(m->act);
+	m->act = NULL;
+}
+
 void
 queue_free_msg(void *p)
 {
