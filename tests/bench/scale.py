@@ -319,8 +319,11 @@ def fig_mailq(spool_conf, pf):
                             med([r[0] for r in runs]), runs[0][2]))
         if pf:
             pcmd = ["postqueue", "-c", PF_CONF, "-j" if args else "-p"]
+            pf.postfix("start")         # showq lists; stopped after
+            wait_port(PF_PORT)
             timed_listing(pcmd)
             runs = [timed_listing(pcmd) for _ in range(3)]
+            pf.postfix("stop")
             say("mailq %-3s postfix (%d queued): %.2f s in all, first line "
                 "after %.3f s (%d lines)" % (
                     " ".join(args), PF_SCALE, med([r[1] for r in runs]),
@@ -329,7 +332,8 @@ def fig_mailq(spool_conf, pf):
 
 class Postfix:
     """The private Postfix peer (tests/bench/postfix-peer.sh), its queue
-    filled with PF_SCALE deferred messages."""
+    filled with PF_SCALE deferred messages.  It runs only while its own
+    figures are measured, so that its retries never load tern's."""
 
     def __init__(self):
         self.ok = False
@@ -381,21 +385,24 @@ class Postfix:
         t0 = time.monotonic()
         dst = os.path.join(PFB, "queue", "deferred", "0")
         st = os.stat(seeds[0])
+        now = time.time()
         for i in range(PF_SCALE - len(seeds)):
             # any name: postsuper -s renames it after its inode
             name = os.path.join(dst, "F%07X" % i)
             shutil.copyfile(seeds[i % len(seeds)], name)
             os.chown(name, st.st_uid, st.st_gid)
             os.chmod(name, 0o700)
+            # a deferred file's mtime is its next attempt: spread them
+            # as tern's (scalegen's RETRY_SPREAD)
+            t = now + 60 + i % RETRY_SPREAD
+            os.utime(name, (t, t))
         subprocess.run(["postsuper", "-c", PF_CONF, "-s"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         say("postfix: %d deferred messages in its queue (%d accepted, "
             "the rest copied and renamed by postsuper -s in %.0f s)" % (
                 self.count("deferred"), len(seeds),
                 time.monotonic() - t0))
-        self.full_queue = os.path.join(PFB, "queue.full")
-        self.postfix("start")
-        return wait_port(PF_PORT)
+        return True             # stopped: it runs only for its figures
 
     def accept(self, full):
         """Postfix's rate; the empty case with its deferred queue moved
@@ -403,7 +410,6 @@ class Postfix:
         deferred = os.path.join(PFB, "queue", "deferred")
         aside = os.path.join(PFB, "queue", "deferred.aside")
         if not full:
-            self.postfix("stop")
             os.rename(deferred, aside)
             os.mkdir(deferred, 0o700)
             st = os.stat(aside)
@@ -411,17 +417,16 @@ class Postfix:
             for c in "0123456789ABCDEF":
                 os.mkdir(os.path.join(deferred, c), 0o700)
                 os.chown(os.path.join(deferred, c), st.st_uid, st.st_gid)
-            self.postfix("start")
+        self.postfix("start")
         try:
             if not wait_port(PF_PORT):
                 return None
             return source(PF_PORT, ACCEPT_MSGS)
         finally:
+            self.postfix("stop")
             if not full:
-                self.postfix("stop")
                 shutil.rmtree(deferred)
                 os.rename(aside, deferred)
-                self.postfix("start")
 
     def close(self):
         if self.ok:
