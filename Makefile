@@ -114,13 +114,18 @@ run: all
 bench: all
 	@sh tests/bench/bench.sh
 
+# make bench-scale: issue 13's figures at a million messages (not part of
+# make test; tests/bench/scale.sh says what and how)
+bench-scale: all
+	@sh tests/bench/scale.sh
+
 install: all
 	sh etc/install.sh
 
 clean:
 	rm -rf build bin run
 
-.PHONY: all test testbuild unittest crashtest soak run bench install clean fuzz FORCE
+.PHONY: all test testbuild unittest crashtest soak run bench bench-scale install clean fuzz FORCE
 .PRECIOUS: build/%.o build/test/%.o
 
 # make fuzz: libFuzzer targets in tests/fuzz/ (see tests/fuzz/README),

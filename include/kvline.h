@@ -47,6 +47,11 @@ int	kv_line_read(FILE *fp, char *buf, unsigned lineno, char *err,
 /* kv_line_put - write one formatted line; -1 if it would be too long */
 int	kv_line_put(FILE *fp, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* A stream to parse fd from its start: over the n bytes read into buf
+ * when enough, fd closed; else fd rewound.  NULL on error, fd closed. */
+FILE	*kv_fd_stream(int fd, char *buf, size_t n, int enough);
+/* Close fd (unless -1), strerror(errno) into err; -1, errno kept. */
+int	kv_fail(int fd, char *err, size_t errlen);
 /* kv_grow - room for one more element; capacity grows by doubling */
 int	kv_grow(void **array, size_t n, size_t size);
 /* kv_version - parse function of the "version" key of both formats */

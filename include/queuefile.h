@@ -78,6 +78,14 @@ void	queuefile_announce(const char *spool_dir, const char *id);
  * ENOENT: no such message), -2 when it does not parse or is another
  * message's; either way "why" is in err and qf holds nothing to free.
  */
+/*
+ * The envelope and the message's size of queue file name in dirfd (a
+ * descriptor of queue/XX, or AT_FDCWD and a path), read from its first
+ * bytes, for a listing of many: 0, -1 (errno; ENOENT: gone), -2 (does
+ * not parse, or is not id's; "why" in err).  envelope_free() env after.
+ */
+int	queuefile_head_at(int dirfd, const char *name, const char *id,
+	    struct envelope *env, long long *size, char *err, size_t errlen);
 int	queuefile_open(const char *spool_dir, const char *id,
 	    struct queuefile *qf, char *err, size_t errlen);
 /*

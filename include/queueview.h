@@ -3,6 +3,7 @@
  * queueview.h - read-only walk of the spool for mailq and ternq.
  *
  *	queueview_scan(spool_dir, fn, arg): fn once per message, oldest first
+ *	queueview_walk(spool_dir, fn, arg): the same, in directory order
  *	queueview_load(spool_dir, id, &msg): one message by id
  *	queueview_json_string(fp, s): s as a JSON string literal
  *	queueview_put_text(fp, s): s with control characters made harmless
@@ -43,6 +44,9 @@ struct queueview_msg {
  */
 typedef int (*queueview_fn)(const struct queueview_msg *, void *arg);
 int	queueview_scan(const char *spool_dir, queueview_fn fn, void *arg);
+/* The same in directory order (not oldest first), without a list of
+ * all the ids. */
+int	queueview_walk(const char *spool_dir, queueview_fn fn, void *arg);
 
 /*
  * Load one message: 0 (msg->error may still say it is unreadable), or

@@ -183,6 +183,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "mailq: %s\n", err);
 		return EX_CONFIG;
 	}
+	/* big blocks: a listing of a million messages is some 300 MB */
+	setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
 	rc = list(&cfg, mode);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		fprintf(stderr, "mailq: write error: %s\n", strerror(errno));

@@ -8,8 +8,9 @@
  * The runner holds the spool's lock (spool_lock()) from before it opens
  * the FIFO until it stops: the one writer of state files.
  *
- * Each turn: end finished agents, end finished rounds, read one
- * directory for a running "flush @domain" rescan (queue_rescan.c),
+ * Each turn: read some more of the spool for the start-up scan (for at
+ * most SCAN_BUDGET_MS), end finished agents, end finished rounds, read
+ * one directory for a running "flush @domain" rescan (queue_rescan.c),
  * activate due messages, start agents, sleep.  Nothing rescans the spool
  * on a timer; the schedule is rebuilt from the spool once, at start-up,
  * and after that only a rescan (flush @domain, or a FIFO that may have
@@ -22,7 +23,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <search.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,12 +98,18 @@ queue_select(struct queue *q, const char *arg, time_t now,
 	size_t	 i, n = q->heap.n;
 
 	if (arg != NULL && strcmp(arg, "ALL") != 0 && arg[0] != '@') {
-		if ((m = queue_find(q, arg)) != NULL)
+		/* during the start-up scan it may be in a directory not read
+		 * yet */
+		if ((m = queue_find(q, arg)) == NULL)
+			m = queue_load_named(q, arg, now);
+		if (m != NULL)
 			fn(q, m, now);
 		else
 			log_warnx("%s: not in the queue", arg);
 		return;
 	}
+	if (fn == queue_do_flush && arg == NULL && queue_scan_running(q))
+		q->scan_flush = 1;	/* and what the scan loads later */
 	if ((all = calloc(n + 1, sizeof(*all))) == NULL) {
 		log_warn("queue: select");
 		return;
@@ -313,7 +319,7 @@ queue_timeout(struct queue *q, time_t now)
 	size_t	 i;
 	int	 idle = 3600 * 1000;
 
-	if (queue_rescan_running(q))
+	if (queue_rescan_running(q) || queue_scan_running(q))
 		return 0;
 	for (a = q->agents; a != NULL; a = a->next)
 		if (a->done)
@@ -395,7 +401,7 @@ queue_shutdown(struct queue *q)
 			queue_remove(q, q->active[i]);
 	queue_sync_removals(q, 0, 1);
 	heap_free(&q->heap);
-	tdestroy(q->ids, queue_free_msg);
+	queue_index_free(q);
 	close(q->trig_rd);
 	close(q->trig_wr);
 	close(q->sig[0]);
@@ -426,9 +432,10 @@ queue_run(struct config *cfg, int master_sock)
 		return 1;
 	}
 	remote_tls_preload(cfg);
-	queue_scan(&q);
+	queue_scan_start(&q);
 	for (;;) {
 		now = time(NULL);
+		queue_scan_step(&q, now);
 		queue_agents_sweep(&q);
 		queue_finish_rounds(&q, now);
 		queue_rescan_step(&q, now);

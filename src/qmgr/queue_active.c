@@ -21,17 +21,6 @@
 #include "log.h"
 #include "queue_priv.h"
 
-/* queue_unload - drop what only an active message has loaded */
-void
-queue_unload(struct qmsg *m)
-{
-	envelope_free(&m->env);
-	memset(&m->file, 0, sizeof(m->file));
-	state_free(&m->st);
-	free(m->round);
-	m->round = NULL;
-}
-
 /* queue_activate_later - m could not be activated (no memory): retry */
 static void
 queue_activate_later(struct queue *q, struct qmsg *m, time_t now)
@@ -45,7 +34,8 @@ queue_activate_later(struct queue *q, struct qmsg *m, time_t now)
 static void
 queue_start_round(struct queue *q, struct qmsg *m, time_t now)
 {
-	if ((m->round = calloc(m->env.nrcpt, sizeof(*m->round))) == NULL) {
+	m->act->round = calloc(m->act->env.nrcpt, sizeof(*m->act->round));
+	if (m->act->round == NULL) {
 		queue_activate_later(q, m, now);
 		return;
 	}
@@ -61,21 +51,29 @@ queue_start_round(struct queue *q, struct qmsg *m, time_t now)
 	q->active[q->nactive++] = m;
 	heap_set(&q->heap, &m->item, HEAP_NEVER);
 	log_info("%s: from=<%s>, size=%lld, nrcpt=%zu (queue active)", m->id,
-	    m->env.sender, (long long)m->file.size, m->env.nrcpt);
+	    m->act->env.sender, (long long)m->act->file.size,
+	    m->act->env.nrcpt);
 }
 
 /* queue_activate - load a due message and start its round */
 static void
 queue_activate(struct queue *q, struct qmsg *m, time_t now)
 {
+	struct qactive *act;
 	FILE	*fp;
 
-	if ((fp = queue_open(q, m->id, &m->env, &m->file)) == NULL) {
+	if ((act = m->act = calloc(1, sizeof(*act))) == NULL) {
+		queue_activate_later(q, m, now);
+		return;
+	}
+	if ((fp = queue_open(q, m->id, &act->env, &act->file)) == NULL) {
 		queue_forget(q, m);
 		return;
 	}
 	fclose(fp);
-	if (queue_read_state(q, &m->env, &m->st) == -1) {
+	act->arrival = act->env.arrival;
+	act->is_bounce = act->env.sender[0] == '\0';
+	if (queue_read_state(q, &act->env, &act->st) == -1) {
 		queue_activate_later(q, m, now);
 		return;
 	}

@@ -106,8 +106,8 @@ queue_take(struct queue *q, struct agent *a, struct qmsg *m)
 	int	 local;
 
 	memset(job, 0, sizeof(*job));
-	for (i = 0; i < m->env.nrcpt; i++) {
-		const struct envelope_rcpt *er = &m->env.rcpt[i];
+	for (i = 0; i < m->act->env.nrcpt; i++) {
+		const struct envelope_rcpt *er = &m->act->env.rcpt[i];
 		struct delivery_rcpt *dr;
 
 		local = rcpt_dest(q->cfg, er->addr, dest, sizeof(dest));
@@ -115,7 +115,7 @@ queue_take(struct queue *q, struct agent *a, struct qmsg *m)
 		    (!local && strcmp(dest, a->dest) != 0))
 			continue;
 		if (job->rcpt == NULL &&
-		    (job->rcpt = calloc(m->env.nrcpt, sizeof(*dr))) == NULL)
+		    (job->rcpt = calloc(m->act->env.nrcpt, sizeof(*dr))) == NULL)
 			return -1;
 		dr = &job->rcpt[job->nrcpt++];
 		dr->index = i;
@@ -126,10 +126,10 @@ queue_take(struct queue *q, struct agent *a, struct qmsg *m)
 	}
 	if (job->nrcpt > 0) {
 		strcpy(job->id, m->id);
-		job->env = &m->env;	/* valid in the forked agent */
-		job->file = m->file;
+		job->env = &m->act->env;	/* valid in the forked agent */
+		job->file = m->act->file;
 		a->msgs[a->njobs++] = m;
-		m->agents++;
+		m->act->agents++;
 	}
 	return 0;
 }
@@ -181,7 +181,7 @@ queue_decide_here(struct agent *a, int status, const char *dsn,
 			log_info("%s: to=<%s>, relay=%s, delay=%.0f, dsn=%s, "
 			    "status=%s (%s)", m->id, a->jobs[k].rcpt[j].addr,
 			    relay[0] ? relay : "none",
-			    difftime(now, m->env.arrival), dsn, words[status],
+			    difftime(now, m->act->env.arrival), dsn, words[status],
 			    reply);
 		}
 	}
@@ -310,10 +310,10 @@ queue_dispatch(struct queue *q)
 
 	for (i = 0; i < q->nactive; i++) {
 		m = q->active[i];
-		for (r = 0; r < m->env.nrcpt; r++) {
+		for (r = 0; r < m->act->env.nrcpt; r++) {
 			if (!queue_rcpt_waits(m, r))
 				continue;
-			local = rcpt_dest(q->cfg, m->env.rcpt[r].addr, dest,
+			local = rcpt_dest(q->cfg, m->act->env.rcpt[r].addr, dest,
 			    sizeof(dest));
 			if (agent_may_start(q, local, dest))
 				agent_start(q, local, dest, i);
@@ -393,7 +393,7 @@ queue_agent_end(struct queue *q, struct agent *a)
 				    "cannot start delivery agent" :
 				    "delivery agent died");
 		}
-		m->agents--;
+		m->act->agents--;
 	}
 	q->nagents--;
 	queue_agent_free(a);

@@ -4,6 +4,7 @@
  * outside src/queue*.c.
  *
  *	queue.c		the loop: signals, trigger commands, poll()
+ *	queue_index.c	the message table: every message by its id
  *	queue_spool.c	messages in the spool: load, scan, save, remove
  *	queue_active.c	the active set: activate, deactivate, unload
  *	queue_rcpt.c	the one state of each recipient during a round
@@ -13,13 +14,14 @@
  *			at a time
  *	queue_share.c	one destination's share of the active messages
  *
- * Every message in the spool has a struct qmsg (found by id through a
- * tsearch(3) tree) and a place in the heap keyed by its next attempt;
- * held messages and messages being delivered are keyed HEAP_NEVER.
- * Only active messages (at most QUEUE_ACTIVE_MAX) have their envelope,
- * state and round loaded; the envelope parsed on activation is the one
- * every agent of the round gets (a pointer, valid in the forked agent).  A message stays active until no recipient is
- * waiting for an agent and no agent holds a job of it.
+ * Every message in the spool has a compact struct qmsg (found by id in
+ * an open-addressing index) and a place in the heap keyed by its next
+ * attempt; held messages and messages being delivered are keyed
+ * HEAP_NEVER.  Only active messages (at most QUEUE_ACTIVE_MAX) have a
+ * struct qactive: their envelope, state and round; the envelope parsed
+ * on activation is the one every agent of the round gets (a pointer,
+ * valid in the forked agent).  A message stays active until no
+ * recipient is waiting for an agent and no agent holds a job of it.
  */
 #ifndef TERN_QUEUE_PRIV_H
 #define TERN_QUEUE_PRIV_H
@@ -53,23 +55,44 @@ struct round_rcpt {
 	char	 relay[256];
 };
 
+/*
+ * One per message in the spool, and all the runner keeps of a message
+ * that waits for its next attempt or is held: its id, flags, its place
+ * in the schedule, and (parked) its share's domain.  About 100 bytes
+ * with the index slot and the heap's pointer (man/tern.8, "The
+ * schedule").  What a round needs is in act, allocated on activation
+ * and freed when the round ends.
+ */
 struct qmsg {
 	struct heap_item item;
-	char	 id[QUEUEID_LEN + 1];
-	time_t	 arrival;
-	int	 is_bounce;		/* sender <> */
-	int	 held;			/* the only copy; saved with the */
-	int	 warned;		/* state by queue_save_state() */
-	int	 deleted;		/* remove when the round ends */
-	int	 active;
-	int	 agents;		/* agents that hold a job of it */
-	struct envelope env;		/* loaded while active; its */
-	struct queuefile_mark file;	/* file, for agents to reopen */
-	struct state st;		/* loaded while active */
-	struct round_rcpt *round;	/* one per recipient while active */
+	struct qactive *act;		/* while active, else NULL */
 	char	*share;			/* active or parked: its domain */
-	int	 parked;		/* waits for its domain's share */
 	struct qmsg *next_parked;
+	char	 id[QUEUEID_LEN + 1];
+	unsigned held : 1;		/* the only copy; saved with the */
+	unsigned warned : 1;		/* state by queue_save_state() */
+	unsigned deleted : 1;		/* remove when the round ends */
+	unsigned active : 1;
+	unsigned parked : 1;		/* waits for its domain's share */
+};
+
+/* What an active message has loaded: the queue file's envelope, parsed
+ * once for the round and every agent of it, and its state. */
+struct qactive {
+	struct envelope env;		/* agents get a pointer to it */
+	struct queuefile_mark file;	/* its file, for agents to reopen */
+	struct state st;
+	struct round_rcpt *round;	/* one per recipient */
+	time_t	 arrival;		/* of env */
+	int	 is_bounce;		/* sender <> */
+	int	 agents;		/* agents that hold a job of it */
+};
+
+/* the message table: open addressing on the id, linear probing */
+struct qindex {
+	struct qmsg **slot;		/* NULL: empty */
+	size_t	 cap;			/* a power of two, or 0 */
+	size_t	 n;
 };
 
 struct agent {
@@ -109,7 +132,9 @@ struct queue {
 	struct config *cfg;
 	int	 master_sock;
 	struct heap heap;
-	void	*ids;			/* tsearch root of struct qmsg */
+	struct qindex ids;		/* every struct qmsg, by id */
+	int	 scan_dir;		/* start-up scan: next XX; -1 done */
+	int	 scan_flush;		/* flush ALL came during the scan */
 	struct qmsg *active[QUEUE_ACTIVE_MAX];
 	size_t	 nactive;
 	struct qmsg *parked;		/* queue_share.c, oldest first */
@@ -124,6 +149,7 @@ struct queue {
 	int	 sig[2];		/* self-pipe: signal numbers */
 	struct rescan rescan;
 	unsigned char rm_dirty[256 / 8];	/* queue/XX with an unlink */
+	unsigned char st_dirty[256 / 8];	/* state/XX with a rename */
 	time_t	 rm_since;		/* of the oldest unsynced, 0 none */
 };
 
@@ -133,12 +159,21 @@ queue_rcpt_is_undelivered(const struct state_rcpt *r)
 	return r->state == RCPT_PENDING || r->state == RCPT_DEFERRED;
 }
 
+/* queue_index.c */
+struct qmsg *qindex_find(const struct qindex *, const char *id);
+int	qindex_add(struct qindex *, struct qmsg *);
+void	qindex_remove(struct qindex *, const struct qmsg *);
+void	qindex_free(struct qindex *);
+
 /* queue_spool.c */
 struct qmsg *queue_find(struct queue *, const char *id);
 struct qmsg *queue_load(struct queue *, const char *id, time_t now,
 	    int keep);
+struct qmsg *queue_load_named(struct queue *, const char *id, time_t now);
+void	queue_index_free(struct queue *);
 void	queue_forget(struct queue *, struct qmsg *);
 void	queue_free_msg(void *);
+void	queue_unload(struct qmsg *);	/* frees m->act */
 void	queue_remove(struct queue *, struct qmsg *);
 void	queue_sync_removals(struct queue *, time_t now, int force);
 FILE	*queue_open(struct queue *, const char *id, struct envelope *,
@@ -147,7 +182,9 @@ int	queue_read_state(struct queue *, const struct envelope *,
 	    struct state *);
 void	queue_save_state(struct queue *, const struct qmsg *, struct state *);
 time_t	queue_due(const struct qmsg *, const struct state *, time_t now);
-void	queue_scan(struct queue *);
+void	queue_scan_start(struct queue *);
+void	queue_scan_step(struct queue *, time_t now);
+int	queue_scan_running(const struct queue *);
 void	queue_save_flags(struct queue *, struct qmsg *);
 int	queue_has_domain(struct queue *, struct qmsg *,
 	    const char *const *domains, size_t ndomains);
@@ -156,7 +193,6 @@ int	queue_has_domain(struct queue *, struct qmsg *,
 void	queue_arrive(struct queue *, const char *id, time_t now);
 void	queue_activate_due(struct queue *, time_t now);
 void	queue_deactivate(struct queue *, struct qmsg *);
-void	queue_unload(struct qmsg *);
 
 /* queue_rcpt.c */
 void	queue_rcpt_start(struct qmsg *);

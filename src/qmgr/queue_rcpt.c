@@ -2,10 +2,10 @@
 /*
  * queue_rcpt.c - the one state of each recipient of an active message.
  *
- * A recipient's state is its state-file state, m->st.rcpt[i].state
+ * A recipient's state is its state-file state, m->act->st.rcpt[i].state
  * (pending, deferred, delivered, failed: what is saved), and nothing
  * else; the round only adds how far this attempt has gone with it,
- * m->round[i].step:
+ * m->act->round[i].step:
  *
  *	STEP_IDLE	not part of this round (done before, held, stopped)
  *	STEP_WAIT	undelivered, waiting for an agent
@@ -32,29 +32,29 @@ queue_rcpt_start(struct qmsg *m)
 {
 	size_t	 i;
 
-	for (i = 0; i < m->env.nrcpt; i++)
-		m->round[i].step = queue_rcpt_is_undelivered(&m->st.rcpt[i]) ?
+	for (i = 0; i < m->act->env.nrcpt; i++)
+		m->act->round[i].step = queue_rcpt_is_undelivered(&m->act->st.rcpt[i]) ?
 		    STEP_WAIT : STEP_IDLE;
 }
 
 int
 queue_rcpt_waits(const struct qmsg *m, size_t i)
 {
-	return m->round[i].step == STEP_WAIT;
+	return m->act->round[i].step == STEP_WAIT;
 }
 
 int
 queue_rcpt_is_busy(const struct qmsg *m, size_t i)
 {
-	return m->round[i].step == STEP_BUSY;
+	return m->act->round[i].step == STEP_BUSY;
 }
 
 /* queue_rcpt_take - recipient i goes to an agent */
 void
 queue_rcpt_take(struct qmsg *m, size_t i, int remote)
 {
-	m->round[i].step = STEP_BUSY;
-	m->round[i].remote = remote;
+	m->act->round[i].step = STEP_BUSY;
+	m->act->round[i].remote = remote;
 }
 
 /*
@@ -65,18 +65,18 @@ queue_rcpt_take(struct qmsg *m, size_t i, int remote)
 void
 queue_rcpt_set(struct qmsg *m, size_t i, int state, const char *dsn)
 {
-	m->st.rcpt[i].state = state;
+	m->act->st.rcpt[i].state = state;
 	if (dsn != NULL)
-		snprintf(m->st.rcpt[i].dsn, sizeof(m->st.rcpt[i].dsn), "%s",
+		snprintf(m->act->st.rcpt[i].dsn, sizeof(m->act->st.rcpt[i].dsn), "%s",
 		    dsn);
-	m->round[i].step = STEP_DONE;
+	m->act->round[i].step = STEP_DONE;
 }
 
 /* queue_rcpt_outcome - enum rcpt_state decided in this round, or -1 */
 int
 queue_rcpt_outcome(const struct qmsg *m, size_t i)
 {
-	return m->round[i].step == STEP_DONE ? m->st.rcpt[i].state : -1;
+	return m->act->round[i].step == STEP_DONE ? m->act->st.rcpt[i].state : -1;
 }
 
 /* queue_rcpt_record - one agent result (enum deliver_status) for i */
@@ -84,7 +84,7 @@ void
 queue_rcpt_record(struct qmsg *m, size_t i, int status, const char *dsn,
     const char *relay, const char *reply)
 {
-	struct state_rcpt *sr = &m->st.rcpt[i];
+	struct state_rcpt *sr = &m->act->st.rcpt[i];
 	static const int states[] = { RCPT_DELIVERED, RCPT_DEFERRED,
 		RCPT_FAILED };
 	static const int classes[] = { 2, 4, 5 };
@@ -97,7 +97,7 @@ queue_rcpt_record(struct qmsg *m, size_t i, int status, const char *dsn,
 	sr->last_attempt = time(NULL);
 	snprintf(sr->reply, sizeof(sr->reply), "%s", reply);
 	delivery_text_sanitise(sr->reply);
-	snprintf(m->round[i].relay, sizeof(m->round[i].relay), "%s", relay);
+	snprintf(m->act->round[i].relay, sizeof(m->act->round[i].relay), "%s", relay);
 }
 
 /* queue_round_is_over - no agent holds m, no recipient waits for one */
@@ -106,11 +106,11 @@ queue_round_is_over(const struct qmsg *m)
 {
 	size_t	 i;
 
-	if (m->agents > 0)
+	if (m->act->agents > 0)
 		return 0;
-	for (i = 0; i < m->env.nrcpt; i++)
-		if (m->round[i].step == STEP_WAIT ||
-		    m->round[i].step == STEP_BUSY)
+	for (i = 0; i < m->act->env.nrcpt; i++)
+		if (m->act->round[i].step == STEP_WAIT ||
+		    m->act->round[i].step == STEP_BUSY)
 			return 0;
 	return 1;
 }
@@ -121,7 +121,7 @@ queue_stop_round(struct qmsg *m)
 {
 	size_t	 i;
 
-	for (i = 0; m->active && i < m->env.nrcpt; i++)
-		if (m->round[i].step == STEP_WAIT)
-			m->round[i].step = STEP_IDLE;
+	for (i = 0; m->active && i < m->act->env.nrcpt; i++)
+		if (m->act->round[i].step == STEP_WAIT)
+			m->act->round[i].step = STEP_IDLE;
 }

@@ -47,7 +47,7 @@ enum notice { NOTICE_FAILURE, NOTICE_DOUBLE, NOTICE_SUCCESS, NOTICE_DELAY };
 static int
 queue_wants(const struct qmsg *m, size_t i, int kind)
 {
-	int	 notify = m->env.rcpt[i].notify;
+	int	 notify = m->act->env.rcpt[i].notify;
 	int	 outcome = queue_rcpt_outcome(m, i);
 
 	switch (kind) {
@@ -59,7 +59,7 @@ queue_wants(const struct qmsg *m, size_t i, int kind)
 	case NOTICE_SUCCESS:
 		return outcome == RCPT_DELIVERED && (notify & NOTIFY_SUCCESS);
 	default:
-		return queue_rcpt_is_undelivered(&m->st.rcpt[i]) &&
+		return queue_rcpt_is_undelivered(&m->act->st.rcpt[i]) &&
 		    (notify == 0 || (notify & NOTIFY_DELAY));
 	}
 }
@@ -68,13 +68,13 @@ static void
 queue_report(const struct qmsg *m, size_t i, int kind, time_t until,
     struct dsn_report *rp)
 {
-	const struct state_rcpt *sr = &m->st.rcpt[i];
+	const struct state_rcpt *sr = &m->act->st.rcpt[i];
 
 	memset(rp, 0, sizeof(*rp));
-	rp->rcpt = m->env.rcpt[i].addr;
-	rp->orcpt = m->env.rcpt[i].orcpt[0] ? m->env.rcpt[i].orcpt : NULL;
+	rp->rcpt = m->act->env.rcpt[i].addr;
+	rp->orcpt = m->act->env.rcpt[i].orcpt[0] ? m->act->env.rcpt[i].orcpt : NULL;
 	if (kind == NOTICE_SUCCESS)
-		rp->action = m->round[i].remote ? DSN_ACTION_RELAYED :
+		rp->action = m->act->round[i].remote ? DSN_ACTION_RELAYED :
 		    DSN_ACTION_DELIVERED;
 	else if (kind == NOTICE_DELAY)
 		rp->action = DSN_ACTION_DELAYED;
@@ -82,7 +82,7 @@ queue_report(const struct qmsg *m, size_t i, int kind, time_t until,
 		rp->action = DSN_ACTION_FAILED;
 	if (sr->dsn[0] != '\0' && (kind != NOTICE_DELAY || sr->dsn[0] == '4'))
 		rp->status = sr->dsn;
-	rp->remote_mta = m->round[i].relay[0] ? m->round[i].relay : NULL;
+	rp->remote_mta = m->act->round[i].relay[0] ? m->act->round[i].relay : NULL;
 	rp->diagnostic = sr->reply[0] ? sr->reply : NULL;
 	rp->last_attempt = sr->last_attempt;
 	rp->will_retry_until = kind == NOTICE_DELAY ? until : 0;
@@ -103,24 +103,24 @@ queue_notify(struct queue *q, struct qmsg *m, const char *to,
 	FILE	*fp = NULL;
 	int	 r = -1;
 
-	if ((rp = calloc(m->env.nrcpt, sizeof(*rp))) == NULL)
+	if ((rp = calloc(m->act->env.nrcpt, sizeof(*rp))) == NULL)
 		return -1;
-	for (i = 0; i < m->env.nrcpt; i++)
+	for (i = 0; i < m->act->env.nrcpt; i++)
 		if (queue_wants(m, i, kind))
 			queue_report(m, i, kind, retry_expiry(q->cfg,
-			    m->arrival, m->is_bounce), &rp[n++]);
+			    m->act->arrival, m->act->is_bounce), &rp[n++]);
 	if (n == 0) {
 		r = 0;
 		goto out;
 	}
-	/* the body only: m->env is the envelope parsed on activation */
-	if (queuefile_open_body(q->cfg->spool_dir, m->id, &m->file, &fp, err,
+	/* the body only: m->act->env is the envelope parsed on activation */
+	if (queuefile_open_body(q->cfg->spool_dir, m->id, &m->act->file, &fp, err,
 	    sizeof(err)) != 0) {
 		log_warnx("%s: open queue file: %s", m->id, err);
 		goto out;
 	}
 	/* not announced: we load it ourselves, below */
-	if (bounce_enqueue(q->cfg, &m->env, to, fp, rp, n, now, 0,
+	if (bounce_enqueue(q->cfg, &m->act->env, to, fp, rp, n, now, 0,
 	    newid) == -1)
 		goto out;		/* bounce_enqueue() logged why */
 	if (kind == NOTICE_DOUBLE)
@@ -148,12 +148,12 @@ queue_double_bounce(struct queue *q, struct qmsg *m, time_t now)
 		snprintf(to, sizeof(to), "%s@%s", db, q->cfg->hostname);
 	else
 		snprintf(to, sizeof(to), "%s", db);
-	for (i = 0; i < m->env.nrcpt; i++)
+	for (i = 0; i < m->act->env.nrcpt; i++)
 		if (queue_rcpt_outcome(m, i) == RCPT_FAILED &&
-		    (db[0] == '\0' || strcasecmp(m->env.rcpt[i].addr,
+		    (db[0] == '\0' || strcasecmp(m->act->env.rcpt[i].addr,
 		    to) == 0)) {
 			log_info("%s: undeliverable notice to <%s> dropped",
-			    m->id, m->env.rcpt[i].addr);
+			    m->id, m->act->env.rcpt[i].addr);
 			return 0;
 		}
 	return queue_notify(q, m, to, NOTICE_DOUBLE, now);
@@ -172,17 +172,17 @@ queue_expire(struct queue *q, struct qmsg *m, time_t now)
 	const char *dsn;
 	size_t	 i;
 
-	if (m->held || !retry_is_expired(q->cfg, m->arrival, now,
-	    m->is_bounce))
+	if (m->held || !retry_is_expired(q->cfg, m->act->arrival, now,
+	    m->act->is_bounce))
 		return;
-	for (i = 0; i < m->env.nrcpt; i++) {
-		sr = &m->st.rcpt[i];
+	for (i = 0; i < m->act->env.nrcpt; i++) {
+		sr = &m->act->st.rcpt[i];
 		if (!queue_rcpt_is_undelivered(sr))
 			continue;
 		dsn = strcmp(sr->dsn, "4.2.2") == 0 ? "5.2.2" : "4.4.7";
 		log_info("%s: to=<%s>, relay=none, delay=%lld, dsn=%s, "
 		    "status=expired, returned to sender (%s)", m->id,
-		    m->env.rcpt[i].addr, (long long)(now - m->arrival), dsn,
+		    m->act->env.rcpt[i].addr, (long long)(now - m->act->arrival), dsn,
 		    sr->reply[0] ? sr->reply : "delivery time expired");
 		queue_rcpt_set(m, i, RCPT_FAILED, dsn);
 	}
@@ -196,13 +196,13 @@ queue_failures(struct queue *q, struct qmsg *m, time_t now)
 	size_t	 i;
 	int	 r;
 
-	r = m->is_bounce ? queue_double_bounce(q, m, now) :
+	r = m->act->is_bounce ? queue_double_bounce(q, m, now) :
 	    queue_notify(q, m, NULL, NOTICE_FAILURE, now);
 	if (r != -1)
 		return;
 	log_warnx("%s: failure notice not queued; the failed recipients "
 	    "stay deferred", m->id);
-	for (i = 0; i < m->env.nrcpt; i++)
+	for (i = 0; i < m->act->env.nrcpt; i++)
 		if (queue_rcpt_outcome(m, i) == RCPT_FAILED)
 			queue_rcpt_set(m, i, RCPT_DEFERRED, NULL);
 }
@@ -220,24 +220,24 @@ queue_finish(struct queue *q, struct qmsg *m, time_t now)
 	}
 	queue_expire(q, m, now);
 	queue_failures(q, m, now);
-	if (!m->is_bounce)
+	if (!m->act->is_bounce)
 		queue_notify(q, m, NULL, NOTICE_SUCCESS, now);
-	for (i = 0; i < m->env.nrcpt; i++) {
+	for (i = 0; i < m->act->env.nrcpt; i++) {
 		if (queue_rcpt_outcome(m, i) == RCPT_DEFERRED)
-			m->st.rcpt[i].next_attempt = retry_next_attempt(q->cfg,
-			    m->arrival, now, m->is_bounce);
-		left += queue_rcpt_is_undelivered(&m->st.rcpt[i]);
+			m->act->st.rcpt[i].next_attempt = retry_next_attempt(q->cfg,
+			    m->act->arrival, now, m->act->is_bounce);
+		left += queue_rcpt_is_undelivered(&m->act->st.rcpt[i]);
 	}
-	if (left > 0 && !m->warned && !m->is_bounce &&
-	    retry_warn_is_due(q->cfg, m->arrival, now) &&
+	if (left > 0 && !m->warned && !m->act->is_bounce &&
+	    retry_warn_is_due(q->cfg, m->act->arrival, now) &&
 	    queue_notify(q, m, NULL, NOTICE_DELAY, now) != -1)
 		m->warned = 1;
 	if (left == 0) {
 		queue_remove(q, m);
 		return;
 	}
-	queue_save_state(q, m, &m->st);
-	heap_set(&q->heap, &m->item, queue_due(m, &m->st, now));
+	queue_save_state(q, m, &m->act->st);
+	heap_set(&q->heap, &m->item, queue_due(m, &m->act->st, now));
 	queue_unload(m);
 }
 

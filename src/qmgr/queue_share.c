@@ -32,10 +32,10 @@ share_key(const struct queue *q, const struct qmsg *m)
 	char	*key, *p;
 	size_t	 i;
 
-	for (i = 0; i < m->env.nrcpt; i++) {
+	for (i = 0; i < m->act->env.nrcpt; i++) {
 		if (!queue_rcpt_waits(m, i))
 			continue;
-		at = strrchr(m->env.rcpt[i].addr, '@');
+		at = strrchr(m->act->env.rcpt[i].addr, '@');
 		if (at == NULL || config_is_local_domain(q->cfg, at + 1) ||
 		    config_is_virtual_domain(q->cfg, at + 1))
 			return NULL;

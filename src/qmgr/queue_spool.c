@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * queue_spool.c - the queue runner's view of the spool: the message
- * table, start-up scan, reading a message and its state, writing the
+ * table (its index: queue_index.c), start-up scan, reading a message and its state, writing the
  * state (queue_save_state(): held and warned come from struct qmsg, the
  * one place the runner keeps them), removal.  Activation is in
  * queue_active.c.
@@ -19,7 +19,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,23 +33,10 @@
 #include "queueid.h"
 #include "spool.h"
 
-static int
-queue_id_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct qmsg *)a)->id,
-	    ((const struct qmsg *)b)->id);
-}
-
 struct qmsg *
 queue_find(struct queue *q, const char *id)
 {
-	struct qmsg key, **found;
-
-	if (strlen(id) > QUEUEID_LEN)
-		return NULL;
-	strcpy(key.id, id);
-	found = tfind(&key, &q->ids, queue_id_cmp);
-	return found ? *found : NULL;
+	return strlen(id) == QUEUEID_LEN ? qindex_find(&q->ids, id) : NULL;
 }
 
 static struct qmsg *
@@ -61,10 +47,8 @@ queue_add(struct queue *q, const char *id)
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
 	heap_item_init(&m->item, m);
-	strcpy(m->id, id);
-	envelope_init(&m->env);
-	state_init(&m->st);
-	if (tsearch(m, &q->ids, queue_id_cmp) == NULL) {
+	memcpy(m->id, id, QUEUEID_LEN + 1);
+	if (qindex_add(&q->ids, m) == -1) {
 		free(m);
 		return NULL;
 	}
@@ -76,11 +60,21 @@ queue_forget(struct queue *q, struct qmsg *m)
 {
 	queue_share_forget(q, m);
 	heap_remove(&q->heap, &m->item);
-	tdelete(m, &q->ids, queue_id_cmp);
-	envelope_free(&m->env);
-	state_free(&m->st);
-	free(m->round);
-	free(m);
+	qindex_remove(&q->ids, m);
+	queue_free_msg(m);
+}
+
+/* queue_unload - drop what only an active message has loaded */
+void
+queue_unload(struct qmsg *m)
+{
+	if (m->act == NULL)
+		return;
+	envelope_free(&m->act->env);
+	state_free(&m->act->st);
+	free(m->act->round);
+	free(m->act);
+	m->act = NULL;
 }
 
 void
@@ -88,11 +82,21 @@ queue_free_msg(void *p)
 {
 	struct qmsg *m = p;
 
-	envelope_free(&m->env);
-	state_free(&m->st);
-	free(m->round);
+	queue_unload(m);
 	free(m->share);
 	free(m);
+}
+
+/* queue_index_free - at shutdown: every message and the table */
+void
+queue_index_free(struct queue *q)
+{
+	size_t	 i;
+
+	for (i = 0; i < q->ids.cap; i++)
+		if (q->ids.slot[i] != NULL)
+			queue_free_msg(q->ids.slot[i]);
+	qindex_free(&q->ids);
 }
 
 static int
@@ -126,6 +130,20 @@ queue_corrupt(struct queue *q, const char *path, const char *name,
 		    why);
 }
 
+/* queue_dirty - queue/XX (rm) or state/XX of id changed, unsynced */
+static void
+queue_dirty(struct queue *q, unsigned char *bits, const char *id)
+{
+	char	 hash[3];
+	unsigned b;
+
+	queueid_hash(id, hash);
+	b = (unsigned)strtoul(hash, NULL, 16) & 0xff;
+	bits[b / 8] |= (unsigned char)(1u << (b % 8));
+	if (q->rm_since == 0)
+		q->rm_since = time(NULL);
+}
+
 /*
  * queue_remove - the message leaves the queue: queue file, then state.
  *
@@ -135,25 +153,21 @@ queue_corrupt(struct queue *q, const char *path, const char *name,
  * fsync'd within a second or two, in one batch (queue_sync_removals),
  * so a cut brings back at most those last seconds' deliveries, not
  * every one since the file system last wrote its metadata.  The state
- * file's directory needs no sync: a state file without a queue file is
- * removed at start-up.
+ * file's directory needs no sync for an unlink: a state file without a
+ * queue file is removed at start-up.  A state file written is fsync'd
+ * before its rename, and state/XX joins the same batch
+ * (queue_save_state()).
  */
 void
 queue_remove(struct queue *q, struct qmsg *m)
 {
-	char	 path[PATH_MAX], hash[3];
-	unsigned b;
+	char	 path[PATH_MAX];
 
 	if (queue_path(q, "queue", m->id, path) == 0 && unlink(path) == -1 &&
 	    errno != ENOENT)
 		log_warn("%s: unlink %s", m->id, path);
-	else {
-		queueid_hash(m->id, hash);
-		b = (unsigned)strtoul(hash, NULL, 16) & 0xff;
-		q->rm_dirty[b / 8] |= (unsigned char)(1u << (b % 8));
-		if (q->rm_since == 0)
-			q->rm_since = time(NULL);
-	}
+	else
+		queue_dirty(q, q->rm_dirty, m->id);
 	if (queue_path(q, "state", m->id, path) == 0 && unlink(path) == -1 &&
 	    errno != ENOENT)
 		log_warn("%s: unlink %s", m->id, path);
@@ -161,24 +175,36 @@ queue_remove(struct queue *q, struct qmsg *m)
 	queue_forget(q, m);
 }
 
-/* queue_sync_removals - fsync queue/XX of the unlinks of a second ago */
-void
-queue_sync_removals(struct queue *q, time_t now, int force)
+static void
+queue_sync_kind(struct queue *q, const char *kind, unsigned char *bits)
 {
 	char	 path[PATH_MAX];
 	unsigned b;
 
-	if (q->rm_since == 0 || (!force && now <= q->rm_since))
-		return;
 	for (b = 0; b < 256; b++) {
-		if (!(q->rm_dirty[b / 8] & (1u << (b % 8))))
+		if (!(bits[b / 8] & (1u << (b % 8))))
 			continue;
-		if (snprintf(path, sizeof(path), "%s/queue/%02x",
-		    q->cfg->spool_dir, b) < (int)sizeof(path) &&
+		if (snprintf(path, sizeof(path), "%s/%s/%02x",
+		    q->cfg->spool_dir, kind, b) < (int)sizeof(path) &&
 		    spool_sync_dir(path) == -1 && errno != ENOENT)
 			log_warn("queue: fsync %s", path);
 	}
-	memset(q->rm_dirty, 0, sizeof(q->rm_dirty));
+	memset(bits, 0, 256 / 8);
+}
+
+/*
+ * queue_sync_removals - fsync the queue/XX of the unlinks and the
+ * state/XX of the state files renamed a second ago, in one batch: with
+ * a backlog retried, one fsync of a directory per second instead of one
+ * per attempt, which would take from the disk's share of accepting.
+ */
+void
+queue_sync_removals(struct queue *q, time_t now, int force)
+{
+	if (q->rm_since == 0 || (!force && now <= q->rm_since))
+		return;
+	queue_sync_kind(q, "queue", q->rm_dirty);
+	queue_sync_kind(q, "state", q->st_dirty);
 	q->rm_since = 0;
 }
 
@@ -232,92 +258,120 @@ queue_read_state(struct queue *q, const struct envelope *env,
 	return state_alloc(st, env->id, env->nrcpt);
 }
 
+/* queue_due_at - when a message whose state says due is next due */
+static time_t
+queue_due_at(const struct qmsg *m, time_t due, time_t now)
+{
+	if (m->held)
+		return HEAP_NEVER;
+	return due < now ? now : due;
+}
+
 /* queue_due - when the message is next due, from its state */
 time_t
 queue_due(const struct qmsg *m, const struct state *st, time_t now)
 {
-	time_t	 due = HEAP_NEVER;
-	size_t	 i;
-
-	if (m->held)
-		return HEAP_NEVER;
-	for (i = 0; i < st->nrcpt; i++)
-		if (queue_rcpt_is_undelivered(&st->rcpt[i]) &&
-		    st->rcpt[i].next_attempt < due)
-			due = st->rcpt[i].next_attempt;
-	return due == HEAP_NEVER || due < now ? now : due;
+	return queue_due_at(m, state_due(st), now);
 }
 
-/*
- * queue_load - learn about a message in the spool (start-up or "new").
- * With keep, what was read stays in m (env, file, st) for the caller to
- * activate at once or drop with queue_unload(); else only the schedule
- * entry is kept.
- */
-struct qmsg *
-queue_load(struct queue *q, const char *id, time_t now, int keep)
+/* queue_load_full - queue_load() from the queue file and the whole
+ * state: a state file without a head, or keep */
+static struct qmsg *
+queue_load_full(struct queue *q, const char *id, time_t now, int keep)
 {
-	struct envelope env;
-	struct queuefile_mark mk;
-	struct state st;
+	struct qactive *act;
 	struct qmsg *m = NULL;
 	FILE	*fp;
 
-	if ((fp = queue_open(q, id, &env, &mk)) == NULL)
+	if ((act = calloc(1, sizeof(*act))) == NULL) {
+		log_warn("%s: cannot load", id);
 		return NULL;
+	}
+	if ((fp = queue_open(q, id, &act->env, &act->file)) == NULL)
+		goto out;
 	fclose(fp);
-	if (queue_read_state(q, &env, &st) == -1 ||
+	if (queue_read_state(q, &act->env, &act->st) == -1 ||
 	    (m = queue_add(q, id)) == NULL) {
 		log_warn("%s: cannot load", id);
 		goto out;
 	}
-	m->arrival = env.arrival;
-	m->is_bounce = env.sender[0] == '\0';
-	m->held = st.held;
-	m->warned = st.warned;
-	if (heap_set(&q->heap, &m->item, queue_due(m, &st, now)) == -1) {
+	m->act = act;
+	act->arrival = act->env.arrival;
+	act->is_bounce = act->env.sender[0] == '\0';
+	m->held = act->st.held;
+	m->warned = act->st.warned;
+	if (heap_set(&q->heap, &m->item, queue_due_at(m, q->scan_flush ? now :
+	    state_due(&act->st), now)) == -1) {
 		log_warn("%s: cannot schedule", id);
 		queue_forget(q, m);
-		m = NULL;
-	} else if (keep) {
-		m->env = env;		/* m owns them now */
-		m->file = mk;
-		m->st = st;
-		return m;
+		return NULL;
 	}
+	if (!keep)
+		queue_unload(m);
+	return m;
 out:
-	envelope_free(&env);
-	state_free(&st);
+	envelope_free(&act->env);
+	state_free(&act->st);
+	free(act);
+	return NULL;
+}
+
+/*
+ * queue_load - learn about a message in the spool (start-up, "new", a
+ * rescan, a notice we made).  With keep, its envelope and state are
+ * read and stay in m->act for the caller to activate at once or drop
+ * with queue_unload().  Without, only the schedule entry is made, from
+ * the head of the state file (statefile_head()): the queue file is
+ * parsed when the message is activated, and a message without a state
+ * file is due now.
+ */
+struct qmsg *
+queue_load(struct queue *q, const char *id, time_t now, int keep)
+{
+	struct state_head h;
+	struct qmsg *m;
+	char	 err[256], path[PATH_MAX], name[QUEUEID_LEN + 8];
+	int	 rc;
+
+	if (keep)
+		return queue_load_full(q, id, now, 1);
+	rc = statefile_head(q->cfg->spool_dir, id, &h, err, sizeof(err));
+	if (rc == 2)
+		return queue_load_full(q, id, now, 0);
+	if (rc == -1)
+		log_warnx("%s: open state file: %s", id, err);
+	else if (rc == -2 && queue_path(q, "state", id, path) == 0) {
+		snprintf(name, sizeof(name), "%s.state", id);
+		queue_corrupt(q, path, name, err);
+	}
+	if (rc != 0)
+		memset(&h, 0, sizeof(h));	/* it starts over */
+	if ((m = queue_add(q, id)) == NULL) {
+		log_warn("%s: cannot load", id);
+		return NULL;
+	}
+	m->held = h.held;
+	m->warned = h.warned;
+	if (heap_set(&q->heap, &m->item, queue_due_at(m, q->scan_flush ?
+	    now : h.due, now)) == -1) {
+		log_warn("%s: cannot schedule", id);
+		queue_forget(q, m);
+		return NULL;
+	}
 	return m;
 }
 
-/* queue_scan_dir - call fn for every entry of every subdirectory of top */
-static void
-queue_scan_dir(struct queue *q, const char *top,
-    void (*fn)(struct queue *, const char *path, const char *name))
+/* queue_load_named - a command names id during the start-up scan: load
+ * it now if its queue file is there (the scan will not load it twice) */
+struct qmsg *
+queue_load_named(struct queue *q, const char *id, time_t now)
 {
-	char	 sub[PATH_MAX], path[PATH_MAX];
-	DIR	*d, *s;
-	struct dirent *de, *fe;
+	char	 path[PATH_MAX];
 
-	if ((d = opendir(top)) == NULL) {
-		log_warn("%s", top);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (path_join(sub, top, de->d_name) == -1 ||
-		    (s = opendir(sub)) == NULL)
-			continue;
-		while ((fe = readdir(s)) != NULL) {
-			if (fe->d_name[0] != '.' &&
-			    path_join(path, sub, fe->d_name) == 0)
-				fn(q, path, fe->d_name);
-		}
-		closedir(s);
-	}
-	closedir(d);
+	if (!queue_scan_running(q) || queue_path(q, "queue", id, path) == -1 ||
+	    access(path, F_OK) == -1)
+		return NULL;
+	return queue_load(q, id, now, 0);
 }
 
 static void
@@ -345,17 +399,108 @@ queue_scan_state(struct queue *q, const char *path, const char *name)
 		log_info("%s: removed state file without queue file", name);
 }
 
-/* queue_scan - rebuild the schedule from the spool, once at start-up */
+/* queue_scan_dir - call fn for every entry of one directory */
+static void
+queue_scan_dir(struct queue *q, const char *sub,
+    void (*fn)(struct queue *, const char *path, const char *name))
+{
+	char	 path[PATH_MAX];
+	struct dirent *fe;
+	DIR	*s;
+
+	if ((s = opendir(sub)) == NULL) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			log_warn("%s", sub);
+		return;
+	}
+	while ((fe = readdir(s)) != NULL)
+		if (fe->d_name[0] != '.' && path_join(path, sub,
+		    fe->d_name) == 0)
+			fn(q, path, fe->d_name);
+	closedir(s);
+}
+
+/* queue_scan_strays - directories in queue/ or state/ other than XX/ */
+static void
+queue_scan_strays(struct queue *q, const char *kind)
+{
+	char	 top[PATH_MAX], path[PATH_MAX];
+	struct dirent *de;
+	DIR	*d;
+
+	snprintf(top, sizeof(top), "%s/%s", q->cfg->spool_dir, kind);
+	if ((d = opendir(top)) == NULL) {
+		log_warn("%s", top);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || (strlen(de->d_name) == 2 &&
+		    strspn(de->d_name, "0123456789abcdef") == 2))
+			continue;
+		if (path_join(path, top, de->d_name) == 0)
+			queue_scan_dir(q, path, strcmp(kind, "queue") == 0 ?
+			    queue_scan_queue : queue_scan_state);
+	}
+	closedir(d);
+}
+
+/*
+ * The start-up scan rebuilds the schedule from the spool, one hash
+ * directory XX at a time, interleaved with the runner's loop so that
+ * deliveries start before it ends: queue/XX, each message from the head
+ * of its state file; then state/XX, where a state file of no message
+ * known is garbage (a message's state and queue file share XX, and
+ * only the runner writes state files).  Until it ends, a message not
+ * yet known may still be in a directory not yet read: queue.c loads one
+ * named by a command, and a "flush" of all is remembered for the rest.
+ */
+#define SCAN_DIRS	256
+#define SCAN_BUDGET_MS	50	/* per turn of the loop */
+
 void
-queue_scan(struct queue *q)
+queue_scan_start(struct queue *q)
+{
+	queue_scan_strays(q, "queue");
+	q->scan_dir = 0;
+	q->scan_flush = 0;
+}
+
+int
+queue_scan_running(const struct queue *q)
+{
+	return q->scan_dir != -1;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+queue_scan_step(struct queue *q, time_t now)
 {
 	char	 dir[PATH_MAX];
+	long long start = now_ms();
 
-	snprintf(dir, sizeof(dir), "%s/queue", q->cfg->spool_dir);
-	queue_scan_dir(q, dir, queue_scan_queue);
-	snprintf(dir, sizeof(dir), "%s/state", q->cfg->spool_dir);
-	queue_scan_dir(q, dir, queue_scan_state);
-	log_info("queue: %zu messages in the spool", q->heap.n);
+	(void)now;
+	while (queue_scan_running(q) && now_ms() - start < SCAN_BUDGET_MS) {
+		snprintf(dir, sizeof(dir), "%s/queue/%02x", q->cfg->spool_dir,
+		    q->scan_dir);
+		queue_scan_dir(q, dir, queue_scan_queue);
+		snprintf(dir, sizeof(dir), "%s/state/%02x", q->cfg->spool_dir,
+		    q->scan_dir);
+		queue_scan_dir(q, dir, queue_scan_state);
+		if (++q->scan_dir < SCAN_DIRS)
+			continue;
+		queue_scan_strays(q, "state");
+		q->scan_dir = -1;
+		q->scan_flush = 0;
+		log_info("queue: %zu messages in the spool", q->ids.n);
+	}
 }
 
 /*
@@ -367,8 +512,10 @@ queue_save_state(struct queue *q, const struct qmsg *m, struct state *st)
 {
 	st->held = m->held;
 	st->warned = m->warned;
-	if (statefile_save(q->cfg->spool_dir, st) == -1)
+	if (statefile_save_unsynced(q->cfg->spool_dir, st) == -1)
 		log_warn("%s: cannot write state file", m->id);
+	else
+		queue_dirty(q, q->st_dirty, m->id);
 }
 
 /* queue_save_flags - write held/warned of a message that is not active */
@@ -413,8 +560,8 @@ queue_has_domain(struct queue *q, struct qmsg *m, const char *const *domains,
 	FILE	*fp;
 
 	if (m->active) {
-		env = m->env;
-		st = m->st;
+		env = m->act->env;
+		st = m->act->st;
 	} else if ((fp = queue_open(q, m->id, &env, NULL)) == NULL)
 		return 0;
 	else {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kvline.h"
 #include "queueid.h"
@@ -80,7 +81,7 @@ kv_line_read(FILE *fp, char *buf, unsigned lineno, char *err, size_t errlen)
 	size_t	 n = 0;
 	int	 c;
 
-	while ((c = getc(fp)) != EOF) {
+	while ((c = getc_unlocked(fp)) != EOF) {
 		if (c == '\n') {
 			buf[n] = '\0';
 			return (int)n;
@@ -161,6 +162,47 @@ kv_grow(void **array, size_t n, size_t size)
 		return -1;
 	*array = p;
 	return 0;
+}
+
+/*
+ * kv_fd_stream - a stream to parse fd from its first byte: over buf[0,n)
+ * (the first n bytes, already read) when enough, and fd is closed; else
+ * fd itself, rewound.  NULL with errno set, and fd closed, on error.
+ */
+FILE *
+kv_fd_stream(int fd, char *buf, size_t n, int enough)
+{
+	FILE	*fp;
+	int	 saved;
+
+	if (enough) {
+		fp = fmemopen(buf, n, "r");
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return fp;
+	}
+	if (lseek(fd, 0, SEEK_SET) == -1 || (fp = fdopen(fd, "re")) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return NULL;
+	}
+	return fp;
+}
+
+/* kv_fail - an open or read of fd failed: close it (if not -1), say
+ * why in err, and return -1 with errno kept */
+int
+kv_fail(int fd, char *err, size_t errlen)
+{
+	int	 saved = errno;
+
+	if (fd != -1)
+		close(fd);
+	snprintf(err, errlen, "%s", strerror(saved));
+	errno = saved;
+	return -1;
 }
 
 /* kv_version - the only version; envelope_init/state_init set it */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "envelope.h"
+#include "kvline.h"
 #include "log.h"
 #include "queuefile.h"
 #include "queueid.h"
@@ -254,6 +255,52 @@ queuefile_view(const char *dir, const char *id, struct queuefile *qf,
     char *err, size_t errlen)
 {
 	return queuefile_load(dir, id, 0, qf, err, errlen);
+}
+
+/*
+ * queuefile_head_at - the envelope and message size of queue file name
+ * in dirfd (a descriptor of queue/XX), for a listing of many: one read
+ * of its first bytes, parsed in memory, and an fstat(); an envelope
+ * longer than that read is read again through stdio.  The body is not
+ * read.  0; -1 when it cannot be opened or read (errno set); -2 when it
+ * does not parse or is not id's ("why" in err).  env is always to be
+ * freed.
+ */
+int
+queuefile_head_at(int dirfd, const char *name, const char *id,
+    struct envelope *env, long long *size, char *err, size_t errlen)
+{
+	char	 buf[2048];
+	struct stat sb;
+	ssize_t	 n;
+	off_t	 body;
+	FILE	*fp;
+	int	 fd, rc = -2;
+
+	envelope_init(env);
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+		goto fail;
+	if ((n = read(fd, buf, sizeof(buf))) == -1 || fstat(fd, &sb) == -1)
+		goto fail;
+	fp = kv_fd_stream(fd, buf, (size_t)n, n > 0 &&
+	    memmem(buf, (size_t)n, "\n\n", 2) != NULL);
+	fd = -1;
+	if (fp == NULL)
+		goto fail;
+	if (envelope_read(fp, env, err, errlen) == -1)
+		;
+	else if (strcmp(env->id, id) != 0)
+		snprintf(err, errlen, "id mismatch");
+	else if ((body = ftello(fp)) != -1) {
+		*size = sb.st_size > body ? (long long)(sb.st_size - body) : 0;
+		rc = 0;
+	}
+	fclose(fp);
+	if (rc != 0)
+		errno = EINVAL;
+	return rc;
+fail:
+	return kv_fail(fd, err, errlen);
 }
 
 /* queuefile_close - what queuefile_open() gave; safe to call twice */

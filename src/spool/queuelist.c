@@ -74,6 +74,7 @@ print_text(const struct queueview_msg *m, void *arg)
 	const struct state_rcpt *r;
 	const char	*last = "";
 	char		 id[QUEUEID_LEN + 2], date[64];
+	struct tm	 tm;
 	size_t		 i;
 
 	if (l->count++ == 0)
@@ -87,8 +88,8 @@ print_text(const struct queueview_msg *m, void *arg)
 	}
 	l->bytes += m->size;
 	snprintf(id, sizeof(id), "%s%s", m->id, m->state.held ? "!" : "");
-	if (strftime(date, sizeof(date), "%a %b %e %H:%M:%S",
-	    localtime(&m->env.arrival)) == 0)
+	if (localtime_r(&m->env.arrival, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a %b %e %H:%M:%S", &tm) == 0)
 		date[0] = '\0';
 	fprintf(fp, "%-16s %8lld %-20s ", id, m->size, date);
 	queueview_put_text(fp, m->env.sender[0] ? m->env.sender :
@@ -357,11 +358,15 @@ queuelist_print(FILE *fp, const char *spool_dir, enum queuelist_mode mode)
 	int		 rc, save;
 
 	memset(&l, 0, sizeof(l));
+	tzset();		/* once: localtime_r() need not look again */
 	l.fp = fp;
 	l.shape.now = time(NULL);
 	fn = mode == QUEUELIST_JSON ? print_json : mode == QUEUELIST_SHAPE ?
 	    shape_add : print_text;
-	if ((rc = queueview_scan(spool_dir, fn, &l)) != 0) {
+	/* oldest first, but the shape does not depend on the order */
+	rc = mode != QUEUELIST_SHAPE ? queueview_scan(spool_dir, fn, &l) :
+	    queueview_walk(spool_dir, fn, &l);
+	if (rc != 0) {
 		save = rc > 0 || errno == 0 ? ENOMEM : errno;
 		shape_free(&l.shape);
 		errno = save;

@@ -3,12 +3,15 @@
  * queueview.c - read-only walk of the spool, shared by mailq and ternq.
  *
  * queueview_scan() lists queue/XX/ID for every XX, sorts the ids in
- * memory (ids sort by arrival time) and reads each message through
- * queuefile_open(): the envelope block only (the message size is the
- * file size minus the block, from fstat() on the open descriptor), and
- * the state file when there is one.  No per-file
- * stat() of paths, no reading of message bodies: this is what lets
- * mailq list 100,000 messages in well under a second.
+ * memory (ids sort by arrival time) and reads each message;
+ * queueview_walk() reads them in directory order, as readdir() gives
+ * them, without a list.  A message is read through queuefile_head_at()
+ * and statefile_load_at(), relative to a descriptor of its directory
+ * (no lookup of the whole path per file): one read of the queue file's
+ * first bytes for the envelope (the message size is the file size minus
+ * the envelope, from fstat()), and one of the state file when there is
+ * one, each parsed in memory.  No reading of message bodies: this is
+ * what lets mailq list a million messages in a few seconds.
  *
  * Invariants: spool files are untrusted; a message that fails to parse
  * is passed on with msg->error set.  ENOENT on open means the message
@@ -19,6 +22,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,15 +125,151 @@ fail:
 	return -1;
 }
 
+/*
+ * The descriptors of queue/XX and state/XX, opened on first use: a
+ * message is then opened relative to its directory, without a lookup of
+ * the whole path for each file.
+ */
+struct qvdirs {
+	const char *spool_dir;
+	int	 fd[2][256];		/* queue, state; -1 not yet, -2 none */
+	struct idlist states[256];	/* the names in state/XX, sorted */
+};
+
+static void
+qvdirs_init(struct qvdirs *d, const char *spool_dir)
+{
+	size_t	 i;
+
+	d->spool_dir = spool_dir;
+	for (i = 0; i < 256; i++) {
+		d->fd[0][i] = d->fd[1][i] = -1;
+		d->states[i] = (struct idlist){ NULL, 0, 0 };
+	}
+}
+
+static void
+qvdirs_close(struct qvdirs *d)
+{
+	size_t	 i;
+
+	for (i = 0; i < 256; i++) {
+		if (d->fd[0][i] >= 0)
+			close(d->fd[0][i]);
+		if (d->fd[1][i] >= 0)
+			close(d->fd[1][i]);
+		free(d->states[i].v);
+	}
+}
+
+/*
+ * qvdir_states - the names in state/XX, read once with the directory:
+ * a message whose id is not there has no state file, and is not looked
+ * for (half the opens of a big queue would fail).  A state file made
+ * after this read is seen at the next listing, as a message queued
+ * after readdir() is.  -1 on error (then every one is looked for).
+ */
+static int
+qvdir_states(struct qvdirs *d, unsigned xx, int fd)
+{
+	struct idlist	*l = &d->states[xx];
+	struct dirent	*de;
+	DIR		*dir;
+	int		 rc = 0;
+
+	if ((fd = dup(fd)) == -1 || (dir = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	while ((de = readdir(dir)) != NULL)
+		if (strlen(de->d_name) == QUEUEID_LEN &&
+		    queueid_valid(de->d_name) && (rc = idlist_add(l,
+		    de->d_name)) == -1)
+			break;
+	closedir(dir);
+	if (rc == -1) {
+		free(l->v);
+		*l = (struct idlist){ NULL, 0, 0 };
+		return -1;
+	}
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), idlist_cmp);
+	if (l->v == NULL) {		/* read, and empty: a non-NULL v */
+		static const char none[QUEUEID_LEN + 1];
+
+		idlist_add(l, none);
+	}
+	return 0;
+}
+
+/* qvdir_has_state - 0 when state/XX was read and has no file of id */
+static int
+qvdir_has_state(const struct qvdirs *d, unsigned xx, const char *id)
+{
+	const struct idlist *l = &d->states[xx];
+
+	return l->v == NULL || bsearch(id, l->v, l->n, sizeof(*l->v),
+	    idlist_cmp) != NULL;
+}
+
+/* qvdir_at - the descriptor of kind (0 queue, 1 state)/XX, or -1 */
+static int
+qvdir_at(struct qvdirs *d, int kind, unsigned xx)
+{
+	char	 path[1100];
+	int	*fd = &d->fd[kind][xx & 0xff];
+
+	if (*fd == -1) {
+		snprintf(path, sizeof(path), "%s/%s/%02x", d->spool_dir,
+		    kind ? "state" : "queue", xx & 0xff);
+		*fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (*fd == -1 && (errno == EMFILE || errno == ENFILE)) {
+			qvdirs_close(d);	/* a low limit: fewer at once */
+			qvdirs_init(d, d->spool_dir);
+			*fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		}
+		if (*fd == -1)
+			*fd = errno == ENOENT ? -2 : -1;
+		else if (kind == 1)
+			qvdir_states(d, xx & 0xff, *fd);
+	}
+	if (*fd == -2)
+		errno = ENOENT;
+	return *fd < 0 ? -1 : *fd;
+}
+
+static unsigned
+qvdir_index(const char *id)
+{
+	char	 hash[3];
+
+	queueid_hash(id, hash);
+	return (unsigned)strtoul(hash, NULL, 16) & 0xff;
+}
+
+/* qvdir - the descriptor of kind/XX where id is, or -1 */
+static int
+qvdir(struct qvdirs *d, int kind, const char *id)
+{
+	return qvdir_at(d, kind, qvdir_index(id));
+}
+
 /* queueview_read_state - the state file, if any; sets msg->error */
 static void
-queueview_read_state(const char *spool_dir, struct queueview_msg *msg)
+queueview_read_state(struct qvdirs *d, struct queueview_msg *msg)
 {
 	char	 err[200];
-	int	 rc;
+	int	 rc, fd;
 
-	rc = statefile_load(spool_dir, msg->id, msg->env.nrcpt, &msg->state,
-	    err, sizeof(err));
+	if ((fd = qvdir(d, 1, msg->id)) == -1 && errno != ENOENT) {
+		snprintf(msg->error, sizeof(msg->error), "state file: %s",
+		    strerror(errno));
+		return;
+	}
+	rc = fd == -1 || !qvdir_has_state(d, qvdir_index(msg->id), msg->id) ?
+	    1 : statefile_load_at(fd, msg->id, msg->id, msg->env.nrcpt,
+	    &msg->state, err, sizeof(err));
 	if (rc == 0)
 		msg->has_state = 1;
 	else if (rc == 1) {		/* none: nrcpt stays 0 */
@@ -139,13 +279,12 @@ queueview_read_state(const char *spool_dir, struct queueview_msg *msg)
 		snprintf(msg->error, sizeof(msg->error), "state file: %s", err);
 }
 
-int
-queueview_load(const char *spool_dir, const char *id,
-    struct queueview_msg *msg)
+/* queueview_load_in - queueview_load() through the directories d */
+static int
+queueview_load_in(struct qvdirs *d, const char *id, struct queueview_msg *msg)
 {
-	struct queuefile qf;
 	char		 err[200];
-	int		 rc;
+	int		 rc, fd;
 
 	memset(msg, 0, sizeof(*msg));
 	envelope_init(&msg->env);
@@ -155,18 +294,35 @@ queueview_load(const char *spool_dir, const char *id,
 		errno = EINVAL;
 		return -1;
 	}
-	if ((rc = queuefile_open(spool_dir, id, &qf, err, sizeof(err))) == -1)
+	if ((fd = qvdir(d, 0, id)) == -1)
+		return -1;
+	rc = queuefile_head_at(fd, id, id, &msg->env, &msg->size, err,
+	    sizeof(err));
+	if (rc == -1)
 		return -1;
 	if (rc == -2) {
+		envelope_free(&msg->env);
+		envelope_init(&msg->env);
 		snprintf(msg->error, sizeof(msg->error), "queue file: %s", err);
 		return 0;
 	}
-	msg->env = qf.env;		/* msg owns it now */
-	envelope_init(&qf.env);
-	msg->size = (long long)qf.size;
-	queuefile_close(&qf);
-	queueview_read_state(spool_dir, msg);
+	queueview_read_state(d, msg);
 	return 0;
+}
+
+int
+queueview_load(const char *spool_dir, const char *id,
+    struct queueview_msg *msg)
+{
+	struct qvdirs	 d;
+	int		 rc, save;
+
+	qvdirs_init(&d, spool_dir);
+	rc = queueview_load_in(&d, id, msg);
+	save = errno;
+	qvdirs_close(&d);
+	errno = save;
+	return rc;
 }
 
 void
@@ -177,33 +333,104 @@ queueview_free(struct queueview_msg *msg)
 	msg->has_state = 0;
 }
 
+/* queueview_one - load id and give it to fn; fn's value, or 0 */
+static int
+queueview_one(struct qvdirs *d, const char *id, struct queueview_msg *msg,
+    queueview_fn fn, void *arg)
+{
+	int	 rc;
+
+	if (queueview_load_in(d, id, msg) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(msg->error, sizeof(msg->error), "queue file: %s",
+		    strerror(errno));
+	}
+	rc = fn(msg, arg);
+	queueview_free(msg);
+	return rc;
+}
+
 int
 queueview_scan(const char *spool_dir, queueview_fn fn, void *arg)
 {
 	struct idlist		 ids = { NULL, 0, 0 };
 	struct queueview_msg	*msg;
+	struct qvdirs		 d;
 	size_t			 i;
 	int			 rc = 0;
 
 	if ((msg = malloc(sizeof(*msg))) == NULL)
 		return -1;
+	qvdirs_init(&d, spool_dir);
 	if (queueview_list(spool_dir, &ids) == -1) {
 		rc = -1;
 		goto out;
 	}
-	for (i = 0; i < ids.n && rc == 0; i++) {
-		if (queueview_load(spool_dir, ids.v[i], msg) == -1) {
-			if (errno == ENOENT)
-				continue;
-			snprintf(msg->error, sizeof(msg->error),
-			    "queue file: %s", strerror(errno));
-		}
-		rc = fn(msg, arg);
-		queueview_free(msg);
-	}
+	for (i = 0; i < ids.n && rc == 0; i++)
+		rc = queueview_one(&d, ids.v[i], msg, fn, arg);
 out:
+	qvdirs_close(&d);
 	free(ids.v);
 	free(msg);
+	return rc;
+}
+
+/*
+ * queueview_walk - queueview_scan() in directory order: each queue/XX
+ * as readdir() returns it, each message given to fn as soon as it is
+ * read, without a list of all the ids (the queue shape).
+ */
+int
+queueview_walk(const char *spool_dir, queueview_fn fn, void *arg)
+{
+	struct queueview_msg	*msg;
+	struct qvdirs		 d;
+	struct dirent		*de;
+	DIR			*dir;
+	int			 rc = 0, i, fd, save;
+
+	if ((msg = malloc(sizeof(*msg))) == NULL)
+		return -1;
+	qvdirs_init(&d, spool_dir);
+	/* queue/ must be readable, as for queueview_scan() */
+	snprintf(msg->error, sizeof(msg->error), "%s/queue", spool_dir);
+	if ((dir = opendir(msg->error)) == NULL)
+		rc = -1;
+	else
+		closedir(dir);
+	for (i = 0; i < 256 && rc == 0; i++) {
+		if ((fd = qvdir_at(&d, 0, (unsigned)i)) == -1) {
+			if (errno == ENOENT)
+				continue;
+			rc = -1;
+			break;
+		}
+		if ((fd = dup(fd)) == -1 || (dir = fdopendir(fd)) == NULL) {
+			save = errno;
+			if (fd != -1)
+				close(fd);
+			errno = save;
+			rc = -1;
+			break;
+		}
+		while (rc == 0 && (de = readdir(dir)) != NULL)
+			if (strlen(de->d_name) == QUEUEID_LEN &&
+			    queueid_valid(de->d_name))
+				rc = queueview_one(&d, de->d_name, msg, fn,
+				    arg);
+		closedir(dir);
+		close(d.fd[0][i]);	/* done with XX */
+		if (d.fd[1][i] >= 0)
+			close(d.fd[1][i]);
+		d.fd[0][i] = d.fd[1][i] = -1;
+		free(d.states[i].v);
+		d.states[i] = (struct idlist){ NULL, 0, 0 };
+	}
+	save = errno;
+	qvdirs_close(&d);
+	free(msg);
+	errno = save;
 	return rc;
 }
 
@@ -268,7 +495,13 @@ queueview_json_string(FILE *fp, const char *str)
 
 	putc('"', fp);
 	while (*s) {
-		if (*s == '"' || *s == '\\') {
+		for (n = 0; s[n] >= 0x20 && s[n] < 0x7f && s[n] != '"' &&
+		    s[n] != '\\'; n++)
+			;		/* a run that needs no escape */
+		if (n > 0) {
+			fwrite(s, 1, n, fp);
+			s += n;
+		} else if (*s == '"' || *s == '\\') {
 			putc('\\', fp);
 			putc(*s++, fp);
 		} else if (*s == '\n') {
@@ -308,6 +541,13 @@ put_safe(FILE *fp, const char *str, int escape)
 	size_t	 n, i;
 
 	while (*s) {
+		for (n = 0; s[n] >= 0x20 && s[n] < 0x7f && s[n] != '\\'; n++)
+			;		/* plain ASCII goes out as a run */
+		if (n > 0) {
+			fwrite(s, 1, n, fp);
+			s += n;
+			continue;
+		}
 		n = utf8_len(s, &cp);
 		if (n == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
 			n = n ? n : 1;

@@ -6,7 +6,10 @@
  * only holding the runner's lock while the runner is down).
  *
  *	statefile_load(dir, id, nrcpt, st, err)	read it, or a fresh state
+ *	statefile_head(dir, id, head, err)	its first lines only
  *	statefile_save(dir, st)			replace it atomically
+ *	statefile_save_unsynced(dir, st)	the same, but for the
+ *						directory's fsync
  *	state_alloc(st, id, nrcpt)		nrcpt pending recipients
  *	state_write(fp, st) / state_read(fp, st, err)
  *
@@ -15,6 +18,15 @@
  * in order, the reply in xtext (RFC 3461 section 4).  As with the
  * envelope, the writer refuses what the reader would reject, and the
  * reader accepts only the exact grammar ("line N: reason" in err).
+ *
+ * The head (decision): held, warned and "due", the earliest next
+ * attempt of an undelivered recipient, come before the recipient lines,
+ * so that the queue runner builds its schedule at start-up from one
+ * small read of each state file (statefile_head()) without parsing the
+ * recipients, and without the queue file.  "due" is derived: the writer
+ * computes it from the recipients and the full reader checks that it
+ * agrees with them.  A state file written before "due" existed has no
+ * such line; statefile_head() says so and the caller parses it whole.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -93,6 +105,26 @@ state_write_rcpt(FILE *fp, size_t index, const struct state_rcpt *r)
 	    (long long)r->last_attempt, r->dsn[0] ? r->dsn : "-", reply);
 }
 
+/* state_due - the earliest next attempt of an undelivered recipient, or
+ * 0 (due now: one is pending, or none is waiting) */
+time_t
+state_due(const struct state *st)
+{
+	time_t	 due = 0;
+	size_t	 i;
+	int	 any = 0;
+
+	for (i = 0; i < st->nrcpt; i++) {
+		if (st->rcpt[i].state != RCPT_PENDING &&
+		    st->rcpt[i].state != RCPT_DEFERRED)
+			continue;
+		if (!any || st->rcpt[i].next_attempt < due)
+			due = st->rcpt[i].next_attempt;
+		any = 1;
+	}
+	return due;
+}
+
 int
 state_write(FILE *fp, const struct state *st)
 {
@@ -104,9 +136,9 @@ state_write(FILE *fp, const struct state *st)
 		errno = EINVAL;
 		return -1;
 	}
-	if (kv_line_put(fp, "version: %d\nid: %s\nheld: %s\nwarned: %s\n",
-	    STATEFILE_VERSION, st->id, yesno_words[st->held],
-	    yesno_words[st->warned]) == -1)
+	if (kv_line_put(fp, "version: %d\nid: %s\nheld: %s\nwarned: %s\n"
+	    "due: %lld\n", STATEFILE_VERSION, st->id, yesno_words[st->held],
+	    yesno_words[st->warned], (long long)state_due(st)) == -1)
 		return -1;
 	for (i = 0; i < st->nrcpt; i++)
 		if (state_write_rcpt(fp, i, &st->rcpt[i]) == -1)
@@ -184,6 +216,19 @@ st_rcpt(void *obj, char *v)
 	return NULL;
 }
 
+static const char *
+st_due(void *obj, char *v)
+{
+	struct state *st = obj;
+	long long n;
+
+	if (kv_num(v, INT64_MAX, &n) == -1)
+		return "bad number";
+	st->due = (time_t)n;
+	st->has_due = 1;
+	return NULL;
+}
+
 static const struct key state_keys[] = {
 	{ "version", KEY_REQUIRED, 0, 0, NULL, kv_version },
 	{ "id", KEY_REQUIRED | KEY_ID, FIELD(state, id), NULL, NULL },
@@ -191,6 +236,7 @@ static const struct key state_keys[] = {
 	    NULL },
 	{ "warned", KEY_REQUIRED | KEY_WORD, FIELD(state, warned), yesno_words,
 	    NULL },
+	{ "due", 0, 0, 0, NULL, st_due },
 	{ "rcpt", KEY_REQUIRED | KEY_REPEAT, 0, 0, NULL, st_rcpt },
 };
 #define STATE_NKEYS	(sizeof(state_keys) / sizeof(state_keys[0]))
@@ -217,6 +263,10 @@ state_read(FILE *fp, struct state *st, char *err, size_t errlen)
 	}
 	if (kv_keys_missing(state_keys, STATE_NKEYS, seen, err, errlen))
 		goto fail;
+	if (st->has_due && st->due != state_due(st)) {
+		kv_errf(err, errlen, 0, "due does not match the recipients");
+		goto fail;
+	}
 	return 0;
 fail:
 	state_free(st);
@@ -253,13 +303,13 @@ statefile_tmp(const char *tmp, const struct state *st)
 }
 
 /*
- * statefile_save - replace state/XX/ID as a whole: tmp/ID.state, fsync,
- * rename over the old one, fsync state/XX.  Until the rename the old
- * file is untouched: a tmp file that cannot be written (a full disk) is
- * removed and the old state stays as it was.
+ * statefile_save_unsynced - replace state/XX/ID as a whole: tmp/ID.state,
+ * fsync, rename over the old one; the caller fsyncs state/XX.  Until the
+ * rename the old file is untouched: a tmp file that cannot be written
+ * (a full disk) is removed and the old state stays as it was.
  */
 int
-statefile_save(const char *dir, const struct state *st)
+statefile_save_unsynced(const char *dir, const struct state *st)
 {
 	char	 tmp[PATH_MAX], path[PATH_MAX], name[QUEUEID_LEN + 8];
 	int	 saved;
@@ -268,14 +318,22 @@ statefile_save(const char *dir, const struct state *st)
 	if (spool_path(dir, "state", st->id, path, sizeof(path)) == -1 ||
 	    spool_tmppath(dir, name, tmp, sizeof(tmp)) == -1)
 		return -1;
-	if (statefile_tmp(tmp, st) == -1 || rename(tmp, path) == -1)
-		goto fail;
+	if (statefile_tmp(tmp, st) == -1 || rename(tmp, path) == -1) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* statefile_save - the same, and fsync state/XX */
+int
+statefile_save(const char *dir, const struct state *st)
+{
+	if (statefile_save_unsynced(dir, st) == -1)
+		return -1;
 	return spool_sync(dir, "state", st->id);
-fail:
-	saved = errno;
-	unlink(tmp);
-	errno = saved;
-	return -1;
 }
 
 /* statefile_check - the state read is id's, with nrcpt recipients */
@@ -293,17 +351,49 @@ statefile_check(const struct state *st, const char *id, size_t nrcpt,
 	return -2;
 }
 
+/*
+ * statefile_read_fd - the state in fd: one read into a buffer parsed in
+ * memory, the common case; a file longer than the buffer is read again
+ * through stdio.  fd is closed.
+ */
+static int
+statefile_read_fd(int fd, const char *id, size_t nrcpt, struct state *st,
+    char *err, size_t errlen)
+{
+	char	 buf[8192];
+	ssize_t	 n;
+	FILE	*fp;
+	int	 rc = -2;
+
+	if ((n = read(fd, buf, sizeof(buf))) == -1)
+		goto fail;
+	fp = kv_fd_stream(fd, buf, (size_t)n, n > 0 &&
+	    (size_t)n < sizeof(buf));
+	fd = -1;
+	if (fp == NULL)
+		goto fail;
+	if (state_read(fp, st, err, errlen) == 0)
+		rc = statefile_check(st, id, nrcpt, err, errlen);
+	fclose(fp);
+	if (rc != 0) {
+		state_free(st);
+		state_init(st);
+		errno = EINVAL;
+	}
+	return rc;
+fail:
+	return kv_fail(fd, err, errlen);
+}
+
+/* statefile_load_at - statefile_load() of the file name in dirfd */
 int
-statefile_load(const char *dir, const char *id, size_t nrcpt,
+statefile_load_at(int dirfd, const char *name, const char *id, size_t nrcpt,
     struct state *st, char *err, size_t errlen)
 {
-	char	 path[PATH_MAX];
-	FILE	*fp;
-	int	 rc = -2, saved;
+	int	 fd, saved;
 
 	state_init(st);
-	if (spool_path(dir, "state", id, path, sizeof(path)) == -1 ||
-	    (fp = fopen(path, "re")) == NULL) {
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) == -1) {
 		saved = errno;
 		if (saved == ENOENT && queueid_valid(id)) {
 			if (state_alloc(st, id, nrcpt) == 0)
@@ -314,13 +404,80 @@ statefile_load(const char *dir, const char *id, size_t nrcpt,
 		errno = saved;
 		return -1;
 	}
-	if (state_read(fp, st, err, errlen) == 0)
-		rc = statefile_check(st, id, nrcpt, err, errlen);
-	fclose(fp);
-	if (rc != 0) {
-		state_free(st);
-		state_init(st);
-		errno = EINVAL;
+	return statefile_read_fd(fd, id, nrcpt, st, err, errlen);
+}
+
+int
+statefile_load(const char *dir, const char *id, size_t nrcpt,
+    struct state *st, char *err, size_t errlen)
+{
+	char	 path[PATH_MAX];
+
+	state_init(st);
+	if (spool_path(dir, "state", id, path, sizeof(path)) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
 	}
-	return rc;
+	return statefile_load_at(AT_FDCWD, path, id, nrcpt, st, err, errlen);
+}
+
+/*
+ * statefile_head - the head of id's state file from one read of its
+ * first STATEFILE_HEAD_MAX bytes: the lines before the first recipient,
+ * parsed as strictly as state_read() does.
+ */
+int
+statefile_head(const char *dir, const char *id, struct state_head *h,
+    char *err, size_t errlen)
+{
+	char	 path[PATH_MAX], buf[STATEFILE_HEAD_MAX + 1], *line, *nl;
+	struct state st;
+	unsigned lineno, seen = 0;
+	ssize_t	 n;
+	int	 fd, saved;
+
+	memset(h, 0, sizeof(*h));
+	if (spool_path(dir, "state", id, path, sizeof(path)) == -1 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		saved = errno;
+		snprintf(err, errlen, "%s", strerror(saved));
+		errno = saved;
+		return saved == ENOENT ? 1 : -1;
+	}
+	n = read(fd, buf, STATEFILE_HEAD_MAX);
+	saved = errno;
+	close(fd);
+	if (n == -1) {
+		snprintf(err, errlen, "%s", strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	buf[n] = '\0';
+	state_init(&st);
+	line = buf;
+	for (lineno = 1; (nl = strchr(line, '\n')) != NULL &&
+	    strncmp(line, "rcpt: ", 6) != 0; lineno++) {
+		*nl = '\0';
+		if (kv_key_line(state_keys, STATE_NKEYS, &st, line, lineno,
+		    &seen, err, errlen) == -1)
+			goto bad;
+		line = nl + 1;
+	}
+	if (nl == NULL && (size_t)n < STATEFILE_HEAD_MAX) {
+		kv_errf(err, errlen, lineno, "no recipient line");
+		goto bad;
+	}
+	if (nl == NULL || !st.has_due)
+		return 2;	/* long, or written before "due" existed */
+	if (strcmp(st.id, id) != 0) {
+		snprintf(err, errlen, "id mismatch");
+		goto bad;
+	}
+	h->held = st.held;
+	h->warned = st.warned;
+	h->due = st.due;
+	return 0;
+bad:
+	errno = EINVAL;
+	return -2;
 }

@@ -23,14 +23,15 @@ msg_init(struct qmsg *m, size_t n, size_t done)
 	size_t	 i;
 
 	memset(m, 0, sizeof(*m));
-	envelope_init(&m->env);
+	CHECK((m->act = calloc(1, sizeof(*m->act))) != NULL);
+	envelope_init(&m->act->env);
 	for (i = 0; i < n; i++)
-		CHECK(envelope_add_rcpt(&m->env, "bob@example.com", 0, "") ==
+		CHECK(envelope_add_rcpt(&m->act->env, "bob@example.com", 0, "") ==
 		    0);
-	CHECK(state_alloc(&m->st, ID, n) == 0);
+	CHECK(state_alloc(&m->act->st, ID, n) == 0);
 	for (i = 0; i < done; i++)
-		m->st.rcpt[i].state = RCPT_DELIVERED;
-	CHECK((m->round = calloc(n, sizeof(*m->round))) != NULL);
+		m->act->st.rcpt[i].state = RCPT_DELIVERED;
+	CHECK((m->act->round = calloc(n, sizeof(*m->act->round))) != NULL);
 	m->active = 1;
 	queue_rcpt_start(m);
 }
@@ -38,9 +39,10 @@ msg_init(struct qmsg *m, size_t n, size_t done)
 static void
 msg_free(struct qmsg *m)
 {
-	envelope_free(&m->env);
-	state_free(&m->st);
-	free(m->round);
+	envelope_free(&m->act->env);
+	state_free(&m->act->st);
+	free(m->act->round);
+	free(m->act);
 }
 
 static void
@@ -67,24 +69,24 @@ test_record_sets_state_and_outcome(void)
 	queue_rcpt_take(&m, 1, 1);
 	queue_rcpt_take(&m, 2, 0);
 	CHECK(queue_rcpt_is_busy(&m, 0) && !queue_rcpt_waits(&m, 0));
-	CHECK(m.round[0].remote && !m.round[2].remote);
+	CHECK(m.act->round[0].remote && !m.act->round[2].remote);
 	queue_rcpt_record(&m, 0, DELIVER_OK, "2.0.0", "mx[192.0.2.1]:25",
 	    "250 ok");
 	queue_rcpt_record(&m, 1, DELIVER_TEMPFAIL, "5.1.1", "", "later");
 	queue_rcpt_record(&m, 2, DELIVER_PERMFAIL, "junk", "local", "no\n");
-	CHECK(m.st.rcpt[0].state == RCPT_DELIVERED &&
+	CHECK(m.act->st.rcpt[0].state == RCPT_DELIVERED &&
 	    queue_rcpt_outcome(&m, 0) == RCPT_DELIVERED);
-	CHECK_STR(m.round[0].relay, "mx[192.0.2.1]:25");
+	CHECK_STR(m.act->round[0].relay, "mx[192.0.2.1]:25");
 	/* the status code always has the class of the outcome */
-	CHECK(m.st.rcpt[1].state == RCPT_DEFERRED &&
-	    m.st.rcpt[1].attempts == 1);
-	CHECK_STR(m.st.rcpt[1].dsn, "4.0.0");
+	CHECK(m.act->st.rcpt[1].state == RCPT_DEFERRED &&
+	    m.act->st.rcpt[1].attempts == 1);
+	CHECK_STR(m.act->st.rcpt[1].dsn, "4.0.0");
 	CHECK(queue_rcpt_outcome(&m, 2) == RCPT_FAILED);
-	CHECK_STR(m.st.rcpt[2].dsn, "5.0.0");
-	CHECK_STR(m.st.rcpt[2].reply, "no ");
+	CHECK_STR(m.act->st.rcpt[2].dsn, "5.0.0");
+	CHECK_STR(m.act->st.rcpt[2].reply, "no ");
 	CHECK(!queue_rcpt_is_busy(&m, 2));
 	CHECK(queue_round_is_over(&m));
-	m.agents = 1;
+	m.act->agents = 1;
 	CHECK(!queue_round_is_over(&m));
 	msg_free(&m);
 }
@@ -97,11 +99,11 @@ test_set_takes_back_a_failure(void)
 	msg_init(&m, 1, 0);
 	queue_rcpt_set(&m, 0, RCPT_FAILED, "4.4.7");
 	CHECK(queue_rcpt_outcome(&m, 0) == RCPT_FAILED);
-	CHECK_STR(m.st.rcpt[0].dsn, "4.4.7");
+	CHECK_STR(m.act->st.rcpt[0].dsn, "4.4.7");
 	queue_rcpt_set(&m, 0, RCPT_DEFERRED, NULL);
 	CHECK(queue_rcpt_outcome(&m, 0) == RCPT_DEFERRED &&
-	    m.st.rcpt[0].state == RCPT_DEFERRED);
-	CHECK_STR(m.st.rcpt[0].dsn, "4.4.7");
+	    m.act->st.rcpt[0].state == RCPT_DEFERRED);
+	CHECK_STR(m.act->st.rcpt[0].dsn, "4.4.7");
 	msg_free(&m);
 }
 
@@ -117,7 +119,7 @@ test_stop_round(void)
 	CHECK(queue_rcpt_is_busy(&m, 0) && !queue_round_is_over(&m));
 	queue_rcpt_record(&m, 0, DELIVER_OK, "2.0.0", "", "");
 	CHECK(queue_round_is_over(&m));
-	CHECK(m.st.rcpt[1].state == RCPT_PENDING);
+	CHECK(m.act->st.rcpt[1].state == RCPT_PENDING);
 	msg_free(&m);
 }
 

@@ -424,6 +424,77 @@ test_statefile_load(void)
 	state_free(&st);
 }
 
+static void
+put_file(const char *path, const char *text)
+{
+	FILE	*fp;
+
+	CHECK((fp = fopen(path, "w")) != NULL);
+	if (fp != NULL) {
+		fputs(text, fp);
+		fclose(fp);
+	}
+}
+
+static void
+test_statefile_head(void)
+{
+	struct state st, got;
+	struct state_head h;
+	char	 id[QUEUEID_LEN + 1], path[512], err[256], text[512];
+
+	queueid_new(id);
+	CHECK(statefile_head(spool, id, &h, err, sizeof(err)) == 1);
+	CHECK(state_alloc(&st, id, 3) == 0);
+	/* due: the earliest next attempt of a waiting recipient */
+	st.rcpt[0].state = RCPT_DELIVERED;
+	st.rcpt[0].next_attempt = 100;
+	st.rcpt[1].state = RCPT_DEFERRED;
+	st.rcpt[1].next_attempt = 2000;
+	st.rcpt[2].state = RCPT_DEFERRED;
+	st.rcpt[2].next_attempt = 1500;
+	st.held = 1;
+	CHECK(state_due(&st) == 1500);
+	CHECK(statefile_save(spool, &st) == 0);
+	CHECK(statefile_head(spool, id, &h, err, sizeof(err)) == 0);
+	CHECK(h.held == 1 && h.warned == 0 && h.due == 1500);
+	CHECK(statefile_load(spool, id, 3, &got, err, sizeof(err)) == 0);
+	CHECK(got.has_due && got.due == 1500);
+	state_free(&got);
+	/* a pending recipient is due now */
+	st.rcpt[2].state = RCPT_PENDING;
+	st.rcpt[2].next_attempt = 0;
+	CHECK(state_due(&st) == 0);
+	/* a file without "due" (written before it existed): parse it whole */
+	CHECK(spool_path(spool, "state", id, path, sizeof(path)) == 0);
+	snprintf(text, sizeof(text), "version: 1\nid: %s\nheld: no\n"
+	    "warned: yes\nrcpt: 0 deferred 1 700 600 4.4.1 -\n", id);
+	put_file(path, text);
+	CHECK(statefile_head(spool, id, &h, err, sizeof(err)) == 2);
+	CHECK(statefile_load(spool, id, 1, &got, err, sizeof(err)) == 0);
+	CHECK(got.nrcpt == 1 && !got.has_due && state_due(&got) == 700);
+	state_free(&got);
+	/* a due that disagrees with the recipients does not parse */
+	snprintf(text, sizeof(text), "version: 1\nid: %s\nheld: no\n"
+	    "warned: no\ndue: 5\nrcpt: 0 deferred 1 700 600 4.4.1 -\n", id);
+	put_file(path, text);
+	CHECK(statefile_load(spool, id, 1, &got, err, sizeof(err)) == -2);
+	CHECK_STR(err, "due does not match the recipients");
+	/* the head is parsed strictly */
+	snprintf(text, sizeof(text), "version: 1\nid: %s\nheld: maybe\n"
+	    "warned: no\ndue: 5\nrcpt: 0 deferred 1 5 600 4.4.1 -\n", id);
+	put_file(path, text);
+	CHECK(statefile_head(spool, id, &h, err, sizeof(err)) == -2);
+	CHECK(strstr(err, "line 3") != NULL);
+	put_file(path, "version: 1\nid: 0RB8KX2JZ5Q0A1X\nheld: no\n"
+	    "warned: no\ndue: 5\nrcpt: 0 deferred 1 5 600 4.4.1 -\n");
+	CHECK(statefile_head(spool, id, &h, err, sizeof(err)) == -2);
+	put_file(path, "version: 1\n");
+	CHECK(statefile_head(spool, id, &h, err, sizeof(err)) == -2);
+	unlink(path);
+	state_free(&st);
+}
+
 /* lock_child - in a child: what spool_lock(spool, 0) does there */
 static int
 lock_child(void)
@@ -650,6 +721,7 @@ main(void)
 	RUN(test_clean_tmp);
 	RUN(test_write_state);
 	RUN(test_statefile_load);
+	RUN(test_statefile_head);
 	RUN(test_lock);
 	RUN(test_trigger);
 	RUN(test_open);
