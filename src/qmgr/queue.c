@@ -323,6 +323,7 @@ queue_timeout(struct queue *q, time_t now)
 			return 0;
 	if (q->rm_since != 0)	/* queue_sync_removals() is due next second */
 		idle = now > q->rm_since ? 0 : 1000;
+	idle = queue_dest_timeout(q, now, idle);	/* a rate's room */
 	if (top == NULL || top->when == HEAP_NEVER ||
 	    q->nactive >= QUEUE_ACTIVE_MAX)
 		return idle;
@@ -395,6 +396,7 @@ queue_shutdown(struct queue *q)
 			queue_remove(q, q->active[i]);
 	queue_sync_removals(q, 0, 1);
 	heap_free(&q->heap);
+	queue_dest_free(q);
 	tdestroy(q->ids, queue_free_msg);
 	close(q->trig_rd);
 	close(q->trig_wr);
@@ -426,6 +428,7 @@ queue_run(struct config *cfg, int master_sock)
 		return 1;
 	}
 	remote_tls_preload(cfg);
+	queue_dest_start(&q);
 	queue_scan(&q);
 	for (;;) {
 		now = time(NULL);

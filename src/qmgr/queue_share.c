@@ -13,6 +13,17 @@
  * A parked message has no envelope loaded and is keyed HEAP_NEVER; it
  * is made due again when an active message of its domain leaves, so the
  * hostile domain's backlog waits in the spool, not in the active set.
+ * A domain with a rate (queue_dest.c) holds no more active messages
+ * than its rate lets go in one period, and the message parked behind a
+ * domain backed off from is made due at the end of the back-off, not
+ * at once: the backlog does not churn through the active set to be
+ * deferred one message at a time.
+ *
+ * Cost: admitting counts the active set (at most QUEUE_ACTIVE_MAX);
+ * parking is O(1) at the tail; a release takes the oldest parked
+ * message of the domain, found from the head, which is O(1) when one
+ * domain has the backlog (a flush after an outage) and the domains
+ * parked ahead of it otherwise.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -52,15 +63,18 @@ share_key(const struct queue *q, const struct qmsg *m)
 int
 queue_share_admit(struct queue *q, struct qmsg *m)
 {
-	size_t	 i, n = 0;
+	size_t	 i, n = 0, max = (size_t)q->cfg->max_active_per_destination;
+	long	 rate;
 
 	free(m->share);
 	if ((m->share = share_key(q, m)) == NULL)
 		return 0;
+	if ((rate = queue_dest_rate(q, m->share)) > 0 && (size_t)rate < max)
+		max = (size_t)rate;
 	for (i = 0; i < q->nactive; i++)
 		n += q->active[i]->share != NULL &&
 		    strcmp(q->active[i]->share, m->share) == 0;
-	if (n < (size_t)q->cfg->max_active_per_destination)
+	if (n < max)
 		return 0;
 	/* at the tail, in O(1): a backlog of 100,000 parks each in turn */
 	if (q->parked_tail == NULL)
@@ -95,9 +109,11 @@ void
 queue_share_release(struct queue *q, struct qmsg *m, time_t now)
 {
 	struct qmsg *p;
+	time_t	 until;
 
 	if (m->share == NULL)
 		return;
+	until = queue_dest_until(q, m->share, now);
 	for (p = q->parked; p != NULL; p = p->next_parked)
 		if (strcmp(p->share, m->share) == 0)
 			break;
@@ -107,7 +123,7 @@ queue_share_release(struct queue *q, struct qmsg *m, time_t now)
 		return;
 	unpark(q, p);
 	if (!p->held)
-		heap_set(&q->heap, &p->item, now);
+		heap_set(&q->heap, &p->item, until > now ? until : now);
 }
 
 void

@@ -28,6 +28,10 @@
  * address we listen on) is a loop, 5.4.6, and is never connected to;
  * explicit next hops are not checked.  A message with more than
  * max_hops Received: headers fails 5.4.6 before any connection.
+ * A reply that asks to slow down (remote_io.c: 421, or 4.7.x about rate)
+ * is reported to the runner on the result pipe, which backs off from the
+ * destination (queue_dest.c); the agent then starts no new transaction
+ * and tries no other host, and what is left is deferred.
  *
  * One attempt is bounded, as in Postfix: smtp_mx_address_limit
  * addresses, smtp_mx_session_limit connections, and a deadline,
@@ -568,7 +572,7 @@ remote_session_once(struct remote *r, const char *host,
 	r->io->deadline_ms = r->deadline_ms;
 	rc = remote_open_session(r, host, ss, plain);
 	ok = rc == RTLS_OK;
-	for (i = 0; ok && i < r->nmsgs; i++) {
+	for (i = 0; ok && !r->throttled && i < r->nmsgs; i++) {
 		if (!r->msgs[i].loaded || !remote_has_undecided(&r->msgs[i]))
 			continue;
 		if (sent++ > 0 && (ok = remote_command(r, &rp, "sending RSET",
@@ -710,7 +714,7 @@ remote_may_go_on(struct remote *r)
 	const struct config *c = r->conf;
 	char	 last[300];
 
-	if (r->spent)
+	if (r->spent || r->throttled)
 		return 0;
 	snprintf(last, sizeof(last), "%.299s", r->last_reply[0] ?
 	    r->last_reply : "none");
