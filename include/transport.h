@@ -40,6 +40,8 @@ struct transport_route {
 	const char *source;	/* "transport", "relayhost" or "mx" */
 	int	 tls;		/* enum config_tls */
 	long	 rate;		/* rate=N of the map; -1: destination_rate */
+	const char *mx;		/* the runner's cached MX answer (mx.h
+				 * text), or NULL: for the agent */
 };
 
 /* 0 and *route set, or -1 with "file:line: message" (map errors) in err */

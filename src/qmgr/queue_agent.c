@@ -231,6 +231,8 @@ queue_route(struct queue *q, struct agent *a, char *err, size_t len,
 	if (a->route.kind == TRANSPORT_DISCARD ||
 	    queue_dest_until(q, a->dest, time(NULL)) != 0)
 		return 1;
+	if (a->route.kind == TRANSPORT_MX)	/* an earlier agent's answer */
+		a->route.mx = queue_dest_mx(q, a->dest, time(NULL));
 	if (q->cfg->destination_rate_by == CONFIG_RATE_NEXTHOP &&
 	    strcmp(a->route.source, "mx") != 0)
 		snprintf(a->key, sizeof(a->key), "%.200s:%d", a->route.host,
@@ -397,6 +399,10 @@ queue_result(struct agent *a, const char *line)
 	time_t	 now;
 	size_t	 k, j;
 
+	if (strncmp(line, "mx ", 3) == 0 && !a->local) {
+		queue_dest_mx_store(a->q, a->dest, line + 3, time(NULL));
+		return;
+	}
 	if (strncmp(line, "throttle ", 9) == 0 && !a->local) {
 		char	 why[THROTTLE_REASON_MAX];
 

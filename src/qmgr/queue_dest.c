@@ -32,8 +32,21 @@
  * set of back-offs is written to spool/throttle (throttlefile.c) for
  * mailq and read again at start-up.
  *
- * Entries live in a hash table; a domain gets one when it has a rate or
- * has been backed off from, so a queue without rates holds none.
+ * MX cache: an agent that looked up a domain's MX records reports the
+ * answer and its TTL ("mx" line, mx_to_text()); it is kept here, checked
+ * with mx_from_text(), until the TTL ends (at most a day) and handed to
+ * every later agent for the domain in its route, so a backlog for one
+ * domain costs one MX lookup per TTL, not one per batch.  The runner
+ * itself never asks DNS; what it keeps is text from its own agents, and
+ * it runs as `user'.  Equal preferences keep the order of that answer.
+ *
+ *	queue_dest_mx_store(q, dom, text, now)	keep an agent's answer
+ *	queue_dest_mx(q, dom, now)		the answer, or NULL
+ *
+ * Entries live in a hash table; a domain gets one when it has a rate,
+ * has been backed off from, or has an MX answer kept, and loses it once
+ * a minute when it has none of those left (dest_sweep()), so the table
+ * holds the destinations of the last TTLs, not every one ever seen.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -45,6 +58,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "mx.h"
 #include "queue_priv.h"
 #include "throttlefile.h"
 
@@ -55,17 +69,21 @@ struct qdest {
 	struct qdest *all;		/* every entry */
 	char	 name[THROTTLE_NAME_MAX];
 	struct qdest *via;		/* a domain's nexthop key, or NULL */
+	int	 pinned;		/* some via points here: kept */
 	long	 rate;			/* 0: none */
 	long long *sent;		/* ring of hand-out times, ms */
 	size_t	 nsent, head, cap;
 	time_t	 until;			/* back-off end; 0 none */
 	int	 level;
 	char	 reason[THROTTLE_REASON_MAX];
+	char	*mx;			/* an agent's MX answer (mx.h text) */
+	time_t	 mx_until;		/* its TTL's end */
 };
 
 struct dest_table {
 	struct qdest *bucket[DEST_HASH];
 	struct qdest *all;
+	time_t	 swept;			/* dest_sweep() */
 };
 
 static long long
@@ -159,8 +177,10 @@ queue_dest_room(struct queue *q, const char *dom, const char *key, long rate)
 	}
 	if ((d = dest_get(q, key, 1)) == NULL || dest_set_rate(d, rate) == -1)
 		return 1;	/* no memory: slowly, but on */
-	if (strcasecmp(dom, key) != 0 && (dd = dest_get(q, dom, 1)) != NULL)
+	if (strcasecmp(dom, key) != 0 && (dd = dest_get(q, dom, 1)) != NULL) {
 		dd->via = d;
+		d->pinned = 1;
+	}
 	dest_expire(q, d, dest_now_ms());
 	return d->cap - d->nsent;
 }
@@ -268,6 +288,41 @@ queue_dest_ok(struct queue *q, const char *dom, time_t now)
 	dest_save(q, now);
 }
 
+/* dest_idle - nothing of d is left to remember */
+static int
+dest_idle(const struct qdest *d, time_t now)
+{
+	return d->rate == 0 && d->via == NULL && !d->pinned &&
+	    d->until <= now &&
+	    d->level == 0 && (d->mx == NULL || d->mx_until <= now);
+}
+
+/* dest_sweep - once a minute, free the entries with nothing left */
+static void
+dest_sweep(struct queue *q, time_t now)
+{
+	struct qdest **pp, *d, **bp;
+
+	if (q->dests == NULL || now - q->dests->swept < 60)
+		return;
+	q->dests->swept = now;
+	pp = &q->dests->all;
+	while ((d = *pp) != NULL) {
+		if (!dest_idle(d, now)) {
+			pp = &d->all;
+			continue;
+		}
+		*pp = d->all;
+		for (bp = &q->dests->bucket[dest_hash(d->name)]; *bp != d;
+		    bp = &(*bp)->next)
+			;
+		*bp = d->next;
+		free(d->mx);
+		free(d->sent);
+		free(d);
+	}
+}
+
 int
 queue_dest_timeout(struct queue *q, time_t now, int ms)
 {
@@ -275,6 +330,7 @@ queue_dest_timeout(struct queue *q, time_t now, int ms)
 	long long t, nowms = dest_now_ms();
 	long long period = q->cfg->destination_rate_period * 1000;
 
+	dest_sweep(q, now);
 	for (d = q->dests ? q->dests->all : NULL; d != NULL; d = d->all) {
 		if (d->until > now)
 			t = (long long)(d->until - now) * 1000;
@@ -320,6 +376,7 @@ queue_dest_free(struct queue *q)
 		return;
 	for (d = q->dests->all; d != NULL; d = next) {
 		next = d->all;
+		free(d->mx);
 		free(d->sent);
 		free(d);
 	}
@@ -337,4 +394,42 @@ queue_dest_rate(struct queue *q, const char *dom)
 		d = d->via;
 	return d != NULL && d->rate > 0 ? d->rate :
 	    (long)q->cfg->destination_rate;
+}
+
+void
+queue_dest_mx_store(struct queue *q, const char *dom, const char *text,
+    time_t now)
+{
+	struct mx_host hosts[MX_HOSTS_MAX];
+	struct qdest *d;
+	unsigned long ttl;
+	size_t	 n;
+	int	 secure;
+	char	*copy;
+
+	if (mx_from_text(text, hosts, MX_HOSTS_MAX, &n, &secure, &ttl) == -1) {
+		log_warnx("agent for %s: bad MX line", dom);
+		return;
+	}
+	if (ttl == 0 || (d = dest_get(q, dom, 1)) == NULL ||
+	    (copy = strdup(text)) == NULL)
+		return;
+	free(d->mx);
+	d->mx = copy;
+	d->mx_until = now + (time_t)(ttl < 86400 ? ttl : 86400);
+}
+
+const char *
+queue_dest_mx(struct queue *q, const char *dom, time_t now)
+{
+	struct qdest *d = dest_get(q, dom, 0);
+
+	if (d == NULL || d->mx == NULL)
+		return NULL;
+	if (d->mx_until <= now) {
+		free(d->mx);
+		d->mx = NULL;
+		return NULL;
+	}
+	return d->mx;
 }

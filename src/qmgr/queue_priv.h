@@ -193,6 +193,9 @@ time_t	queue_dest_throttle(struct queue *, const char *dom, const char *why,
 time_t	queue_dest_until(struct queue *, const char *dom, time_t now);
 void	queue_dest_ok(struct queue *, const char *dom, time_t now);
 int	queue_dest_timeout(struct queue *, time_t now, int ms);
+void	queue_dest_mx_store(struct queue *, const char *dom,
+	    const char *text, time_t now);
+const char *queue_dest_mx(struct queue *, const char *dom, time_t now);
 void	queue_dest_start(struct queue *);
 void	queue_dest_free(struct queue *);
 

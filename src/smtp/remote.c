@@ -641,12 +641,33 @@ remote_no_route(struct remote *r, const struct transport_route *route,
 		    route->host);
 }
 
+/*
+ * remote_report_mx - the MX answer, for the queue runner to keep for its
+ * TTL and hand to the next agents for the domain ("mx TEXT" on the
+ * result pipe; the runner never asks DNS itself).
+ */
+static void
+remote_report_mx(struct remote *r, const struct mx_host *hosts, size_t n,
+    unsigned long ttl)
+{
+	char	 line[MX_TEXT_MAX + 8];
+	size_t	 len;
+
+	memcpy(line, "mx ", 3);
+	mx_to_text(hosts, n, r->mx_secure, ttl, line + 3, MX_TEXT_MAX);
+	len = strlen(line);
+	line[len++] = '\n';
+	if (write(r->result_fd, line, len) != (ssize_t)len)
+		log_warn("%s: cannot report the MX answer", r->domain);
+}
+
 /* remote_hosts - the hosts to try for a route; 0, or -1 if decided */
 static int
 remote_hosts(struct remote *r, const struct transport_route *route,
     struct mx_host *hosts, size_t *n, int *implicit)
 {
 	char	 err[512], reply[600];
+	unsigned long ttl;
 	int	 st;
 
 	*implicit = 0;
@@ -656,8 +677,16 @@ remote_hosts(struct remote *r, const struct transport_route *route,
 		*n = 1;
 		return 0;
 	}
+	if (route->mx != NULL && mx_from_text(route->mx, hosts, MX_HOSTS_MAX,
+	    n, &r->mx_secure, &ttl) == 0) {
+		log_debug("%s: MX hosts from the queue runner's cache",
+		    route->host);
+		return 0;
+	}
 	st = mx_lookup(r->conf, route->host, hosts, MX_HOSTS_MAX, n,
-	    &r->mx_secure, err, sizeof(err));
+	    &r->mx_secure, &ttl, err, sizeof(err));
+	if (st == MX_OK && ttl > 0)
+		remote_report_mx(r, hosts, *n, ttl);
 	*implicit = st == MX_NONE;
 	if (st == MX_OK || st == MX_NONE)
 		return 0;

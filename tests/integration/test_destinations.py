@@ -211,3 +211,40 @@ def test_slow_destination_does_not_delay_another():
         assert len(slow.messages()) < 6
         assert wait_for(lambda: len(slow.messages()) == 6, 40, 0.1), a.log()
         assert queue_empty(a), a.log()
+
+
+def mx_queries(path, name):
+    try:
+        with open(path) as f:
+            return sum(1 for line in f if line.split() == [name, "15"])
+    except OSError:
+        return 0
+
+
+def test_mx_answer_cached_for_its_ttl():
+    """The first agent for a domain looks up its MX; the next one, within
+    the answer's TTL (4s here), gets it from the queue runner; after the
+    TTL the domain is looked up again."""
+    from dnsserver import DNSServer
+    with Stack() as st:
+        s = sink(st)
+        d = st.tmp("tern-dns-")
+        zone, qlog = os.path.join(d, "zone"), os.path.join(d, "queries")
+        with open(zone, "w") as f:
+            f.write("cache.test MX 10 mx.cache.test\n"
+                    "mx.cache.test A 127.0.0.1\n")
+        dns = st.push(DNSServer(harness.free_port(), zone, extra=[
+            "--ttl", "4", "--query-log", qlog]).start())
+        a = alice(st, s.port, dns_server="127.0.0.1:%d" % dns.port)
+        send(a, ME + "@tern.test", ["one@cache.test"], MSG)
+        assert wait_for(lambda: len(s.messages()) == 1, 10, 0.05), a.log()
+        send(a, ME + "@tern.test", ["two@cache.test"], MSG)
+        assert wait_for(lambda: len(s.messages()) == 2, 10, 0.05), a.log()
+        assert mx_queries(qlog, "cache.test") == 1, open(qlog).read()
+        assert "cache.test: MX hosts from the queue runner's cache" in \
+            a.log(), a.log()
+        time.sleep(4.5)
+        send(a, ME + "@tern.test", ["three@cache.test"], MSG)
+        assert wait_for(lambda: len(s.messages()) == 3, 10, 0.05), a.log()
+        assert mx_queries(qlog, "cache.test") == 2, open(qlog).read()
+        assert queue_empty(a), a.log()
