@@ -381,6 +381,8 @@ def main():
              % (per * len(domains), len(domains)))]
     for key, label in rows:
         t, f = med(res[key]["tern"]), med(res[key]["postfix"])
+        if not res[key]["tern"] and not res[key]["postfix"]:
+            continue
         ratio = " (%.2fx)" % (t / f) if t and f else ""
         log("  %-52s %8s / %-8s%s" % (label, fmt(t), fmt(f), ratio))
     t, rl = med(res["flush"]["tern"]), med(res["relay"]["tern"])
