@@ -43,7 +43,9 @@ static int queue_sigfd = -1;
 static void
 queue_do_flush(struct queue *q, struct qmsg *m, time_t now)
 {
-	if (!m->held && !m->active)
+	/* a parked message goes as soon as its domain's share has room:
+	 * making it due would only park it again */
+	if (!m->held && !m->active && !m->parked)
 		heap_set(&q->heap, &m->item, now);
 }
 
@@ -397,6 +399,7 @@ queue_shutdown(struct queue *q)
 	queue_sync_removals(q, 0, 1);
 	heap_free(&q->heap);
 	queue_dest_free(q);
+	queue_share_free(q);
 	tdestroy(q->ids, queue_free_msg);
 	close(q->trig_rd);
 	close(q->trig_wr);

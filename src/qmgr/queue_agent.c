@@ -116,13 +116,16 @@ queue_job_close(struct agent *a, struct qmsg *m, struct delivery_job *job)
 }
 
 /* queue_take - add m's waiting recipients for dest to a's job list: one
- * job per destination_recipient_limit of them, while a has room */
+ * job per destination_recipient_limit of them (remote: a transaction
+ * each), while a has room; a local job has all of them, as its
+ * duplicate filter works per job */
 static int
 queue_take(struct queue *q, struct agent *a, struct qmsg *m, size_t max)
 {
 	struct delivery_job *job = &a->jobs[a->njobs];
 	char	 dest[256];
-	size_t	 i, limit = (size_t)q->cfg->destination_recipient_limit;
+	size_t	 i, limit = a->local ? m->env.nrcpt :
+	    (size_t)q->cfg->destination_recipient_limit;
 	int	 local;
 
 	memset(job, 0, sizeof(*job));

@@ -117,8 +117,7 @@ struct queue {
 	void	*ids;			/* tsearch root of struct qmsg */
 	struct qmsg *active[QUEUE_ACTIVE_MAX];
 	size_t	 nactive;
-	struct qmsg *parked;		/* queue_share.c, oldest first */
-	struct qmsg **parked_tail;	/* where the next one is linked */
+	struct park_table *parks;	/* queue_share.c: parked, by domain */
 	struct agent *agents;
 	size_t	 nagents;
 	struct dest_table *dests;	/* queue_dest.c */
@@ -181,6 +180,7 @@ void	queue_stop_round(struct qmsg *);
 int	queue_share_admit(struct queue *, struct qmsg *);
 void	queue_share_release(struct queue *, struct qmsg *, time_t now);
 void	queue_share_forget(struct queue *, struct qmsg *);
+void	queue_share_free(struct queue *);
 
 /* queue_dest.c */
 size_t	queue_dest_room(struct queue *, const char *dom, const char *key,

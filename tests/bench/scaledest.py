@@ -17,6 +17,8 @@
            transport map entry of its own (a destination of its own
            for its queue manager).  One smtp-sink on 0.0.0.0 serves
            every address.
+  many-map the same for tern routed as Postfix is, by a transport map
+           entry per domain ([127.0.x.y]:port, no DNS): like for like.
 
 tern runs from bin/ternd with its own spool; Postfix is a private
 instance made by tests/bench/postfix-peer.sh on PF_PORT (2735), never the
@@ -273,14 +275,15 @@ def outage_then_flush(srv, n, sink_host, sink_port, injector):
 
 def many_setup(a):
     """Domains, the zone for tern's DNS server, Postfix's map lines."""
-    domains, zone, tmap = [], [], []
+    domains, zone, tmap, tern_map = [], [], [], []
     for i in range(a.many_domains):
         d = "d%d.many.bench.test" % i
         ip = "127.0.%d.%d" % (1 + i // 250, 1 + i % 250)
         domains.append(d)
         zone.append("%s MX 10 mx.%s\nmx.%s A %s\n" % (d, d, d, ip))
         tmap.append("%s smtp:[%s]:%d\n" % (d, ip, a.many_port))
-    return domains, "".join(zone), tmap
+        tern_map.append("%s [%s]:%d\n" % (d, ip, a.many_port))
+    return domains, "".join(zone), tmap, tern_map
 
 
 def med(xs):
@@ -320,7 +323,7 @@ def main():
     if not use_pf:
         log("scale-dest: Postfix skipped (needs root and the postfix "
             "package)")
-    domains, zone, tmap = many_setup(a)
+    domains, zone, tmap, tern_map = many_setup(a)
     dns = None
     if "many" in only:
         zpath = os.path.join(a.work, "zone")
@@ -330,7 +333,7 @@ def main():
         from dnsserver import DNSServer
         dns = DNSServer(a.dns_port, zpath).start()
     res = {k: {"tern": [], "postfix": []} for k in
-           ("relay", "flush", "many")}
+           ("relay", "flush", "many", "many-map")}
     per = max(1, a.many_msgs // a.many_domains)
     try:
         for r in range(a.rounds):
@@ -366,6 +369,17 @@ def main():
                             lambda: inject_many(port, domains, per))
                         log("  %s many: %s msg/s" % (name, fmt(x)))
                         res["many"][name].append(x)
+                    if "many" in only and name == "tern":
+                        # the map is read at every routing: no reload
+                        with open(os.path.join(srv.dir, "transport"),
+                                  "a") as f:
+                            f.write("".join(tern_map))
+                        x = outage_then_flush(
+                            srv, n, "0.0.0.0", a.many_port,
+                            lambda: inject_many(port, domains, per))
+                        log("  %s many, transport map: %s msg/s"
+                            % (name, fmt(x)))
+                        res["many-map"][name].append(x)
                 finally:
                     srv.stop()
     finally:
@@ -378,9 +392,11 @@ def main():
             ("flush", "flush after an outage, %d msgs, one domain"
              % a.flush_msgs),
             ("many", "flush of %d msgs to %d domains, own MX each"
-             % (per * len(domains), len(domains)))]
+             % (per * len(domains), len(domains))),
+            ("many-map", "the same, tern routed by a transport map too")]
     for key, label in rows:
-        t, f = med(res[key]["tern"]), med(res[key]["postfix"])
+        pf = "many" if key == "many-map" else key   # Postfix: map both
+        t, f = med(res[key]["tern"]), med(res[pf]["postfix"])
         if not res[key]["tern"] and not res[key]["postfix"]:
             continue
         ratio = " (%.2fx)" % (t / f) if t and f else ""

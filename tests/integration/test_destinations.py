@@ -248,3 +248,35 @@ def test_mx_answer_cached_for_its_ttl():
         assert wait_for(lambda: len(s.messages()) == 3, 10, 0.05), a.log()
         assert mx_queries(qlog, "cache.test") == 2, open(qlog).read()
         assert queue_empty(a), a.log()
+
+
+def test_backlog_parked_behind_a_backed_off_domain_waits():
+    """One active message per domain: the backlog of a domain that said
+    421 stays parked until its back-off ends (one connection, not one
+    per message), while the other domain's backlog flows."""
+    with Stack() as st:
+        tr = st.tmp("tern-transcript-")
+        bad = sink(st, extra=["--greeting", "421", "--transcript",
+                              os.path.join(tr, "t")])
+        port = harness.free_port()
+        a = tern_with_map(st, {
+            "busy.test": "127.0.0.1:%d" % bad.port,
+            "fine.test": "127.0.0.1:%d" % port},
+            destination_backoff="30s", max_active_per_destination=1,
+            retry_interval="1h")
+        for i in range(4):
+            send(a, ME + "@tern.test", ["b%d@busy.test" % i], MSG)
+            send(a, ME + "@tern.test", ["f%d@fine.test" % i], MSG)
+        assert wait_log(a, "busy.test asked to slow down", 10), a.log()
+        good = sink(st, port)
+        fd = os.open(os.path.join(a.spool, "trigger"),
+                     os.O_WRONLY | os.O_NONBLOCK)
+        os.write(fd, b"flush\n")
+        os.close(fd)
+        assert wait_for(lambda: len(good.messages()) == 4, 15, 0.1), a.log()
+        time.sleep(1)
+        with open(os.path.join(tr, "t")) as f:
+            assert len(set(line.split()[0] for line in f)) == 1
+        # the last of busy.test's backlog never left the spool
+        assert "to=<b3@busy.test>" not in a.log(), a.log()
+        assert len(a.queue_files()) == 4
