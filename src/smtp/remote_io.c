@@ -158,6 +158,11 @@ remote_slowdown(struct remote *r, const struct reply *rp)
 	    r->relay, rp->line);
 	if (n > 0 && write(r->result_fd, line, (size_t)n) != n)
 		log_warn("%s: cannot report the slow-down", r->domain);
+	/* the reason of what this agent leaves undecided (a 421 is
+	 * recorded so by read_reply() itself) */
+	if (rp->code != 421)
+		remote_fail_conn(r, rp->dsn, "host %s said: %s (asked to slow "
+		    "down)", r->relay, rp->line);
 }
 
 /*

@@ -10,6 +10,7 @@ never delays another.
 Every destination is a smtpsink.py on loopback reached through the
 transport map, so each domain has a server of its own."""
 import os
+import re
 import time
 
 import harness
@@ -189,6 +190,7 @@ def test_rate_reply_backs_off_and_keeps_the_rest():
         for _, r in throttled_rcpts(a):
             assert r["next_attempt"] >= now + 20, r
             assert "4.7.1" in r["throttle_reason"], r
+            assert "4.7.1" in r["delay_reason"], r
 
 
 def test_slow_destination_does_not_delay_another():
@@ -251,32 +253,36 @@ def test_mx_answer_cached_for_its_ttl():
 
 
 def test_backlog_parked_behind_a_backed_off_domain_waits():
-    """One active message per domain: the backlog of a domain that said
-    421 stays parked until its back-off ends (one connection, not one
-    per message), while the other domain's backlog flows."""
+    """One active message per domain: both servers down, four messages
+    each deferred; then busy.test says 421 and fine.test is up, and a
+    flush makes all due.  busy.test gets one connection and the rest of
+    its backlog stays parked (not deferred again one by one) until its
+    back-off ends, while fine.test's backlog flows."""
     with Stack() as st:
         tr = st.tmp("tern-transcript-")
-        bad = sink(st, extra=["--greeting", "421", "--transcript",
-                              os.path.join(tr, "t")])
-        port = harness.free_port()
+        bport, fport = harness.free_port(), harness.free_port()
         a = tern_with_map(st, {
-            "busy.test": "127.0.0.1:%d" % bad.port,
-            "fine.test": "127.0.0.1:%d" % port},
+            "busy.test": "127.0.0.1:%d" % bport,
+            "fine.test": "127.0.0.1:%d" % fport},
             destination_backoff="30s", max_active_per_destination=1,
             retry_interval="1h")
         for i in range(4):
             send(a, ME + "@tern.test", ["b%d@busy.test" % i], MSG)
             send(a, ME + "@tern.test", ["f%d@fine.test" % i], MSG)
-        assert wait_log(a, "busy.test asked to slow down", 10), a.log()
-        good = sink(st, port)
+        assert wait_for(lambda: len(state_files(a)) == 8, 15, 0.1), a.log()
+        sink(st, bport, ["--greeting", "421", "--transcript",
+                         os.path.join(tr, "t")])
+        good = sink(st, fport)
+        mark = len(a.log())
         fd = os.open(os.path.join(a.spool, "trigger"),
                      os.O_WRONLY | os.O_NONBLOCK)
         os.write(fd, b"flush\n")
         os.close(fd)
         assert wait_for(lambda: len(good.messages()) == 4, 15, 0.1), a.log()
+        assert wait_log(a, "busy.test asked to slow down", 10), a.log()
         time.sleep(1)
         with open(os.path.join(tr, "t")) as f:
             assert len(set(line.split()[0] for line in f)) == 1
-        # the last of busy.test's backlog never left the spool
-        assert "to=<b3@busy.test>" not in a.log(), a.log()
+        after = a.log()[mark:]
+        assert len(re.findall(r"to=<b\d@busy.test>", after)) <= 2, after
         assert len(a.queue_files()) == 4
