@@ -24,6 +24,7 @@ struct strlist {
 enum config_log	{ CONFIG_LOG_SYSLOG, CONFIG_LOG_STDERR };
 enum config_mailbox { CONFIG_MAILBOX_MAILDIR, CONFIG_MAILBOX_MBOX };
 enum config_family { CONFIG_FAMILY_ANY, CONFIG_FAMILY_IPV4, CONFIG_FAMILY_IPV6 };
+enum config_rate_by { CONFIG_RATE_DOMAIN, CONFIG_RATE_NEXTHOP };
 /* smtp_tls and the third field of a transport map line: the TLS level */
 enum config_tls { CONFIG_TLS_NONE, CONFIG_TLS_MAY, CONFIG_TLS_ENCRYPT,
 	CONFIG_TLS_VERIFY };
@@ -83,6 +84,12 @@ struct config {
 	long long	 max_per_destination;
 	long long	 max_local_deliveries;
 	long long	 max_active_per_destination;
+	long long	 destination_recipient_limit;	/* per transaction */
+	long long	 destination_rate;	/* messages per period; 0 none */
+	long long	 destination_rate_period;
+	int		 destination_rate_by;	/* enum config_rate_by */
+	long long	 destination_backoff;	/* first back-off after 421 */
+	long long	 destination_backoff_max;
 	char		*double_bounce;
 	/* local delivery */
 	int		 mailbox;		/* enum config_mailbox */

@@ -21,6 +21,13 @@
  * e.g. "result 0RB8KX2JZ5Q0A1 0 ok 2.0.0 mx.example.org[192.0.2.1]:25
  *	 250+2.0.0+Ok\n".  A recipient with no line is taken as deferred
  * ("agent died"), so a crash never loses mail.
+ *
+ * A remote agent may also write, before the results they concern:
+ *
+ *	throttle REASON\n	the destination asked to slow down (421, or
+ *			4.7.x about rate): the runner backs off from it
+ *	mx TEXT\n	the MX answer it looked up, as mx_to_text(): the
+ *			runner keeps it for its TTL for later agents
  */
 #ifndef TERN_DELIVERY_H
 #define TERN_DELIVERY_H

@@ -7,7 +7,9 @@
  * mx_lookup() returns the MX hosts of a domain sorted by preference with
  * equal preferences shuffled (RFC 5321 section 5.1); mx_addresses()
  * returns the A and AAAA addresses of one host in the order they are to
- * be tried (see address_family in tern.conf(5)).
+ * be tried (see address_family in tern.conf(5)).  mx_lookup() also
+ * gives the answer's TTL, and mx_to_text()/mx_from_text() carry the
+ * answer from one delivery agent through the queue runner to the next.
  */
 #ifndef TERN_MX_H
 #define TERN_MX_H
@@ -51,7 +53,18 @@ struct mx_tlsa {
  */
 int	mx_lookup(const struct config *, const char *domain,
 	    struct mx_host *out, size_t max, size_t *n, int *secure,
-	    char *err, size_t errlen);
+	    unsigned long *ttl, char *err, size_t errlen);
+/*
+ * The MX answer as one line of text, "SECURE TTL PREF HOST ...", for
+ * the queue runner to keep for its TTL and hand to later agents (it is
+ * never longer than MX_TEXT_MAX, and holds fewer hosts if need be), and
+ * back; mx_from_text() takes only what mx_to_text() writes: -1 if not.
+ */
+#define MX_TEXT_MAX	2048
+void	mx_to_text(const struct mx_host *, size_t n, int secure,
+	    unsigned long ttl, char *out, size_t len);
+int	mx_from_text(const char *text, struct mx_host *out, size_t max,
+	    size_t *n, int *secure, unsigned long *ttl);
 /*
  * mx_tlsa - the TLSA records of _port._tcp.host (RFC 7672 section 2.2):
  * MX_OK with *n records (records of full certificates, matching type

@@ -8,7 +8,9 @@
  * "[host]:port" (never an MX lookup: the host itself) or "discard";
  * ".example.org" matches every subdomain, "*" every domain; tls, when
  * given, is the TLS level for the domain ("none", "may", "encrypt",
- * "verify"; enum config_tls), else smtp_tls is.
+ * "verify"; enum config_tls), else smtp_tls is; "rate=N" overrides
+ * destination_rate for the domain, and the target "-" keeps the route
+ * relayhost or MX gives.
  * relayhost is "host[:port]" (MX lookup of host) or "[host][:port]"
  * (no MX lookup).  An address is never looked up as MX, bracketed or
  * not ("192.0.2.7:25", "[192.0.2.7]", "[IPv6:2001:db8::1]:25", and
@@ -37,6 +39,9 @@ struct transport_route {
 	int	 port;
 	const char *source;	/* "transport", "relayhost" or "mx" */
 	int	 tls;		/* enum config_tls */
+	long	 rate;		/* rate=N of the map; -1: destination_rate */
+	const char *mx;		/* the runner's cached MX answer (mx.h
+				 * text), or NULL: for the agent */
 };
 
 /* 0 and *route set, or -1 with "file:line: message" (map errors) in err */

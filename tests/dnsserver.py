@@ -3,6 +3,7 @@
 """dnsserver.py - a tiny authoritative DNS server for tern's tests.
 
     python3 tests/dnsserver.py --port N --zone FILE [--pidfile FILE] [--ad]
+        [--ttl SECONDS] [--query-log FILE]
 
 Answers on 127.0.0.1 over UDP and TCP (add --host ::1 for IPv6).  The
 zone file has one record per line, '#' starts a comment:
@@ -24,6 +25,8 @@ resolver would send; --ad sets the bit on every answer.
 A name with records but none of the asked type gets an empty NOERROR
 answer (NODATA); a name not in the file gets NXDOMAIN.  The zone file
 is re-read when it changes, so a test may rewrite it between steps.
+Every record has the TTL --ttl (60).  --query-log appends "NAME TYPE"
+for each query, so a test can count the lookups.
 SIGTERM ends the server; the pid file is removed.
 
 From a test:  srv = DNSServer(port, zone_path); srv.start(); ...; srv.stop()
@@ -42,6 +45,7 @@ import time
 TYPES = {"A": 1, "CNAME": 5, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28,
          "TLSA": 52}
 SPECIAL = ("SERVFAIL", "TIMEOUT", "SECURE")
+OPTS = {"ttl": 60, "query_log": None}
 
 
 def norm(name):
@@ -140,6 +144,9 @@ def answer(zone, msg, udp, ad=False):
     if q is None:
         return None
     qid, flags, qname, qtype, end = q
+    if OPTS["query_log"]:
+        with open(OPTS["query_log"], "a") as f:
+            f.write("%s %d\n" % (norm(qname), qtype))
     records, special = zone.get()
     name = norm(qname)
     ad = ad or name in special.get("$secure", ())
@@ -166,7 +173,7 @@ def answer(zone, msg, udp, ad=False):
     for owner, kind, value in answers:
         data = rdata(kind, value)
         body += encode_name(owner) + struct.pack(
-            "!HHIH", TYPES[kind], 1, 60, len(data)) + data
+            "!HHIH", TYPES[kind], 1, OPTS["ttl"], len(data)) + data
     rflags = 0x8400 | (flags & 0x0100) | 0x0080 | rcode
     if ad and rcode != 2:
         rflags |= 0x0020
@@ -233,7 +240,10 @@ def main(argv=None):
     p.add_argument("--pidfile")
     p.add_argument("--ad", action="store_true",
                    help="set the AD bit on every answer")
+    p.add_argument("--ttl", type=int, default=60)
+    p.add_argument("--query-log")
     args = p.parse_args(argv)
+    OPTS.update(ttl=args.ttl, query_log=args.query_log)
     zone = Zone(args.zone)
     zone.get()
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET

@@ -8,15 +8,20 @@
         [--no-dsn] [--no-8bitmime] [--no-smtputf8] [--ehlo-fail]
         [--transcript FILE] [--tls-cert PEM --tls-key KEY] [--implicit-tls]
         [--tls-broken] [--auth USER:PASS] [--auth-mechs "PLAIN LOGIN"]
+        [--delay-data SECONDS] [--slow-down-after N]
 
 Each accepted message becomes DIR/N.eml (the data, dot-unstuffed, CRLF
 as received) and then DIR/N.json, written atomically, with:
   session (connection number), helo, esmtp, mail_from, mail_params,
-  rcpt_tos (accepted only), rcpt_params, size, data (utf-8, replaced).
+  rcpt_tos (accepted only), rcpt_params, size, data (utf-8, replaced),
+  time (when it was stored, seconds since the epoch).
 N counts from 1 across the whole run.  --reply-rcpt gives one recipient
 a reply code (550, 450, 421 ...); --reply-data sets the reply to the end
 of data; --ehlo-fail answers EHLO with 502 so clients fall back to HELO.
---transcript appends "C: ..." / "S: ..." lines per session.  Prints
+--transcript appends "C: ..." / "S: ..." lines per session.
+--delay-data waits that long before the reply to the end of data (a
+slow destination); --slow-down-after N accepts N messages in all, then
+answers every RCPT with "450 4.7.1 ... rate limit exceeded".  Prints
 nothing; SIGTERM ends it.  Only CRLF.CRLF ends a message.
 
 TLS: with --tls-cert and --tls-key, EHLO offers STARTTLS (RFC 3207);
@@ -75,7 +80,7 @@ class Sink:
                     rcpt_tos=sess["rcpt_tos"],
                     rcpt_params=sess["rcpt_params"], size=len(data),
                     tls=sess.get("tls"), auth_user=sess.get("auth_user"),
-                    data=data.decode("utf-8", "replace"))
+                    data=data.decode("utf-8", "replace"), time=time.time())
         with open(base + ".json.tmp", "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=1)
         os.rename(base + ".json.tmp", base + ".json")
@@ -277,6 +282,10 @@ class Sink:
             return 501
         addr, _, params = arg[4:].partition(">")
         code = self.rcpt_codes.get(addr.lower(), 250)
+        if 0 <= self.args.slow_down_after <= self.count:
+            await send("450 4.7.1 <%s>: rate limit exceeded, slow down"
+                       % addr)
+            return 450
         if code == 250:
             sess["rcpt_tos"].append(addr)
             sess["rcpt_params"].append(params.split())
@@ -305,6 +314,8 @@ class Sink:
             chunks.append(raw)
         log.append("C: <%d lines of data>" % len(chunks))
         code = self.args.reply_data
+        if self.args.delay_data:
+            await asyncio.sleep(self.args.delay_data)
         if code:
             await send(reply_text(code))
         else:
@@ -360,6 +371,8 @@ def parse_args(argv=None):
     p.add_argument("--tls-broken", action="store_true")
     p.add_argument("--auth", metavar="USER:PASS")
     p.add_argument("--auth-mechs", default="PLAIN LOGIN")
+    p.add_argument("--delay-data", type=float, default=0)
+    p.add_argument("--slow-down-after", type=int, default=-1)
     return p.parse_args(argv)
 
 

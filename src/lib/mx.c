@@ -179,9 +179,33 @@ mx_parse_mx(const unsigned char *answer, int len, struct mx_sortable *out,
 	return n;
 }
 
+/* mx_answer_ttl - the least TTL of the answer's records of type; 0 */
+unsigned long
+mx_answer_ttl(const unsigned char *answer, int len, int type)
+{
+	ns_msg	 msg;
+	ns_rr	 rr;
+	unsigned long ttl = 0;
+	int	 i, count, seen = 0;
+
+	if (ns_initparse(answer, len, &msg) == -1)
+		return 0;
+	count = ns_msg_count(msg, ns_s_an);
+	for (i = 0; i < count; i++) {
+		if (ns_parserr(&msg, ns_s_an, i, &rr) == -1)
+			return 0;
+		if ((int)ns_rr_type(rr) != type)
+			continue;
+		if (!seen++ || ns_rr_ttl(rr) < ttl)
+			ttl = ns_rr_ttl(rr);
+	}
+	return ttl;
+}
+
 int
 mx_lookup(const struct config *conf, const char *domain, struct mx_host *out,
-    size_t max, size_t *n, int *secure, char *err, size_t errlen)
+    size_t max, size_t *n, int *secure, unsigned long *ttl, char *err,
+    size_t errlen)
 {
 	unsigned char *answer;
 	struct mx_sortable hosts[MX_HOSTS_MAX];
@@ -189,6 +213,8 @@ mx_lookup(const struct config *conf, const char *domain, struct mx_host *out,
 	size_t	 i;
 
 	*n = 0;
+	if (ttl != NULL)
+		*ttl = 0;
 	if (max == 0 || (answer = malloc(MX_ANSWER_MAX)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return MX_TEMPFAIL;
@@ -196,6 +222,8 @@ mx_lookup(const struct config *conf, const char *domain, struct mx_host *out,
 	if ((len = mx_query_ad(conf, domain, ns_t_mx, answer, &status, secure,
 	    err, errlen)) == -1)
 		goto done;
+	if (ttl != NULL)
+		*ttl = mx_answer_ttl(answer, len, ns_t_mx);
 	count = mx_parse_mx(answer, len, hosts, MX_HOSTS_MAX, &null_mx);
 	if (count == -1) {
 		snprintf(err, errlen, "%s type=MX: malformed answer", domain);
@@ -476,4 +504,78 @@ mx_client_name(const struct config *conf, const struct sockaddr *sa,
 		}
 	}
 	return -1;
+}
+
+void
+mx_to_text(const struct mx_host *h, size_t n, int secure, unsigned long ttl,
+    char *out, size_t len)
+{
+	size_t	 i, used;
+	int	 k;
+
+	if (len > MX_TEXT_MAX)
+		len = MX_TEXT_MAX;
+	used = (size_t)snprintf(out, len, "%d %lu", secure ? 1 : 0, ttl);
+	for (i = 0; i < n && used < len; i++) {
+		k = snprintf(out + used, len - used, " %d %s", h[i].pref,
+		    h[i].name);
+		if (k < 0 || (size_t)k >= len - used) {
+			out[used] = '\0';	/* the hosts that fit */
+			break;
+		}
+		used += (size_t)k;
+	}
+}
+
+/* mx_text_word - the next space-separated word of *p, at most max-1 */
+static int
+mx_text_word(const char **p, char *out, size_t max)
+{
+	size_t	 n = strcspn(*p, " ");
+
+	if (n == 0 || n >= max)
+		return -1;
+	memcpy(out, *p, n);
+	out[n] = '\0';
+	*p += n;
+	if (**p == ' ')
+		(*p)++;
+	return 0;
+}
+
+int
+mx_from_text(const char *text, struct mx_host *out, size_t max, size_t *n,
+    int *secure, unsigned long *ttl)
+{
+	const char *p = text;
+	char	 word[MX_NAME_MAX], *end;
+	unsigned long v;
+
+	*n = 0;
+	if (strlen(text) >= MX_TEXT_MAX || text[0] == '\0' ||
+	    text[strlen(text) - 1] == ' ' || mx_text_word(&p, word,
+	    sizeof(word)) == -1 || (strcmp(word, "0") != 0 &&
+	    strcmp(word, "1") != 0))
+		return -1;
+	*secure = word[0] == '1';
+	if (mx_text_word(&p, word, sizeof(word)) == -1)
+		return -1;
+	v = strtoul(word, &end, 10);
+	if (*end != '\0' || word[0] < '0' || word[0] > '9')
+		return -1;
+	*ttl = v;
+	while (*p != '\0' && *n < max) {
+		if (mx_text_word(&p, word, sizeof(word)) == -1)
+			return -1;
+		v = strtoul(word, &end, 10);
+		if (*end != '\0' || word[0] < '0' || word[0] > '9' ||
+		    v > 65535 || mx_text_word(&p, out[*n].name,
+		    sizeof(out[*n].name)) == -1 ||
+		    strspn(out[*n].name, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") !=
+		    strlen(out[*n].name))
+			return -1;
+		out[(*n)++].pref = (int)v;
+	}
+	return *n > 0 && *p == '\0' ? 0 : -1;
 }

@@ -20,6 +20,8 @@ struct mx_sortable {
 /* The MX records of an answer, unsorted: count or -1; *null_mx if "." */
 int	mx_parse_mx(const unsigned char *answer, int len,
 	    struct mx_sortable *out, size_t max, int *null_mx);
+/* The least TTL of the answer records of type, 0 if none. */
+unsigned long mx_answer_ttl(const unsigned char *answer, int len, int type);
 /* Append the records of type (ns_t_a, ns_t_aaaa) to out[*n..max). */
 void	mx_parse_addrs(const unsigned char *answer, int len, int type,
 	    int port, struct sockaddr_storage *out, size_t max, size_t *n);

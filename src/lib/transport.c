@@ -10,9 +10,14 @@
  *	*		[smarthost.example.net]:587
  *	secure.example	[mx.secure.example]:25	verify
  *
- * The optional third field is the TLS level of the destination (none,
- * may, encrypt, verify; see smtp_tls); without it, smtp_tls applies, as
- * it does to relayhost and MX routes.
+ *	slow.example	-	rate=30		the usual route, at most 30
+ *						messages per rate period
+ *
+ * The optional fields after the target, in any order, are the TLS level
+ * of the destination (none, may, encrypt, verify; see smtp_tls; without
+ * it, smtp_tls applies, as it does to relayhost and MX routes) and
+ * rate=N, the destination's own destination_rate (0: none).  The target
+ * "-" keeps the route relayhost or MX would give, with those options.
  * Lookup order: the exact domain, then ".parent" entries from the most
  * specific, then "*".  Map targets never cause an MX lookup.  The map is
  * small and read again at every lookup, so edits need no reload; any bad
@@ -35,8 +40,12 @@
 
 #define TRANSPORT_LINE_MAX	1024
 
+static int transport_default(const struct config *, const char *,
+	    struct transport_route *, char *, size_t);
+
 struct transport_match {
 	size_t	 rank;			/* 0 none; higher is more specific */
+	int	 keep;			/* target "-": the usual route */
 	struct transport_route route;
 };
 
@@ -221,12 +230,27 @@ transport_tls_level(const char *s)
 	return -1;
 }
 
+/* transport_rate - "rate=N" as N (0 to 1000000); -1 if not one */
+static long
+transport_rate(const char *s)
+{
+	char	*end;
+	long	 v;
+
+	if (strncasecmp(s, "rate=", 5) != 0 || !isdigit((unsigned char)s[5]))
+		return -1;
+	errno = 0;
+	v = strtol(s + 5, &end, 10);
+	return *end != '\0' || errno != 0 || v > 1000000 ? -1 : v;
+}
+
 /* transport_line - parse one line; 1 entry, 0 blank, -1 error */
 static int
 transport_line(char *line, char **key, char **target, int *tls,
-    const char **why)
+    long *rate, const char **why)
 {
-	char	*p, *level, *extra;
+	char	*p, *opt;
+	int	 nopt = 0;
 
 	if ((p = strchr(line, '#')) != NULL &&
 	    (p == line || isspace((unsigned char)p[-1])))
@@ -235,18 +259,26 @@ transport_line(char *line, char **key, char **target, int *tls,
 	if (*key == NULL)
 		return 0;
 	*target = strtok_r(NULL, " \t\r\n", &p);
-	level = strtok_r(NULL, " \t\r\n", &p);
-	extra = strtok_r(NULL, " \t\r\n", &p);
 	*tls = -1;
-	if (*target == NULL)
+	*rate = -1;
+	*why = NULL;
+	while (*target != NULL && *why == NULL &&
+	    (opt = strtok_r(NULL, " \t\r\n", &p)) != NULL) {
+		if (++nopt > 2)
+			*why = "too many fields";
+		else if (strncasecmp(opt, "rate=", 5) == 0) {
+			if ((*rate = transport_rate(opt)) == -1)
+				*why = "bad rate (want rate=N, 0 to 1000000)";
+		} else if ((*tls = transport_tls_level(opt)) == -1)
+			*why = "bad TLS level (want none, may, encrypt or "
+			    "verify)";
+	}
+	if (*why != NULL)
+		;
+	else if (*target == NULL)
 		*why = "missing target";
-	else if (extra != NULL)
-		*why = "too many fields";
-	else if (level != NULL &&
-	    (*tls = transport_tls_level(level)) == -1)
-		*why = "bad TLS level (want none, may, encrypt or verify)";
-	else if (level != NULL && strcasecmp(*target, "discard") == 0)
-		*why = "discard takes no TLS level";
+	else if (nopt > 0 && strcasecmp(*target, "discard") == 0)
+		*why = "discard takes no TLS level or rate";
 	else if (strcmp(*key, "*") != 0 && !transport_is_hostname(*key +
 	    (**key == '.')) && !(**key == '[' && (*key)[strlen(*key) - 1] ==
 	    ']'))
@@ -269,7 +301,8 @@ transport_read(const struct config *conf, const char *domain,
 	const char *why = NULL;
 	struct transport_route route;
 	size_t	 lineno = 0, rank;
-	int	 rc = -1, r, tls;
+	long	 rate;
+	int	 rc = -1, r, tls, keep;
 
 	memset(match, 0, sizeof(*match));
 	if ((fp = fopen(conf->transport, "r")) == NULL) {
@@ -283,21 +316,25 @@ transport_read(const struct config *conf, const char *domain,
 			why = "line too long";
 			goto bad;
 		}
-		if ((r = transport_line(line, &key, &target, &tls, &why)) ==
-		    -1)
+		if ((r = transport_line(line, &key, &target, &tls, &rate,
+		    &why)) == -1)
 			goto bad;
 		if (r == 0)
 			continue;
-		if (transport_parse_target(target, (int)conf->remote_port, 0,
-		    &route) == -1) {
+		if ((keep = strcmp(target, "-") == 0))
+			memset(&route, 0, sizeof(route));
+		else if (transport_parse_target(target, (int)conf->remote_port,
+		    0, &route) == -1) {
 			why = "bad target (want host, host:port, "
 			    "[host]:port or discard)";
 			goto bad;
 		}
 		route.tls = tls != -1 ? tls : conf->smtp_tls;
+		route.rate = rate;
 		rank = domain != NULL ? transport_rank(key, domain) : 0;
 		if (rank > match->rank) {
 			match->rank = rank;
+			match->keep = keep;
 			match->route = route;
 		}
 	}
@@ -338,15 +375,30 @@ transport_route(const struct config *conf, const char *domain,
 {
 	struct transport_match match;
 
+	memset(&match, 0, sizeof(match));
 	if (conf->transport != NULL && *conf->transport != '\0') {
 		if (transport_read(conf, domain, &match, err, errlen) == -1)
 			return -1;
-		if (match.rank > 0) {
+		if (match.rank > 0 && !match.keep) {
 			*route = match.route;
 			route->source = "transport";
 			return 0;
 		}
 	}
+	if (transport_default(conf, domain, route, err, errlen) == -1)
+		return -1;
+	if (match.rank > 0) {	/* "-": the usual route, with its options */
+		route->tls = match.route.tls;
+		route->rate = match.route.rate;
+	}
+	return 0;
+}
+
+/* transport_default - relayhost, or the domain's MX */
+static int
+transport_default(const struct config *conf, const char *domain,
+    struct transport_route *route, char *err, size_t errlen)
+{
 	if (conf->relayhost != NULL && *conf->relayhost != '\0') {
 		if (transport_parse_target(conf->relayhost,
 		    (int)conf->remote_port, 1, route) == -1 ||
@@ -357,6 +409,7 @@ transport_route(const struct config *conf, const char *domain,
 		}
 		route->source = "relayhost";
 		route->tls = conf->smtp_tls;
+		route->rate = -1;
 		return 0;
 	}
 	memset(route, 0, sizeof(*route));
@@ -364,6 +417,7 @@ transport_route(const struct config *conf, const char *domain,
 	route->port = (int)conf->remote_port;
 	route->source = "mx";
 	route->tls = conf->smtp_tls;
+	route->rate = -1;
 	if (snprintf(route->host, sizeof(route->host), "%s", domain) >=
 	    (int)sizeof(route->host)) {
 		snprintf(err, errlen, "domain name too long");

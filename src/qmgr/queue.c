@@ -43,7 +43,9 @@ static int queue_sigfd = -1;
 static void
 queue_do_flush(struct queue *q, struct qmsg *m, time_t now)
 {
-	if (!m->held && !m->active)
+	/* a parked message goes as soon as its domain's share has room:
+	 * making it due would only park it again */
+	if (!m->held && !m->active && !m->parked)
 		heap_set(&q->heap, &m->item, now);
 }
 
@@ -329,6 +331,7 @@ queue_timeout(struct queue *q, time_t now)
 			return 0;
 	if (q->rm_since != 0)	/* queue_sync_removals() is due next second */
 		idle = now > q->rm_since ? 0 : 1000;
+	idle = queue_dest_timeout(q, now, idle);	/* a rate's room */
 	if (top == NULL || top->when == HEAP_NEVER ||
 	    q->nactive >= QUEUE_ACTIVE_MAX)
 		return idle;
@@ -401,6 +404,8 @@ queue_shutdown(struct queue *q)
 			queue_remove(q, q->active[i]);
 	queue_sync_removals(q, 0, 1);
 	heap_free(&q->heap);
+	queue_dest_free(q);
+	queue_share_free(q);
 	queue_index_free(q);
 	close(q->trig_rd);
 	close(q->trig_wr);
@@ -432,6 +437,7 @@ queue_run(struct config *cfg, int master_sock)
 		return 1;
 	}
 	remote_tls_preload(cfg);
+	queue_dest_start(&q);
 	queue_scan_start(&q);
 	for (;;) {
 		now = time(NULL);

@@ -9,7 +9,13 @@
  * and a transport map error are decided here without a process; any
  * other route goes to an agent forked here, which runs
  * remote_agent_run() for one domain with up to QUEUE_BATCH_MAX messages,
- * so one connection carries several messages.  A local agent (up to
+ * so one connection carries several messages, and each message's
+ * recipients of that domain go in one transaction, up to
+ * destination_recipient_limit (more make more jobs: transactions on the
+ * same connection).  A destination with a rate gets no more messages
+ * than its rate leaves room for, and one backed off from (it asked to
+ * slow down) gets no agent: its waiting recipients are deferred here to
+ * the end of the back-off (queue_dest.c).  A local agent (up to
  * QUEUE_BATCH_MAX messages too: one fork and one aliases load for all)
  * is forked here as well and runs as `user`; it sends each job that
  * needs another uid to the master (local_job.h), or forks it itself when
@@ -41,6 +47,7 @@
 #include "log.h"
 #include "queue_priv.h"
 #include "relayauth.h"
+#include "throttlefile.h"
 #include "transport.h"
 
 /* rcpt_dest - the destination of addr: "local" (a local or virtual
@@ -93,20 +100,36 @@ agent_may_start(struct queue *q, int local, const char *dest)
 	for (a = q->agents; a != NULL; a = a->next)
 		remote += !a->local;
 	return remote < (size_t)q->cfg->max_deliveries &&
-	    queue_dest_busy(q, 0, dest) < (size_t)q->cfg->max_per_destination;
+	    queue_dest_busy(q, 0, dest) < (size_t)q->cfg->max_per_destination
+	    && !queue_dest_blocked(q, dest);
 }
 
-/* queue_take - add m's waiting recipients for dest to a's job list */
+/* queue_job_close - job, of message m, is a's next */
+static void
+queue_job_close(struct agent *a, struct qmsg *m, struct delivery_job *job)
+{
+	strcpy(job->id, m->id);
+	job->env = &m->act->env;	/* valid in the forked agent */
+	job->file = m->act->file;
+	a->msgs[a->njobs++] = m;
+	m->act->agents++;
+}
+
+/* queue_take - add m's waiting recipients for dest to a's job list: one
+ * job per destination_recipient_limit of them (remote: a transaction
+ * each), while a has room; a local job has all of them, as its
+ * duplicate filter works per job */
 static int
-queue_take(struct queue *q, struct agent *a, struct qmsg *m)
+queue_take(struct queue *q, struct agent *a, struct qmsg *m, size_t max)
 {
 	struct delivery_job *job = &a->jobs[a->njobs];
 	char	 dest[256];
-	size_t	 i;
+	size_t	 i, limit = a->local ? m->act->env.nrcpt :
+	    (size_t)q->cfg->destination_recipient_limit;
 	int	 local;
 
 	memset(job, 0, sizeof(*job));
-	for (i = 0; i < m->act->env.nrcpt; i++) {
+	for (i = 0; i < m->act->env.nrcpt && a->njobs < max; i++) {
 		const struct envelope_rcpt *er = &m->act->env.rcpt[i];
 		struct delivery_rcpt *dr;
 
@@ -114,8 +137,8 @@ queue_take(struct queue *q, struct agent *a, struct qmsg *m)
 		if (!queue_rcpt_waits(m, i) || local != a->local ||
 		    (!local && strcmp(dest, a->dest) != 0))
 			continue;
-		if (job->rcpt == NULL &&
-		    (job->rcpt = calloc(m->act->env.nrcpt, sizeof(*dr))) == NULL)
+		if (job->rcpt == NULL && (job->rcpt = calloc(m->act->env.nrcpt <
+		    limit ? m->act->env.nrcpt : limit, sizeof(*dr))) == NULL)
 			return -1;
 		dr = &job->rcpt[job->nrcpt++];
 		dr->index = i;
@@ -123,14 +146,14 @@ queue_take(struct queue *q, struct agent *a, struct qmsg *m)
 		snprintf(dr->addr, sizeof(dr->addr), "%s", er->addr);
 		snprintf(dr->orcpt, sizeof(dr->orcpt), "%s", er->orcpt);
 		queue_rcpt_take(m, i, !local);
+		if (job->nrcpt == limit) {
+			queue_job_close(a, m, job);
+			job = &a->jobs[a->njobs];
+			memset(job, 0, sizeof(*job));
+		}
 	}
-	if (job->nrcpt > 0) {
-		strcpy(job->id, m->id);
-		job->env = &m->act->env;	/* valid in the forked agent */
-		job->file = m->act->file;
-		a->msgs[a->njobs++] = m;
-		m->act->agents++;
-	}
+	if (job->nrcpt > 0 && a->njobs < max)
+		queue_job_close(a, m, job);
 	return 0;
 }
 
@@ -191,30 +214,71 @@ queue_decide_here(struct agent *a, int status, const char *dsn,
 }
 
 /*
- * queue_route - route a remote destination once, here; the agent gets
- * the route.  A map error defers every recipient (4.3.5), "discard"
- * delivers every one (2.0.0): neither needs a process.  Returns 0 when
- * a needs a real agent, -1 when it was decided here.
+ * queue_route - route a remote destination once, here, before its jobs
+ * are taken; the agent gets the route.  It also says which key the
+ * destination's rate counts under, and how many messages it may take.
+ * Returns 0 when a needs a real agent, 1 when it is decided here
+ * (queue_decide), -1 on a transport map error (decided here too).
  */
 static int
-queue_route(struct queue *q, struct agent *a)
+queue_route(struct queue *q, struct agent *a, char *err, size_t len,
+    size_t *max)
 {
-	char	 err[512], reply[600];
+	size_t	 room;
 
+	*max = QUEUE_BATCH_MAX;
 	if (a->local)
 		return 0;
-	if (transport_route(q->cfg, a->dest, &a->route, err,
-	    sizeof(err)) == -1) {
+	if (transport_route(q->cfg, a->dest, &a->route, err, len) == -1)
+		return -1;
+	if (a->route.kind == TRANSPORT_DISCARD ||
+	    queue_dest_until(q, a->dest, time(NULL)) != 0)
+		return 1;
+	if (a->route.kind == TRANSPORT_MX)	/* an earlier agent's answer */
+		a->route.mx = queue_dest_mx(q, a->dest, time(NULL));
+	if (q->cfg->destination_rate_by == CONFIG_RATE_NEXTHOP &&
+	    strcmp(a->route.source, "mx") != 0)
+		snprintf(a->key, sizeof(a->key), "%.200s:%d", a->route.host,
+		    a->route.port);
+	else
+		snprintf(a->key, sizeof(a->key), "%s", a->dest);
+	room = queue_dest_room(q, a->dest, a->key, a->route.rate);
+	if (room < *max)
+		*max = room;
+	return 0;
+}
+
+/*
+ * queue_decide - a's jobs that need no process: a map error defers
+ * every recipient (4.3.5), "discard" delivers every one (2.0.0), and a
+ * destination backed off from defers them to the end of its back-off,
+ * not counted as an attempt.
+ */
+static void
+queue_decide(struct queue *q, struct agent *a, int routed, const char *err)
+{
+	char	 reply[600];
+	time_t	 until;
+	size_t	 k, j;
+
+	if (routed == -1) {
 		log_warnx("%s", err);
 		snprintf(reply, sizeof(reply), "transport: %s", err);
 		queue_decide_here(a, DELIVER_TEMPFAIL, "4.3.5", "", reply);
-		return -1;
+		return;
 	}
 	if (a->route.kind == TRANSPORT_DISCARD) {
 		queue_decide_here(a, DELIVER_OK, "2.0.0", "none", "discarded");
-		return -1;
+		return;
 	}
-	return 0;
+	until = queue_dest_until(q, a->dest, time(NULL));
+	snprintf(reply, sizeof(reply), "destination %s asked to slow down; "
+	    "backing off until %lld", a->dest, (long long)until);
+	queue_decide_here(a, DELIVER_TEMPFAIL, "4.7.0", "", reply);
+	for (k = 0; k < a->njobs; k++)
+		for (j = 0; j < a->jobs[k].nrcpt; j++)
+			queue_rcpt_defer_until(a->msgs[k],
+			    a->jobs[k].rcpt[j].index, until);
 }
 
 /* queue_spawn - start the agent process; its results come on a->fd */
@@ -222,9 +286,6 @@ static int
 queue_spawn(struct queue *q, struct agent *a)
 {
 	int	 fds[2];
-
-	if (queue_route(q, a) == -1)
-		return 0;
 
 	if (pipe2(fds, O_CLOEXEC) == -1)
 		return -1;
@@ -269,20 +330,32 @@ static void
 agent_start(struct queue *q, int local, const char *dest, size_t first)
 {
 	struct agent *a;
-	size_t	 i, max = QUEUE_BATCH_MAX;
+	char	 err[512];
+	size_t	 i, max;
+	int	 routed;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL ||
-	    (a->jobs = calloc(max, sizeof(*a->jobs))) == NULL ||
-	    (a->msgs = calloc(max, sizeof(*a->msgs))) == NULL)
+	    (a->jobs = calloc(QUEUE_BATCH_MAX, sizeof(*a->jobs))) == NULL ||
+	    (a->msgs = calloc(QUEUE_BATCH_MAX, sizeof(*a->msgs))) == NULL)
 		goto fail;
+	a->q = q;
 	a->fd = -1;
 	a->local = local;
 	snprintf(a->dest, sizeof(a->dest), "%s", dest);
+	routed = queue_route(q, a, err, sizeof(err), &max);
+	if (max == 0) {		/* its rate has no room: later */
+		queue_agent_free(a);
+		return;
+	}
 	for (i = first; i < q->nactive && a->njobs < max; i++)
 		if (!q->active[i]->deleted && !q->active[i]->held &&
-		    queue_take(q, a, q->active[i]) == -1)
+		    queue_take(q, a, q->active[i], max) == -1)
 			goto fail;
-	if (queue_spawn(q, a) == -1)
+	if (routed == 0)
+		queue_dest_sent(q, a->key, a->njobs);
+	if (routed != 0)
+		queue_decide(q, a, routed, err);
+	else if (queue_spawn(q, a) == -1)
 		goto fail;
 	a->next = q->agents;
 	q->agents = a;
@@ -326,8 +399,21 @@ static void
 queue_result(struct agent *a, const char *line)
 {
 	struct delivery_result res;
+	time_t	 now;
 	size_t	 k, j;
 
+	if (strncmp(line, "mx ", 3) == 0 && !a->local) {
+		queue_dest_mx_store(a->q, a->dest, line + 3, time(NULL));
+		return;
+	}
+	if (strncmp(line, "throttle ", 9) == 0 && !a->local) {
+		char	 why[THROTTLE_REASON_MAX];
+
+		snprintf(why, sizeof(why), "%s", line + 9);
+		delivery_text_sanitise(why);
+		a->until = queue_dest_throttle(a->q, a->dest, why, time(NULL));
+		return;
+	}
 	if (delivery_result_parse(line, &res) == -1 ||
 	    res.status < DELIVER_OK || res.status > DELIVER_PERMFAIL) {
 		log_warnx("agent for %s: bad result line", a->dest);
@@ -336,11 +422,20 @@ queue_result(struct agent *a, const char *line)
 	for (k = 0; k < a->njobs; k++) {
 		if (strcmp(a->jobs[k].id, res.id) != 0)
 			continue;
-		for (j = 0; j < a->jobs[k].nrcpt; j++)
-			if (a->jobs[k].rcpt[j].index == res.index &&
-			    queue_rcpt_is_busy(a->msgs[k], res.index))
-				queue_rcpt_record(a->msgs[k], res.index,
-				    res.status, res.dsn, res.relay, res.reply);
+		for (j = 0; j < a->jobs[k].nrcpt; j++) {
+			if (a->jobs[k].rcpt[j].index != res.index ||
+			    !queue_rcpt_is_busy(a->msgs[k], res.index))
+				continue;
+			queue_rcpt_record(a->msgs[k], res.index, res.status,
+			    res.dsn, res.relay, res.reply);
+			if (res.status == DELIVER_TEMPFAIL && a->until != 0)
+				queue_rcpt_defer_until(a->msgs[k], res.index,
+				    a->until);
+		}
+	}
+	if (res.status == DELIVER_OK && !a->local) {
+		now = time(NULL);
+		queue_dest_ok(a->q, a->dest, now);
 	}
 }
 

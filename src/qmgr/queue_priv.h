@@ -13,6 +13,7 @@
  *	queue_rescan.c	flush @domain, unannounced mail: one bounded rescan
  *			at a time
  *	queue_share.c	one destination's share of the active messages
+ *	queue_dest.c	per destination: rate, back-off after "slow down"
  *
  * Every message in the spool has a compact struct qmsg (found by id in
  * an open-addressing index) and a place in the heap keyed by its next
@@ -52,6 +53,7 @@ enum round_step { STEP_IDLE, STEP_WAIT, STEP_BUSY, STEP_DONE };
 struct round_rcpt {
 	int	 step;			/* enum round_step */
 	int	 remote;
+	time_t	 retry_at;		/* deferred to this (a back-off) */
 	char	 relay[256];
 };
 
@@ -97,11 +99,14 @@ struct qindex {
 
 struct agent {
 	struct agent *next;
+	struct queue *q;
 	pid_t	 pid;			/* forked by us; -1: decided here */
 	int	 fd;			/* result pipe, read end; -1 */
 	int	 local;
 	char	 dest[256];		/* lower-cased domain, or "local" */
 	struct transport_route route;	/* remote: where dest goes */
+	char	 key[256];		/* its rate's key (queue_dest.c) */
+	time_t	 until;			/* it asked to slow down: to this */
 	int	 done;			/* EOF or dead: end it in the sweep */
 	struct delivery_job *jobs;
 	struct qmsg **msgs;		/* msgs[k] owns jobs[k] */
@@ -137,10 +142,10 @@ struct queue {
 	int	 scan_flush;		/* flush ALL came during the scan */
 	struct qmsg *active[QUEUE_ACTIVE_MAX];
 	size_t	 nactive;
-	struct qmsg *parked;		/* queue_share.c, oldest first */
-	struct qmsg **parked_tail;	/* where the next one is linked */
+	struct park_table *parks;	/* queue_share.c: parked, by domain */
 	struct agent *agents;
 	size_t	 nagents;
+	struct dest_table *dests;	/* queue_dest.c */
 	int	 trig_rd, trig_wr;	/* the FIFO, and our own writer */
 	char	 tbuf[PIPE_BUF];
 	size_t	 tfull;			/* a drain this long: may have lost */
@@ -203,6 +208,7 @@ void	queue_rcpt_set(struct qmsg *, size_t i, int state, const char *dsn);
 int	queue_rcpt_outcome(const struct qmsg *, size_t i);
 void	queue_rcpt_record(struct qmsg *, size_t i, int status,
 	    const char *dsn, const char *relay, const char *reply);
+void	queue_rcpt_defer_until(struct qmsg *, size_t i, time_t until);
 int	queue_round_is_over(const struct qmsg *);
 void	queue_stop_round(struct qmsg *);
 
@@ -210,6 +216,24 @@ void	queue_stop_round(struct qmsg *);
 int	queue_share_admit(struct queue *, struct qmsg *);
 void	queue_share_release(struct queue *, struct qmsg *, time_t now);
 void	queue_share_forget(struct queue *, struct qmsg *);
+void	queue_share_free(struct queue *);
+
+/* queue_dest.c */
+size_t	queue_dest_room(struct queue *, const char *dom, const char *key,
+	    long rate);
+long	queue_dest_rate(struct queue *, const char *dom);
+void	queue_dest_sent(struct queue *, const char *key, size_t n);
+int	queue_dest_blocked(struct queue *, const char *dom);
+time_t	queue_dest_throttle(struct queue *, const char *dom, const char *why,
+	    time_t now);
+time_t	queue_dest_until(struct queue *, const char *dom, time_t now);
+void	queue_dest_ok(struct queue *, const char *dom, time_t now);
+int	queue_dest_timeout(struct queue *, time_t now, int ms);
+void	queue_dest_mx_store(struct queue *, const char *dom,
+	    const char *text, time_t now);
+const char *queue_dest_mx(struct queue *, const char *dom, time_t now);
+void	queue_dest_start(struct queue *);
+void	queue_dest_free(struct queue *);
 
 /* queue_agent.c */
 void	queue_dispatch(struct queue *);

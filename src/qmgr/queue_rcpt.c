@@ -100,6 +100,19 @@ queue_rcpt_record(struct qmsg *m, size_t i, int status, const char *dsn,
 	snprintf(m->act->round[i].relay, sizeof(m->act->round[i].relay), "%s", relay);
 }
 
+/*
+ * queue_rcpt_defer_until - recipient i, just deferred, waits for its
+ * destination's back-off to end: that is its next attempt, and the
+ * deferral is not counted as an attempt.
+ */
+void
+queue_rcpt_defer_until(struct qmsg *m, size_t i, time_t until)
+{
+	if (m->act->st.rcpt[i].attempts > 0)
+		m->act->st.rcpt[i].attempts--;
+	m->act->round[i].retry_at = until;
+}
+
 /* queue_round_is_over - no agent holds m, no recipient waits for one */
 int
 queue_round_is_over(const struct qmsg *m)

@@ -157,7 +157,7 @@ rescan_dir(struct queue *q, const char *path, time_t now)
 				r->loaded++;
 			continue;
 		}
-		if (r->now.n == 0 || m->held || m->active ||
+		if (r->now.n == 0 || m->held || m->active || m->parked ||
 		    !queue_has_domain(q, m, domains, r->now.n))
 			continue;
 		heap_set(&q->heap, &m->item, now);

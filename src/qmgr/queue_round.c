@@ -207,6 +207,21 @@ queue_failures(struct queue *q, struct qmsg *m, time_t now)
 			queue_rcpt_set(m, i, RCPT_DEFERRED, NULL);
 }
 
+/* queue_retry_at - a deferred recipient's next attempt: the end of its
+ * destination's back-off (queue_dest.c), else after retry_interval;
+ * never after the message expires */
+static time_t
+queue_retry_at(struct queue *q, const struct qmsg *m, size_t i, time_t now)
+{
+	time_t	 expiry = retry_expiry(q->cfg, m->act->arrival, m->act->is_bounce);
+	time_t	 at = m->act->round[i].retry_at;
+
+	if (at <= now)
+		return retry_next_attempt(q->cfg, m->act->arrival, now,
+		    m->act->is_bounce);
+	return at < expiry ? at : expiry > now ? expiry : now;
+}
+
 /* queue_finish - the round is over: notify, then persist or remove */
 static void
 queue_finish(struct queue *q, struct qmsg *m, time_t now)
@@ -224,8 +239,8 @@ queue_finish(struct queue *q, struct qmsg *m, time_t now)
 		queue_notify(q, m, NULL, NOTICE_SUCCESS, now);
 	for (i = 0; i < m->act->env.nrcpt; i++) {
 		if (queue_rcpt_outcome(m, i) == RCPT_DEFERRED)
-			m->act->st.rcpt[i].next_attempt = retry_next_attempt(q->cfg,
-			    m->act->arrival, now, m->act->is_bounce);
+			m->act->st.rcpt[i].next_attempt = queue_retry_at(q, m, i,
+			    now);
 		left += queue_rcpt_is_undelivered(&m->act->st.rcpt[i]);
 	}
 	if (left > 0 && !m->warned && !m->act->is_bounce &&

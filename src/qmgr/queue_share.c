@@ -13,6 +13,20 @@
  * A parked message has no envelope loaded and is keyed HEAP_NEVER; it
  * is made due again when an active message of its domain leaves, so the
  * hostile domain's backlog waits in the spool, not in the active set.
+ * A domain with a rate (queue_dest.c) holds no more active messages
+ * than its rate lets go in one period, and the message parked behind a
+ * domain backed off from is made due at the end of the back-off, not
+ * at once: the backlog does not churn through the active set to be
+ * deferred one message at a time.
+ *
+ * Cost: admitting counts the active set (at most QUEUE_ACTIVE_MAX); the
+ * parked messages are kept in one list per domain, oldest first, in a
+ * hash table, so parking (at the tail) and a release (the head of its
+ * domain's list) are O(1) however many messages of however many
+ * domains are parked: a flush of 100,000 messages for one destination
+ * costs the same per message as fresh mail.  Taking out one parked
+ * message that is not the oldest (ternq hold, release, delete of it)
+ * walks its own domain's list; a flush leaves parked messages parked.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -23,6 +37,19 @@
 #include "heap.h"
 #include "log.h"
 #include "queue_priv.h"
+
+#define PARK_HASH	1024
+
+/* the parked messages of one domain, oldest first */
+struct park {
+	struct park *next;		/* hash chain */
+	struct qmsg *head, **tail;
+	char	 name[];		/* the domain, m->share */
+};
+
+struct park_table {
+	struct park *bucket[PARK_HASH];
+};
 
 /* share_key - the domain m counts against, or NULL; caller frees */
 static char *
@@ -49,65 +76,115 @@ share_key(const struct queue *q, const struct qmsg *m)
 	return key;
 }
 
+static struct park **
+park_slot(struct park_table *t, const char *name)
+{
+	struct park **pp;
+	size_t	 h = 5381;
+	const char *s;
+
+	for (s = name; *s != '\0'; s++)
+		h = h * 33 + (unsigned char)*s;
+	for (pp = &t->bucket[h % PARK_HASH]; *pp != NULL; pp = &(*pp)->next)
+		if (strcmp((*pp)->name, name) == 0)
+			break;
+	return pp;
+}
+
+/* park - m waits at the tail of its domain's list; -1: no memory */
+static int
+park(struct queue *q, struct qmsg *m)
+{
+	struct park **pp, *p;
+	size_t	 len = strlen(m->share) + 1;
+
+	if (q->parks == NULL && (q->parks = calloc(1, sizeof(*q->parks))) ==
+	    NULL)
+		return -1;
+	if ((p = *(pp = park_slot(q->parks, m->share))) == NULL) {
+		if ((p = calloc(1, sizeof(*p) + len)) == NULL)
+			return -1;
+		memcpy(p->name, m->share, len);
+		p->tail = &p->head;
+		*pp = p;
+	}
+	*p->tail = m;
+	m->next_parked = NULL;
+	p->tail = &m->next_parked;
+	m->parked = 1;
+	return 0;
+}
+
 int
 queue_share_admit(struct queue *q, struct qmsg *m)
 {
-	size_t	 i, n = 0;
+	size_t	 i, n = 0, max = (size_t)q->cfg->max_active_per_destination;
+	long	 rate;
 
 	free(m->share);
 	if ((m->share = share_key(q, m)) == NULL)
 		return 0;
+	if ((rate = queue_dest_rate(q, m->share)) > 0 && (size_t)rate < max)
+		max = (size_t)rate;
 	for (i = 0; i < q->nactive; i++)
 		n += q->active[i]->share != NULL &&
 		    strcmp(q->active[i]->share, m->share) == 0;
-	if (n < (size_t)q->cfg->max_active_per_destination)
+	if (n < max || park(q, m) == -1)
 		return 0;
-	/* at the tail, in O(1): a backlog of 100,000 parks each in turn */
-	if (q->parked_tail == NULL)
-		q->parked_tail = &q->parked;
-	*q->parked_tail = m;
-	m->next_parked = NULL;
-	q->parked_tail = &m->next_parked;
-	m->parked = 1;
 	log_info("%s: parked: %zu active messages for %s already", m->id, n,
 	    m->share);
 	return -1;
 }
 
-/* unpark - take m off the parked list */
+/* unpark - take m off its domain's list; the list goes when empty */
 static void
 unpark(struct queue *q, struct qmsg *m)
 {
-	struct qmsg **pp;
+	struct park **pp, *p;
+	struct qmsg **mp;
 
-	for (pp = &q->parked; *pp != NULL; pp = &(*pp)->next_parked)
-		if (*pp == m) {
-			*pp = m->next_parked;
-			if (q->parked_tail == &m->next_parked)
-				q->parked_tail = pp;
-			break;
-		}
-	m->next_parked = NULL;
 	m->parked = 0;
+	if (q->parks == NULL || (p = *(pp = park_slot(q->parks, m->share))) ==
+	    NULL)
+		return;
+	for (mp = &p->head; *mp != NULL && *mp != m; mp = &(*mp)->next_parked)
+		;
+	if (*mp == m) {
+		*mp = m->next_parked;
+		if (p->tail == &m->next_parked)
+			p->tail = mp;
+	}
+	m->next_parked = NULL;
+	if (p->head == NULL) {
+		*pp = p->next;
+		free(p);
+	}
 }
 
+/*
+ * queue_share_release - m leaves the active set: the oldest message
+ * parked behind its domain is due, at once or, when the domain is
+ * backed off from, at the end of the back-off (queue_dest.c).
+ */
 void
 queue_share_release(struct queue *q, struct qmsg *m, time_t now)
 {
-	struct qmsg *p;
+	struct park *p;
+	struct qmsg *next;
+	time_t	 until;
 
 	if (m->share == NULL)
 		return;
-	for (p = q->parked; p != NULL; p = p->next_parked)
-		if (strcmp(p->share, m->share) == 0)
-			break;
+	p = q->parks != NULL ? *park_slot(q->parks, m->share) : NULL;
+	until = p != NULL ? queue_dest_until(q, m->share, now) : 0;
 	free(m->share);
 	m->share = NULL;
 	if (p == NULL)
 		return;
-	unpark(q, p);
-	if (!p->held)
-		heap_set(&q->heap, &p->item, now);
+	next = p->head;
+	unpark(q, next);
+	if (!next->held)
+		heap_set(&q->heap, &next->item, until > now ? until : now);
 }
 
 void
@@ -117,4 +194,23 @@ queue_share_forget(struct queue *q, struct qmsg *m)
 		unpark(q, m);
 	free(m->share);
 	m->share = NULL;
+}
+
+/* queue_share_free - at shutdown: the lists (the messages are freed
+ * with the queue) */
+void
+queue_share_free(struct queue *q)
+{
+	struct park *p, *next;
+	size_t	 i;
+
+	if (q->parks == NULL)
+		return;
+	for (i = 0; i < PARK_HASH; i++)
+		for (p = q->parks->bucket[i]; p != NULL; p = next) {
+			next = p->next;
+			free(p);
+		}
+	free(q->parks);
+	q->parks = NULL;
 }

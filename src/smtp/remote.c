@@ -28,6 +28,10 @@
  * address we listen on) is a loop, 5.4.6, and is never connected to;
  * explicit next hops are not checked.  A message with more than
  * max_hops Received: headers fails 5.4.6 before any connection.
+ * A reply that asks to slow down (remote_io.c: 421, or 4.7.x about rate)
+ * is reported to the runner on the result pipe, which backs off from the
+ * destination (queue_dest.c); the agent then starts no new transaction
+ * and tries no other host, and what is left is deferred.
  *
  * One attempt is bounded, as in Postfix: smtp_mx_address_limit
  * addresses, smtp_mx_session_limit connections, and a deadline,
@@ -568,7 +572,7 @@ remote_session_once(struct remote *r, const char *host,
 	r->io->deadline_ms = r->deadline_ms;
 	rc = remote_open_session(r, host, ss, plain);
 	ok = rc == RTLS_OK;
-	for (i = 0; ok && i < r->nmsgs; i++) {
+	for (i = 0; ok && !r->throttled && i < r->nmsgs; i++) {
 		if (!r->msgs[i].loaded || !remote_has_undecided(&r->msgs[i]))
 			continue;
 		if (sent++ > 0 && (ok = remote_command(r, &rp, "sending RSET",
@@ -637,12 +641,33 @@ remote_no_route(struct remote *r, const struct transport_route *route,
 		    route->host);
 }
 
+/*
+ * remote_report_mx - the MX answer, for the queue runner to keep for its
+ * TTL and hand to the next agents for the domain ("mx TEXT" on the
+ * result pipe; the runner never asks DNS itself).
+ */
+static void
+remote_report_mx(struct remote *r, const struct mx_host *hosts, size_t n,
+    unsigned long ttl)
+{
+	char	 line[MX_TEXT_MAX + 8];
+	size_t	 len;
+
+	memcpy(line, "mx ", 3);
+	mx_to_text(hosts, n, r->mx_secure, ttl, line + 3, MX_TEXT_MAX);
+	len = strlen(line);
+	line[len++] = '\n';
+	if (write(r->result_fd, line, len) != (ssize_t)len)
+		log_warn("%s: cannot report the MX answer", r->domain);
+}
+
 /* remote_hosts - the hosts to try for a route; 0, or -1 if decided */
 static int
 remote_hosts(struct remote *r, const struct transport_route *route,
     struct mx_host *hosts, size_t *n, int *implicit)
 {
 	char	 err[512], reply[600];
+	unsigned long ttl;
 	int	 st;
 
 	*implicit = 0;
@@ -652,8 +677,16 @@ remote_hosts(struct remote *r, const struct transport_route *route,
 		*n = 1;
 		return 0;
 	}
+	if (route->mx != NULL && mx_from_text(route->mx, hosts, MX_HOSTS_MAX,
+	    n, &r->mx_secure, &ttl) == 0) {
+		log_debug("%s: MX hosts from the queue runner's cache",
+		    route->host);
+		return 0;
+	}
 	st = mx_lookup(r->conf, route->host, hosts, MX_HOSTS_MAX, n,
-	    &r->mx_secure, err, sizeof(err));
+	    &r->mx_secure, &ttl, err, sizeof(err));
+	if (st == MX_OK && ttl > 0)
+		remote_report_mx(r, hosts, *n, ttl);
 	*implicit = st == MX_NONE;
 	if (st == MX_OK || st == MX_NONE)
 		return 0;
@@ -710,7 +743,7 @@ remote_may_go_on(struct remote *r)
 	const struct config *c = r->conf;
 	char	 last[300];
 
-	if (r->spent)
+	if (r->spent || r->throttled)
 		return 0;
 	snprintf(last, sizeof(last), "%.299s", r->last_reply[0] ?
 	    r->last_reply : "none");

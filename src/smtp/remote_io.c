@@ -25,6 +25,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -109,6 +110,62 @@ reply_add_line(struct reply *rp, char *line, size_t len, int *last)
 }
 
 /*
+ * remote_is_slowdown - the server asks us to come back later for the
+ * whole destination: a 421 (it closes the connection), or a 450, 451 or
+ * 452 with a 4.7.x status and words of rate or load ("rate", "too
+ * many", "slow", "throttl", "limit"), as Postfix and OpenSMTPD read
+ * them.  A greylisting 450 4.7.1 has none of those words and stays the
+ * one recipient's deferral.
+ */
+static int
+remote_is_slowdown(const struct reply *rp)
+{
+	static const char *const words[] = { "rate", "too many", "slow",
+	    "throttl", "limit" };
+	char	 low[sizeof(rp->text)];
+	size_t	 i;
+
+	if (rp->code == 421)
+		return 1;
+	if ((rp->code != 450 && rp->code != 451 && rp->code != 452) ||
+	    strncmp(rp->dsn, "4.7.", 4) != 0)
+		return 0;
+	for (i = 0; rp->text[i] != '\0'; i++)
+		low[i] = (char)tolower((unsigned char)rp->text[i]);
+	low[i] = '\0';
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(low, words[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/*
+ * remote_slowdown - tell the queue runner, once per agent ("throttle
+ * REASON" on the result pipe, before the results it explains), so that
+ * it backs off from the destination; this agent starts no new
+ * transaction and tries no other host (remote.c).
+ */
+static void
+remote_slowdown(struct remote *r, const struct reply *rp)
+{
+	char	 line[700];
+	int	 n;
+
+	if (r->throttled)
+		return;
+	r->throttled = 1;
+	n = snprintf(line, sizeof(line), "throttle host %.200s said: %.400s\n",
+	    r->relay, rp->line);
+	if (n > 0 && write(r->result_fd, line, (size_t)n) != n)
+		log_warn("%s: cannot report the slow-down", r->domain);
+	/* the reason of what this agent leaves undecided (a 421 is
+	 * recorded so by read_reply() itself) */
+	if (rp->code != 421)
+		remote_fail_conn(r, rp->dsn, "host %s said: %s (asked to slow "
+		    "down)", r->relay, rp->line);
+}
+
+/*
  * read_reply - one whole reply; -1 on a connection-level failure, whose
  * reason ends with note (but not a 421's: the server refused, in words).
  * A line is taken with iobuf_getchunk() up to REPLY_LINE_MAX octets: one
@@ -154,6 +211,8 @@ read_reply(struct remote *r, struct reply *rp, const char *stage,
 	reply_dsn(rp);
 	snprintf(rp->line, sizeof(rp->line), "%d %.500s", rp->code, rp->text);
 	delivery_text_sanitise(rp->line);
+	if (remote_is_slowdown(rp))
+		remote_slowdown(r, rp);
 	if (rp->code == 421) {
 		remote_fail_conn(r, rp->dsn, "host %s said: %s (while %s)",
 		    r->relay, rp->line, stage);

@@ -49,6 +49,7 @@ struct remote {
 	long long	 naddrs;		/* addresses tried */
 	long long	 nsessions;		/* connections made */
 	int		 spent;			/* a limit was reached */
+	int		 throttled;		/* told to slow down */
 	/* TLS and login (remote_tls.c) */
 	const struct transport_route *route;
 	struct tls_ctx	*tls_ctx;		/* NULL: no TLS possible */

@@ -13,6 +13,11 @@
  * destination domain by age in minutes; a message counts once per domain
  * it still has recipients in, and once in TOTAL.
  *
+ * A destination the queue runner backs off from (spool/throttle,
+ * throttlefile.c) is named in both listings: in JSON, each recipient of
+ * it has "throttled_until" and "throttle_reason"; in text, a line
+ * "-- destination D throttled until DATE (REASON)" before the total.
+ *
  * mailq prints it on its standard output, and the smtpd process answering
  * a local user's XMAILQ sends the same bytes, so both paths agree.  Every
  * spool string goes through queueview_put_text() or
@@ -27,6 +32,7 @@
 #include "envelope.h"
 #include "queuelist.h"
 #include "queueview.h"
+#include "throttlefile.h"
 
 #define SHAPE_NCOL	11	/* T, then the age buckets */
 
@@ -55,7 +61,51 @@ struct listing {
 	long long	 bytes;
 	long long	 count;
 	struct shape	 shape;
+	struct throttle_entry *thr;	/* back-offs not yet over */
+	size_t		 nthr;
 };
+
+/* rcpt_throttle - the back-off of addr's domain, or NULL */
+static const struct throttle_entry *
+rcpt_throttle(const struct listing *l, const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return l->nthr == 0 || at == NULL ? NULL :
+	    throttlefile_find(l->thr, l->nthr, at + 1);
+}
+
+/* throttle_load - spool/throttle's entries that have not ended */
+static void
+throttle_load(struct listing *l, const char *spool_dir)
+{
+	time_t	 now = time(NULL);
+	size_t	 i, n;
+
+	if (throttlefile_read(spool_dir, &l->thr, &n) == -1)
+		return;
+	for (i = 0; i < n; i++)
+		if (l->thr[i].until > now)
+			l->thr[l->nthr++] = l->thr[i];
+}
+
+static void
+throttle_print(FILE *fp, const struct listing *l)
+{
+	char	 date[64];
+	size_t	 i;
+
+	for (i = 0; i < l->nthr; i++) {
+		if (strftime(date, sizeof(date), "%a %b %e %H:%M:%S",
+		    localtime(&l->thr[i].until)) == 0)
+			date[0] = '\0';
+		fprintf(fp, "-- destination ");
+		queueview_put_text(fp, l->thr[i].dest);
+		fprintf(fp, " throttled until %s (", date);
+		queueview_put_text(fp, l->thr[i].reason);
+		fprintf(fp, ")\n");
+	}
+}
 
 static void
 print_reason(FILE *fp, const char *reason)
@@ -124,9 +174,11 @@ json_key(FILE *fp, const char *key, const char *value, int comma)
 }
 
 static void
-json_rcpt(FILE *fp, const struct queueview_msg *m, size_t i)
+json_rcpt(const struct listing *l, const struct queueview_msg *m, size_t i)
 {
 	const struct state_rcpt *r = queueview_rcpt_state(m, i);
+	const struct throttle_entry *t = rcpt_throttle(l, m->env.rcpt[i].addr);
+	FILE	*fp = l->fp;
 
 	putc('{', fp);
 	json_key(fp, "address", m->env.rcpt[i].addr, 1);
@@ -138,6 +190,10 @@ json_rcpt(FILE *fp, const struct queueview_msg *m, size_t i)
 		    (long long)r->next_attempt);
 	else
 		fprintf(fp, "\"next_attempt\":null,");
+	if (t != NULL) {
+		fprintf(fp, "\"throttled_until\":%lld,", (long long)t->until);
+		json_key(fp, "throttle_reason", t->reason, 1);
+	}
 	json_key(fp, "dsn", r && r->dsn[0] ? r->dsn : NULL, 1);
 	json_key(fp, "delay_reason", r && r->reply[0] ? r->reply : NULL, 0);
 	putc('}', fp);
@@ -170,7 +226,7 @@ print_json(const struct queueview_msg *m, void *arg)
 			continue;
 		if (n++)
 			putc(',', fp);
-		json_rcpt(fp, m, i);
+		json_rcpt(l, m, i);
 	}
 	fprintf(fp, "]}\n");
 	return 0;
@@ -363,15 +419,19 @@ queuelist_print(FILE *fp, const char *spool_dir, enum queuelist_mode mode)
 	l.shape.now = time(NULL);
 	fn = mode == QUEUELIST_JSON ? print_json : mode == QUEUELIST_SHAPE ?
 	    shape_add : print_text;
+	throttle_load(&l, spool_dir);
 	/* oldest first, but the shape does not depend on the order */
 	rc = mode != QUEUELIST_SHAPE ? queueview_scan(spool_dir, fn, &l) :
 	    queueview_walk(spool_dir, fn, &l);
 	if (rc != 0) {
 		save = rc > 0 || errno == 0 ? ENOMEM : errno;
 		shape_free(&l.shape);
+		free(l.thr);
 		errno = save;
 		return -1;
 	}
+	if (mode == QUEUELIST_TEXT)
+		throttle_print(fp, &l);
 	if (mode == QUEUELIST_SHAPE)
 		shape_print(fp, &l.shape);
 	else if (mode == QUEUELIST_TEXT && l.count == 0)
@@ -380,5 +440,6 @@ queuelist_print(FILE *fp, const char *spool_dir, enum queuelist_mode mode)
 		fprintf(fp, "-- %lld Kbytes in %lld Request%s.\n",
 		    (l.bytes + 1023) / 1024, l.count, l.count == 1 ? "" : "s");
 	shape_free(&l.shape);
+	free(l.thr);
 	return 0;
 }

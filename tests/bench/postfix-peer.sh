@@ -17,9 +17,14 @@
 # tern does.  Postfix needs root to start; without root, or without the
 # Debian package installed, the script explains and exits 0 so that a bench
 # run simply goes on without the peer.  Every action is idempotent.
+#
+# Knobs for a second instance beside the first (tests/bench/scale-dest.sh
+# runs one): PF_PORT, the smtpd port (2725), and PF_MAIN_EXTRA, a file
+# whose lines are appended to main.cf (a later line of a parameter
+# overrides the earlier one in Postfix).
 
 PFB=${2:-/var/tmp/tern-pfbench}
-PORT=2725
+PORT=${PF_PORT:-2725}
 CERTS=$(cd "$(dirname "$0")/../certs" && pwd)
 
 usage() {
@@ -84,6 +89,9 @@ smtpd_tls_session_cache_database = btree:\${data_directory}/smtpd_scache
 smtpd_tls_loglevel = 1
 smtpd_tls_received_header = yes
 EOF
+	if [ -n "$PF_MAIN_EXTRA" ]; then
+		cat "$PF_MAIN_EXTRA" >>"$PFB/etc/main.cf"
+	fi
 }
 
 # The same certificate chain and key as tern's bench, root-only key.
@@ -93,9 +101,9 @@ copy_certs() {
 }
 
 write_master_cf() {
-	cat >"$PFB/etc/master.cf" <<'EOF'
+	cat >"$PFB/etc/master.cf" <<EOF
 # service type  private unpriv  chroot  wakeup  maxproc command + args
-127.0.0.1:2725 inet n   -       n       -       -       smtpd
+127.0.0.1:$PORT inet n   -       n       -       -       smtpd
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr

@@ -160,6 +160,47 @@ test_map_tls(void)
 	config_free(&c);
 }
 
+/* rate=N, in either order with the TLS level; "-" keeps the route */
+static void
+test_map_rate(void)
+{
+	struct config c;
+	struct transport_route r;
+	char	 err[256];
+
+	write_map("r.org [mx.r.org]:25 rate=30 verify\n"
+	    "s.org - rate=5\n"
+	    "t.org - none\n"
+	    "u.org [mx.u.org]:25\n");
+	CHECK(load(&c, "smtp_tls = may\n") == 0);
+	CHECK(transport_check(&c, err, sizeof(err)) == 0);
+	CHECK(transport_route(&c, "r.org", &r, err, sizeof(err)) == 0);
+	CHECK(r.rate == 30);
+	CHECK(r.tls == CONFIG_TLS_VERIFY);
+	CHECK_STR(r.source, "transport");
+	CHECK(transport_route(&c, "s.org", &r, err, sizeof(err)) == 0);
+	CHECK(r.rate == 5);
+	CHECK(r.kind == TRANSPORT_MX);
+	CHECK_STR(r.host, "s.org");
+	CHECK_STR(r.source, "mx");
+	CHECK(r.tls == CONFIG_TLS_MAY);
+	CHECK(transport_route(&c, "t.org", &r, err, sizeof(err)) == 0);
+	CHECK(r.rate == -1);
+	CHECK(r.tls == CONFIG_TLS_NONE);
+	CHECK_STR(r.source, "mx");
+	CHECK(transport_route(&c, "u.org", &r, err, sizeof(err)) == 0);
+	CHECK(r.rate == -1);
+	CHECK(transport_route(&c, "other.org", &r, err, sizeof(err)) == 0);
+	CHECK(r.rate == -1);
+	config_free(&c);
+	CHECK(load(&c, "relayhost = [r.example]:587\n") == 0);
+	CHECK(transport_route(&c, "s.org", &r, err, sizeof(err)) == 0);
+	CHECK_STR(r.source, "relayhost");
+	CHECK_STR(r.host, "r.example");
+	CHECK(r.rate == 5);
+	config_free(&c);
+}
+
 static void
 test_fallbacks(void)
 {
@@ -264,10 +305,16 @@ test_map_errors(void)
 		const char *msg;
 	} cases[] = {
 		{ "ok.org discard\nbad.org\n", "2: missing target" },
-		{ "a b verify d\n", "1: too many fields" },
+		{ "a b verify rate=1 d\n", "1: too many fields" },
+		{ "a b rate=x\n", "1: bad rate (want rate=N, 0 to 1000000)" },
+		{ "a b rate=1000001\n", "1: bad rate (want rate=N, 0 to "
+		    "1000000)" },
 		{ "a b c\n", "1: bad TLS level (want none, may, encrypt or "
 		    "verify)" },
-		{ "a discard verify\n", "1: discard takes no TLS level" },
+		{ "a discard verify\n", "1: discard takes no TLS level or "
+		    "rate" },
+		{ "a discard rate=3\n", "1: discard takes no TLS level or "
+		    "rate" },
 		{ "a host:99999\n", "1: bad target (want host, host:port, "
 		    "[host]:port or discard)" },
 		{ "\n\nb@d.org discard\n", "3: bad domain" },
@@ -301,6 +348,7 @@ main(void)
 	RUN(test_targets);
 	RUN(test_map_routes);
 	RUN(test_map_tls);
+	RUN(test_map_rate);
 	RUN(test_fallbacks);
 	RUN(test_map_errors);
 	RUN(test_relayhost_warning);
