@@ -148,11 +148,14 @@ queue_take(struct queue *q, struct agent *a, struct qmsg *m, size_t max)
 		queue_rcpt_take(m, i, !local);
 		if (job->nrcpt == limit) {
 			queue_job_close(a, m, job);
+			if (a->njobs == max)	/* a is full: no next job */
+				return 0;
 			job = &a->jobs[a->njobs];
 			memset(job, 0, sizeof(*job));
 		}
 	}
-	if (job->nrcpt > 0 && a->njobs < max)
+	/* an open job means a had room for it (the loop's condition) */
+	if (job->nrcpt > 0)
 		queue_job_close(a, m, job);
 	return 0;
 }

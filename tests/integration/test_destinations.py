@@ -65,6 +65,30 @@ def test_recipients_grouped_up_to_the_limit_on_one_connection():
         assert queue_empty(a), a.log()
 
 
+def test_more_transactions_than_one_agent_takes():
+    """destination_recipient_limit = 1 and 25 recipients of one domain:
+    25 jobs, more than the 20 one agent takes; the first agent gets 20,
+    the next the other 5, and every recipient arrives once."""
+    with Stack() as st:
+        port = harness.free_port()
+        a = tern_with_map(st, {"many.test": "127.0.0.1:%d" % port},
+                          destination_recipient_limit=1)
+        rcpts = ["r%d@many.test" % i for i in range(25)]
+        send(a, ME + "@tern.test", rcpts, MSG)
+        assert wait_log(a, "status=deferred", 10, 25), a.log()
+        s = sink(st, port)
+        fd = os.open(os.path.join(a.spool, "trigger"),
+                     os.O_WRONLY | os.O_NONBLOCK)
+        os.write(fd, b"flush\n")
+        os.close(fd)
+        assert wait_for(lambda: len(s.messages()) == 25, 15, 0.1), a.log()
+        got = sorted(r for m in s.messages() for r in m["rcpt_tos"])
+        assert got == sorted(rcpts), got
+        assert len(sessions(s)) == 2, [m["session"] for m in s.messages()]
+        assert queue_empty(a), a.log()
+        assert "AddressSanitizer" not in a.log(), a.log()
+
+
 def max_in_window(times, width):
     """The most of times (sorted) within any window of this width."""
     best, j = 0, 0
