@@ -45,6 +45,7 @@
 #include "config.h"
 #include "delivery.h"
 #include "log.h"
+#include "mx.h"
 #include "queue_priv.h"
 #include "relayauth.h"
 #include "throttlefile.h"
@@ -217,6 +218,37 @@ queue_decide_here(struct agent *a, int status, const char *dsn,
 }
 
 /*
+ * rate_key - what a's messages count under for destination_rate: the
+ * domain, or with nexthop the host and port of a transport or relayhost
+ * route, or for an MX route the best MX host of the answer an earlier
+ * agent reported (mx:HOST); before any answer is kept, the domain.
+ */
+static void
+rate_key(struct queue *q, struct agent *a)
+{
+	struct mx_host	 mx[MX_HOSTS_MAX];
+	unsigned long	 ttl;
+	size_t		 n, i, best;
+	int		 secure;
+
+	snprintf(a->key, sizeof(a->key), "%s", a->dest);
+	if (q->cfg->destination_rate_by != CONFIG_RATE_NEXTHOP)
+		return;
+	if (strcmp(a->route.source, "mx") != 0) {
+		snprintf(a->key, sizeof(a->key), "%.200s:%d", a->route.host,
+		    a->route.port);
+		return;
+	}
+	if (a->route.mx == NULL || mx_from_text(a->route.mx, mx,
+	    MX_HOSTS_MAX, &n, &secure, &ttl) == -1 || n == 0)
+		return;
+	for (best = 0, i = 1; i < n; i++)
+		if (mx[i].pref < mx[best].pref)
+			best = i;
+	snprintf(a->key, sizeof(a->key), "mx:%.240s", mx[best].name);
+}
+
+/*
  * queue_route - route a remote destination once, here, before its jobs
  * are taken; the agent gets the route.  It also says which key the
  * destination's rate counts under, and how many messages it may take.
@@ -239,12 +271,7 @@ queue_route(struct queue *q, struct agent *a, char *err, size_t len,
 		return 1;
 	if (a->route.kind == TRANSPORT_MX)	/* an earlier agent's answer */
 		a->route.mx = queue_dest_mx(q, a->dest, time(NULL));
-	if (q->cfg->destination_rate_by == CONFIG_RATE_NEXTHOP &&
-	    strcmp(a->route.source, "mx") != 0)
-		snprintf(a->key, sizeof(a->key), "%.200s:%d", a->route.host,
-		    a->route.port);
-	else
-		snprintf(a->key, sizeof(a->key), "%s", a->dest);
+	rate_key(q, a);
 	room = queue_dest_room(q, a->dest, a->key, a->route.rate);
 	if (room < *max)
 		*max = room;

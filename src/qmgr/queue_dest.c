@@ -19,8 +19,9 @@
  * window, so no period of that length ever sees more than `rate'
  * messages handed out (a deferral counts: the attempt was made).  The
  * key is the domain, or with destination_rate_by = nexthop the host of
- * a transport map or relayhost route (an MX route is still keyed by its
- * domain: the runner does not resolve names).
+ * a transport map or relayhost route, or the best host of the MX answer
+ * kept below (before there is one, the domain: the runner does not
+ * resolve names); queue_agent.c's rate_key() chooses.
  *
  * Back-off: a destination that answers 421, or 4.7.x with words of
  * rate or load (queue_agent.c reads the agent's "throttle" line), is not

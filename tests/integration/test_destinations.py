@@ -276,6 +276,37 @@ def test_mx_answer_cached_for_its_ttl():
         assert queue_empty(a), a.log()
 
 
+def test_rate_by_nexthop_shares_an_mx_host():
+    """destination_rate_by = nexthop: two domains whose MX is one host
+    share its rate, 2 per 2s, once an agent has reported the answer
+    (before it, each counts under its domain)."""
+    from dnsserver import DNSServer
+    with Stack() as st:
+        s = sink(st)
+        zone = os.path.join(st.tmp("tern-dns-"), "zone")
+        with open(zone, "w") as f:
+            f.write("one.test MX 10 mx.shared.test\n"
+                    "two.test MX 10 mx.shared.test\n"
+                    "mx.shared.test A 127.0.0.1\n")
+        dns = st.push(DNSServer(harness.free_port(), zone).start())
+        a = alice(st, s.port, dns_server="127.0.0.1:%d" % dns.port,
+                  destination_rate=2, destination_rate_period="2s",
+                  destination_rate_by="nexthop")
+        send(a, ME + "@tern.test", ["w@one.test"], MSG)
+        send(a, ME + "@tern.test", ["w@two.test"], MSG)
+        assert wait_for(lambda: len(s.messages()) == 2, 10, 0.05), a.log()
+        t1 = time.time()
+        for i in range(3):
+            send(a, ME + "@tern.test", ["u%d@one.test" % i], MSG)
+            send(a, ME + "@tern.test", ["u%d@two.test" % i], MSG)
+        assert wait_for(lambda: len(s.messages()) == 8, 30, 0.1), a.log()
+        times = sorted(m["time"] for m in s.messages() if m["time"] > t1)
+        assert len(times) == 6, times
+        assert max_in_window(times, 1.8) <= 2, [t - t1 for t in times]
+        assert times[-1] - times[0] >= 3.6, [t - t1 for t in times]
+        assert queue_empty(a), a.log()
+
+
 def test_backlog_parked_behind_a_backed_off_domain_waits():
     """One active message per domain: both servers down, four messages
     each deferred; then busy.test says 421 and fine.test is up, and a
