@@ -9,11 +9,13 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402  (its wait_listen)
 
 WORK = os.environ["WORK"]
 TOP = os.environ["TOP"]
@@ -232,14 +234,7 @@ def source(port, msgs):
 
 
 def wait_port(port, limit=30):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
+    return bench.wait_listen(port, limit)
 
 
 def tern_accept(t, full):

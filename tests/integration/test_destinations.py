@@ -29,6 +29,13 @@ def tern_with_map(st, routes, **kw):
     return alice(st, harness.free_port(), transport=path, **kw)
 
 
+def flush(t):
+    """What `ternq flush` asks: the trigger FIFO's flush line."""
+    fd = os.open(os.path.join(t.spool, "trigger"), os.O_WRONLY | os.O_NONBLOCK)
+    os.write(fd, b"flush\n")
+    os.close(fd)
+
+
 def sessions(s):
     """The sink's distinct session numbers, in order of first message."""
     out = []
@@ -51,10 +58,7 @@ def test_recipients_grouped_up_to_the_limit_on_one_connection():
         send(a, ME + "@tern.test", ["other@grp.test"], MSG)
         assert wait_log(a, "status=deferred", 10, 6), a.log()
         s = sink(st, port)
-        fd = os.open(os.path.join(a.spool, "trigger"),
-                     os.O_WRONLY | os.O_NONBLOCK)
-        os.write(fd, b"flush\n")
-        os.close(fd)
+        flush(a)
         assert wait_for(lambda: len(s.messages()) == 4, 15, 0.1), a.log()
         got = s.messages()
         sizes = sorted(len(m["rcpt_tos"]) for m in got)
@@ -77,10 +81,7 @@ def test_more_transactions_than_one_agent_takes():
         send(a, ME + "@tern.test", rcpts, MSG)
         assert wait_log(a, "status=deferred", 10, 25), a.log()
         s = sink(st, port)
-        fd = os.open(os.path.join(a.spool, "trigger"),
-                     os.O_WRONLY | os.O_NONBLOCK)
-        os.write(fd, b"flush\n")
-        os.close(fd)
+        flush(a)
         assert wait_for(lambda: len(s.messages()) == 25, 15, 0.1), a.log()
         got = sorted(r for m in s.messages() for r in m["rcpt_tos"])
         assert got == sorted(rcpts), got
@@ -202,10 +203,7 @@ def test_rate_reply_backs_off_and_keeps_the_rest():
             send(a, ME + "@tern.test", ["u%d@rl.test" % i], MSG)
         assert wait_log(a, "status=deferred", 10, 5), a.log()
         s = sink(st, port, ["--slow-down-after", "2"])
-        fd = os.open(os.path.join(a.spool, "trigger"),
-                     os.O_WRONLY | os.O_NONBLOCK)
-        os.write(fd, b"flush\n")
-        os.close(fd)
+        flush(a)
         assert wait_log(a, "rl.test asked to slow down", 10), a.log()
         assert wait_for(lambda: len(state_files(a)) == 3 and
                         len(throttled_rcpts(a)) == 3, 10, 0.1), a.log()
@@ -329,10 +327,7 @@ def test_backlog_parked_behind_a_backed_off_domain_waits():
                          os.path.join(tr, "t")])
         good = sink(st, fport)
         mark = len(a.log())
-        fd = os.open(os.path.join(a.spool, "trigger"),
-                     os.O_WRONLY | os.O_NONBLOCK)
-        os.write(fd, b"flush\n")
-        os.close(fd)
+        flush(a)
         assert wait_for(lambda: len(good.messages()) == 4, 15, 0.1), a.log()
         assert wait_log(a, "busy.test asked to slow down", 10), a.log()
         time.sleep(1)
