@@ -176,19 +176,41 @@ def proc_limit(pid, name):
     return None
 
 
+def limits_of_children(t):
+    """(smtpd's descriptors, smtpd's and the queue runner's file size
+    limits) of a running tern, the pids from its log."""
+    c = harness.RawClient("127.0.0.1", t.port)
+    assert c.cmd("EHLO x")[0] == 250
+    pid = int(re.findall(r"tern/smtpd\[(\d+)\]", t.log())[-1])
+    assert harness.wait_log(t, "tern/qmgr["), t.log()
+    qmgr = int(re.findall(r"tern/qmgr\[(\d+)\]", t.log())[-1])
+    out = (proc_limit(pid, "Max open files"), proc_limit(pid, "Max file size"),
+           proc_limit(qmgr, "Max file size"))
+    c.close()
+    return out
+
+
 def test_children_get_resource_limits():
     """tern(8) RESOURCE LIMITS: an smtpd has 256 descriptors and a file
     size limit of twice max_message_size plus 16 MiB, and the queue
-    runner has that file size limit too."""
-    import re
+    runner has that file size limit too, when the log goes to a pipe (as
+    under systemd) or syslog; when standard error is a regular file
+    (`ternd -f 2>>file`) there is no file size limit, so that the log
+    lines of a busy runner are not lost past it."""
+    size = str(2 * 1024 * 1024 + 16 * 1024 * 1024)
+    with harness.Tern(start=False, max_message_size="1M") as t:
+        t.logf = open(t.log_path, "ab")
+        cat = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=t.logf)
+        try:
+            t.proc = subprocess.Popen(
+                [os.path.join(harness.BIN, "ternd"), "-f", "-d", "-c",
+                 t.conf_path], stdin=subprocess.DEVNULL, stdout=cat.stdin,
+                stderr=cat.stdin, start_new_session=True)
+            cat.stdin.close()
+            assert harness.wait_for(t.is_listening, 15), t.log()
+            assert limits_of_children(t) == ("256", size, size), t.log()
+        finally:
+            t.stop()
+            harness.stop_pid(cat)
     with harness.Tern(max_message_size="1M") as t:
-        c = harness.RawClient("127.0.0.1", t.port)
-        assert c.cmd("EHLO x")[0] == 250
-        pid = int(re.findall(r"tern/smtpd\[(\d+)\]", t.log())[-1])
-        assert proc_limit(pid, "Max open files") == "256"
-        size = str(2 * 1024 * 1024 + 16 * 1024 * 1024)
-        assert proc_limit(pid, "Max file size") == size
-        assert harness.wait_log(t, "tern/qmgr["), t.log()
-        qmgr = int(re.findall(r"tern/qmgr\[(\d+)\]", t.log())[-1])
-        assert proc_limit(qmgr, "Max file size") == size
-        c.close()
+        assert limits_of_children(t) == ("256", "unlimited", "unlimited")
