@@ -191,12 +191,23 @@ child_setup(struct master *m, const char *proc, int keep_queue_sock)
  * for the envelope).  Local delivery jobs are left alone: a mailbox may
  * be larger than any message.  Under AddressSanitizer (the test build)
  * there is no memory limit: its shadow memory counts as data.
+ *
+ * The file size limit is left off when the log goes to a standard error
+ * that is a regular file (log = stderr, `ternd -f 2>>file`): the limit
+ * counts every write to any file, and past it each log line of the
+ * queue runner and its agents failed with EFBIG while the master's
+ * still got through, so a busy runner's log went silent at 66 MiB.
  */
 #define SMTPD_NOFILE	256
 
 static rlim_t
 file_limit(const struct config *c)
 {
+	struct stat st;
+
+	if (c->log == CONFIG_LOG_STDERR && fstat(STDERR_FILENO, &st) == 0 &&
+	    S_ISREG(st.st_mode))
+		return 0;	/* none: see above */
 	return (rlim_t)c->max_message_size * 2 + 16 * 1024 * 1024;
 }
 
