@@ -40,11 +40,9 @@ queue_start_round(struct queue *q, struct qmsg *m, time_t now)
 		return;
 	}
 	queue_rcpt_start(m);
-	if (m->parked)
-		queue_share_forget(q, m);	/* flushed or released */
+	queue_share_unpark(q, m);	/* if flushed or released */
 	if (queue_share_admit(q, m) == -1) {
 		queue_unload(m);
-		heap_set(&q->heap, &m->item, HEAP_NEVER);
 		return;
 	}
 	m->active = 1;
@@ -101,14 +99,42 @@ queue_arrive(struct queue *q, const char *id, time_t now)
 		queue_unload(m);
 }
 
+/*
+ * queue_activate_due - activate due messages while there is room, for
+ * at most ACTIVATE_BUDGET_MS per turn of the loop, so that a backlog
+ * due at once (start-up, a flush) does not keep the loop from reading
+ * results and starting agents.  A due message whose domain's share, as
+ * last read, is full is parked from its compact entry, unread.
+ */
+#define ACTIVATE_BUDGET_MS	50
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void
 queue_activate_due(struct queue *q, time_t now)
 {
 	struct heap_item *it;
+	struct qmsg *m;
+	long long start = now_ms();
+	unsigned n = 0;
 
 	while (q->nactive < QUEUE_ACTIVE_MAX &&
-	    (it = heap_peek(&q->heap)) != NULL && it->when <= now)
-		queue_activate(q, it->data, now);
+	    (it = heap_peek(&q->heap)) != NULL && it->when <= now) {
+		m = it->data;
+		if (queue_share_full(q, m))
+			queue_share_park(q, m);
+		else
+			queue_activate(q, m, now);
+		if (++n % 64 == 0 && now_ms() - start >= ACTIVATE_BUDGET_MS)
+			break;
+	}
 }
 
 /* queue_deactivate - m's round is over: it leaves the active set */

@@ -402,15 +402,23 @@ fail:
 	}
 }
 
-/* queue_dispatch - start agents for waiting recipients, within limits */
+/* queue_dispatch - start agents for waiting recipients, within limits;
+ * with every slot taken (a backlog) it returns without walking the
+ * active set */
 void
 queue_dispatch(struct queue *q)
 {
 	struct qmsg *m;
+	struct agent *a;
 	char	 dest[256];
-	size_t	 i, r;
+	size_t	 i, r, nlocal = 0, nremote = 0;
 	int	 local;
 
+	for (a = q->agents; a != NULL; a = a->next)
+		a->local ? nlocal++ : nremote++;
+	if (nremote >= (size_t)q->cfg->max_deliveries &&
+	    nlocal >= (size_t)q->cfg->max_local_deliveries)
+		return;
 	for (i = 0; i < q->nactive; i++) {
 		m = q->active[i];
 		for (r = 0; r < m->act->env.nrcpt; r++) {

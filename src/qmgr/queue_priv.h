@@ -60,7 +60,7 @@ struct round_rcpt {
 /*
  * One per message in the spool, and all the runner keeps of a message
  * that waits for its next attempt or is held: its id, flags, its place
- * in the schedule, and (parked) its share's domain.  About 100 bytes
+ * in the schedule, and its domain's share (queue_share.c) as last read.  About 100 bytes
  * with the index slot and the heap's pointer (man/tern.8, "The
  * schedule").  What a round needs is in act, allocated on activation
  * and freed when the round ends.
@@ -68,7 +68,7 @@ struct round_rcpt {
 struct qmsg {
 	struct heap_item item;
 	struct qactive *act;		/* while active, else NULL */
-	char	*share;			/* active or parked: its domain */
+	struct share *share;		/* its domain, as last read */
 	struct qmsg *next_parked;
 	char	 id[QUEUEID_LEN + 1];
 	unsigned held : 1;		/* the only copy; saved with the */
@@ -76,6 +76,7 @@ struct qmsg {
 	unsigned deleted : 1;		/* remove when the round ends */
 	unsigned active : 1;
 	unsigned parked : 1;		/* waits for its domain's share */
+	unsigned counted : 1;		/* active, counted in its share */
 };
 
 /* What an active message has loaded: the queue file's envelope, parsed
@@ -142,7 +143,7 @@ struct queue {
 	int	 scan_flush;		/* flush ALL came during the scan */
 	struct qmsg *active[QUEUE_ACTIVE_MAX];
 	size_t	 nactive;
-	struct park_table *parks;	/* queue_share.c: parked, by domain */
+	struct share_table *shares;	/* queue_share.c: by domain */
 	struct agent *agents;
 	size_t	 nagents;
 	struct dest_table *dests;	/* queue_dest.c */
@@ -214,6 +215,10 @@ void	queue_stop_round(struct qmsg *);
 
 /* queue_share.c */
 int	queue_share_admit(struct queue *, struct qmsg *);
+void	queue_share_hint(struct queue *, struct qmsg *);
+int	queue_share_full(struct queue *, const struct qmsg *);
+void	queue_share_park(struct queue *, struct qmsg *);
+void	queue_share_unpark(struct queue *, struct qmsg *);
 void	queue_share_release(struct queue *, struct qmsg *, time_t now);
 void	queue_share_forget(struct queue *, struct qmsg *);
 void	queue_share_free(struct queue *);

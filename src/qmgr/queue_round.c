@@ -253,6 +253,7 @@ queue_finish(struct queue *q, struct qmsg *m, time_t now)
 	}
 	queue_save_state(q, m, &m->act->st);
 	heap_set(&q->heap, &m->item, queue_due(m, &m->act->st, now));
+	queue_share_hint(q, m);		/* for when it is next due */
 	queue_unload(m);
 }
 

@@ -83,7 +83,6 @@ queue_free_msg(void *p)
 	struct qmsg *m = p;
 
 	queue_unload(m);
-	free(m->share);
 	free(m);
 }
 
