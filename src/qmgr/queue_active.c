@@ -108,21 +108,12 @@ queue_arrive(struct queue *q, const char *id, time_t now)
  */
 #define ACTIVATE_BUDGET_MS	50
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 queue_activate_due(struct queue *q, time_t now)
 {
 	struct heap_item *it;
 	struct qmsg *m;
-	long long start = now_ms();
+	long long start = queue_now_ms();
 	unsigned n = 0;
 
 	while (q->nactive < QUEUE_ACTIVE_MAX &&
@@ -132,7 +123,7 @@ queue_activate_due(struct queue *q, time_t now)
 			queue_share_park(q, m);
 		else
 			queue_activate(q, m, now);
-		if (++n % 64 == 0 && now_ms() - start >= ACTIVATE_BUDGET_MS)
+		if (++n % 64 == 0 && queue_now_ms() - start >= ACTIVATE_BUDGET_MS)
 			break;
 	}
 }

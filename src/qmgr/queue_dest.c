@@ -87,15 +87,6 @@ struct dest_table {
 	time_t	 swept;			/* dest_sweep() */
 };
 
-static long long
-dest_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static size_t
 dest_hash(const char *s)
 {
@@ -182,7 +173,7 @@ queue_dest_room(struct queue *q, const char *dom, const char *key, long rate)
 		dd->via = d;
 		d->pinned = 1;
 	}
-	dest_expire(q, d, dest_now_ms());
+	dest_expire(q, d, queue_now_ms());
 	return d->cap - d->nsent;
 }
 
@@ -190,7 +181,7 @@ void
 queue_dest_sent(struct queue *q, const char *key, size_t n)
 {
 	struct qdest *d = dest_get(q, key, 0);
-	long long now = dest_now_ms();
+	long long now = queue_now_ms();
 
 	if (d == NULL || d->rate == 0)
 		return;
@@ -209,7 +200,7 @@ queue_dest_blocked(struct queue *q, const char *dom)
 		d = d->via;
 	if (d == NULL || d->rate == 0)
 		return 0;
-	dest_expire(q, d, dest_now_ms());
+	dest_expire(q, d, queue_now_ms());
 	return d->nsent >= d->cap;
 }
 
@@ -328,7 +319,7 @@ int
 queue_dest_timeout(struct queue *q, time_t now, int ms)
 {
 	struct qdest *d;
-	long long t, nowms = dest_now_ms();
+	long long t, nowms = queue_now_ms();
 	long long period = q->cfg->destination_rate_period * 1000;
 
 	dest_sweep(q, now);

@@ -159,6 +159,17 @@ struct queue {
 	time_t	 rm_since;		/* of the oldest unsynced, 0 none */
 };
 
+/* queue_now_ms - the monotonic clock in milliseconds: the start-up
+ * scan's and activation's budgets, the rate windows */
+static inline long long
+queue_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static inline int
 queue_rcpt_is_undelivered(const struct state_rcpt *r)
 {

@@ -470,23 +470,14 @@ queue_scan_running(const struct queue *q)
 	return q->scan_dir != -1;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 queue_scan_step(struct queue *q, time_t now)
 {
 	char	 dir[PATH_MAX];
-	long long start = now_ms();
+	long long start = queue_now_ms();
 
 	(void)now;
-	while (queue_scan_running(q) && now_ms() - start < SCAN_BUDGET_MS) {
+	while (queue_scan_running(q) && queue_now_ms() - start < SCAN_BUDGET_MS) {
 		snprintf(dir, sizeof(dir), "%s/queue/%02x", q->cfg->spool_dir,
 		    q->scan_dir);
 		queue_scan_dir(q, dir, queue_scan_queue);
