@@ -181,6 +181,8 @@ def limits_of_children(t):
     limits) of a running tern, the pids from its log."""
     c = harness.RawClient("127.0.0.1", t.port)
     assert c.cmd("EHLO x")[0] == 250
+    # through a pipe the log lines may come a moment later
+    assert harness.wait_log(t, "tern/smtpd["), t.log()
     pid = int(re.findall(r"tern/smtpd\[(\d+)\]", t.log())[-1])
     assert harness.wait_log(t, "tern/qmgr["), t.log()
     qmgr = int(re.findall(r"tern/qmgr\[(\d+)\]", t.log())[-1])
