@@ -15,8 +15,8 @@ import time
 
 import harness
 from harness import mailq_json, state_files, wait_for, wait_log
-from test_delivery_remote import ME, MSG, Stack, alice, queue_empty, send, \
-    sink
+from test_delivery_remote import ME, MSG, Stack, alice, harness_flush, \
+    queue_empty, send, sink
 
 
 def tern_with_map(st, routes, **kw):
@@ -27,13 +27,6 @@ def tern_with_map(st, routes, **kw):
         for dom, target in routes.items():
             f.write("%s %s\n" % (dom, target))
     return alice(st, harness.free_port(), transport=path, **kw)
-
-
-def flush(t):
-    """What `ternq flush` asks: the trigger FIFO's flush line."""
-    fd = os.open(os.path.join(t.spool, "trigger"), os.O_WRONLY | os.O_NONBLOCK)
-    os.write(fd, b"flush\n")
-    os.close(fd)
 
 
 def sessions(s):
@@ -58,7 +51,7 @@ def test_recipients_grouped_up_to_the_limit_on_one_connection():
         send(a, ME + "@tern.test", ["other@grp.test"], MSG)
         assert wait_log(a, "status=deferred", 10, 6), a.log()
         s = sink(st, port)
-        flush(a)
+        harness_flush(a)
         assert wait_for(lambda: len(s.messages()) == 4, 15, 0.1), a.log()
         got = s.messages()
         sizes = sorted(len(m["rcpt_tos"]) for m in got)
@@ -81,7 +74,7 @@ def test_more_transactions_than_one_agent_takes():
         send(a, ME + "@tern.test", rcpts, MSG)
         assert wait_log(a, "status=deferred", 10, 25), a.log()
         s = sink(st, port)
-        flush(a)
+        harness_flush(a)
         assert wait_for(lambda: len(s.messages()) == 25, 15, 0.1), a.log()
         got = sorted(r for m in s.messages() for r in m["rcpt_tos"])
         assert got == sorted(rcpts), got
@@ -203,7 +196,7 @@ def test_rate_reply_backs_off_and_keeps_the_rest():
             send(a, ME + "@tern.test", ["u%d@rl.test" % i], MSG)
         assert wait_log(a, "status=deferred", 10, 5), a.log()
         s = sink(st, port, ["--slow-down-after", "2"])
-        flush(a)
+        harness_flush(a)
         assert wait_log(a, "rl.test asked to slow down", 10), a.log()
         assert wait_for(lambda: len(state_files(a)) == 3 and
                         len(throttled_rcpts(a)) == 3, 10, 0.1), a.log()
@@ -327,7 +320,7 @@ def test_backlog_parked_behind_a_backed_off_domain_waits():
                          os.path.join(tr, "t")])
         good = sink(st, fport)
         mark = len(a.log())
-        flush(a)
+        harness_flush(a)
         assert wait_for(lambda: len(good.messages()) == 4, 15, 0.1), a.log()
         assert wait_log(a, "busy.test asked to slow down", 10), a.log()
         time.sleep(1)
