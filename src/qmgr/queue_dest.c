@@ -87,22 +87,12 @@ struct dest_table {
 	time_t	 swept;			/* dest_sweep() */
 };
 
-static size_t
-dest_hash(const char *s)
-{
-	size_t	 h = 5381;
-
-	for (; *s != '\0'; s++)
-		h = h * 33 + (unsigned char)tolower((unsigned char)*s);
-	return h % DEST_HASH;
-}
-
 /* dest_get - the entry of name; with create, a new one if none */
 static struct qdest *
 dest_get(struct queue *q, const char *name, int create)
 {
 	struct qdest *d;
-	size_t	 h = dest_hash(name), i;
+	size_t	 h = queue_domain_hash(name) % DEST_HASH, i;
 
 	if (q->dests == NULL) {
 		if (!create || (q->dests = calloc(1, sizeof(*q->dests))) ==
@@ -305,8 +295,8 @@ dest_sweep(struct queue *q, time_t now)
 			continue;
 		}
 		*pp = d->all;
-		for (bp = &q->dests->bucket[dest_hash(d->name)]; *bp != d;
-		    bp = &(*bp)->next)
+		for (bp = &q->dests->bucket[queue_domain_hash(d->name) %
+		    DEST_HASH]; *bp != d; bp = &(*bp)->next)
 			;
 		*bp = d->next;
 		free(d->mx);

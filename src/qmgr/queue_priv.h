@@ -27,6 +27,7 @@
 #ifndef TERN_QUEUE_PRIV_H
 #define TERN_QUEUE_PRIV_H
 
+#include <ctype.h>
 #include <limits.h>
 #include <sys/types.h>
 #include <stdio.h>
@@ -168,6 +169,18 @@ queue_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* queue_domain_hash - a domain's hash, case-blind: the tables of
+ * destinations (queue_dest.c) and shares (queue_share.c) */
+static inline size_t
+queue_domain_hash(const char *s)
+{
+	size_t	 h = 5381;
+
+	for (; *s != '\0'; s++)
+		h = h * 33 + (unsigned char)tolower((unsigned char)*s);
+	return h;
 }
 
 static inline int

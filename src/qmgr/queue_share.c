@@ -85,12 +85,9 @@ static struct share **
 share_slot(struct share_table *t, const char *name)
 {
 	struct share **pp;
-	size_t	 h = 5381;
-	const char *s;
 
-	for (s = name; *s != '\0'; s++)
-		h = h * 33 + (unsigned char)tolower((unsigned char)*s);
-	for (pp = &t->bucket[h % SHARE_HASH]; *pp != NULL; pp = &(*pp)->next)
+	for (pp = &t->bucket[queue_domain_hash(name) % SHARE_HASH];
+	    *pp != NULL; pp = &(*pp)->next)
 		if (strcasecmp((*pp)->name, name) == 0)
 			break;
 	return pp;
