@@ -56,6 +56,14 @@ queueid_new(char id[QUEUEID_LEN + 1])
 	id[QUEUEID_LEN] = '\0';
 }
 
+/* queueid_letter - c is in queueid_alphabet (digits, capitals but EIOU) */
+static int
+queueid_letter(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z' && c != 'E' &&
+	    c != 'I' && c != 'O' && c != 'U');
+}
+
 int
 queueid_valid(const char *id)
 {
@@ -64,9 +72,48 @@ queueid_valid(const char *id)
 	if (id == NULL)
 		return 0;
 	for (i = 0; i < QUEUEID_LEN; i++)
-		if (id[i] == '\0' || strchr(queueid_alphabet, id[i]) == NULL)
+		if (!queueid_letter(id[i]))
 			return 0;
 	return id[QUEUEID_LEN] == '\0';
+}
+
+/* queueid_value - the 5 bits of a letter of the alphabet (EIOU skipped) */
+static unsigned
+queueid_value(char c)
+{
+	if (c <= '9')
+		return (unsigned)(c - '0');
+	return 10u + (unsigned)(c - 'A') - (c > 'E') - (c > 'I') - (c > 'O') -
+	    (c > 'U');
+}
+
+int
+queueid_pack(const char *id, struct queueid_key *key)
+{
+	uint64_t v = 0;
+	int	 i;
+
+	if (id == NULL)
+		return -1;
+	for (i = 0; i < QUEUEID_LEN; i++) {
+		if (!queueid_letter(id[i]))
+			return -1;
+		v = v << 5 | queueid_value(id[i]);
+		if (i == 11) {
+			key->hi = v;
+			v = 0;
+		}
+	}
+	key->lo = (uint16_t)v;
+	return id[QUEUEID_LEN] == '\0' ? 0 : -1;
+}
+
+void
+queueid_unpack(const struct queueid_key *key, char id[QUEUEID_LEN + 1])
+{
+	queueid_put32(id, key->hi, 12);
+	queueid_put32(id + 12, key->lo, 3);
+	id[QUEUEID_LEN] = '\0';
 }
 
 /* queueid_hash - FNV-1a 32 of the id; its low byte names the directory */

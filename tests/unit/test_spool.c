@@ -84,6 +84,67 @@ test_id_validity(void)
 	CHECK(!queueid_valid(NULL));
 }
 
+/* key_compare - (hi, lo) order, as idlist_sort() in queueview.c sorts */
+static int
+key_compare(const struct queueid_key *a, const struct queueid_key *b)
+{
+	if (a->hi != b->hi)
+		return a->hi < b->hi ? -1 : 1;
+	return (a->lo > b->lo) - (a->lo < b->lo);
+}
+
+/*
+ * test_id_keys - a key turns back into its id, keys sort as the ids do,
+ * and packing accepts exactly what queueid_valid() accepts.
+ */
+static void
+test_id_keys(void)
+{
+	static const char alphabet[] = "0123456789ABCDFGHJKLMNPQRSTVWXYZ";
+	struct queueid_key k1, k2;
+	char	 a[QUEUEID_LEN + 1], b[QUEUEID_LEN + 1], back[QUEUEID_LEN + 1];
+	int	 i, j, c, ok = 1;
+	unsigned seed = 12345;
+
+	for (i = 0; i < 20000; i++) {
+		for (j = 0; j < QUEUEID_LEN; j++) {
+			seed = seed * 1103515245u + 12345u;
+			a[j] = alphabet[(seed >> 16) & 31];
+			/* b shares a's first letters more often than not */
+			b[j] = (seed >> 24) & 1 && j < 13 ? a[j] :
+			    alphabet[(seed >> 8) & 31];
+		}
+		a[QUEUEID_LEN] = b[QUEUEID_LEN] = '\0';
+		if (queueid_pack(a, &k1) != 0 || queueid_pack(b, &k2) != 0) {
+			ok = 0;
+			break;
+		}
+		queueid_unpack(&k1, back);
+		c = strcmp(a, b);
+		if (strcmp(back, a) != 0 || (c > 0) - (c < 0) !=
+		    key_compare(&k1, &k2))
+			ok = 0;
+	}
+	CHECK(ok);
+	CHECK(queueid_pack("000000000000000", &k1) == 0 && k1.hi == 0 &&
+	    k1.lo == 0);
+	CHECK(queueid_pack("ZZZZZZZZZZZZZZZ", &k1) == 0 &&
+	    k1.hi == (1ULL << 60) - 1 && k1.lo == (1u << 15) - 1);
+	/* every byte in every place: packed exactly when valid */
+	memcpy(a, "0RB8KX2JZ5Q0A1B", sizeof(a));
+	for (j = 0; j < QUEUEID_LEN; j++)
+		for (c = 1; c < 256; c++) {
+			memcpy(b, a, sizeof(b));
+			b[j] = (char)c;
+			if ((queueid_pack(b, &k1) == 0) != queueid_valid(b))
+				ok = 0;
+		}
+	CHECK(ok);
+	CHECK(queueid_pack("0RB8KX2JZ5Q0A1", &k1) == -1);
+	CHECK(queueid_pack("0RB8KX2JZ5Q0A1BB", &k1) == -1);
+	CHECK(queueid_pack(NULL, &k1) == -1);
+}
+
 static void
 test_hash_and_path(void)
 {
@@ -712,6 +773,7 @@ main(void)
 	}
 	RUN(test_ids);
 	RUN(test_id_validity);
+	RUN(test_id_keys);
 	RUN(test_hash_and_path);
 	RUN(test_setup);
 	RUN(test_setup_refuses_links);
