@@ -80,6 +80,11 @@ int	envelope_write(FILE *, const struct envelope *);
  * is left at the first byte of the message.  -1 with a reason in err.
  */
 int	envelope_read(FILE *, struct envelope *, char *err, size_t errlen);
+/* The same from the first len bytes of a file, read into buf (which the
+ * parse cuts into lines): *used is where the message starts.  A failure
+ * may mean len was too short. */
+int	envelope_parse(char *buf, size_t len, struct envelope *,
+	    size_t *used, char *err, size_t errlen);
 
 /* xtext (RFC 3461 4): '+' and bytes outside 33..126 and '=' as +XX. */
 int	xtext_encode(const char *in, char *out, size_t outlen);

@@ -41,15 +41,28 @@ int	kv_word(const char *s, const char *const words[]);
 /* kv_errf - "line N: " (if lineno > 0) and the message into err */
 void	kv_errf(char *err, size_t errlen, unsigned lineno,
 	    const char *fmt, ...);
-/* kv_line_read - one line without its newline: length, -2 at EOF, -1 bad */
-int	kv_line_read(FILE *fp, char *buf, unsigned lineno, char *err,
-	    size_t errlen);
+/*
+ * Where lines come from: the stream fp, or without one buf[off, len),
+ * whose lines are then cut in place (each newline becomes a NUL).
+ */
+struct kv_in {
+	FILE		*fp;
+	char		*buf;
+	size_t		 len, off;
+};
+/*
+ * kv_line_read - one line without its newline, at *line: in buf (of
+ * KV_LINE_MAX bytes) when read from a stream, else in in->buf.  Its
+ * length, -2 at the end before any byte, -1 when bad (err says why).
+ */
+int	kv_line_read(struct kv_in *, char *buf, char **line, unsigned lineno,
+	    char *err, size_t errlen);
 /* kv_line_put - write one formatted line; -1 if it would be too long */
 int	kv_line_put(FILE *fp, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-/* A stream to parse fd from its start: over the n bytes read into buf
- * when enough, fd closed; else fd rewound.  NULL on error, fd closed. */
-FILE	*kv_fd_stream(int fd, char *buf, size_t n, int enough);
+/* A stream to parse fd again from its start (its first read was too
+ * short to hold what is parsed).  NULL on error, fd closed. */
+FILE	*kv_fd_stream(int fd);
 /* Close fd (unless -1), strerror(errno) into err; -1, errno kept. */
 int	kv_fail(int fd, char *err, size_t errlen);
 /* kv_grow - room for one more element; capacity grows by doubling */

@@ -453,16 +453,18 @@ static const struct key env_keys[] = {
  * (re)initialized here; on failure it is left empty, so envelope_free()
  * is always safe.
  */
-int
-envelope_read(FILE *fp, struct envelope *env, char *err, size_t errlen)
+static int
+envelope_read_in(struct kv_in *in, struct envelope *env, char *err,
+    size_t errlen)
 {
-	char	 line[KV_LINE_MAX];
+	char	 buf[KV_LINE_MAX], *line;
 	unsigned lineno, seen = 0;
 	int	 n;
 
 	envelope_init(env);
 	for (lineno = 1;; lineno++) {
-		if ((n = kv_line_read(fp, line, lineno, err, errlen)) == -2)
+		if ((n = kv_line_read(in, buf, &line, lineno, err,
+		    errlen)) == -2)
 			kv_errf(err, errlen, lineno,
 			    "unexpected end of file");
 		if (n < 0)
@@ -484,4 +486,24 @@ fail:
 	envelope_free(env);
 	envelope_init(env);
 	return -1;
+}
+
+int
+envelope_read(FILE *fp, struct envelope *env, char *err, size_t errlen)
+{
+	struct kv_in in = { fp, NULL, 0, 0 };
+
+	return envelope_read_in(&in, env, err, errlen);
+}
+
+int
+envelope_parse(char *buf, size_t len, struct envelope *env,
+    size_t *used, char *err, size_t errlen)
+{
+	struct kv_in in = { NULL, buf, len, 0 };
+
+	if (envelope_read_in(&in, env, err, errlen) == -1)
+		return -1;
+	*used = in.off;
+	return 0;
 }

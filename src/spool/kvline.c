@@ -70,31 +70,103 @@ kv_errf(char *err, size_t errlen, unsigned lineno, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* kv_bad_byte - c is no byte of a line: say why, -1; else 0 */
+static int
+kv_bad_byte(int c, unsigned lineno, char *err, size_t errlen)
+{
+	if (c == '\0')
+		kv_errf(err, errlen, lineno, "NUL byte");
+	else if (c < 0x20 || c == 0x7f)
+		kv_errf(err, errlen, lineno, "control byte 0x%02x", c);
+	else
+		return 0;
+	return -1;
+}
+
+/*
+ * kv_buf_line - kv_line_read() from memory: the same checks in the same
+ * order, without a stream or a call per byte (mailq reads a million
+ * envelopes this way)
+ */
+/*
+ * kv_ctl8 - one of the 8 bytes in x is below 0x20 or is 0x7f: the two
+ * classic word-at-a-time tests, "has a byte less than n" and "has a zero
+ * byte" (of x ^ 0x7f7f...), exact for whether there is one
+ */
+static int
+kv_ctl8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t high = 0x8080808080808080ULL;
+	uint64_t del = x ^ (ones * 0x7f);
+
+	return ((((x - ones * 0x20) & ~x) | ((del - ones) & ~del)) & high) != 0;
+}
+
+static int
+kv_buf_line(struct kv_in *in, char **line, unsigned lineno, char *err,
+    size_t errlen)
+{
+	unsigned char *s = (unsigned char *)in->buf + in->off, *nl;
+	size_t	 left = in->len - in->off, n, i, lim;
+	uint64_t w;
+	int	 bad = 0;
+
+	if (left == 0)
+		return -2;
+	nl = memchr(s, '\n', left);
+	n = nl != NULL ? (size_t)(nl - s) : left;
+	/* a byte at KV_LINE_MAX - 1 is checked before the length is */
+	lim = n < KV_LINE_MAX ? n : KV_LINE_MAX;
+	for (i = 0; i + 8 <= lim && !bad; i += 8) {
+		memcpy(&w, s + i, 8);
+		bad = kv_ctl8(w);
+	}
+	for (; i < lim && !bad; i++)
+		bad = s[i] < 0x20 || s[i] == 0x7f;
+	for (i = 0; bad && i < lim; i++)
+		if ((s[i] < 0x20 || s[i] == 0x7f) &&
+		    kv_bad_byte(s[i], lineno, err, errlen) == -1)
+			return -1;
+	if (n + 1 > KV_LINE_MAX) {
+		kv_errf(err, errlen, lineno, "line too long");
+		return -1;
+	}
+	if (nl == NULL) {
+		kv_errf(err, errlen, lineno,
+		    "missing newline at end of file");
+		return -1;
+	}
+	s[n] = '\0';
+	*line = (char *)s;
+	in->off += n + 1;
+	return (int)n;
+}
+
 /*
  * kv_line_read - read one line into buf (KV_LINE_MAX bytes at least),
  * without its newline.  Returns the length, -2 at end of file before any byte,
  * -1 with err set on a read error or a malformed line.
  */
 int
-kv_line_read(FILE *fp, char *buf, unsigned lineno, char *err, size_t errlen)
+kv_line_read(struct kv_in *in, char *buf, char **line, unsigned lineno,
+    char *err, size_t errlen)
 {
+	FILE	*fp = in->fp;
 	size_t	 n = 0;
 	int	 c;
+
+	if (fp == NULL)
+		return kv_buf_line(in, line, lineno, err, errlen);
+	*line = buf;
 
 	while ((c = getc_unlocked(fp)) != EOF) {
 		if (c == '\n') {
 			buf[n] = '\0';
 			return (int)n;
 		}
-		if (c == '\0') {
-			kv_errf(err, errlen, lineno, "NUL byte");
+		if (kv_bad_byte(c, lineno, err, errlen) == -1)
 			return -1;
-		}
-		if (c < 0x20 || c == 0x7f) {
-			kv_errf(err, errlen, lineno, "control byte 0x%02x",
-			    c);
-			return -1;
-		}
 		if (n + 2 > KV_LINE_MAX) {
 			kv_errf(err, errlen, lineno, "line too long");
 			return -1;
@@ -118,7 +190,10 @@ kv_split(char *line, char **value)
 {
 	size_t	 n;
 
-	n = strspn(line, "abcdefghijklmnopqrstuvwxyz0123456789");
+	/* a loop, not strspn(): it builds a table at every call */
+	for (n = 0; (line[n] >= 'a' && line[n] <= 'z') ||
+	    (line[n] >= '0' && line[n] <= '9'); n++)
+		;
 	if (n == 0 || line[n] != ':' || line[n + 1] != ' ')
 		return NULL;
 	line[n] = '\0';
@@ -165,23 +240,16 @@ kv_grow(void **array, size_t n, size_t size)
 }
 
 /*
- * kv_fd_stream - a stream to parse fd from its first byte: over buf[0,n)
- * (the first n bytes, already read) when enough, and fd is closed; else
- * fd itself, rewound.  NULL with errno set, and fd closed, on error.
+ * kv_fd_stream - fd, rewound, as a stream: its first read did not hold
+ * the whole of what is parsed.  NULL with errno set, and fd closed, on
+ * error.
  */
 FILE *
-kv_fd_stream(int fd, char *buf, size_t n, int enough)
+kv_fd_stream(int fd)
 {
 	FILE	*fp;
 	int	 saved;
 
-	if (enough) {
-		fp = fmemopen(buf, n, "r");
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return fp;
-	}
 	if (lseek(fd, 0, SEEK_SET) == -1 || (fp = fdopen(fd, "re")) == NULL) {
 		saved = errno;
 		close(fd);
@@ -252,8 +320,8 @@ kv_key_line(const struct key *keys, size_t nkeys, void *obj, char *line,
 		kv_errf(err, errlen, lineno, "expected \"key: value\"");
 		return -1;
 	}
-	for (i = 0; i < nkeys; i++)
-		if (strcmp(key, keys[i].name) == 0)
+	for (i = 0; i < nkeys; i++)	/* the first byte first: cheap */
+		if (key[0] == keys[i].name[0] && strcmp(key, keys[i].name) == 0)
 			break;
 	if (i == nkeys) {
 		kv_errf(err, errlen, lineno, "unknown key \"%s\"", key);

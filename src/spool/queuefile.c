@@ -270,10 +270,11 @@ int
 queuefile_head_at(int dirfd, const char *name, const char *id,
     struct envelope *env, long long *size, char *err, size_t errlen)
 {
-	char	 buf[2048];
+	char	 buf[512];	/* most envelopes; a longer one is read again */
 	struct stat sb;
 	ssize_t	 n;
-	off_t	 body;
+	size_t	 used;
+	off_t	 body = -1;
 	FILE	*fp;
 	int	 fd, rc = -2;
 
@@ -282,20 +283,27 @@ queuefile_head_at(int dirfd, const char *name, const char *id,
 		goto fail;
 	if ((n = read(fd, buf, sizeof(buf))) == -1 || fstat(fd, &sb) == -1)
 		goto fail;
-	fp = kv_fd_stream(fd, buf, (size_t)n, n > 0 &&
-	    memmem(buf, (size_t)n, "\n\n", 2) != NULL);
-	fd = -1;
-	if (fp == NULL)
-		goto fail;
-	if (envelope_read(fp, env, err, errlen) == -1)
+	/* a failure in a full buffer may be the envelope going on past it */
+	if (envelope_parse(buf, (size_t)n, env, &used, err, errlen) == 0) {
+		close(fd);
+		body = (off_t)used;
+	} else if ((size_t)n < sizeof(buf))
+		close(fd);
+	else if ((fp = kv_fd_stream(fd)) == NULL)
+		return kv_fail(-1, err, errlen);
+	else {
+		if (envelope_read(fp, env, err, errlen) == 0)
+			body = ftello(fp);
+		fclose(fp);
+	}
+	if (body == -1)
 		;
 	else if (strcmp(env->id, id) != 0)
 		snprintf(err, errlen, "id mismatch");
-	else if ((body = ftello(fp)) != -1) {
+	else {
 		*size = sb.st_size > body ? (long long)(sb.st_size - body) : 0;
 		rc = 0;
 	}
-	fclose(fp);
 	if (rc != 0)
 		errno = EINVAL;
 	return rc;

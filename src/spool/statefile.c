@@ -241,17 +241,18 @@ static const struct key state_keys[] = {
 };
 #define STATE_NKEYS	(sizeof(state_keys) / sizeof(state_keys[0]))
 
-/* state_read - parse a whole state file; st is (re)initialized here */
-int
-state_read(FILE *fp, struct state *st, char *err, size_t errlen)
+/* state_read_in - parse a whole state file; st is (re)initialized here */
+static int
+state_read_in(struct kv_in *in, struct state *st, char *err, size_t errlen)
 {
-	char	 line[KV_LINE_MAX];
+	char	 buf[KV_LINE_MAX], *line;
 	unsigned lineno, seen = 0;
 	int	 n;
 
 	state_init(st);
 	for (lineno = 1;; lineno++) {
-		if ((n = kv_line_read(fp, line, lineno, err, errlen)) == -2)
+		if ((n = kv_line_read(in, buf, &line, lineno, err,
+		    errlen)) == -2)
 			break;
 		if (n < 0 || kv_key_line(state_keys, STATE_NKEYS, st, line,
 		    lineno, &seen, err, errlen) == -1)
@@ -272,6 +273,14 @@ fail:
 	state_free(st);
 	state_init(st);
 	return -1;
+}
+
+int
+state_read(FILE *fp, struct state *st, char *err, size_t errlen)
+{
+	struct kv_in in = { fp, NULL, 0, 0 };
+
+	return state_read_in(&in, st, err, errlen);
 }
 
 /* statefile_tmp - write st into a new tmp file and fsync it */
@@ -361,20 +370,23 @@ statefile_read_fd(int fd, const char *id, size_t nrcpt, struct state *st,
     char *err, size_t errlen)
 {
 	char	 buf[8192];
+	struct kv_in in = { NULL, buf, 0, 0 };
 	ssize_t	 n;
-	FILE	*fp;
 	int	 rc = -2;
 
 	if ((n = read(fd, buf, sizeof(buf))) == -1)
 		goto fail;
-	fp = kv_fd_stream(fd, buf, (size_t)n, n > 0 &&
-	    (size_t)n < sizeof(buf));
-	fd = -1;
-	if (fp == NULL)
+	if ((size_t)n < sizeof(buf)) {		/* all of it */
+		close(fd);
+		in.len = (size_t)n;
+	} else if ((in.fp = kv_fd_stream(fd)) == NULL) {
+		fd = -1;
 		goto fail;
-	if (state_read(fp, st, err, errlen) == 0)
+	}
+	if (state_read_in(&in, st, err, errlen) == 0)
 		rc = statefile_check(st, id, nrcpt, err, errlen);
-	fclose(fp);
+	if (in.fp != NULL)
+		fclose(in.fp);
 	if (rc != 0) {
 		state_free(st);
 		state_init(st);

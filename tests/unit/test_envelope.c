@@ -300,8 +300,8 @@ static void
 test_envelope_rejects(void)
 {
 	struct envelope env;
-	char	 err[256];
-	size_t	 i;
+	char	 err[256], err2[256], *copy;
+	size_t	 i, used;
 	FILE	*fp;
 
 	/* The base itself is fine: each case breaks exactly one thing. */
@@ -326,7 +326,57 @@ test_envelope_rejects(void)
 		CHECK(env.nrcpt == 0 && env.rcpt == NULL);
 		envelope_free(&env);
 		fclose(fp);
+		/* From memory (queuefile_head_at's first read): the same. */
+		if ((copy = malloc(bad_envelopes[i].len + 1)) == NULL)
+			continue;
+		memcpy(copy, bad_envelopes[i].text, bad_envelopes[i].len);
+		err2[0] = '\0';
+		if (envelope_parse(copy, bad_envelopes[i].len, &env, &used,
+		    err2, sizeof(err2)) != -1 || strcmp(err, err2) != 0) {
+			printf("  case %zu from memory: got \"%s\", want "
+			    "\"%s\"\n", i, err2, err);
+			unit_failed_now = 1;
+		}
+		CHECK(env.nrcpt == 0 && env.rcpt == NULL);
+		envelope_free(&env);
+		free(copy);
 	}
+}
+
+/*
+ * test_envelope_parse - from memory, a good envelope reads as from a
+ * stream and *used is where the body starts; one cut short anywhere is
+ * refused, never read past its length.
+ */
+static void
+test_envelope_parse(void)
+{
+	static const char text[] = BASE L_R "\nbody\r\n";
+	struct envelope env;
+	char	 err[256], *copy;
+	size_t	 used, len, cut, ok = 1;
+
+	len = sizeof(text) - 1;
+	CHECK((copy = malloc(len)) != NULL);
+	if (copy == NULL)
+		return;
+	memcpy(copy, text, len);
+	CHECK(envelope_parse(copy, len, &env, &used, err, sizeof(err)) == 0);
+	CHECK(env.nrcpt == 1 && used == len - strlen("body\r\n"));
+	envelope_free(&env);
+	for (cut = 0; cut < len - strlen("body\r\n"); cut++) {
+		free(copy);
+		/* exactly cut bytes, so ASan sees a read past them */
+		if ((copy = malloc(cut + (cut == 0))) == NULL)
+			return;
+		memcpy(copy, text, cut);
+		if (envelope_parse(copy, cut, &env, &used, err,
+		    sizeof(err)) != -1 || err[0] == '\0')
+			ok = 0;
+		envelope_free(&env);
+	}
+	CHECK(ok);
+	free(copy);
 }
 
 /* long_rcpt - a rcpt line of exactly len bytes with its newline */
@@ -538,6 +588,7 @@ main(void)
 	RUN(test_envelope_round_trip);
 	RUN(test_envelope_golden);
 	RUN(test_envelope_rejects);
+	RUN(test_envelope_parse);
 	RUN(test_envelope_line_limit);
 	RUN(test_envelope_write_refuses);
 	RUN(test_state_round_trip);
