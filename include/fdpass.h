@@ -10,6 +10,10 @@
  * descriptors are closed), or -1; a record that is truncated or
  * carries no descriptor or several is -1 with errno EBADMSG, and every
  * descriptor that came with it is closed.
+ *
+ * fd_full() moves exactly n bytes through a pipe or file: all of them
+ * written (out) or read, through short counts and EINTR; -1 otherwise,
+ * with errno EIO when a read meets the end first (the writer died).
  */
 #ifndef TERN_FDPASS_H
 #define TERN_FDPASS_H
@@ -23,5 +27,6 @@ ssize_t	fdpass_recv(int sock, void *buf, size_t len, int *fd);
 int	fdpass_sendv(int sock, const void *buf, size_t len, const int *fds,
 	    int nfds);
 ssize_t	fdpass_recvv(int sock, void *buf, size_t len, int *fds, int nfds);
+int	fd_full(int fd, void *buf, size_t n, int out);
 
 #endif

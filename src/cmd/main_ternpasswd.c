@@ -47,6 +47,7 @@
 
 #include "authfile.h"
 #include "config.h"
+#include "fdpass.h"
 #include "mailbox.h"
 #include "maildirsize.h"
 #include "priv.h"
@@ -392,24 +393,6 @@ edit(const char *path, const struct text *old, const char *user,
 	return 0;
 }
 
-/* write_all - the whole buffer, or -1. */
-static int
-write_all(int fd, const char *s, size_t len)
-{
-	ssize_t	 n;
-
-	while (len > 0) {
-		if ((n = write(fd, s, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * replace - put text in place of path atomically: a temporary file in
  * the same directory with the old mode and owner, fsync, rename, fsync
@@ -437,7 +420,7 @@ replace(const char *path, const struct text *text, const struct stat *old)
 		rc = EX_NOPERM;
 		goto fail;
 	}
-	if (write_all(fd, text->s, text->len) == -1 || fsync(fd) == -1) {
+	if (fd_full(fd, text->s, text->len, 1) == -1 || fsync(fd) == -1) {
 		fprintf(stderr, "ternpasswd: %s: %s\n", tmp, strerror(errno));
 		goto fail;
 	}

@@ -7,6 +7,8 @@
  * master's connections to free smtpd workers.  The receiver treats what
  * arrives as untrusted: anything but exactly one descriptor in an
  * untruncated record is refused and the descriptors are closed.
+ * fd_full() is the plain pipe's counterpart: whole buffers (mailq's
+ * listing children, ternpasswd's file).
  */
 #include <sys/socket.h>
 
@@ -138,4 +140,25 @@ fdpass_recvv(int sock, void *buf, size_t len, int *fds, int nfds)
 		return -1;
 	}
 	return n;
+}
+
+int
+fd_full(int fd, void *buf, size_t n, int out)
+{
+	char	*s = buf;
+	ssize_t	 r;
+
+	while (n > 0) {
+		r = out ? write(fd, s, n) : read(fd, s, n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		s += r;
+		n -= (size_t)r;
+	}
+	return 0;
 }
