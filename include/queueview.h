@@ -4,6 +4,8 @@
  *
  *	queueview_scan(spool_dir, fn, arg): fn once per message, oldest first
  *	queueview_walk(spool_dir, fn, arg): the same, in directory order
+ *	queueview_open(spool_dir), queueview_run(qv, from, to, fn, arg),
+ *	    queueview_close(qv): queueview_scan() in parts, ids [from, to)
  *	queueview_load(spool_dir, id, &msg): one message by id
  *	queueview_json_string(fp, s): s as a JSON string literal
  *	queueview_put_text(fp, s): s with control characters made harmless
@@ -47,6 +49,18 @@ int	queueview_scan(const char *spool_dir, queueview_fn fn, void *arg);
 /* The same in directory order (not oldest first), without a list of
  * all the ids. */
 int	queueview_walk(const char *spool_dir, queueview_fn fn, void *arg);
+/*
+ * The same in parts: queueview_open() lists and sorts the ids (NULL with
+ * errno set, as above), queueview_run() reads the ids from..to-1 of
+ * queueview_count() (fn's non-zero value stops it).  A process forked
+ * after queueview_open() may run its own parts of the same listing.
+ */
+struct queueview;
+struct queueview *queueview_open(const char *spool_dir);
+size_t	queueview_count(const struct queueview *);
+int	queueview_run(struct queueview *, size_t from, size_t to,
+	    queueview_fn fn, void *arg);
+void	queueview_close(struct queueview *);
 
 /*
  * Load one message: 0 (msg->error may still say it is unreadable), or
