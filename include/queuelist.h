@@ -12,11 +12,13 @@
 enum queuelist_mode { QUEUELIST_TEXT, QUEUELIST_JSON, QUEUELIST_SHAPE };
 
 /*
- * The listing of spool_dir in mode, to fp: 0, or -1 with errno set
- * (EACCES when the queue cannot be read, ENOMEM); after -1 nothing has
- * been written.  Write errors are left for the caller to see in fp.
+ * The listing of spool_dir in mode, to fp, made by up to procs processes
+ * (this one and procs - 1 children, at most 4 in all, for a long text or
+ * JSON listing): 0, or -1 with errno set (EACCES when the queue cannot be
+ * read: then nothing has been written; ENOMEM; EIO when a child died).
+ * Write errors are left for the caller to see in fp.
  */
 int	queuelist_print(FILE *fp, const char *spool_dir,
-	    enum queuelist_mode mode);
+	    enum queuelist_mode mode, int procs);
 
 #endif

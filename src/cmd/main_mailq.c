@@ -130,9 +130,12 @@ ask_daemon(const struct config *cfg, enum queuelist_mode mode)
 static int
 list(const struct config *cfg, enum queuelist_mode mode)
 {
+	long	 cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int	 rc, save;
 
-	if (queuelist_print(stdout, cfg->spool_dir, mode) == 0)
+	/* one process per CPU reads and formats a long listing */
+	if (queuelist_print(stdout, cfg->spool_dir, mode,
+	    cpus > 0 ? (int)cpus : 1) == 0)
 		return 0;
 	if (errno == ENOMEM) {
 		fprintf(stderr, "mailq: out of memory\n");

@@ -106,7 +106,7 @@ smtp_mailq(const struct config *cfg, long uid, const char *args,
 		return -1;
 	}
 	if ((fp = tmpfile()) == NULL ||
-	    queuelist_print(fp, cfg->spool_dir, mode) == -1 ||
+	    queuelist_print(fp, cfg->spool_dir, mode, 1) == -1 ||
 	    fflush(fp) == EOF) {
 		snprintf(why, whylen, "451 4.3.0 Error: cannot list the queue: "
 		    "%s", strerror(errno));

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "envelope.h"
+#include "queuelist.h"
 #include "queueview.h"
 #include "rfc822.h"
 #include "spool.h"
@@ -129,6 +130,91 @@ test_load_missing(void)
 	CHECK(queueview_load(spool, "../../etc/passwd", &m) == -1);
 }
 
+/* listing - queuelist_print() of dir by procs processes, in memory */
+static char *
+listing(const char *dir, enum queuelist_mode mode, int procs, size_t *len)
+{
+	char	*buf = NULL;
+	FILE	*fp = open_memstream(&buf, len);
+
+	CHECK(fp != NULL);
+	if (fp == NULL)
+		return NULL;
+	CHECK(queuelist_print(fp, dir, mode, procs) == 0);
+	fclose(fp);
+	return buf;
+}
+
+/*
+ * test_split_listing - a listing of 5,000 messages (more than two runs
+ * of a split listing) is the same bytes from 1, 2, 3 and 4 processes:
+ * oldest first, held, deferred, unreadable and long envelopes included.
+ */
+static void
+test_split_listing(void)
+{
+	char		 dir[200], ids[5000][QUEUEID_LEN + 1], rcpt[64];
+	char		 path[1024], *one, *many, cmd[400], saved[256];
+	size_t		 i, n1, n2;
+	int		 procs, mode;
+	struct envelope	 env;
+	FILE		*fp;
+
+	snprintf(dir, sizeof(dir), "/tmp/test_queueview_split.%ld",
+	    (long)getpid());
+	CHECK(spool_setup(dir, NULL, 0) == 0);
+	memcpy(saved, spool, sizeof(saved));	/* put_message() writes there */
+	snprintf(spool, sizeof(spool), "%s", dir);
+	for (i = 0; i < 5000; i++)
+		queueid_new(ids[i]);
+	for (i = 5000; i-- > 0;) {	/* written newest first */
+		snprintf(rcpt, sizeof(rcpt), "r%zu@example.net", i);
+		put_message(ids[i], (time_t)(1000 + i), i % 7 ? NULL : rcpt,
+		    i % 11 == 0, i % 3 == 0);
+	}
+	/* an unreadable one, and one whose envelope is beyond a first read */
+	spool_path(dir, "queue", ids[2500], path, sizeof(path));
+	fp = fopen(path, "w");
+	fputs("version: 1\nid: nonsense\n\n", fp);
+	fclose(fp);
+	envelope_init(&env);
+	snprintf(env.id, sizeof(env.id), "%s", ids[4097]);
+	env.arrival = 5097;
+	snprintf(env.client, sizeof(env.client), "localhost [127.0.0.1]");
+	snprintf(env.protocol, sizeof(env.protocol), "ESMTP");
+	snprintf(env.sender, sizeof(env.sender), "long@example.org");
+	for (i = 0; i < 60; i++) {
+		snprintf(rcpt, sizeof(rcpt), "recipient-number-%zu@example.com",
+		    i);
+		envelope_add_rcpt(&env, rcpt, 0, "");
+	}
+	spool_path(dir, "queue", ids[4097], path, sizeof(path));
+	fp = fopen(path, "w");
+	CHECK(fp != NULL && envelope_write(fp, &env) == 0);
+	fputs("body\r\n", fp);
+	fclose(fp);
+	envelope_free(&env);
+	for (mode = QUEUELIST_TEXT; mode <= QUEUELIST_JSON; mode++) {
+		one = listing(dir, mode, 1, &n1);
+		for (procs = 2; procs <= 4 && one != NULL; procs++) {
+			many = listing(dir, mode, procs, &n2);
+			CHECK(many != NULL && n1 == n2 &&
+			    memcmp(one, many, n1) == 0);
+			free(many);
+		}
+		CHECK(one != NULL && strstr(one, mode == QUEUELIST_TEXT ?
+		    "in 5000 Requests." : "\"recipient-number-59@") != NULL);
+		CHECK(one != NULL && strstr(one, "unreadable") != NULL);
+		/* oldest first: the first and last ids in their places */
+		CHECK(one != NULL && strstr(one, ids[0]) < strstr(one, ids[1]) &&
+		    strstr(one, ids[4998]) < strstr(one, ids[4999]));
+		free(one);
+	}
+	memcpy(spool, saved, sizeof(saved));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	system(cmd);
+}
+
 /* render - what a printer of queueview.c makes of in */
 static char *
 render(void (*print)(FILE *, const char *), const char *in)
@@ -235,6 +321,7 @@ main(void)
 
 	RUN(test_scan);
 	RUN(test_load_missing);
+	RUN(test_split_listing);
 	RUN(test_json);
 	RUN(test_put_text);
 	RUN(test_put_escaped);
