@@ -57,6 +57,9 @@ queue_do_hold(struct queue *q, struct qmsg *m, time_t now)
 		return;
 	m->held = 1;
 	log_info("%s: placed on hold", m->id);
+	/* a held message is never parked: else, at the head of its
+	 * domain's list, it would take the turn of the one behind it */
+	queue_share_unpark(q, m);
 	queue_stop_round(m);
 	if (!m->active) {
 		queue_save_flags(q, m);

@@ -242,9 +242,8 @@ queue_share_release(struct queue *q, struct qmsg *m, time_t now)
 	if ((next = s->head) == NULL)
 		return;
 	until = queue_dest_until(q, s->name, now);
-	unpark(next);
-	if (!next->held)
-		heap_set(&q->heap, &next->item, until > now ? until : now);
+	unpark(next);		/* never held: queue_do_hold() unparks */
+	heap_set(&q->heap, &next->item, until > now ? until : now);
 }
 
 /* queue_share_unpark - a parked m is flushed, held or released: it

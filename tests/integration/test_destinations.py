@@ -17,6 +17,7 @@ import harness
 from harness import mailq_json, state_files, wait_for, wait_log
 from test_delivery_remote import ME, MSG, Stack, alice, harness_flush, \
     queue_empty, send, sink
+from test_scale import ternq
 
 
 def tern_with_map(st, routes, **kw):
@@ -329,3 +330,26 @@ def test_backlog_parked_behind_a_backed_off_domain_waits():
         after = a.log()[mark:]
         assert len(re.findall(r"to=<b\d@busy.test>", after)) <= 2, after
         assert len(a.queue_files()) == 4
+
+
+def test_held_message_gives_up_its_turn_in_the_backlog():
+    """One active message per domain, each taking 2s at its server: the
+    first goes, the next two are parked behind it.  Holding the second
+    (the head of the parked list) must not cost the third its turn: it
+    goes when the first is done, and the held one only once released."""
+    with Stack() as st:
+        slow = sink(st, extra=["--delay-data", "2"])
+        a = tern_with_map(st, {"slow.test": "127.0.0.1:%d" % slow.port},
+                          max_active_per_destination=1)
+        ids = [send(a, ME + "@tern.test", ["u%d@slow.test" % i], MSG)
+               for i in range(3)]
+        assert wait_log(a, "%s: parked" % ids[2], 10), a.log()
+        assert "%s: parked" % ids[1] in a.log(), a.log()
+        ternq(a, "hold", ids[1])
+        assert wait_for(lambda: len(slow.messages()) == 2, 15, 0.1), a.log()
+        rcpts = [m["rcpt_tos"] for m in slow.messages()]
+        assert rcpts == [["u0@slow.test"], ["u2@slow.test"]], rcpts
+        assert mailq_json(a)[0]["held"] is True
+        ternq(a, "release", ids[1])
+        assert wait_for(lambda: len(slow.messages()) == 3, 15, 0.1), a.log()
+        assert queue_empty(a), a.log()
