@@ -17,6 +17,12 @@
 
 int	priv_become(uid_t, gid_t);
 /*
+ * priv_spool_owner - as root, become for good the user and group that own
+ * spool_dir (unless root does), before a byte of the spool is read: the
+ * rule for mailq and ternq run by root.  0, or -1 with errno set.
+ */
+int	priv_spool_owner(const char *spool_dir);
+/*
  * priv_limits - lower RLIMIT_NOFILE, RLIMIT_FSIZE (SIGXFSZ then ignored,
  * so an oversized write fails with EFBIG) and RLIMIT_DATA; 0 leaves one.
  */

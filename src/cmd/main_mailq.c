@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "priv.h"
 #include "queuelist.h"
 #include "queueview.h"
 #include "submit.h"
@@ -185,6 +186,13 @@ main(int argc, char *argv[])
 	if (queueview_config(&cfg, conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "mailq: %s\n", err);
 		return EX_CONFIG;
+	}
+	/* as root, read the spool as its owner (tern(8), SECURITY MODEL) */
+	if (priv_spool_owner(cfg.spool_dir) == -1) {
+		fprintf(stderr, "mailq: cannot become the owner of %s: %s\n",
+		    cfg.spool_dir, strerror(errno));
+		config_free(&cfg);
+		return EX_NOPERM;
 	}
 	/* big blocks: a listing of a million messages is some 300 MB */
 	setvbuf(stdout, NULL, _IOFBF, 64 * 1024);

@@ -27,7 +27,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -41,6 +40,7 @@
 
 #include "config.h"
 #include "envelope.h"
+#include "priv.h"
 #include "queuefile.h"
 #include "queueview.h"
 #include "spool.h"
@@ -73,23 +73,6 @@ static int
 errno_exit(void)
 {
 	return errno == EACCES || errno == EPERM ? EX_NOPERM : EX_IOERR;
-}
-
-/* drop_to_spool_owner - as root, act as the user that owns the spool */
-static int
-drop_to_spool_owner(const char *spool)
-{
-	struct stat sb;
-
-	if (geteuid() != 0 || stat(spool, &sb) == -1 || sb.st_uid == 0)
-		return 0;
-	if (setgroups(0, NULL) == -1 || setgid(sb.st_gid) == -1 ||
-	    setuid(sb.st_uid) == -1) {
-		fprintf(stderr, "ternq: cannot become uid %ld: %s\n",
-		    (long)sb.st_uid, strerror(errno));
-		return -1;
-	}
-	return 0;
 }
 
 /* check_target - a queue id that exists, "@domain", or (if allowed) ALL */
@@ -558,8 +541,11 @@ main(int argc, char *argv[])
 	snprintf(t.hint, sizeof(t.hint), " (run as root or as the user %s)",
 	    cfg.user);
 	t.verb = cmds[i].verb;
-	if (drop_to_spool_owner(t.spool) == -1)
+	if (priv_spool_owner(t.spool) == -1) {
+		fprintf(stderr, "ternq: cannot become the owner of %s: %s\n",
+		    t.spool, strerror(errno));
 		rc = EX_NOPERM;
+	}
 	else
 		rc = cmds[i].fn(&t, argc - 1, argv + 1);
 	if (t.fifo >= 0)

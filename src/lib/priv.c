@@ -10,7 +10,9 @@
  * an administrator's lower limit (ulimit, systemd's LimitNOFILE=) stays.
  */
 #include <sys/resource.h>
+#include <sys/stat.h>
 
+#include <errno.h>
 #include <grp.h>
 #include <signal.h>
 #include <unistd.h>
@@ -31,6 +33,23 @@ priv_become(uid_t uid, gid_t gid)
 	if (uid != 0 && (getuid() != uid || geteuid() != uid ||
 	    getgid() != gid || getegid() != gid || setuid(0) != -1)) {
 		log_warnx("privileges to uid %ld not dropped", (long)uid);
+		return -1;
+	}
+	return 0;
+}
+
+int
+priv_spool_owner(const char *spool_dir)
+{
+	struct stat sb;
+
+	if (geteuid() != 0 || stat(spool_dir, &sb) == -1 || sb.st_uid == 0)
+		return 0;
+	if (setgroups(1, &sb.st_gid) == -1 || setgid(sb.st_gid) == -1 ||
+	    setuid(sb.st_uid) == -1)
+		return -1;
+	if (geteuid() != sb.st_uid || setuid(0) != -1) {
+		errno = EPERM;
 		return -1;
 	}
 	return 0;

@@ -144,6 +144,38 @@ def test_mailq_listing():
         assert out.index(a) < out.index(b) < out.index(c)
 
 
+def test_mailq_as_root_reads_as_the_spool_owner():
+    """Run by root, mailq and ternq read a spool owned by a user as that
+    user (tern(8): no root code parses the spool): a queue file that
+    only root may read is unreadable to them, the others are listed."""
+    harness.need_root("a spool owned by a throwaway user")
+    with tempfile.TemporaryDirectory() as d:
+        os.chmod(d, 0o755)
+        spool, a, b, c = fixture(d)
+        user = harness.ThrowawayUser(d)
+        try:
+            for top, dirs, files in os.walk(spool):
+                for name in dirs + files:
+                    os.chown(os.path.join(top, name), user.uid, user.gid)
+            os.chown(spool, user.uid, user.gid)
+            path = os.path.join(spool, "queue", queueid_hash(b), b)
+            os.chown(path, 0, 0)
+            os.chmod(path, 0o600)
+            rc, out, err = run("mailq", "-C", conf(d))
+            assert rc == 0, (rc, err)
+            line = [l for l in out.splitlines() if l.startswith(b)]
+            assert line and "(unreadable" in line[0] and \
+                "Permission denied" in line[0], out
+            assert "alice@example.org" not in out, out
+            assert out.startswith("-Queue ID-") and a + "!" in out, out
+            rc, out, err = run("ternq", "-C", conf(d), "show", b)
+            assert rc != 0 and "Permission denied" in err, (rc, out, err)
+            rc, out, err = run("ternq", "-C", conf(d), "show", a)
+            assert rc == 0 and "postmaster@example.com" in out, (rc, err)
+        finally:
+            user.remove()
+
+
 def test_mailq_json():
     with tempfile.TemporaryDirectory() as d:
         spool, a, b, c = fixture(d)
