@@ -22,14 +22,15 @@
  * a local user's XMAILQ sends the same bytes, so both paths agree.
  *
  * A long listing is split over processes (mailq asks for one per CPU,
- * up to four): after the sorted list of ids, queue id runs of RUN_IDS
+ * up to four): after the sorted list of ids, runs of RUN_IDS queue ids
  * go round the processes, each child formats its runs into memory and
  * sends each on its pipe as a struct run_head and the bytes, and the
  * parent writes its own runs and copies the children's in order, so the
  * output is the same bytes as one process's, and still streams.  Reading
  * a message is some system calls and a parse; with two CPUs a million
- * are listed in half the time.  Every
- * spool string goes through queueview_put_text() or
+ * are listed in half the time.
+ *
+ * Every spool string goes through queueview_put_text() or
  * queueview_json_string(): no line of the listing holds a control byte.
  */
 #include <sys/types.h>
