@@ -378,7 +378,8 @@ class Postfix:
             return False
         self.postfix("stop")
         t0 = time.monotonic()
-        dst = os.path.join(PFB, "queue", "deferred", "0")
+        # a directory Postfix made (it makes deferred/X only when needed)
+        dst = os.path.dirname(seeds[0])
         st = os.stat(seeds[0])
         now = time.time()
         for i in range(PF_SCALE - len(seeds)):
