@@ -84,11 +84,6 @@ kv_bad_byte(int c, unsigned lineno, char *err, size_t errlen)
 }
 
 /*
- * kv_buf_line - kv_line_read() from memory: the same checks in the same
- * order, without a stream or a call per byte (mailq reads a million
- * envelopes this way)
- */
-/*
  * kv_ctl8 - one of the 8 bytes in x is below 0x20 or is 0x7f: the two
  * classic word-at-a-time tests, "has a byte less than n" and "has a zero
  * byte" (of x ^ 0x7f7f...), exact for whether there is one
@@ -103,6 +98,11 @@ kv_ctl8(uint64_t x)
 	return ((((x - ones * 0x20) & ~x) | ((del - ones) & ~del)) & high) != 0;
 }
 
+/*
+ * kv_buf_line - kv_line_read() from memory: the same checks in the same
+ * order, without a stream or a call per byte (mailq reads a million
+ * envelopes this way)
+ */
 static int
 kv_buf_line(struct kv_in *in, char **line, unsigned lineno, char *err,
     size_t errlen)
