@@ -545,8 +545,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "ternq: cannot become the owner of %s: %s\n",
 		    t.spool, strerror(errno));
 		rc = EX_NOPERM;
-	}
-	else
+	} else
 		rc = cmds[i].fn(&t, argc - 1, argv + 1);
 	if (t.fifo >= 0)
 		close(t.fifo);
