@@ -20,22 +20,28 @@
 #include "log.h"
 #include "priv.h"
 
-int
-priv_become(uid_t uid, gid_t gid)
+/* become - groups, gid, uid, then proof root is gone; -1, errno set */
+static int
+become(uid_t uid, gid_t gid)
 {
-	if (geteuid() != 0)
-		return 0;
 	if (setgroups(1, &gid) == -1 || setgid(gid) == -1 ||
-	    setuid(uid) == -1) {
-		log_warn("cannot drop privileges to uid %ld", (long)uid);
+	    setuid(uid) == -1)
 		return -1;
-	}
 	if (uid != 0 && (getuid() != uid || geteuid() != uid ||
 	    getgid() != gid || getegid() != gid || setuid(0) != -1)) {
-		log_warnx("privileges to uid %ld not dropped", (long)uid);
+		errno = EPERM;
 		return -1;
 	}
 	return 0;
+}
+
+int
+priv_become(uid_t uid, gid_t gid)
+{
+	if (geteuid() != 0 || become(uid, gid) == 0)
+		return 0;
+	log_warn("cannot drop privileges to uid %ld", (long)uid);
+	return -1;
 }
 
 int
@@ -45,14 +51,7 @@ priv_spool_owner(const char *spool_dir)
 
 	if (geteuid() != 0 || stat(spool_dir, &sb) == -1 || sb.st_uid == 0)
 		return 0;
-	if (setgroups(1, &sb.st_gid) == -1 || setgid(sb.st_gid) == -1 ||
-	    setuid(sb.st_uid) == -1)
-		return -1;
-	if (geteuid() != sb.st_uid || setuid(0) != -1) {
-		errno = EPERM;
-		return -1;
-	}
-	return 0;
+	return become(sb.st_uid, sb.st_gid);
 }
 
 /* Lower one limit to v (0: leave it); a higher current value only. */
