@@ -61,7 +61,7 @@ idlist_add(struct idlist *l, const char *name, unsigned xx)
 	void	*p;
 	size_t	 cap;
 
-	if (strlen(name) != QUEUEID_LEN || queueid_pack(name, &key) == -1)
+	if (queueid_pack(name, &key) == -1)	/* it checks the length */
 		return 0;
 	if (l->n == l->cap) {
 		cap = l->cap ? l->cap * 2 : 1024;
@@ -683,8 +683,7 @@ queueview_walk(const char *spool_dir, queueview_fn fn, void *arg)
 		}
 		q.xx = (uint8_t)i;
 		while (rc == 0 && (de = readdir(dir)) != NULL)
-			if (strlen(de->d_name) == QUEUEID_LEN &&
-			    queueid_pack(de->d_name, &q.key) == 0)
+			if (queueid_pack(de->d_name, &q.key) == 0)
 				rc = queueview_one(&d, &q, msg, fn, arg);
 		closedir(dir);
 		close(d.fd[0][i]);	/* done with XX */
