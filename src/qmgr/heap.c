@@ -4,11 +4,13 @@
  *
  * Heap invariant: v[i]->when >= v[(i - 1) / 2]->when, and v[i]->slot == i
  * for every item in the heap; items outside it have slot HEAP_NOSLOT.
- * Every operation is O(log n); nothing here allocates per item.
+ * Every operation is O(log n); nothing here allocates per item.  The
+ * array is the schedule's memory (queue_mem.c), which no agent inherits.
  */
 #include <stdlib.h>
 
 #include "heap.h"
+#include "queue_mem.h"
 
 void
 heap_init(struct heap *h)
@@ -24,7 +26,7 @@ heap_free(struct heap *h)
 
 	for (i = 0; i < h->n; i++)
 		h->v[i]->slot = HEAP_NOSLOT;
-	free(h->v);
+	qmem_free(h->v, h->cap * sizeof(*h->v));
 	heap_init(h);
 }
 
@@ -92,7 +94,8 @@ heap_grow(struct heap *h)
 	if (h->n < h->cap)
 		return 0;
 	cap = h->cap ? h->cap * 2 : 64;
-	if ((v = reallocarray(h->v, cap, sizeof(*v))) == NULL)
+	if ((v = qmem_grow(h->v, h->cap * sizeof(*v), cap * sizeof(*v))) ==
+	    NULL)
 		return -1;
 	h->v = v;
 	h->cap = cap;

@@ -45,7 +45,7 @@ index_grow(struct qindex *ix)
 	struct qmsg **old = ix->slot;
 	size_t	 i, cap = ix->cap, ncap = cap ? cap * 2 : 1024;
 
-	if ((ix->slot = calloc(ncap, sizeof(*ix->slot))) == NULL) {
+	if ((ix->slot = qmem_alloc(ncap * sizeof(*ix->slot))) == NULL) {
 		ix->slot = old;
 		return -1;
 	}
@@ -53,7 +53,7 @@ index_grow(struct qindex *ix)
 	for (i = 0; i < cap; i++)
 		if (old[i] != NULL)
 			ix->slot[index_slot(ix, old[i]->id)] = old[i];
-	free(old);
+	qmem_free(old, cap * sizeof(*old));
 	return 0;
 }
 
@@ -97,6 +97,6 @@ qindex_add(struct qindex *ix, struct qmsg *m)
 void
 qindex_free(struct qindex *ix)
 {
-	free(ix->slot);
+	qmem_free(ix->slot, ix->cap * sizeof(*ix->slot));
 	memset(ix, 0, sizeof(*ix));
 }

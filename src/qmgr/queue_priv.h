@@ -37,6 +37,7 @@
 #include "delivery.h"
 #include "envelope.h"
 #include "heap.h"
+#include "queue_mem.h"
 #include "queuefile.h"
 #include "statefile.h"
 #include "transport.h"
@@ -92,6 +93,13 @@ struct qactive {
 	int	 agents;		/* agents that hold a job of it */
 };
 
+/* where the struct qmsg come from (queue_mem.c) */
+struct qpool {
+	struct qpool_chunk *chunks;
+	struct qmsg *free;		/* through next_parked */
+	size_t	 n;			/* handed out */
+};
+
 /* the message table: open addressing on the id, linear probing */
 struct qindex {
 	struct qmsg **slot;		/* NULL: empty */
@@ -140,6 +148,7 @@ struct queue {
 	int	 master_sock;
 	struct heap heap;
 	struct qindex ids;		/* every struct qmsg, by id */
+	struct qpool pool;		/* ... and where they live */
 	int	 scan_dir;		/* start-up scan: next XX; -1 done */
 	int	 scan_flush;		/* flush ALL came during the scan */
 	struct qmsg *active[QUEUE_ACTIVE_MAX];
@@ -189,6 +198,11 @@ queue_rcpt_is_undelivered(const struct state_rcpt *r)
 	return r->state == RCPT_PENDING || r->state == RCPT_DEFERRED;
 }
 
+/* queue_mem.c (and queue_mem.h) */
+struct qmsg *qpool_get(struct qpool *);
+void	 qpool_put(struct qpool *, struct qmsg *);
+void	 qpool_free(struct qpool *);
+
 /* queue_index.c */
 struct qmsg *qindex_find(const struct qindex *, const char *id);
 int	qindex_add(struct qindex *, struct qmsg *);
@@ -202,7 +216,6 @@ struct qmsg *queue_load(struct queue *, const char *id, time_t now,
 struct qmsg *queue_load_named(struct queue *, const char *id, time_t now);
 void	queue_index_free(struct queue *);
 void	queue_forget(struct queue *, struct qmsg *);
-void	queue_free_msg(void *);
 void	queue_unload(struct qmsg *);	/* frees m->act */
 void	queue_remove(struct queue *, struct qmsg *);
 void	queue_sync_removals(struct queue *, time_t now, int force);

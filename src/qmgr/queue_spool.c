@@ -44,12 +44,12 @@ queue_add(struct queue *q, const char *id)
 {
 	struct qmsg *m;
 
-	if ((m = calloc(1, sizeof(*m))) == NULL)
+	if ((m = qpool_get(&q->pool)) == NULL)
 		return NULL;
 	heap_item_init(&m->item, m);
 	memcpy(m->id, id, QUEUEID_LEN + 1);
 	if (qindex_add(&q->ids, m) == -1) {
-		free(m);
+		qpool_put(&q->pool, m);
 		return NULL;
 	}
 	return m;
@@ -61,7 +61,8 @@ queue_forget(struct queue *q, struct qmsg *m)
 	queue_share_forget(q, m);
 	heap_remove(&q->heap, &m->item);
 	qindex_remove(&q->ids, m);
-	queue_free_msg(m);
+	queue_unload(m);
+	qpool_put(&q->pool, m);
 }
 
 /* queue_unload - drop what only an active message has loaded */
@@ -77,15 +78,6 @@ queue_unload(struct qmsg *m)
 	m->act = NULL;
 }
 
-void
-queue_free_msg(void *p)
-{
-	struct qmsg *m = p;
-
-	queue_unload(m);
-	free(m);
-}
-
 /* queue_index_free - at shutdown: every message and the table */
 void
 queue_index_free(struct queue *q)
@@ -94,8 +86,9 @@ queue_index_free(struct queue *q)
 
 	for (i = 0; i < q->ids.cap; i++)
 		if (q->ids.slot[i] != NULL)
-			queue_free_msg(q->ids.slot[i]);
+			queue_unload(q->ids.slot[i]);
 	qindex_free(&q->ids);
+	qpool_free(&q->pool);
 }
 
 static int
