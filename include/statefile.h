@@ -22,6 +22,8 @@
  * the runner is down, and then only holding the runner's lock
  * (spool_lock() in spool.h).  statefile_save() replaces the file as a
  * whole: tmp/ID.state, fsync, rename over the old one, fsync state/XX.
+ * An empty state file (a retry's state that a power cut caught before
+ * its data reached the disk: statefile_save_retry()) reads as none.
  */
 #ifndef TERN_STATEFILE_H
 #define TERN_STATEFILE_H
@@ -101,6 +103,13 @@ int	statefile_save(const char *spool_dir, const struct state *);
  * queue runner, batched: a rename undone by a crash brings back the
  * older state, a duplicate attempt, never a loss). */
 int	statefile_save_unsynced(const char *spool_dir, const struct state *);
+/* The same with no fsync at all (1) for a state a power cut may take:
+ * one whose recipients are all pending or deferred, neither held nor
+ * warned (the queue runner's retries).  A cut may leave the older file
+ * or an empty one, which reads as no state file: the message is retried
+ * at once, its attempts counted from none; nothing is delivered twice.
+ * Any other state is saved as by statefile_save_unsynced() (0). */
+int	statefile_save_retry(const char *spool_dir, const struct state *);
 
 /* The format on a stream: for statefile.c and its unit tests only. */
 int	state_write(FILE *, const struct state *);

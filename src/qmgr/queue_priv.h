@@ -223,7 +223,8 @@ FILE	*queue_open(struct queue *, const char *id, struct envelope *,
 	    struct queuefile_mark *);
 int	queue_read_state(struct queue *, const struct envelope *,
 	    struct state *);
-void	queue_save_state(struct queue *, const struct qmsg *, struct state *);
+void	queue_save_state(struct queue *, const struct qmsg *,
+	    struct state *, int retry);
 time_t	queue_due(const struct qmsg *, const struct state *, time_t now);
 void	queue_scan_start(struct queue *);
 void	queue_scan_step(struct queue *, time_t now);

@@ -251,7 +251,7 @@ queue_finish(struct queue *q, struct qmsg *m, time_t now)
 		queue_remove(q, m);
 		return;
 	}
-	queue_save_state(q, m, &m->act->st);
+	queue_save_state(q, m, &m->act->st, 1);
 	heap_set(&q->heap, &m->item, queue_due(m, &m->act->st, now));
 	queue_share_hint(q, m);		/* for when it is next due */
 	queue_unload(m);

@@ -147,8 +147,8 @@ queue_dirty(struct queue *q, unsigned char *bits, const char *id)
  * every one since the file system last wrote its metadata.  The state
  * file's directory needs no sync for an unlink: a state file without a
  * queue file is removed at start-up.  A state file written is fsync'd
- * before its rename, and state/XX joins the same batch
- * (queue_save_state()).
+ * before its rename, and state/XX joins the same batch, unless it only
+ * schedules a retry (queue_save_state()).
  */
 void
 queue_remove(struct queue *q, struct qmsg *m)
@@ -488,16 +488,26 @@ queue_scan_step(struct queue *q, time_t now)
 
 /*
  * queue_save_state - write st as m's state file: the one place held and
- * warned go into a state, from m, where the runner keeps them.
+ * warned go into a state, from m, where the runner keeps them.  At the
+ * end of a round (retry set), a state that only schedules the next
+ * attempt is written without any fsync (statefile_save_retry(): a power
+ * cut may take it, and the message is then retried early); any other
+ * is fsync'd, and its state/XX joins the batch of queue_sync_removals().
+ * A command's hold or release is always fsync'd.
  */
 void
-queue_save_state(struct queue *q, const struct qmsg *m, struct state *st)
+queue_save_state(struct queue *q, const struct qmsg *m, struct state *st,
+    int retry)
 {
+	int	 rc;
+
 	st->held = m->held;
 	st->warned = m->warned;
-	if (statefile_save_unsynced(q->cfg->spool_dir, st) == -1)
+	rc = retry ? statefile_save_retry(q->cfg->spool_dir, st) :
+	    statefile_save_unsynced(q->cfg->spool_dir, st);
+	if (rc == -1)
 		log_warn("%s: cannot write state file", m->id);
-	else
+	else if (rc == 0)
 		queue_dirty(q, q->st_dirty, m->id);
 }
 
@@ -513,7 +523,7 @@ queue_save_flags(struct queue *q, struct qmsg *m)
 		return;
 	fclose(fp);
 	if (queue_read_state(q, &env, &st) == 0)
-		queue_save_state(q, m, &st);
+		queue_save_state(q, m, &st, 0);
 	envelope_free(&env);
 	state_free(&st);
 }

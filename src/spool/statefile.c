@@ -10,6 +10,8 @@
  *	statefile_save(dir, st)			replace it atomically
  *	statefile_save_unsynced(dir, st)	the same, but for the
  *						directory's fsync
+ *	statefile_save_retry(dir, st)		no fsync at all: a
+ *						retry's schedule only
  *	state_alloc(st, id, nrcpt)		nrcpt pending recipients
  *	state_write(fp, st) / state_read(fp, st, err)
  *
@@ -283,9 +285,9 @@ state_read(FILE *fp, struct state *st, char *err, size_t errlen)
 	return state_read_in(&in, st, err, errlen);
 }
 
-/* statefile_tmp - write st into a new tmp file and fsync it */
+/* statefile_tmp - write st into a new tmp file, and fsync it if sync */
 static int
-statefile_tmp(const char *tmp, const struct state *st)
+statefile_tmp(const char *tmp, const struct state *st, int sync)
 {
 	FILE	*fp;
 	int	 fd, rc, saved;
@@ -300,7 +302,7 @@ statefile_tmp(const char *tmp, const struct state *st)
 	}
 	errno = 0;
 	rc = state_write(fp, st) == -1 || fflush(fp) == EOF || ferror(fp) ||
-	    fsync(fd) == -1 ? -1 : 0;
+	    (sync && fsync(fd) == -1) ? -1 : 0;
 	if (rc == -1 && errno == 0)
 		errno = EIO;
 	saved = errno;
@@ -312,13 +314,13 @@ statefile_tmp(const char *tmp, const struct state *st)
 }
 
 /*
- * statefile_save_unsynced - replace state/XX/ID as a whole: tmp/ID.state,
- * fsync, rename over the old one; the caller fsyncs state/XX.  Until the
- * rename the old file is untouched: a tmp file that cannot be written
- * (a full disk) is removed and the old state stays as it was.
+ * statefile_replace - replace state/XX/ID as a whole: tmp/ID.state,
+ * fsync if sync, rename over the old one.  Until the rename the old
+ * file is untouched: a tmp file that cannot be written (a full disk) is
+ * removed and the old state stays as it was.
  */
-int
-statefile_save_unsynced(const char *dir, const struct state *st)
+static int
+statefile_replace(const char *dir, const struct state *st, int sync)
 {
 	char	 tmp[PATH_MAX], path[PATH_MAX], name[QUEUEID_LEN + 8];
 	int	 saved;
@@ -327,7 +329,7 @@ statefile_save_unsynced(const char *dir, const struct state *st)
 	if (spool_path(dir, "state", st->id, path, sizeof(path)) == -1 ||
 	    spool_tmppath(dir, name, tmp, sizeof(tmp)) == -1)
 		return -1;
-	if (statefile_tmp(tmp, st) == -1 || rename(tmp, path) == -1) {
+	if (statefile_tmp(tmp, st, sync) == -1 || rename(tmp, path) == -1) {
 		saved = errno;
 		unlink(tmp);
 		errno = saved;
@@ -336,7 +338,34 @@ statefile_save_unsynced(const char *dir, const struct state *st)
 	return 0;
 }
 
-/* statefile_save - the same, and fsync state/XX */
+/* statefile_save_unsynced - the file fsync'd; the caller fsyncs state/XX */
+int
+statefile_save_unsynced(const char *dir, const struct state *st)
+{
+	return statefile_replace(dir, st, 1);
+}
+
+/*
+ * statefile_save_retry - no fsync for a state that only schedules a
+ * retry (statefile.h says which, and what a power cut makes of it), so
+ * that a backlog retried takes nothing of the disk's flushes from
+ * accepting mail; any other state as statefile_save_unsynced().
+ */
+int
+statefile_save_retry(const char *dir, const struct state *st)
+{
+	size_t	 i;
+
+	for (i = 0; i < st->nrcpt; i++)
+		if (st->rcpt[i].state != RCPT_PENDING &&
+		    st->rcpt[i].state != RCPT_DEFERRED)
+			break;
+	if (i < st->nrcpt || st->held || st->warned)
+		return statefile_replace(dir, st, 1);
+	return statefile_replace(dir, st, 0) == -1 ? -1 : 1;
+}
+
+/* statefile_save - fsync'd, renamed, and state/XX fsync'd */
 int
 statefile_save(const char *dir, const struct state *st)
 {
@@ -376,6 +405,12 @@ statefile_read_fd(int fd, const char *id, size_t nrcpt, struct state *st,
 
 	if ((n = read(fd, buf, sizeof(buf))) == -1)
 		goto fail;
+	if (n == 0) {		/* a retry's, cut short: as none (statefile.h) */
+		close(fd);
+		if (state_alloc(st, id, nrcpt) == 0)
+			return 1;
+		return kv_fail(-1, err, errlen);
+	}
 	if ((size_t)n < sizeof(buf)) {		/* all of it */
 		close(fd);
 		in.len = (size_t)n;
@@ -464,6 +499,8 @@ statefile_head(const char *dir, const char *id, struct state_head *h,
 		errno = saved;
 		return -1;
 	}
+	if (n == 0)		/* a retry's, cut short: as none (statefile.h) */
+		return 1;
 	buf[n] = '\0';
 	state_init(&st);
 	line = buf;

@@ -327,6 +327,33 @@ def test_corrupt_files_are_moved_aside_with_the_reason():
             sorted(ids[1:]), t.queue_files()
 
 
+def test_an_empty_state_file_is_no_state():
+    """A retry's state file is written without fsync (only the schedule
+    is in it), so a power cut can leave it empty: that reads as no state
+    file, so the message is due at once (retry_interval is an hour) and
+    is delivered, and nothing goes to corrupt/.  The state of a retry is
+    still written: a restart keeps its next attempt."""
+    with Stack() as st:
+        port = harness.free_port()
+        t = relay(st, port, retry_interval="1h")
+        qid = send(t, ME + "@tern.test", ["you@remote.test"], BODY)
+        assert wait_for(lambda: state_files(t), 10, 0.05), t.log()
+        t.stop()
+        with open(state_files(t)[0], "rb") as f:
+            assert b"rcpt: 0 deferred 1 " in f.read()
+        with open(state_files(t)[0], "wb"):
+            pass                            # what the cut left
+        s = sink(st, port)
+        t.start()
+        assert wait_for(lambda: s.messages(), 15, 0.1), t.log()
+        assert [m["rcpt_tos"] for m in s.messages()] == [["you@remote.test"]]
+        assert queue_empty(t, 5), (t.queue_files(), state_files(t))
+        assert not os.path.isdir(os.path.join(t.spool, "corrupt")) or \
+            os.listdir(os.path.join(t.spool, "corrupt")) == []
+        assert "corrupt" not in t.log(), t.log()
+        assert "%s: removed" % qid in t.log()
+
+
 def test_mail_announced_to_a_full_fifo_is_delivered():
     """A "new ID" line is dropped when the trigger FIFO is full (a session
     never blocks on it); the runner, finding it drained a full FIFO,

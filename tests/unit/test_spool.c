@@ -556,6 +556,67 @@ test_statefile_head(void)
 	state_free(&st);
 }
 
+/*
+ * A retry's state goes without fsync (1) only when a power cut taking it
+ * costs nothing but an early retry: every recipient still waiting, not
+ * held, not warned.  Any other is fsync'd (0).  An empty state file (a
+ * retry's that the cut caught before its data was written) reads as
+ * none, fully and by its head.
+ */
+static void
+test_statefile_save_retry(void)
+{
+	struct state st, got;
+	struct state_head h;
+	char	 id[QUEUEID_LEN + 1], path[512], err[256];
+
+	queueid_new(id);
+	CHECK(state_alloc(&st, id, 2) == 0);
+	st.rcpt[0].state = RCPT_DEFERRED;
+	st.rcpt[0].attempts = 3;
+	st.rcpt[0].next_attempt = 4000;
+	strcpy(st.rcpt[0].dsn, "4.4.1");
+	CHECK(statefile_save_retry(spool, &st) == 1);
+	CHECK(count_entries("tmp") == 0);
+	CHECK(statefile_load(spool, id, 2, &got, err, sizeof(err)) == 0);
+	CHECK(got.nrcpt == 2 && got.rcpt[0].attempts == 3 &&
+	    got.rcpt[1].state == RCPT_PENDING);
+	state_free(&got);
+	st.warned = 1;
+	CHECK(statefile_save_retry(spool, &st) == 0);
+	st.warned = 0;
+	st.held = 1;
+	CHECK(statefile_save_retry(spool, &st) == 0);
+	st.held = 0;
+	st.rcpt[1].state = RCPT_DELIVERED;
+	CHECK(statefile_save_retry(spool, &st) == 0);
+	CHECK(statefile_load(spool, id, 2, &got, err, sizeof(err)) == 0);
+	CHECK(got.nrcpt == 2 && got.rcpt[1].state == RCPT_DELIVERED);
+	state_free(&got);
+	st.rcpt[1].state = RCPT_FAILED;
+	strcpy(st.rcpt[1].dsn, "5.1.1");
+	CHECK(statefile_save_retry(spool, &st) == 0);
+	/* refused as statefile_save() refuses it, and no tmp file left */
+	strcpy(st.rcpt[1].dsn, "bogus");
+	CHECK(statefile_save_retry(spool, &st) == -1);
+	CHECK(count_entries("tmp") == 0);
+	/* empty: no state, every recipient pending */
+	CHECK(spool_path(spool, "state", id, path, sizeof(path)) == 0);
+	put_file(path, "");
+	CHECK(statefile_load(spool, id, 2, &got, err, sizeof(err)) == 1);
+	CHECK(got.nrcpt == 2 && got.rcpt[0].state == RCPT_PENDING &&
+	    got.rcpt[0].attempts == 0 && strcmp(got.id, id) == 0);
+	state_free(&got);
+	CHECK(statefile_head(spool, id, &h, err, sizeof(err)) == 1);
+	CHECK(h.due == 0 && !h.held && !h.warned);
+	/* but one byte is not a state */
+	put_file(path, "v");
+	CHECK(statefile_load(spool, id, 2, &got, err, sizeof(err)) == -2);
+	CHECK(statefile_head(spool, id, &h, err, sizeof(err)) == -2);
+	unlink(path);
+	state_free(&st);
+}
+
 /* lock_child - in a child: what spool_lock(spool, 0) does there */
 static int
 lock_child(void)
@@ -784,6 +845,7 @@ main(void)
 	RUN(test_write_state);
 	RUN(test_statefile_load);
 	RUN(test_statefile_head);
+	RUN(test_statefile_save_retry);
 	RUN(test_lock);
 	RUN(test_trigger);
 	RUN(test_open);
