@@ -73,6 +73,7 @@
 #define MAX_LISTEN	16
 #define GRACE_SECONDS	10
 #define STRESS_HOLD_MS	1000
+#define QUEUE_NICE	5	/* the runner yields the CPU to accepting */
 
 enum child_kind { CHILD_SMTPD, CHILD_QUEUE, CHILD_LOCAL, CHILD_POP3,
 	CHILD_MAILBOX };
@@ -335,6 +336,7 @@ queue_runner_start(struct master *m)
 		priv_limits(0, file_limit(m->cfg), 0);
 		if (priv_become(m->uid, m->gid) == -1)
 			_exit(1);
+		(void)nice(QUEUE_NICE);
 		_exit(queue_run(m->cfg, m->queue_child));
 	}
 	m->queue_pid = pid;

@@ -276,6 +276,10 @@ def fig_accept(full, pf):
             res["pf empty"].append(pf.accept(False))
             res["pf full"].append(pf.accept(True))
     te, tf = med(res["tern empty"]), med(res["tern full"])
+    for k in sorted(res):
+        if res[k]:
+            say("accept  rounds %-10s %s" % (k, " ".join(fmt(v)
+                                                        for v in res[k])))
     say("accept  tern: empty %s msg/s, full %s msg/s, full/empty %s" % (
         fmt(te), fmt(tf), ratio(tf, te)))
     if pf:
