@@ -58,6 +58,13 @@ struct state {
 	size_t	 nrcpt;
 };
 
+/* A recipient still waiting for delivery: pending or deferred. */
+static inline int
+state_rcpt_is_undelivered(const struct state_rcpt *r)
+{
+	return r->state == RCPT_PENDING || r->state == RCPT_DEFERRED;
+}
+
 void	state_init(struct state *);
 void	state_free(struct state *);
 /* A fresh state: nrcpt pending recipients, not held, not warned. */

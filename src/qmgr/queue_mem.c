@@ -136,10 +136,10 @@ qpool_get(struct qpool *pool)
 	return m;
 }
 
+/* qpool_put - m back to the pool (qpool_get() zeroes it when reused) */
 void
 qpool_put(struct qpool *pool, struct qmsg *m)
 {
-	memset(m, 0, sizeof(*m));
 	m->next_parked = pool->free;
 	pool->free = m;
 	pool->n--;

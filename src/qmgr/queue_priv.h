@@ -192,12 +192,6 @@ queue_domain_hash(const char *s)
 	return h;
 }
 
-static inline int
-queue_rcpt_is_undelivered(const struct state_rcpt *r)
-{
-	return r->state == RCPT_PENDING || r->state == RCPT_DEFERRED;
-}
-
 /* queue_mem.c (and queue_mem.h) */
 struct qmsg *qpool_get(struct qpool *);
 void	 qpool_put(struct qpool *, struct qmsg *);

@@ -33,7 +33,7 @@ queue_rcpt_start(struct qmsg *m)
 	size_t	 i;
 
 	for (i = 0; i < m->act->env.nrcpt; i++)
-		m->act->round[i].step = queue_rcpt_is_undelivered(&m->act->st.rcpt[i]) ?
+		m->act->round[i].step = state_rcpt_is_undelivered(&m->act->st.rcpt[i]) ?
 		    STEP_WAIT : STEP_IDLE;
 }
 

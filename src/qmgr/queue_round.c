@@ -59,7 +59,7 @@ queue_wants(const struct qmsg *m, size_t i, int kind)
 	case NOTICE_SUCCESS:
 		return outcome == RCPT_DELIVERED && (notify & NOTIFY_SUCCESS);
 	default:
-		return queue_rcpt_is_undelivered(&m->act->st.rcpt[i]) &&
+		return state_rcpt_is_undelivered(&m->act->st.rcpt[i]) &&
 		    (notify == 0 || (notify & NOTIFY_DELAY));
 	}
 }
@@ -177,7 +177,7 @@ queue_expire(struct queue *q, struct qmsg *m, time_t now)
 		return;
 	for (i = 0; i < m->act->env.nrcpt; i++) {
 		sr = &m->act->st.rcpt[i];
-		if (!queue_rcpt_is_undelivered(sr))
+		if (!state_rcpt_is_undelivered(sr))
 			continue;
 		dsn = strcmp(sr->dsn, "4.2.2") == 0 ? "5.2.2" : "4.4.7";
 		log_info("%s: to=<%s>, relay=none, delay=%lld, dsn=%s, "
@@ -241,7 +241,7 @@ queue_finish(struct queue *q, struct qmsg *m, time_t now)
 		if (queue_rcpt_outcome(m, i) == RCPT_DEFERRED)
 			m->act->st.rcpt[i].next_attempt = queue_retry_at(q, m, i,
 			    now);
-		left += queue_rcpt_is_undelivered(&m->act->st.rcpt[i]);
+		left += state_rcpt_is_undelivered(&m->act->st.rcpt[i]);
 	}
 	if (left > 0 && !m->warned && !m->act->is_bounce &&
 	    retry_warn_is_due(q->cfg, m->act->arrival, now) &&

@@ -69,7 +69,7 @@ share_key(const struct queue *q, const struct qmsg *m)
 	size_t	 i;
 
 	for (i = 0; i < m->act->env.nrcpt; i++) {
-		if (!queue_rcpt_is_undelivered(&m->act->st.rcpt[i]))
+		if (!state_rcpt_is_undelivered(&m->act->st.rcpt[i]))
 			continue;
 		at = strrchr(m->act->env.rcpt[i].addr, '@');
 		if (at == NULL || config_is_local_domain(q->cfg, at + 1) ||

@@ -565,7 +565,7 @@ queue_has_domain(struct queue *q, struct qmsg *m, const char *const *domains,
 		}
 	}
 	for (i = 0; i < env.nrcpt && !found; i++)
-		found = queue_rcpt_is_undelivered(&st.rcpt[i]) &&
+		found = state_rcpt_is_undelivered(&st.rcpt[i]) &&
 		    domain_is_one_of(env.rcpt[i].addr, domains, ndomains);
 	if (!m->active) {
 		envelope_free(&env);

@@ -117,8 +117,7 @@ state_due(const struct state *st)
 	int	 any = 0;
 
 	for (i = 0; i < st->nrcpt; i++) {
-		if (st->rcpt[i].state != RCPT_PENDING &&
-		    st->rcpt[i].state != RCPT_DEFERRED)
+		if (!state_rcpt_is_undelivered(&st->rcpt[i]))
 			continue;
 		if (!any || st->rcpt[i].next_attempt < due)
 			due = st->rcpt[i].next_attempt;
@@ -357,8 +356,7 @@ statefile_save_retry(const char *dir, const struct state *st)
 	size_t	 i;
 
 	for (i = 0; i < st->nrcpt; i++)
-		if (st->rcpt[i].state != RCPT_PENDING &&
-		    st->rcpt[i].state != RCPT_DEFERRED)
+		if (!state_rcpt_is_undelivered(&st->rcpt[i]))
 			break;
 	if (i < st->nrcpt || st->held || st->warned)
 		return statefile_replace(dir, st, 1);
